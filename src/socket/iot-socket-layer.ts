@@ -445,7 +445,7 @@ export class IotSocketLayer {
       } else if (!rec.hasDest && !poll) {
         return IOT_SOCKET_ENOTCONN;
       }
-      if (len > this.backend.caps.maxDatagram) return IOT_SOCKET_EINVAL;
+      // The datagram size limit is the backend's, per family (contract: send -> EINVAL).
       for (;;) {
         const r = rec.core.send(data, len, dest);
         if (r >= 0) {

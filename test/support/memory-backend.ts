@@ -1,6 +1,6 @@
 import type { Af, BackendCaps, CoreSocket, Endpoint, RecvInfo, SockType, SocketBackend } from '../../src/backends/contract.ts';
 import {
-  IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_EHOSTNOTFOUND, IOT_SOCKET_ENOTCONN,
+  IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_EHOSTNOTFOUND, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOTCONN,
 } from '../../src/base/iot-constants.ts';
 
 /**
@@ -72,6 +72,7 @@ class MemorySocket implements CoreSocket {
   send(_buf: Uint8Array, len: number, to?: Endpoint): number {
     if (this.type === 1) return IOT_SOCKET_ENOTCONN;
     if (len === 0) return 0;
+    if (len > this.backend.caps.maxDatagram) return IOT_SOCKET_EINVAL;
     if (to === undefined && this.dest === undefined) return IOT_SOCKET_ENOTCONN;
     this.local ??= { address: new Uint8Array(this.af === 1 ? 4 : 16), port: 50001 };
     return len;

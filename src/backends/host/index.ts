@@ -2,7 +2,7 @@
  * `iotnet/host`: the host operating system's TCP/IP stack as an iotnet backend.
  *
  * `createHostBackend(options)` returns the raw backend (`SocketBackend`, non-blocking
- * `CoreSocket`s); `hostSocketApi()` wraps it in the IoT Socket API.
+ * `CoreSocket`s); `hostSocketApi()` (in `src/host.ts`, the `iotnet/host` entry) wraps it in the IoT Socket API.
  */
 export { createHostBackend, HostBackend, lookupErrorCode } from './host-backend.ts';
 export type { HostBackendOptions } from './host-backend.ts';
@@ -22,10 +22,3 @@ export type {
   SockType,
   SocketBackend,
 } from '../contract.ts';
-
-// ---------------------------------------------------------------------------------
-// hostSocketApi(): RESERVED for the socket-layer owner. It wraps createHostBackend()
-// in createIotSocketApi(backend) from src/socket/iot-socket-layer.ts; it is added
-// here by them, not by the backend. (Note: src/backends/ may not import src/socket/
-// under the layer rule, so this spot may need an eslint exception or a move.)
-// ---------------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+/**
+ * A black-hole TCP port for the host stack (iot-socket-api.md §16): SYNs to the port on
+ * loopback are dropped by an nftables rule in a table of our own, removed afterwards.
+ * Needs root; installs nftables with apt-get when it is missing. Returns undefined
+ * (with the reason) when that is impossible, so the suite can report the case as
+ * unsupported.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+
+export interface BlackHole {
+  readonly port: number;
+  remove(): void;
+}
+
+function have(cmd: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function installBlackHole(port: number): BlackHole | { reason: string } {
+  if (process.getuid?.() !== 0) return { reason: 'needs root for an nftables drop rule' };
+  if (!have('nft')) {
+    const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nftables'], {
+      stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000,
+    });
+    if (r.status !== 0 || !have('nft')) return { reason: 'nftables is not installed and apt-get could not install it' };
+  }
+  const table = `iotnet_bh_${process.pid}_${port}`;
+  try {
+    execFileSync('nft', ['add', 'table', 'inet', table]);
+    execFileSync('nft', ['add', 'chain', 'inet', table, 'input', '{ type filter hook input priority 0; policy accept; }']);
+    execFileSync('nft', ['add', 'rule', 'inet', table, 'input', 'tcp', 'dport', String(port), 'drop']);
+  } catch (e) {
+    spawnSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
+    return { reason: `nft failed: ${(e as Error).message.split('\n')[0]}` };
+  }
+  let removed = false;
+  const remove = (): void => {
+    if (removed) return;
+    removed = true;
+    spawnSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
+  };
+  process.once('exit', remove);
+  return { port, remove };
+}
