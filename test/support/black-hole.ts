@@ -19,10 +19,16 @@ function have(cmd: string): boolean {
 export function installBlackHole(port: number): BlackHole | { reason: string } {
   if (process.getuid?.() !== 0) return { reason: 'needs root for an nftables drop rule' };
   if (!have('nft')) {
-    const r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'nftables'], {
+    const apt = (args: string[]): number | null => spawnSync('apt-get', args, {
       stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000,
-    });
-    if (r.status !== 0 || !have('nft')) return { reason: 'nftables is not installed and apt-get could not install it' };
+    }).status;
+    const install = ['install', '-y', '--no-install-recommends', 'nftables'];
+    // A fresh machine may have no package lists yet: update once, then retry.
+    if (apt(install) !== 0) {
+      apt(['update']);
+      apt(install);
+    }
+    if (!have('nft')) return { reason: 'nftables is not installed and apt-get could not install it' };
   }
   const table = `iotnet_bh_${process.pid}_${port}`;
   try {
