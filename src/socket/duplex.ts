@@ -1,0 +1,189 @@
+/**
+ * `SocketDuplex`: a `node:stream` `Duplex` over a `TcpSocket` (or over one still being
+ * connected), for `node:tls` (`tls.connect({ socket })`), `node:http`
+ * (`createConnection`) and mqtt.js (`new MqttClient(() => duplex, opts)`).
+ *
+ * - Reading: data is pulled from the socket only while the readable side wants more
+ *   (`push()` returning false stops the pull until the next `_read`), so an idle
+ *   consumer leaves data in the stack, whose window then closes: memory stays bounded.
+ * - Writing: a `_write` completes only once the socket queued every byte, which waits
+ *   while the stack's send buffer is full (the Duplex's own buffer then fills up and
+ *   `write()` returns false, as usual).
+ * - Half-close: `end()` sends FIN after the data (`_final` → `TcpSocket.end`); the peer's
+ *   FIN ends the readable side (`push(null)`). `allowHalfOpen` defaults to true (the
+ *   writable side stays open after the peer's FIN); with `allowHalfOpen: false` the
+ *   peer's FIN also ends the writable side, as with a default `net.Socket` — what
+ *   mqtt.js expects to notice a broker that closed the connection.
+ * - Closing: when both directions ended cleanly the socket closes gracefully; any
+ *   other `destroy()` aborts the connection (RST).
+ * - Errors are `SocketError`s with `code` set (mqtt.js forwards only errors with a
+ *   `code`); an orderly close emits no error at all.
+ *
+ * Writes made before the connection exists (a Duplex from `Network.connectDuplex`) are
+ * held back by the stream machinery until the socket is there; a failed connect
+ * destroys the Duplex with the connect error. `'connect'` is emitted once connected.
+ */
+import { Duplex } from 'node:stream';
+import type { TcpSocket } from './tcp-socket.ts';
+
+/** Options of `SocketDuplex`. */
+export interface SocketDuplexOptions {
+  /** Keep the writable side open after the peer's FIN (default true). */
+  allowHalfOpen?: boolean | undefined;
+  /** Called when the Duplex is destroyed before the pending connect settled (to cancel it). */
+  cancelConnect?: (() => void) | undefined;
+  /** Readable side buffer, in bytes (default 64 KiB). */
+  readableHighWaterMark?: number | undefined;
+  /** Writable side buffer, in bytes (default 64 KiB). */
+  writableHighWaterMark?: number | undefined;
+}
+
+function isSocket(source: TcpSocket | Promise<TcpSocket>): source is TcpSocket {
+  return typeof (source as Promise<TcpSocket>).then !== 'function';
+}
+
+/** A Duplex over a (possibly still connecting) `TcpSocket`. See the module comment. */
+export class SocketDuplex extends Duplex {
+  #socket: TcpSocket | undefined;
+  readonly #ready: Promise<TcpSocket>;
+  readonly #cancelConnect: (() => void) | undefined;
+  #pulling = false;
+  #wanted = false;
+
+  constructor(source: TcpSocket | Promise<TcpSocket>, options: SocketDuplexOptions = {}) {
+    super({
+      allowHalfOpen: options.allowHalfOpen ?? true,
+      emitClose: true,
+      autoDestroy: true,
+      decodeStrings: true,
+      readableHighWaterMark: options.readableHighWaterMark ?? 65536,
+      writableHighWaterMark: options.writableHighWaterMark ?? 65536,
+    });
+    this.#cancelConnect = options.cancelConnect;
+    if (isSocket(source)) {
+      this.#socket = source;
+      this.#ready = Promise.resolve(source);
+    } else {
+      this.#ready = source.then(
+        (socket) => {
+          if (this.destroyed) {
+            socket.destroy();
+          } else {
+            this.#socket = socket;
+            this.emit('connect');
+          }
+          return socket;
+        },
+        (error: unknown) => {
+          if (!this.destroyed) this.destroy(toError(error));
+          throw error;
+        },
+      );
+      // The rejection is reported through destroy(); keep it from being "unhandled".
+      this.#ready.catch(() => undefined);
+    }
+  }
+
+  /** The socket, once connected. */
+  get socket(): TcpSocket | undefined {
+    return this.#socket;
+  }
+
+  /** `true` until the underlying connection exists (like `net.Socket#connecting`). */
+  get connecting(): boolean {
+    return this.#socket === undefined && !this.destroyed;
+  }
+
+  /** Remote address text (like `net.Socket#remoteAddress`), once connected. */
+  get remoteAddress(): string | undefined {
+    return this.#socket?.remoteAddress.address;
+  }
+
+  /** Remote port (like `net.Socket#remotePort`), once connected. */
+  get remotePort(): number | undefined {
+    return this.#socket?.remoteAddress.port;
+  }
+
+  /** `net.Socket` compatibility: turns keep-alive on or off once connected. */
+  setKeepAlive(enable = false): this {
+    void this.#ready.then((s) => s.setKeepAlive(enable)).catch(() => undefined);
+    return this;
+  }
+
+  /** `net.Socket` compatibility (Nagle is a backend matter here): no effect. */
+  setNoDelay(_noDelay = true): this {
+    return this;
+  }
+
+  override _read(_size: number): void {
+    if (this.#pulling) {
+      this.#wanted = true;
+      return;
+    }
+    this.#pulling = true;
+    void this.#pull();
+  }
+
+  async #pull(): Promise<void> {
+    try {
+      const socket = this.#socket ?? (await this.#ready);
+      for (;;) {
+        this.#wanted = false;
+        const chunk = await socket.read();
+        if (this.destroyed) return;
+        if (chunk === null) {
+          this.push(null);
+          return;
+        }
+        const more = this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if (!more && !this.#wanted) break;
+      }
+      this.#pulling = false;
+    } catch (error) {
+      if (!this.destroyed) this.destroy(toError(error));
+    }
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#withSocket(callback, (socket) => socket.write(chunk));
+  }
+
+  override _writev(
+    chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
+    callback: (error?: Error | null) => void,
+  ): void {
+    const data = chunks.length === 1 ? (chunks[0] as { chunk: Buffer }).chunk : Buffer.concat(chunks.map((c) => c.chunk));
+    this.#withSocket(callback, (socket) => socket.write(data));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#withSocket(callback, (socket) => socket.end());
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const socket = this.#socket;
+    if (socket === undefined) {
+      this.#cancelConnect?.();
+      callback(error);
+      return;
+    }
+    if (error === null && this.writableFinished && this.readableEnded) {
+      socket.close().then(() => callback(null), () => callback(null));
+      return;
+    }
+    socket.destroy(error ?? undefined);
+    callback(error);
+  }
+
+  #withSocket(callback: (error?: Error | null) => void, op: (socket: TcpSocket) => Promise<void>): void {
+    const run = (socket: TcpSocket): void => {
+      op(socket).then(() => callback(), (e: unknown) => callback(toError(e)));
+    };
+    if (this.#socket !== undefined) run(this.#socket);
+    else this.#ready.then(run, (e: unknown) => callback(toError(e)));
+  }
+}
+
+function toError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}
