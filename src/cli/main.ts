@@ -1,0 +1,201 @@
+/**
+ * The `iotnet` command line: a small subcommand dispatcher.
+ *
+ *   iotnet --help
+ *   iotnet sockserver [--port-offset K] [--host ADDR] [--no-ipv6] [--chargen-style sockserver|rfc864] [--verbose]
+ *
+ * Exit codes: 0 success, 1 failure at run time, 2 usage error (unknown command or option).
+ */
+import { startSockServer } from '../apps/sockserver/index.ts';
+import type { SockServerOptions } from '../apps/sockserver/index.ts';
+import { createHostBackend } from '../backends/host/index.ts';
+import { SocketError } from '../base/socket-error.ts';
+import { Network } from '../socket/network.ts';
+
+/** Exit code for usage errors. */
+const USAGE = 2;
+
+/** Thrown by argument parsing: printed with the usage hint, exit 2. */
+class UsageError extends Error {}
+
+interface Command {
+  /** One line for `iotnet --help`. */
+  readonly summary: string;
+  /** Full usage text for `iotnet <command> --help`. */
+  readonly usage: string;
+  /** Runs the command; resolves with the exit code. */
+  run(args: readonly string[]): Promise<number>;
+}
+
+// ---- sockserver ---------------------------------------------------------------------
+
+const SOCKSERVER_USAGE = `Usage: iotnet sockserver [options]
+
+Runs the reference test server (SockServer v1.1 services: echo 7, discard 9,
+daytime 13, chargen 19, time 37, TCP and UDP; control 5000; RFC 864 chargen 5019;
+5001 stays unused (refused) and 5002 is the black-hole port) on the host stack,
+until SIGINT or SIGTERM.
+
+Options:
+  --port-offset K       add K to every port (default 0; ports below 1024 need root)
+  --host ADDR           listen on ADDR only (default 0.0.0.0 and ::)
+  --no-ipv6             IPv4 only
+  --chargen-style S     pattern of the chargen port: sockserver (default) or rfc864
+  --verbose             report failures inside sessions on stderr
+  -h, --help            this text`;
+
+interface SockServerArgs {
+  options: SockServerOptions;
+  verbose: boolean;
+  help: boolean;
+}
+
+function parseSockServerArgs(args: readonly string[]): SockServerArgs {
+  const options: SockServerOptions = {};
+  let verbose = false;
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = args[++i];
+      if (next === undefined) throw new UsageError(`${name} needs a value`);
+      return next;
+    };
+    switch (name) {
+      case '--port-offset': {
+        const text = value();
+        const k = Number(text);
+        if (!/^[0-9]+$/.test(text) || k > 65535) throw new UsageError(`--port-offset: not a port offset: '${text}'`);
+        options.portOffset = k;
+        break;
+      }
+      case '--host':
+        options.host = value();
+        break;
+      case '--no-ipv6':
+        options.ipv6 = false;
+        break;
+      case '--chargen-style': {
+        const style = value();
+        if (style !== 'sockserver' && style !== 'rfc864') throw new UsageError(`--chargen-style: unknown style '${style}'`);
+        options.chargenStyle = style;
+        break;
+      }
+      case '--verbose':
+        verbose = true;
+        break;
+      case '-h':
+      case '--help':
+        help = true;
+        break;
+      default:
+        throw new UsageError(`unknown option '${arg}'`);
+    }
+  }
+  return { options, verbose, help };
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof SocketError) {
+    const cause = (e.cause as { code?: unknown } | undefined)?.code;
+    return cause !== undefined ? `${e.message} (${String(cause)})` : e.message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function runSockServer(args: readonly string[]): Promise<number> {
+  const parsed = parseSockServerArgs(args);
+  if (parsed.help) {
+    console.log(SOCKSERVER_USAGE);
+    return 0;
+  }
+  const backend = createHostBackend();
+  const network = new Network(backend);
+  const options: SockServerOptions = {
+    ...parsed.options,
+    onError: parsed.verbose ? (e, service) => console.error(`sockserver: ${service}: ${describeError(e)}`) : undefined,
+  };
+  let server;
+  try {
+    server = await startSockServer(network, options);
+  } catch (e) {
+    console.error(`sockserver: cannot start: ${describeError(e)}`);
+    if ((options.portOffset ?? 0) === 0) console.error('sockserver: ports below 1024 need root; try --port-offset 20000');
+    await network.close();
+    await backend.close();
+    return 1;
+  }
+  for (const l of server.listeners) console.log(`sockserver: ${l.service} ${l.protocol} ${l.address.toString()}`);
+  if (parsed.options.host === undefined && parsed.options.ipv6 !== false && !server.ipv6) {
+    console.log(`sockserver: IPv6 not available (${describeError(server.ipv6Error)})`);
+  }
+  console.log(`sockserver: refusing port ${server.ports.refusing}, black-hole port ${server.ports.blackHole} (needs a SYN drop filter)`);
+  console.log('sockserver: ready; SIGINT or SIGTERM stops');
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  console.log(`sockserver: ${signal}, shutting down`);
+  await server.close();
+  await network.close();
+  await backend.close();
+  console.log('sockserver: stopped');
+  return 0;
+}
+
+// ---- dispatcher ---------------------------------------------------------------------
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  sockserver: {
+    summary: 'run the reference test server (echo, discard, daytime, chargen, time, control)',
+    usage: SOCKSERVER_USAGE,
+    run: runSockServer,
+  },
+  // ---- `demo`: RESERVED. Added here by the owner of the demo subcommand. ----------
+};
+
+function mainUsage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: iotnet <command> [options]
+
+Commands:
+${lines.join('\n')}
+
+Run 'iotnet <command> --help' for the options of a command.`;
+}
+
+/** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    console.error(mainUsage());
+    return USAGE;
+  }
+  if (name === '-h' || name === '--help' || name === 'help') {
+    console.log(mainUsage());
+    return 0;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (command === undefined) {
+    console.error(`iotnet: unknown command '${name}'\n\n${mainUsage()}`);
+    return USAGE;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`iotnet ${name}: ${e.message}\n\n${command.usage}`);
+      return USAGE;
+    }
+    console.error(`iotnet ${name}: ${describeError(e)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
