@@ -142,6 +142,24 @@ describe('TcpSocket over the host stack', () => {
     assert.equal(got, expected);
   });
 
+  it('a read waiting for its turn can time out or abort without disturbing the queue', async () => {
+    let peerSocket: net.Socket | undefined;
+    const port = await peer((s) => (peerSocket = s));
+    const socket = await network.connect(`127.0.0.1:${port}`);
+    const first = socket.read();
+    const second = socket.read({ timeoutMs: 30 });
+    const ac = new AbortController();
+    const third = socket.read({ signal: ac.signal });
+    ac.abort('not now');
+    await assert.rejects(third, (e) => e === 'not now');
+    await rejectsWith(second, 'ETIMEDOUT');
+    while (peerSocket === undefined) await new Promise((r) => setTimeout(r, 5));
+    peerSocket.write('one');
+    assert.equal(text(await first), 'one');
+    peerSocket.write('two');
+    assert.equal(text(await socket.read()), 'two');
+  });
+
   it('reports a refused connection as ECONNREFUSED with detail', async () => {
     const port = await peer(() => undefined);
     peers.pop()?.close();
