@@ -2,10 +2,12 @@
  * The `iotnet` command line: a small subcommand dispatcher.
  *
  *   iotnet --help
+ *   iotnet demo [--port-offset K]
  *   iotnet sockserver [--port-offset K] [--host ADDR] [--no-ipv6] [--chargen-style sockserver|rfc864] [--verbose]
  *
  * Exit codes: 0 success, 1 failure at run time, 2 usage error (unknown command or option).
  */
+import { runHostDemo } from '../apps/demo/host-demo.ts';
 import { startSockServer } from '../apps/sockserver/index.ts';
 import type { SockServerOptions } from '../apps/sockserver/index.ts';
 import { createHostBackend } from '../backends/host/index.ts';
@@ -148,6 +150,46 @@ async function runSockServer(args: readonly string[]): Promise<number> {
   return 0;
 }
 
+// ---- demo ---------------------------------------------------------------------------
+
+const DEMO_USAGE = `Usage: iotnet demo [options]
+
+Runs the first demo: the reference test server on the host stack (loopback), and a
+client talking to it through the IoT Socket API (iotnet/iot-socket) and through the
+idiomatic API with its Node Duplex adapter. Exits 0 when every step succeeded.
+
+Options:
+  --port-offset K   ports of the test server: upstream ports + K (default: a free random offset)
+  -h, --help        this help`;
+
+async function runDemo(args: readonly string[]): Promise<number> {
+  let portOffset: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '-h' || a === '--help') {
+      console.log(DEMO_USAGE);
+      return 0;
+    }
+    if (a === '--port-offset') {
+      const v = args[++i];
+      if (v === undefined || !/^\d+$/.test(v) || Number(v) > 60000) throw new UsageError(`--port-offset needs a number 0..60000, got '${v ?? ''}'`);
+      portOffset = Number(v);
+      continue;
+    }
+    throw new UsageError(`unknown option '${a}'`);
+  }
+  console.log('iotnet demo: the host stack talking to the reference test server\n');
+  const t0 = performance.now();
+  const result = await runHostDemo({
+    ...(portOffset !== undefined ? { portOffset } : {}),
+    report: (s) => console.log(`  ${s.ok ? '\u2714' : '\u2718'} ${s.title.padEnd(52)} ${s.detail}`),
+  });
+  const failed = result.steps.filter((s) => !s.ok).length;
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  console.log(`\n${result.steps.length - failed} of ${result.steps.length} steps passed in ${secs} s${failed ? ` (${failed} failed)` : ''}`);
+  return result.ok ? 0 : 1;
+}
+
 // ---- dispatcher ---------------------------------------------------------------------
 
 const COMMANDS: Readonly<Record<string, Command>> = {
@@ -156,7 +198,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: SOCKSERVER_USAGE,
     run: runSockServer,
   },
-  // ---- `demo`: RESERVED. Added here by the owner of the demo subcommand. ----------
+  demo: {
+    summary: 'run the demo: the host stack and the test server, through both APIs',
+    usage: DEMO_USAGE,
+    run: runDemo,
+  },
 };
 
 function mainUsage(): string {

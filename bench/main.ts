@@ -1,0 +1,81 @@
+/**
+ * `npm run bench`: performance figures, each next to a baseline measured in the
+ * same run, as a ratio. `npm run bench -- --json FILE` also writes them as JSON.
+ * `--quick` uses smaller sizes (for smoke tests).
+ *
+ * Units: throughput in MB/s (10^6 bytes per second), round-trip time in µs.
+ */
+import { writeFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { runTcpBench } from './tcp-host.bench.ts';
+
+export interface Figure {
+  key: string;
+  label: string;
+  value: number;
+  unit: 'MB/s' | 'us';
+  /** Key of the baseline figure this one is compared with. */
+  baseline?: string;
+  /** Goal, as text, for the table. */
+  goal?: string;
+}
+
+function parseArgs(argv: string[]): { json: string | undefined; quick: boolean } {
+  let json: string | undefined;
+  let quick = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--json') {
+      const next = argv[i + 1];
+      json = next !== undefined && !next.startsWith('--') ? (i++, next) : 'bench-results.json';
+    } else if (a === '--quick') quick = true;
+    else {
+      process.stderr.write(`bench: unknown argument '${a}' (use --json [FILE], --quick)\n`);
+      process.exit(2);
+    }
+  }
+  return { json, quick };
+}
+
+async function main(): Promise<void> {
+  const { json, quick } = parseArgs(process.argv.slice(2));
+  const peer = new Worker(new URL('./peer.mjs', import.meta.url));
+  const ports = await new Promise<{ sink: number; echo: number }>((resolve, reject) => {
+    peer.once('message', resolve);
+    peer.once('error', reject);
+  });
+  const figures: Figure[] = [];
+  try {
+    figures.push(...(await runTcpBench(ports, { quick, progress: (m) => process.stderr.write(`  ${m}\n`) })));
+  } finally {
+    peer.postMessage('stop');
+    await peer.terminate();
+  }
+  const byKey = new Map(figures.map((f) => [f.key, f]));
+  const rows = figures.map((f) => {
+    const base = f.baseline ? byKey.get(f.baseline) : undefined;
+    const ratio = base ? f.value / base.value : undefined;
+    return { ...f, ratio, baselineValue: base?.value };
+  });
+  const pad = (s: string, n: number): string => s.padEnd(n);
+  process.stdout.write(`\n${pad('figure', 44)}${pad('value', 14)}${pad('baseline', 14)}${pad('ratio', 8)}goal\n`);
+  for (const r of rows) {
+    const v = `${r.value.toFixed(r.unit === 'us' ? 1 : 0)} ${r.unit}`;
+    const b = r.baselineValue !== undefined ? `${r.baselineValue.toFixed(r.unit === 'us' ? 1 : 0)} ${r.unit}` : '';
+    process.stdout.write(`${pad(r.key, 44)}${pad(v, 14)}${pad(b, 14)}${pad(r.ratio !== undefined ? r.ratio.toFixed(2) : '', 8)}${r.goal ?? ''}\n`);
+  }
+  if (json !== undefined) {
+    const out = {
+      date: new Date().toISOString(),
+      node: process.version,
+      quick,
+      figures: Object.fromEntries(rows.map((r) => [r.key, r.value])),
+      ratios: Object.fromEntries(rows.filter((r) => r.ratio !== undefined).map((r) => [`${r.key}_ratio`, r.ratio])),
+      details: rows,
+    };
+    writeFileSync(json, `${JSON.stringify(out, null, 2)}\n`);
+    process.stderr.write(`wrote ${json}\n`);
+  }
+}
+
+await main();

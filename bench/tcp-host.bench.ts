@@ -1,0 +1,197 @@
+/**
+ * TCP over the host stack: bulk throughput and 32-byte echo round-trip time through
+ * `iotnet/iot-socket` and through the idiomatic API, each beside raw `node:net`
+ * (same peer, same chunk size, same process). Each variant runs `ROUNDS` times,
+ * interleaved, and the median is reported.
+ */
+import net from 'node:net';
+import { createHostBackend } from '../src/backends/host/index.ts';
+import { IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM } from '../src/base/iot-constants.ts';
+import { IotSocketLayer } from '../src/socket/iot-socket-layer.ts';
+import { Network } from '../src/socket/network.ts';
+import type { Figure } from './main.ts';
+
+const CHUNK = 64 * 1024;
+const RTT_BYTES = 32;
+/** The host backend's default send buffer. */
+const SEND_BUDGET = 256 * 1024;
+const LOOPBACK = new Uint8Array([127, 0, 0, 1]);
+
+interface Options {
+  quick: boolean;
+  progress: (msg: string) => void;
+}
+
+function lengthHeader(total: number): Uint8Array {
+  const h = new Uint8Array(8);
+  new DataView(h.buffer).setBigUint64(0, BigInt(total));
+  return h;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+
+// ---- raw node:net ---------------------------------------------------------------
+
+async function nodeConnect(port: number): Promise<net.Socket> {
+  const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', resolve);
+    s.once('error', reject);
+  });
+  return s;
+}
+
+async function nodeBulk(port: number, total: number): Promise<number> {
+  const s = await nodeConnect(port);
+  const chunk = Buffer.alloc(CHUNK, 0x61);
+  const done = new Promise<void>((resolve) => s.once('data', () => resolve()));
+  const t0 = performance.now();
+  s.write(lengthHeader(total));
+  // Same send-buffer budget as the host backend (256 KiB), so the ratio measures our layer alone.
+  for (let sent = 0; sent < total; sent += CHUNK) {
+    s.write(chunk);
+    if (s.writableLength >= SEND_BUDGET) await new Promise((r) => s.once('drain', r));
+  }
+  await done;
+  const dt = performance.now() - t0;
+  s.destroy();
+  return total / 1e6 / (dt / 1000);
+}
+
+async function nodeRtt(port: number, n: number): Promise<number> {
+  const s = await nodeConnect(port);
+  const msg = Buffer.alloc(RTT_BYTES, 0x62);
+  let got = 0;
+  let wake: (() => void) | undefined;
+  s.on('data', (d) => {
+    got += d.length;
+    if (got >= RTT_BYTES) {
+      got -= RTT_BYTES;
+      wake?.();
+    }
+  });
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const back = new Promise<void>((r) => (wake = r));
+    s.write(msg);
+    await back;
+  }
+  const dt = performance.now() - t0;
+  s.destroy();
+  return (dt * 1000) / n;
+}
+
+// ---- iotnet/iot-socket over the host stack ----------------------------------------
+
+async function iotBulk(layer: IotSocketLayer, port: number, total: number): Promise<number> {
+  const api = layer.api();
+  const s = await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, 0);
+  if ((await api.socketConnect(s, LOOPBACK, 4, port)) !== 0) throw new Error('iot connect failed');
+  const chunk = new Uint8Array(CHUNK).fill(0x61);
+  const t0 = performance.now();
+  const h = lengthHeader(total);
+  await api.socketSend(s, h, h.length);
+  for (let sent = 0; sent < total; sent += CHUNK) {
+    const r = await api.socketSend(s, chunk, CHUNK);
+    if (r !== CHUNK) throw new Error(`iot send returned ${r}`);
+  }
+  const ack = new Uint8Array(1);
+  if ((await api.socketRecv(s, ack, 1)) !== 1) throw new Error('no ack');
+  const dt = performance.now() - t0;
+  await api.socketClose(s);
+  return total / 1e6 / (dt / 1000);
+}
+
+async function iotRtt(layer: IotSocketLayer, port: number, n: number): Promise<number> {
+  const api = layer.api();
+  const s = await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, 0);
+  if ((await api.socketConnect(s, LOOPBACK, 4, port)) !== 0) throw new Error('iot connect failed');
+  const msg = new Uint8Array(RTT_BYTES).fill(0x62);
+  const buf = new Uint8Array(RTT_BYTES);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await api.socketSend(s, msg, RTT_BYTES);
+    let got = 0;
+    while (got < RTT_BYTES) {
+      const r = await api.socketRecv(s, buf.subarray(got), RTT_BYTES - got);
+      if (r <= 0) throw new Error(`iot recv returned ${r}`);
+      got += r;
+    }
+  }
+  const dt = performance.now() - t0;
+  await api.socketClose(s);
+  return (dt * 1000) / n;
+}
+
+// ---- the idiomatic API over the host stack ------------------------------------------
+
+async function apiBulk(network: Network, port: number, total: number): Promise<number> {
+  const s = await network.connect({ host: '127.0.0.1', port });
+  const chunk = new Uint8Array(CHUNK).fill(0x61);
+  const t0 = performance.now();
+  await s.write(lengthHeader(total));
+  for (let sent = 0; sent < total; sent += CHUNK) await s.write(chunk);
+  const ack = await s.read();
+  if (ack === null) throw new Error('no ack');
+  const dt = performance.now() - t0;
+  s.destroy();
+  return total / 1e6 / (dt / 1000);
+}
+
+async function apiRtt(network: Network, port: number, n: number): Promise<number> {
+  const s = await network.connect({ host: '127.0.0.1', port });
+  const msg = new Uint8Array(RTT_BYTES).fill(0x62);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await s.write(msg);
+    let got = 0;
+    while (got < RTT_BYTES) {
+      const d = await s.read({ maxBytes: RTT_BYTES - got });
+      if (d === null) throw new Error('eof');
+      got += d.length;
+    }
+  }
+  const dt = performance.now() - t0;
+  s.destroy();
+  return (dt * 1000) / n;
+}
+
+export async function runTcpBench(ports: { sink: number; echo: number }, opts: Options): Promise<Figure[]> {
+  const total = (opts.quick ? 32 : 256) * 1024 * 1024;
+  const rttN = opts.quick ? 2000 : 20000;
+  const rounds = opts.quick ? 1 : 3;
+  const backend = createHostBackend();
+  const layer = new IotSocketLayer(backend);
+  const network = new Network(createHostBackend());
+  const res = { nb: [] as number[], ib: [] as number[], ab: [] as number[], nr: [] as number[], ir: [] as number[], ar: [] as number[] };
+  // Warm-up (JIT) before measuring.
+  await nodeBulk(ports.sink, 8 * CHUNK);
+  await iotBulk(layer, ports.sink, 8 * CHUNK);
+  await apiBulk(network, ports.sink, 8 * CHUNK);
+  await nodeRtt(ports.echo, 200);
+  await iotRtt(layer, ports.echo, 200);
+  await apiRtt(network, ports.echo, 200);
+  for (let r = 1; r <= rounds; r++) {
+    opts.progress(`tcp bulk ${total / 1048576} MiB, round ${r}/${rounds}`);
+    res.nb.push(await nodeBulk(ports.sink, total));
+    res.ib.push(await iotBulk(layer, ports.sink, total));
+    res.ab.push(await apiBulk(network, ports.sink, total));
+    opts.progress(`tcp rtt ${rttN} x ${RTT_BYTES} B, round ${r}/${rounds}`);
+    res.nr.push(await nodeRtt(ports.echo, rttN));
+    res.ir.push(await iotRtt(layer, ports.echo, rttN));
+    res.ar.push(await apiRtt(network, ports.echo, rttN));
+  }
+  await layer.closeAll();
+  await network.close();
+  return [
+    { key: 'tcp_bulk_node_net_mbps', label: 'TCP bulk, raw node:net (baseline)', value: median(res.nb), unit: 'MB/s' },
+    { key: 'tcp_bulk_iot_socket_host_mbps', label: 'TCP bulk, iotnet/iot-socket on host', value: median(res.ib), unit: 'MB/s', baseline: 'tcp_bulk_node_net_mbps', goal: 'ratio >= 0.90' },
+    { key: 'tcp_bulk_api_host_mbps', label: 'TCP bulk, idiomatic API on host', value: median(res.ab), unit: 'MB/s', baseline: 'tcp_bulk_node_net_mbps', goal: 'ratio >= 0.90' },
+    { key: 'tcp_rtt_node_net_us', label: 'TCP 32-byte echo RTT, raw node:net (baseline)', value: median(res.nr), unit: 'us' },
+    { key: 'tcp_rtt_iot_socket_host_us', label: 'TCP 32-byte echo RTT, iotnet/iot-socket on host', value: median(res.ir), unit: 'us', baseline: 'tcp_rtt_node_net_us', goal: 'ratio <= 1.20' },
+    { key: 'tcp_rtt_api_host_us', label: 'TCP 32-byte echo RTT, idiomatic API on host', value: median(res.ar), unit: 'us', baseline: 'tcp_rtt_node_net_us', goal: 'ratio <= 1.20' },
+  ];
+}
