@@ -270,6 +270,9 @@ export class IotSocketLayer {
     if (!outArgsFitFamily(rec.af, ipB, ipL)) return IOT_SOCKET_EINVAL;
     if (rec.type !== IOT_SOCKET_SOCK_STREAM) return IOT_SOCKET_ENOTSUP;
     if (rec.state !== 'listening') return IOT_SOCKET_EINVAL;
+    // Fix: the mode is fixed when the call starts (§7: FIONBIO affects *later* calls); a
+    // blocked Accept must not turn into EAGAIN when FIONBIO is set meanwhile.
+    const nbio = rec.nbio;
     const deadline = deadlineAfter(this.scheduler, rec.rcvTimeoMs);
     for (;;) {
       const r = rec.core.accept();
@@ -282,7 +285,7 @@ export class IotSocketLayer {
         writeOut(r.remote, ipB, ipL, portR);
         return child.id;
       }
-      if (r !== IOT_SOCKET_EAGAIN || rec.nbio) return r;
+      if (r !== IOT_SOCKET_EAGAIN || nbio) return r;
       const w = await rec.ready.wait(deadline);
       if (w === 'closed' || rec.released) return IOT_SOCKET_ESOCK;
       if (w === 'timeout') return IOT_SOCKET_EAGAIN;
@@ -318,20 +321,27 @@ export class IotSocketLayer {
     if (rec.state === 'listening') return IOT_SOCKET_EINVAL;
     if (unspecified || isMulticast(addr) || isBroadcast(addr) || port === 0) return IOT_SOCKET_EINVAL;
     if (rec.state === 'connected') return IOT_SOCKET_EISCONN;
+    const nbio = rec.nbio;
     if (rec.state === 'connecting') {
-      if (rec.nbio) {
+      if (nbio) {
         const st = rec.core.connectResult();
         if (st === IOT_SOCKET_EINPROGRESS) return IOT_SOCKET_EALREADY;
         return this.settleConnect(rec, st, true);
       }
       return this.awaitConnect(rec);
     }
-    const r = await rec.core.connect(addr, port);
+    // Fix: record CONNECTING in the same synchronous step as the backend call when the
+    // backend answers at once. Awaiting a plain number yielded to the event loop, so a
+    // concurrent Connect on the same socket still saw CREATED/BOUND, started a second
+    // attempt, got EALREADY from the backend and settled the state to BOUND while the
+    // first attempt went on (its blocking caller then got ERROR on success).
+    const started = rec.core.connect(addr, port);
+    const r = typeof started === 'number' ? started : await started;
     if (rec.released) return IOT_SOCKET_ESOCK;
     if (r === IOT_SOCKET_EINPROGRESS) {
       rec.state = 'connecting';
       rec.bound = true;
-      return rec.nbio ? IOT_SOCKET_EINPROGRESS : this.awaitConnect(rec);
+      return nbio ? IOT_SOCKET_EINPROGRESS : this.awaitConnect(rec);
     }
     return this.settleConnect(rec, r, false);
   }
@@ -370,7 +380,7 @@ export class IotSocketLayer {
    * while connecting, EAGAIN (non-blocking) or wait for the outcome (blocking).
    * Returns 0 when connected, else the code to return.
    */
-  private async streamReady(rec: SockRec, deadline: number | undefined): Promise<number> {
+  private async streamReady(rec: SockRec, nbio: boolean, deadline: number | undefined): Promise<number> {
     for (;;) {
       if (rec.state === 'connected') return 0;
       if (rec.state !== 'connecting') return IOT_SOCKET_ENOTCONN;
@@ -380,7 +390,7 @@ export class IotSocketLayer {
         return 0;
       }
       if (st !== IOT_SOCKET_EINPROGRESS) return IOT_SOCKET_ENOTCONN;
-      if (rec.nbio) return IOT_SOCKET_EAGAIN;
+      if (nbio) return IOT_SOCKET_EAGAIN;
       const w = await rec.ready.wait(deadline);
       if (w === 'closed' || rec.released) return IOT_SOCKET_ESOCK;
       if (w === 'timeout') return IOT_SOCKET_EAGAIN;
@@ -401,9 +411,10 @@ export class IotSocketLayer {
     if (rec === undefined) return IOT_SOCKET_ESOCK;
     const ipB = (from && !poll ? ip : null) as Bytes, ipL = ipLen as NumRef, portR = (from && !poll ? port : null) as NumRef;
     if (!outArgsFitFamily(rec.af, ipB, ipL)) return IOT_SOCKET_EINVAL;
+    const nbio = rec.nbio; // fixed for the whole call (§7), see accept()
     const deadline = deadlineAfter(this.scheduler, rec.rcvTimeoMs);
     if (rec.type === IOT_SOCKET_SOCK_STREAM) {
-      const s = await this.streamReady(rec, deadline);
+      const s = await this.streamReady(rec, nbio, deadline);
       if (s !== 0) return s;
     }
     const target = poll ? EMPTY : (buf as Uint8Array);
@@ -415,7 +426,7 @@ export class IotSocketLayer {
         return r;
       }
       if (r === CORE_EOF) return IOT_SOCKET_ECONNRESET;
-      if (r !== IOT_SOCKET_EAGAIN || rec.nbio) return r;
+      if (r !== IOT_SOCKET_EAGAIN || nbio) return r;
       const w = await rec.ready.wait(deadline);
       if (w === 'closed' || rec.released) return IOT_SOCKET_ESOCK;
       if (w === 'timeout') return IOT_SOCKET_EAGAIN;
@@ -431,6 +442,7 @@ export class IotSocketLayer {
     if (!poll && (!isBytes(buf) || buf.length < len)) return IOT_SOCKET_EINVAL;
     const rec = this.lookup(socket);
     if (rec === undefined) return IOT_SOCKET_ESOCK;
+    const nbio = rec.nbio; // fixed for the whole call (§7), see accept()
     const deadline = deadlineAfter(this.scheduler, rec.sndTimeoMs);
     const data = poll ? EMPTY : (buf as Uint8Array);
 
@@ -455,7 +467,7 @@ export class IotSocketLayer {
           }
           return r;
         }
-        if (r !== IOT_SOCKET_EAGAIN || rec.nbio) return r;
+        if (r !== IOT_SOCKET_EAGAIN || nbio) return r;
         const w = await rec.ready.wait(deadline);
         if (w === 'closed' || rec.released) return IOT_SOCKET_ESOCK;
         if (w === 'timeout') return IOT_SOCKET_EAGAIN;
@@ -463,12 +475,12 @@ export class IotSocketLayer {
     }
 
     // STREAM: SendTo ignores ip/port (§3).
-    const s = await this.streamReady(rec, deadline);
+    const s = await this.streamReady(rec, nbio, deadline);
     if (s !== 0) return s;
     if (poll) {
       for (;;) {
         const r = rec.core.send(EMPTY, 0);
-        if (r !== IOT_SOCKET_EAGAIN || rec.nbio) return r;
+        if (r !== IOT_SOCKET_EAGAIN || nbio) return r;
         const w = await rec.ready.wait(deadline);
         if (w === 'closed' || rec.released) return IOT_SOCKET_ESOCK;
         if (w === 'timeout') return IOT_SOCKET_EAGAIN;
@@ -480,11 +492,11 @@ export class IotSocketLayer {
       if (r > 0) {
         sent += r;
         // Non-blocking: whatever fit. Blocking: all of it, queueing what fits meanwhile (§7).
-        if (sent >= len || rec.nbio) return sent;
+        if (sent >= len || nbio) return sent;
         continue;
       }
       if (r !== IOT_SOCKET_EAGAIN) return sent > 0 ? sent : r;
-      if (rec.nbio) return sent > 0 ? sent : IOT_SOCKET_EAGAIN;
+      if (nbio) return sent > 0 ? sent : IOT_SOCKET_EAGAIN;
       const w = await rec.ready.wait(deadline);
       if (w === 'closed' || rec.released) return sent > 0 ? sent : IOT_SOCKET_ESOCK;
       if (w === 'timeout') return sent > 0 ? sent : IOT_SOCKET_EAGAIN;
@@ -572,8 +584,10 @@ export class IotSocketLayer {
     if (rec === undefined || rec.released) return IOT_SOCKET_ESOCK;
     if (rec.closing !== undefined) {
       // A non-blocking close in flight (§7, row 51): EAGAIN until the backend finished.
-      if (rec.closeResult === undefined) return rec.nbio ? IOT_SOCKET_EAGAIN : rec.closing.then(() => this.release(rec));
-      return this.release(rec);
+      // Fix: the backend's result is passed on (it was dropped, so an AT close that failed
+      // gave 0 while the same failure from a synchronous backend gave ERROR).
+      if (rec.closeResult === undefined) return rec.nbio ? IOT_SOCKET_EAGAIN : rec.closing.then(() => this.release(rec, rec.closeResult));
+      return this.release(rec, rec.closeResult);
     }
     // Every call pending on this socket settles with ESOCK (row 55).
     rec.ready.closeAll();
@@ -582,7 +596,7 @@ export class IotSocketLayer {
     rec.closing = r.then((v) => (rec.closeResult = v), () => (rec.closeResult = IOT_SOCKET_ERROR));
     if (rec.nbio) return IOT_SOCKET_EAGAIN;
     await rec.closing;
-    return this.release(rec);
+    return this.release(rec, rec.closeResult);
   }
 
   private release(rec: SockRec, result = 0): number {
@@ -621,7 +635,10 @@ export class IotSocketLayer {
       ipLen.value = need;
       return 0;
     }
+    // Row 53: a valid `af` the backend lacks -> ENOTSUP. Fix: IPv4 was not checked, so an
+    // IPv6-only backend was asked for A records.
     if (af === IOT_SOCKET_AF_INET6 && !this.backend.caps.ipv6) return IOT_SOCKET_ENOTSUP;
+    if (af === IOT_SOCKET_AF_INET && !this.backend.caps.ipv4) return IOT_SOCKET_ENOTSUP;
     const r = await this.backend.lookup(name, af);
     if (typeof r === 'number') return r < 0 ? r : IOT_SOCKET_ERROR;
     if (r.length !== need) return IOT_SOCKET_ERROR;
@@ -633,14 +650,24 @@ export class IotSocketLayer {
 
 const EMPTY = new Uint8Array(0);
 
+/** Bytes of `s` in UTF-8 as `TextEncoder` encodes it (a lone surrogate becomes U+FFFD, 3 bytes). */
 function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c <= 0xdbff ? (i++, 4) : 3;
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && isLowSurrogate(s.charCodeAt(i + 1))) {
+      // Fix: a pair is 4 bytes; a high surrogate not followed by a low one is U+FFFD
+      // (3 bytes) and must not swallow the next character (it was counted 4 with it).
+      n += 4;
+      i++;
+    } else n += 3;
   }
   return n;
 }
+
+const isLowSurrogate = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff;
 
 /**
  * Builds an `IotSocketApi` over a backend, for `iotSocketRegisterApi`. Each call
