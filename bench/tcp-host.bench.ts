@@ -44,16 +44,29 @@ async function nodeConnect(port: number): Promise<net.Socket> {
   return s;
 }
 
+/**
+ * Raw node:net bulk send, the baseline: the faster of two idiomatic strategies, so no
+ * ratio can flatter our layer: 'budget' keeps up to 256 KiB (the host backend's send
+ * buffer) queued and waits for 'drain'; 'callback' waits for each write's callback
+ * (what our zero-copy blocking send does internally).
+ */
 async function nodeBulk(port: number, total: number): Promise<number> {
+  return Math.max(await nodeBulkWith(port, total, 'budget'), await nodeBulkWith(port, total, 'callback'));
+}
+
+async function nodeBulkWith(port: number, total: number, strategy: 'budget' | 'callback'): Promise<number> {
   const s = await nodeConnect(port);
   const chunk = Buffer.alloc(CHUNK, 0x61);
   const done = new Promise<void>((resolve) => s.once('data', () => resolve()));
   const t0 = performance.now();
   s.write(lengthHeader(total));
-  // Same send-buffer budget as the host backend (256 KiB), so the ratio measures our layer alone.
   for (let sent = 0; sent < total; sent += CHUNK) {
-    s.write(chunk);
-    if (s.writableLength >= SEND_BUDGET) await new Promise((r) => s.once('drain', r));
+    if (strategy === 'callback') {
+      await new Promise<void>((r) => s.write(chunk, () => r()));
+    } else {
+      s.write(chunk);
+      if (s.writableLength >= SEND_BUDGET) await new Promise((r) => s.once('drain', r));
+    }
   }
   await done;
   const dt = performance.now() - t0;
@@ -187,7 +200,7 @@ export async function runTcpBench(ports: { sink: number; echo: number }, opts: O
   await layer.closeAll();
   await network.close();
   return [
-    { key: 'tcp_bulk_node_net_mbps', label: 'TCP bulk, raw node:net (baseline)', value: median(res.nb), unit: 'MB/s' },
+    { key: 'tcp_bulk_node_net_mbps', label: 'TCP bulk, raw node:net, best of two strategies (baseline)', value: median(res.nb), unit: 'MB/s' },
     { key: 'tcp_bulk_iot_socket_host_mbps', label: 'TCP bulk, iotnet/iot-socket on host', value: median(res.ib), unit: 'MB/s', baseline: 'tcp_bulk_node_net_mbps', goal: 'ratio >= 0.90' },
     { key: 'tcp_bulk_api_host_mbps', label: 'TCP bulk, idiomatic API on host', value: median(res.ab), unit: 'MB/s', baseline: 'tcp_bulk_node_net_mbps', goal: 'ratio >= 0.90' },
     { key: 'tcp_rtt_node_net_us', label: 'TCP 32-byte echo RTT, raw node:net (baseline)', value: median(res.nr), unit: 'us' },

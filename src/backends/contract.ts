@@ -51,6 +51,12 @@ export interface BackendCaps {
   readonly connectTimeoutMs: number;
 }
 
+/** Result of `CoreSocket.sendBorrowed`: bytes taken, and when their buffer is free again. */
+export interface Borrowed {
+  readonly taken: number;
+  readonly released: Promise<void>;
+}
+
 /** Result of a successful accept. */
 export interface Accepted {
   readonly socket: CoreSocket;
@@ -121,6 +127,15 @@ export interface CoreSocket {
    * Errors: `ECONNRESET` (peer closed or reset), `ECONNABORTED`, `EINVAL` (datagram too big), `ERROR`.
    */
   send(buf: Uint8Array, len: number, to?: Endpoint): number;
+
+  /**
+   * Optional zero-copy variant of `send` for stream sockets. The backend may keep
+   * referencing `buf` after returning: the caller must not modify the taken bytes
+   * until `released` settles (they were handed to the OS, or the socket closed).
+   * Returns the bytes taken (>= 1) with `released`, or a code exactly as `send`
+   * (`EAGAIN` when no room, errors). Used by blocking sends that wait anyway.
+   */
+  sendBorrowed?(buf: Uint8Array, len: number): Borrowed | number;
 
   /** Stream: half-closes the sending direction (FIN after queued data). Idiomatic API only. */
   shutdown(): number;

@@ -160,6 +160,17 @@ export class SerialQueue {
       this.active--;
       release();
     };
+    if (this.active === 1) {
+      // Fast path: nothing queued or running, so it is this task's turn at once
+      // (no gate, no extra promise hops on the hot read/write path).
+      return (async () => {
+        try {
+          return await task();
+        } finally {
+          done();
+        }
+      })();
+    }
     return (async () => {
       try {
         await (gate !== undefined ? gate(prev) : prev);

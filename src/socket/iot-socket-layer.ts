@@ -141,12 +141,14 @@ export class IotSocketLayer {
 
   /** The `IotSocketApi` function table of this instance. Every member never throws. */
   api(): IotSocketApi {
+    // Never throws or rejects: a synchronous throw or a rejection becomes IOT_SOCKET_ERROR
+    // (one `.then` hop, no extra async frame on the hot path).
     const guard = <A extends unknown[]>(fn: (...args: A) => Promise<number>) =>
-      async (...args: A): Promise<number> => {
+      (...args: A): Promise<number> => {
         try {
-          return await fn(...args);
+          return fn(...args).then(undefined, toError);
         } catch {
-          return IOT_SOCKET_ERROR;
+          return ERROR_RESULT;
         }
       };
     return {
@@ -413,7 +415,7 @@ export class IotSocketLayer {
     if (!outArgsFitFamily(rec.af, ipB, ipL)) return IOT_SOCKET_EINVAL;
     const nbio = rec.nbio; // fixed for the whole call (§7), see accept()
     const deadline = deadlineAfter(this.scheduler, rec.rcvTimeoMs);
-    if (rec.type === IOT_SOCKET_SOCK_STREAM) {
+    if (rec.type === IOT_SOCKET_SOCK_STREAM && rec.state !== 'connected') {
       const s = await this.streamReady(rec, nbio, deadline);
       if (s !== 0) return s;
     }
@@ -474,9 +476,11 @@ export class IotSocketLayer {
       }
     }
 
-    // STREAM: SendTo ignores ip/port (§3).
-    const s = await this.streamReady(rec, nbio, deadline);
-    if (s !== 0) return s;
+    // STREAM: SendTo ignores ip/port (§3). A connected socket skips the await (hot path).
+    if (rec.state !== 'connected') {
+      const s = await this.streamReady(rec, nbio, deadline);
+      if (s !== 0) return s;
+    }
     if (poll) {
       for (;;) {
         const r = rec.core.send(EMPTY, 0);
@@ -486,6 +490,11 @@ export class IotSocketLayer {
         if (w === 'timeout') return IOT_SOCKET_EAGAIN;
       }
     }
+    // Blocking without SNDTIMEO: lend the caller's buffer to the backend (zero copy) and
+    // return only once it is released, as a BSD blocking send returns once the kernel
+    // has the bytes. With a timeout the bytes are copied: an expiry must be able to
+    // return while the caller keeps its buffer.
+    if (!nbio && deadline === undefined && rec.core.sendBorrowed !== undefined) return this.sendLent(rec, data, len);
     let sent = 0;
     for (;;) {
       const r = rec.core.send(sent === 0 ? data : data.subarray(sent), len - sent);
@@ -500,6 +509,23 @@ export class IotSocketLayer {
       const w = await rec.ready.wait(deadline);
       if (w === 'closed' || rec.released) return sent > 0 ? sent : IOT_SOCKET_ESOCK;
       if (w === 'timeout') return sent > 0 ? sent : IOT_SOCKET_EAGAIN;
+    }
+  }
+
+  /** Blocking stream send through `sendBorrowed`; resolves once every lent byte was released. */
+  private async sendLent(rec: SockRec, data: Uint8Array, len: number): Promise<number> {
+    let sent = 0;
+    for (;;) {
+      const r = (rec.core.sendBorrowed as NonNullable<CoreSocket['sendBorrowed']>)(sent === 0 ? data : data.subarray(sent), len - sent);
+      if (typeof r !== 'number') {
+        sent += r.taken;
+        await r.released;
+        if (sent >= len) return sent;
+        continue;
+      }
+      if (r !== IOT_SOCKET_EAGAIN) return sent > 0 ? sent : r;
+      const w = await rec.ready.wait(undefined);
+      if (w === 'closed' || rec.released) return sent > 0 ? sent : IOT_SOCKET_ESOCK;
     }
   }
 
@@ -649,6 +675,8 @@ export class IotSocketLayer {
 }
 
 const EMPTY = new Uint8Array(0);
+const ERROR_RESULT = Promise.resolve(IOT_SOCKET_ERROR);
+const toError = (): number => IOT_SOCKET_ERROR;
 
 /** Bytes of `s` in UTF-8 as `TextEncoder` encodes it (a lone surrogate becomes U+FFFD, 3 bytes). */
 function utf8Length(s: string): number {

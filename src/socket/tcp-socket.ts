@@ -116,8 +116,12 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
     return this.#writeEnded;
   }
 
+  #remoteText: string | undefined;
+
   #where(op: string): OpWhere {
-    return { op, backend: this.#ctx.backend, address: this.remoteAddress.toString() };
+    // The remote address never changes: format it once, not on every read/write.
+    this.#remoteText ??= this.remoteAddress.toString();
+    return { op, backend: this.#ctx.backend, address: this.#remoteText };
   }
 
   #closedError(op: string): SocketError {
@@ -178,10 +182,24 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
     if (this.#writeEnded) throw socketError('ENOTCONN', where, 'write-after-end');
     if (bytes.length === 0) return;
     const deadline = deadlineAfter(this.#ctx.scheduler, opts.timeoutMs);
+    // No deadline and no signal: lend `bytes` to the backend (zero copy) and resolve once
+    // it released them. Otherwise copy, so a timeout or abort can return at once.
+    const lend = deadline === undefined && opts.signal === undefined ? this.#core.sendBorrowed?.bind(this.#core) : undefined;
     return this.#writes.run(async () => {
       let off = 0;
       while (off < bytes.length) {
         this.#checkAlive('write');
+        if (lend !== undefined) {
+          const b = lend(bytes.subarray(off), bytes.length - off);
+          if (typeof b !== 'number') {
+            off += b.taken;
+            await b.released;
+            continue;
+          }
+          if (b !== IOT_SOCKET_EAGAIN && b !== 0) throw codeError(b, where);
+          await waitChange(this.#readiness, deadline, opts.signal, where, () => this.#closedError('write'));
+          continue;
+        }
         const n = this.#core.send(bytes.subarray(off), bytes.length - off);
         if (n > 0) {
           off += n;

@@ -16,7 +16,7 @@
  * - IPv6 listeners are v6-only (`ipv6Only: true`): IPv4 and IPv6 are separate port spaces.
  */
 import net from 'node:net';
-import type { Accepted, Af, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
+import type { Accepted, Af, Borrowed, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
 import { CORE_EOF } from '../contract.ts';
 import {
   IOT_SOCKET_EADDRINUSE,
@@ -278,6 +278,47 @@ export class HostTcpSocket implements CoreSocket {
   }
 
   send(buf: Uint8Array, len: number): number {
+    const room = this.sendRoom(len);
+    if (room <= 0 || len === 0) return room;
+    const sock = this.sock as net.Socket;
+    const n = Math.min(len, room);
+    try {
+      // Buffer.from(Uint8Array) copies: the caller may reuse `buf` at once.
+      if (!sock.write(Buffer.from(buf.subarray(0, n)))) this.wantDrain = true;
+    } catch (error) {
+      this.lastError = error;
+      this.note('write-failed', error);
+      return IOT_SOCKET_ERROR;
+    }
+    return n;
+  }
+
+  /**
+   * Zero-copy send: writes a view of `buf` and releases it in Node's write callback
+   * (called once libuv handed the bytes to the kernel, or the socket was destroyed).
+   */
+  sendBorrowed(buf: Uint8Array, len: number): Borrowed | number {
+    const room = this.sendRoom(len);
+    if (room <= 0 || len === 0) return room;
+    const sock = this.sock as net.Socket;
+    const n = Math.min(len, room);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    try {
+      if (!sock.write(Buffer.from(buf.buffer, buf.byteOffset, n), () => release())) this.wantDrain = true;
+    } catch (error) {
+      this.lastError = error;
+      this.note('write-failed', error);
+      return IOT_SOCKET_ERROR;
+    }
+    return { taken: n, released };
+  }
+
+  /**
+   * The state checks shared by `send` and `sendBorrowed`: the room left in the send
+   * buffer (> 0), 0 for a zero-length poll with room, or a negative code.
+   */
+  private sendRoom(len: number): number {
     if (this.state === 'connecting') return IOT_SOCKET_EAGAIN;
     if (this.state !== 'connected') return IOT_SOCKET_ENOTCONN;
     if (this.peerReset || this.peerFin) return IOT_SOCKET_ECONNRESET;
@@ -290,17 +331,7 @@ export class HostTcpSocket implements CoreSocket {
       this.wantDrain = true;
       return IOT_SOCKET_EAGAIN;
     }
-    if (len === 0) return 0;
-    const n = Math.min(len, room);
-    try {
-      // Buffer.from(Uint8Array) copies: the caller may reuse `buf` at once.
-      if (!sock.write(Buffer.from(buf.subarray(0, n)))) this.wantDrain = true;
-    } catch (error) {
-      this.lastError = error;
-      this.note('write-failed', error);
-      return IOT_SOCKET_ERROR;
-    }
-    return n;
+    return len === 0 ? 0 : room;
   }
 
   shutdown(): number {
