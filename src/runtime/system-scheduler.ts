@@ -1,5 +1,8 @@
 import type { CancelTimer, Scheduler } from '../base/time.ts';
 
+/** Largest delay `setTimeout` honours (2^31 - 1 ms). */
+const MAX_TIMER_MS = 0x7fffffff;
+
 /**
  * The real clock and timers: `performance.now()` and `setTimeout`. Timers are
  * `unref`'d unless `ref` is asked for, so a library timer never keeps a
@@ -21,8 +24,20 @@ export class SystemScheduler implements Scheduler {
   }
 
   setTimer(delayMs: number, fn: () => void): CancelTimer {
-    const t = setTimeout(fn, Math.max(0, delayMs));
-    if (!this.refTimers) t.unref();
+    // Node fires setTimeout after ~1 ms for delays above 2^31-1 ms (about 24.8 days),
+    // while IoT Socket timeouts are uint32 ms: chain timers for longer delays.
+    const due = this.now() + Math.max(0, delayMs);
+    let t: ReturnType<typeof setTimeout>;
+    const arm = (): void => {
+      const left = due - this.now();
+      if (left > MAX_TIMER_MS) {
+        t = setTimeout(arm, MAX_TIMER_MS);
+      } else {
+        t = setTimeout(fn, Math.max(0, left));
+      }
+      if (!this.refTimers) t.unref();
+    };
+    arm();
     return () => clearTimeout(t);
   }
 }

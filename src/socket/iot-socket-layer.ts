@@ -345,6 +345,12 @@ export class IotSocketLayer {
       rec.bound = true;
       return nbio ? IOT_SOCKET_EINPROGRESS : this.awaitConnect(rec);
     }
+    if (r === 0 && nbio) {
+      // Connected at once (a loopback or in-process backend): the non-blocking sequence
+      // still starts with EINPROGRESS (§7, row 27); the next Connect reports EISCONN.
+      this.settleConnect(rec, 0, false);
+      return IOT_SOCKET_EINPROGRESS;
+    }
     return this.settleConnect(rec, r, false);
   }
 

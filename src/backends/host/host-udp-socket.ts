@@ -177,14 +177,15 @@ export class HostUdpSocket implements CoreSocket {
   send(buf: Uint8Array, len: number, to?: Endpoint): number {
     if (this.closed) return IOT_SOCKET_ERROR;
     const dst = to ?? this.dest;
-    if (dst === undefined) return IOT_SOCKET_ENOTCONN;
+    // A zero-length send is a readiness poll (spec §8): it needs room, not a destination.
+    if (dst === undefined && len !== 0) return IOT_SOCKET_ENOTCONN;
     if (len > this.maxPayload) return IOT_SOCKET_EINVAL;
     const room = this.env.sendBufferBytes - this.inFlight;
     if (len === 0 ? room <= 0 : this.inFlight > 0 && len > room) {
       this.wantRoom = true;
       return IOT_SOCKET_EAGAIN;
     }
-    if (len === 0) return 0;
+    if (len === 0 || dst === undefined) return 0;
     if (this.bindState === 'unbound') {
       const bound = this.ensureBound();
       if (typeof bound === 'number' && bound !== 0) return bound;

@@ -637,6 +637,7 @@ describe('host backend: UDP', () => {
     assert.equal(s.localEndpoint(), undefined);
     assert.equal(s.recv(new Uint8Array(4), 4), IOT_SOCKET_EAGAIN, 'unbound: nothing to receive, not ENOTCONN');
     assert.equal(s.send(enc.encode('x'), 1), IOT_SOCKET_ENOTCONN, 'no destination');
+    assert.equal(s.send(new Uint8Array(0), 0), 0, 'len 0 is a readiness poll: writable without a destination (§8)');
     const to: Endpoint = { address: LO4, port: peer.port };
     assert.equal(s.send(enc.encode('hello udp'), 9, to), 9, 'accepted while the implicit bind runs');
     const local = s.localEndpoint();

@@ -386,6 +386,21 @@ describe('IoT Socket layer: Connect', () => {
     await finish(ctx, s);
   });
 
+  it('a backend that connects at once: non-blocking still EINPROGRESS first, then EISCONN; blocking 0', async () => {
+    const ctx = setup();
+    const { s, core } = await create(ctx);
+    await setOpt(ctx, s, IOT_SOCKET_IO_FIONBIO, 1);
+    core.connectPlan = { kind: 'immediate', result: 0 };
+    assert.equal(await ctx.api.socketConnect(s, PEER, 4, PEER_PORT), IOT_SOCKET_EINPROGRESS, 'first call (row 27)');
+    assert.equal(await ctx.api.socketConnect(s, PEER, 4, PEER_PORT), IOT_SOCKET_EISCONN, 'then EISCONN');
+    assert.equal(await ctx.api.socketSend(s, enc('x'), 1), 1, 'usable at once');
+    await finish(ctx, s);
+    const b = await create(ctx);
+    b.core.connectPlan = { kind: 'immediate', result: 0 };
+    assert.equal(await ctx.api.socketConnect(b.s, PEER, 4, PEER_PORT), 0, 'blocking: 0');
+    await finish(ctx, b.s);
+  });
+
   it('a failure is reported exactly once, then the socket is BOUND again (same local port) and may reconnect', async () => {
     const ctx = setup();
     const { s, core } = await create(ctx);
