@@ -18,6 +18,8 @@ export interface Figure {
   baseline?: string;
   /** Goal, as text, for the table. */
   goal?: string;
+  /** Ratio to the baseline when the bench computes it itself (paired per round). */
+  ratio?: number;
 }
 
 function parseArgs(argv: string[]): { json: string | undefined; quick: boolean } {
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
   const byKey = new Map(figures.map((f) => [f.key, f]));
   const rows = figures.map((f) => {
     const base = f.baseline ? byKey.get(f.baseline) : undefined;
-    const ratio = base ? f.value / base.value : undefined;
+    const ratio = f.ratio ?? (base ? f.value / base.value : undefined);
     return { ...f, ratio, baselineValue: base?.value };
   });
   const pad = (s: string, n: number): string => s.padEnd(n);

@@ -162,14 +162,16 @@ export class SerialQueue {
     };
     if (this.active === 1) {
       // Fast path: nothing queued or running, so it is this task's turn at once
-      // (no gate, no extra promise hops on the hot read/write path).
-      return (async () => {
-        try {
-          return await task();
-        } finally {
-          done();
-        }
-      })();
+      // (no gate, no extra async frame on the hot read/write path).
+      let p: Promise<T>;
+      try {
+        p = task();
+      } catch (e) {
+        done();
+        return Promise.reject(e);
+      }
+      p.then(done, done);
+      return p;
     }
     return (async () => {
       try {

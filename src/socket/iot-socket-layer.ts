@@ -499,8 +499,9 @@ export class IotSocketLayer {
     // Blocking without SNDTIMEO: lend the caller's buffer to the backend (zero copy) and
     // return only once it is released, as a BSD blocking send returns once the kernel
     // has the bytes. With a timeout the bytes are copied: an expiry must be able to
-    // return while the caller keeps its buffer.
-    if (!nbio && deadline === undefined && rec.core.sendBorrowed !== undefined) return this.sendLent(rec, data, len);
+    // return while the caller keeps its buffer. Small sends are copied too: a copy is
+    // cheaper than waiting a tick for the release.
+    if (!nbio && deadline === undefined && len >= LEND_MIN_BYTES && rec.core.sendBorrowed !== undefined) return this.sendLent(rec, data, len);
     let sent = 0;
     for (;;) {
       const r = rec.core.send(sent === 0 ? data : data.subarray(sent), len - sent);
@@ -681,6 +682,8 @@ export class IotSocketLayer {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Blocking stream sends from this size on lend the caller's buffer instead of copying it. */
+export const LEND_MIN_BYTES = 16 * 1024;
 const ERROR_RESULT = Promise.resolve(IOT_SOCKET_ERROR);
 const toError = (): number => IOT_SOCKET_ERROR;
 

@@ -22,6 +22,7 @@ import {
   toBytes,
   waitChange,
 } from './idiomatic-support.ts';
+import { LEND_MIN_BYTES } from './iot-socket-layer.ts';
 import { Readiness, deadlineAfter } from './readiness.ts';
 import { SocketAddress } from './socket-address.ts';
 
@@ -154,6 +155,16 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
     const maxBytes = opts.maxBytes ?? MAX_READ;
     if (!Number.isInteger(maxBytes) || maxBytes < 1) throw socketError('EINVAL', where, 'bad-max-bytes');
     const max = Math.min(MAX_READ, maxBytes);
+    // Fast path: no read queued before this one and data (or the end) already here.
+    if (this.#reads.size === 0 && !this.#eof) {
+      const buf = (this.#scratch ??= new Uint8Array(MAX_READ));
+      const n = this.#core.recv(buf, max);
+      if (n > 0) return buf.slice(0, n);
+      if (n === CORE_EOF) {
+        this.#eof = true;
+        return null;
+      }
+    }
     const deadline = deadlineAfter(this.#ctx.scheduler, opts.timeoutMs);
     return this.#reads.run(async () => {
       for (;;) {
@@ -169,7 +180,7 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
         if (n !== IOT_SOCKET_EAGAIN && n !== 0) throw codeError(n, where);
         await waitChange(this.#readiness, deadline, opts.signal, where, () => this.#closedError('read'));
       }
-    }, this.#gate('read', deadline, opts.signal));
+    }, this.#reads.size === 0 ? undefined : this.#gate('read', deadline, opts.signal));
   }
 
   /** Queues every byte of `data` (strings as UTF-8); resolves when all are queued. */
@@ -183,10 +194,32 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
     if (bytes.length === 0) return;
     const deadline = deadlineAfter(this.#ctx.scheduler, opts.timeoutMs);
     // No deadline and no signal: lend `bytes` to the backend (zero copy) and resolve once
-    // it released them. Otherwise copy, so a timeout or abort can return at once.
-    const lend = deadline === undefined && opts.signal === undefined ? this.#core.sendBorrowed?.bind(this.#core) : undefined;
+    // it released them (large writes only). Otherwise copy, so a timeout or abort can
+    // return at once.
+    const lend = deadline === undefined && opts.signal === undefined && bytes.length >= LEND_MIN_BYTES
+      ? this.#core.sendBorrowed?.bind(this.#core) : undefined;
+    // Fast path: no write queued before this one and the backend takes every byte now.
+    // (A partial take continues in the queue, registered before anything else can run,
+    // so call order holds.)
+    let first = 0;
+    let firstReleased: Promise<void> | undefined;
+    if (this.#writes.size === 0) {
+      if (lend !== undefined) {
+        const b = lend(bytes, bytes.length);
+        if (typeof b !== 'number') {
+          if (b.taken === bytes.length) return b.released;
+          first = b.taken;
+          firstReleased = b.released;
+        }
+      } else {
+        const n = this.#core.send(bytes, bytes.length);
+        if (n === bytes.length) return;
+        if (n > 0) first = n;
+      }
+    }
     return this.#writes.run(async () => {
-      let off = 0;
+      if (firstReleased !== undefined) await firstReleased;
+      let off = first;
       while (off < bytes.length) {
         this.#checkAlive('write');
         if (lend !== undefined) {
@@ -208,7 +241,7 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
         if (n !== IOT_SOCKET_EAGAIN && n !== 0) throw codeError(n, where);
         await waitChange(this.#readiness, deadline, opts.signal, where, () => this.#closedError('write'));
       }
-    }, this.#gate('write', deadline, opts.signal));
+    }, this.#writes.size === 0 ? undefined : this.#gate('write', deadline, opts.signal));
   }
 
   /**
