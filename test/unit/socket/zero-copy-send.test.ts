@@ -40,7 +40,16 @@ async function sink(): Promise<{ port: number; digest: Promise<string>; close: (
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { port: (server.address() as net.AddressInfo).port, digest, close: () => server.close() };
+  const conns = new Set<net.Socket>();
+  server.on('connection', (c) => {
+    conns.add(c);
+    c.on('close', () => conns.delete(c));
+  });
+  const close = (): void => {
+    for (const c of conns) c.destroy();
+    server.close();
+  };
+  return { port: (server.address() as net.AddressInfo).port, digest, close };
 }
 
 function expectedDigest(): string {
@@ -56,9 +65,13 @@ function expectedDigest(): string {
 describe('zero-copy blocking send: the caller may reuse its buffer once a send resolved', () => {
   const want = expectedDigest();
 
-  it('iotSocketSend (blocking, no SNDTIMEO)', async () => {
+  it('iotSocketSend (blocking, no SNDTIMEO)', async (t) => {
     const peer = await sink();
     const layer = new IotSocketLayer(createHostBackend());
+    t.after(async () => {
+      await layer.closeAll();
+      peer.close();
+    });
     const api = layer.api();
     const s = await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, 0);
     assert.equal(await api.socketConnect(s, new Uint8Array([127, 0, 0, 1]), 4, peer.port), 0);
@@ -70,12 +83,15 @@ describe('zero-copy blocking send: the caller may reuse its buffer once a send r
     }
     assert.equal(await api.socketClose(s), 0);
     assert.equal(await peer.digest, want, 'SHA-256 of what the peer received');
-    peer.close();
   });
 
-  it('TcpSocket.write (no timeout, no signal)', async () => {
+  it('TcpSocket.write (no timeout, no signal)', async (t) => {
     const peer = await sink();
     const network = new Network(createHostBackend());
+    t.after(async () => {
+      await network.close();
+      peer.close();
+    });
     const sock = await network.connect({ host: '127.0.0.1', port: peer.port });
     const buf = new Uint8Array(CHUNK);
     for (let i = 0; i < TOTAL / CHUNK; i++) {
@@ -85,8 +101,28 @@ describe('zero-copy blocking send: the caller may reuse its buffer once a send r
     }
     await sock.end();
     assert.equal(await peer.digest, want, 'SHA-256 of what the peer received');
-    await sock.close();
-    await network.close();
-    peer.close();
+  });
+
+  it('concurrent un-awaited writes of mixed sizes keep call order (partial takes with a 32 KiB send buffer)', async (t) => {
+    const peer = await sink();
+    const network = new Network(createHostBackend({ sendBufferBytes: 32 * 1024 }));
+    t.after(async () => {
+      await network.close();
+      peer.close();
+    });
+    const sock = await network.connect({ host: '127.0.0.1', port: peer.port });
+    const h = createHash('sha256');
+    const writes: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const size = [10, 70_000, 300, 20_000, 1, 65_536, 16_384][i % 7] as number;
+      const buf = new Uint8Array(size);
+      fillChunk(buf, i);
+      h.update(buf);
+      writes.push(sock.write(buf));
+    }
+    await Promise.all(writes);
+    await sock.end();
+    assert.equal(await peer.digest, h.digest('hex'), 'the peer got every write, in call order');
   });
 });
+
