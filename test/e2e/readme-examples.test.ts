@@ -1,0 +1,62 @@
+/**
+ * The README's examples, run through the package's public entry points (self-reference
+ * by name, so the `exports` map is exercised too): if an example stops working, this fails.
+ */
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { describe, it } from 'node:test';
+import { connect, isSocketError, listen } from 'iotnet';
+import { hostSocketApi } from 'iotnet/host';
+import {
+  IOT_SOCKET_AF_INET, IOT_SOCKET_ERROR, IOT_SOCKET_IPPROTO_TCP, IOT_SOCKET_SOCK_STREAM, iotSocketClose,
+  iotSocketConnect, iotSocketCreate, iotSocketRecv, iotSocketRegisterApi, iotSocketSend,
+} from 'iotnet/iot-socket';
+
+describe('README examples', () => {
+  it('IoT Socket: nothing registered -> ERROR; register the host stack; echo round trip', async () => {
+    iotSocketRegisterApi(null);
+    assert.equal(await iotSocketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_IPPROTO_TCP), IOT_SOCKET_ERROR);
+    const echo = net.createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+    const port = (echo.address() as net.AddressInfo).port;
+    try {
+      assert.equal(iotSocketRegisterApi(hostSocketApi()), 0);
+      const sock = await iotSocketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_IPPROTO_TCP);
+      assert.ok(sock > 0);
+      assert.equal(await iotSocketConnect(sock, new Uint8Array([127, 0, 0, 1]), 4, port), 0);
+      assert.equal(await iotSocketSend(sock, new TextEncoder().encode('hello'), 5), 5);
+      const buf = new Uint8Array(64);
+      let n = 0;
+      while (n < 5) n += await iotSocketRecv(sock, buf.subarray(n), buf.length - n);
+      assert.equal(new TextDecoder().decode(buf.subarray(0, n)), 'hello');
+      assert.equal(await iotSocketClose(sock), 0);
+    } finally {
+      iotSocketRegisterApi(null);
+      echo.close();
+    }
+  });
+
+  it('idiomatic: listen + async iteration echo, connect, write, read, close; isSocketError', async () => {
+    const server = await listen({ port: 0, host: '127.0.0.1' });
+    void (async () => {
+      for await (const peer of server) for await (const chunk of peer) await peer.write(chunk);
+    })();
+    const sock = await connect(server.address.toString(), { timeoutMs: 2000 });
+    await sock.write('ping');
+    const reply = await sock.read({ timeoutMs: 1000 });
+    assert.equal(new TextDecoder().decode(reply ?? new Uint8Array()), 'ping');
+    await sock.close();
+    await server.close();
+    // A port nobody listens on: ECONNREFUSED, numeric errno -11, with detail.
+    const closed = net.createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const freePort = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await assert.rejects(connect(`127.0.0.1:${freePort}`, { timeoutMs: 1000 }), (e: unknown) => {
+      assert.ok(isSocketError(e, 'ECONNREFUSED'));
+      assert.equal(e.errno, -11);
+      assert.equal(e.detail.op, 'connect');
+      return true;
+    });
+  });
+});
