@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every test tier, in order. Each tier is a list of node:test files run
 // through tsx. Static checks (lint, types) run first.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -43,15 +43,35 @@ const tiers = [
   ['e2e', () => nodeTest('end-to-end (CLI, demo)', files('test/e2e'))],
 ];
 
-function nodeTest(title, list) {
+const totals = { passed: 0, failed: 0, skipped: 0 };
+
+/** Runs node:test on `list`, echoing its output and adding its summary to the totals. */
+async function nodeTest(title, list) {
   if (list.length === 0) {
     process.stdout.write(`\n=== ${title}: no test files\n`);
     return;
   }
-  run(title, process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...list]);
+  process.stdout.write(`\n=== ${title}\n`);
+  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...list], {
+    cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let tail = '';
+  child.stdout.on('data', (d) => {
+    process.stdout.write(d);
+    tail = (tail + d.toString()).slice(-4000);
+  });
+  const code = await new Promise((resolve) => child.on('close', (c, sig) => resolve(c ?? sig)));
+  const count = (k) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(tail)?.[1] ?? 0);
+  totals.passed += count('pass');
+  totals.failed += count('fail') + count('cancelled');
+  totals.skipped += count('skipped');
+  if (code !== 0) {
+    process.stdout.write(`\n=== ${title}: FAILED (exit ${code})\n${totals.passed} passed, ${Math.max(1, totals.failed)} failed\n`);
+    process.exit(typeof code === 'number' && code > 0 ? code : 1);
+  }
 }
 
 for (const [name, fn] of tiers) {
-  if (only.length === 0 || only.includes(name)) fn();
+  if (only.length === 0 || only.includes(name)) await fn();
 }
-process.stdout.write('\n=== all tiers passed\n');
+process.stdout.write(`\n=== all tiers passed\n${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped\n`);
