@@ -890,6 +890,24 @@ export function defineConformance(target: ConformanceTarget): void {
         assert.ok(seen.size >= 49, `${seen.size} of 50 datagrams echoed`);
         await closeOk(s);
       }, () => (env.caps.udp ? undefined : 'no UDP'));
+      kase('TCP burst: 100 messages back-to-back, echoed intact and in order', async () => {
+        const s = await stream();
+        await connectTo(s, env.ports.echo);
+        const msgs: Uint8Array[] = [];
+        for (let i = 0; i < 100; i++) {
+          const m = TEXT_2050.subarray(i, i + 1 + ((i * 37) % 300));
+          msgs.push(m);
+          await sendAll(s, m);
+        }
+        const total = msgs.reduce((n, m) => n + m.length, 0);
+        const back = await recvExactly(s, total);
+        let off = 0;
+        for (const [i, m] of msgs.entries()) {
+          assert.deepEqual(back.subarray(off, off + m.length), m, `message ${i}`);
+          off += m.length;
+        }
+        await closeOk(s);
+      });
       kase('two concurrent sockets', async () => {
         const a = await stream();
         const b = await stream();
