@@ -1,0 +1,150 @@
+/**
+ * A virtual cable: two `Link` ends joined back to back, for stack-to-stack tests and simulations.
+ *
+ * `transmit` on one end copies the frame into the other end's bounded receive queue and runs the
+ * other end's wake-ups. Nothing is delivered re-entrantly: the peer's stack picks the frame up with
+ * `receive()` in its next poll.
+ */
+import type { Instant } from '../base/time.ts';
+import { FrameRing } from './frame-ring.ts';
+import type { Link, LinkCaps, LinkStats } from './link.ts';
+import { WakeSet } from './wake-set.ts';
+
+/** Ethernet II header bytes counted on top of the MTU on an `'ethernet'` medium. */
+export const ETHERNET_HEADER_LEN = 14;
+
+export interface CableOptions {
+  /** Largest IP packet (default 1500): frames up to mtu + 14 bytes on Ethernet, mtu on `'ip'`. */
+  mtu?: number;
+  /** Default `'ethernet'`. */
+  medium?: 'ethernet' | 'ip';
+  /** Receive queue bound per end, in frames (default 1024); a frame arriving at a full queue is dropped. */
+  queueFrames?: number;
+}
+
+/** `LinkStats` with the drops split by reason. Drops are counted at the end whose `transmit` returned false. */
+export interface CableStats extends LinkStats {
+  /** Frames longer than the medium allows (mtu + 14 on Ethernet, mtu on IP). */
+  droppedOversize: number;
+  /** The peer's receive queue was full. */
+  droppedQueueFull: number;
+  /** This end or the peer was closed. */
+  droppedClosed: number;
+}
+
+/** One end of a cable: a `Link` plus its counters. */
+export interface CableEnd extends Link {
+  stats(): CableStats;
+  /** Frames waiting in this end's receive queue. */
+  readonly queued: number;
+}
+
+/** Largest frame a medium carries for `mtu`. */
+export function maxFrameLen(medium: 'ethernet' | 'ip', mtu: number): number {
+  return medium === 'ethernet' ? mtu + ETHERNET_HEADER_LEN : mtu;
+}
+
+export function checkMtu(mtu: number): number {
+  if (!Number.isInteger(mtu) || mtu < 1 || mtu > 0x7fff_ffff) throw new RangeError(`mtu must be a positive integer, got ${mtu}`);
+  return mtu;
+}
+
+class End implements CableEnd {
+  readonly caps: LinkCaps;
+  peer: End | undefined;
+  private readonly rx: FrameRing;
+  private readonly wakes = new WakeSet();
+  private readonly maxFrame: number;
+  private closed = false;
+  private readonly counters: CableStats = {
+    rxFrames: 0,
+    rxBytes: 0,
+    txFrames: 0,
+    txBytes: 0,
+    dropped: 0,
+    droppedOversize: 0,
+    droppedQueueFull: 0,
+    droppedClosed: 0,
+  };
+
+  constructor(caps: LinkCaps, queueFrames: number) {
+    this.caps = caps;
+    this.maxFrame = maxFrameLen(caps.medium, caps.mtu);
+    this.rx = new FrameRing(queueFrames, this.maxFrame);
+  }
+
+  get queued(): number {
+    return this.rx.length;
+  }
+
+  receive(_now: Instant): Uint8Array | undefined {
+    if (this.closed) return undefined;
+    const frame = this.rx.shift();
+    if (frame !== undefined) {
+      this.counters.rxFrames++;
+      this.counters.rxBytes += frame.length;
+    }
+    return frame;
+  }
+
+  transmit(_now: Instant, frame: Uint8Array): boolean {
+    const c = this.counters;
+    const peer = this.peer;
+    if (this.closed || peer === undefined || peer.closed) {
+      c.dropped++;
+      c.droppedClosed++;
+      return false;
+    }
+    if (frame.length > this.maxFrame) {
+      c.dropped++;
+      c.droppedOversize++;
+      return false;
+    }
+    if (!peer.rx.push(frame)) {
+      c.dropped++;
+      c.droppedQueueFull++;
+      return false;
+    }
+    c.txFrames++;
+    c.txBytes += frame.length;
+    peer.wakes.notify();
+    return true;
+  }
+
+  onReadable(wake: () => void): () => void {
+    if (this.closed) return () => {};
+    return this.wakes.add(wake);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.rx.clear();
+    this.wakes.clear();
+  }
+
+  stats(): CableStats {
+    return { ...this.counters };
+  }
+}
+
+/**
+ * Two joined link ends. Closing one end drops what it had queued and makes transmits towards it
+ * fail (`droppedClosed`); the other end can still drain frames already queued for it.
+ *
+ * Buffer ownership: `transmit` copies the frame (the caller may reuse it at once); `receive` returns
+ * a view into a reusable slot, valid until the next `receive()` on the same end.
+ *
+ * Wake-ups: each frame queued at an end runs that end's wake-ups synchronously inside the sender's
+ * `transmit` (see `WakeSet`): they must only schedule a poll.
+ */
+export function createCable(opts: CableOptions = {}): [CableEnd, CableEnd] {
+  const mtu = checkMtu(opts.mtu ?? 1500);
+  const caps: LinkCaps = Object.freeze({ medium: opts.medium ?? 'ethernet', mtu });
+  const queueFrames = opts.queueFrames ?? 1024;
+  const a = new End(caps, queueFrames);
+  const b = new End(caps, queueFrames);
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
