@@ -1,0 +1,49 @@
+/**
+ * `link/`: how frames enter and leave a stack.
+ *
+ * Responsibility: the `Link` contract (poll-driven: `receive(now)` inside the stack's poll,
+ * `transmit(now, frame)`, an `onReadable` wake-up), in-process links for tests and simulations
+ * (virtual cable, learning switch, loopback), and middleware that wraps a `Link` and is one
+ * (fault injection, pcap capture).
+ *
+ * Not here: protocol parsing (wire/, stack/), real time (a `Scheduler` is injected), OS access (a real
+ * NIC/TUN link or a capture file goes through runtime/ or backends/).
+ *
+ * Invariants shared by every link here:
+ * - `transmit` copies what it keeps; the caller may reuse its buffer at once. It returns false for a
+ *   dropped frame and never throws for a bad one.
+ * - `receive` returns a view owned by the caller until its next `receive()` on the same link; the
+ *   link may reuse the memory after that (the virtual links do: no allocation per frame).
+ * - Wake-ups run synchronously, once per frame that becomes receivable, possibly inside somebody's
+ *   `transmit` or the consumer's own poll: they must only schedule a poll. Spurious wake-ups are
+ *   allowed, missed ones are not.
+ * - Nothing is delivered re-entrantly: frames wait in a queue until `receive()`.
+ */
+export type { Link, LinkCaps, LinkStats } from './link.ts';
+export { createCable, ETHERNET_HEADER_LEN, maxFrameLen, type CableEnd, type CableOptions, type CableStats } from './virtual-cable.ts';
+export {
+  VirtualSwitch,
+  SwitchPort,
+  type MacTableEntry,
+  type SwitchOptions,
+  type SwitchPortStats,
+  type SwitchStats,
+} from './virtual-switch.ts';
+export { Loopback, type LoopbackOptions, type LoopbackStats } from './loopback.ts';
+export {
+  FaultInjector,
+  type FaultCounters,
+  type FaultInjectorOptions,
+  type FaultInjectorStats,
+  type FaultSettings,
+} from './fault-injector.ts';
+export {
+  DEFAULT_SNAPLEN,
+  PCAP_GLOBAL_HEADER_LEN,
+  PCAP_RECORD_HEADER_LEN,
+  PcapCapture,
+  PcapLinkType,
+  pcapGlobalHeader,
+  pcapRecord,
+  type PcapCaptureOptions,
+} from './pcap-writer.ts';
