@@ -20,8 +20,11 @@
  * header and then payload never need the flag.
  */
 
-/** Words summed before the running total is folded: 16384 × 0xffff stays below 2^30 (a V8 small integer). */
-const FOLD_EVERY_BYTES = 2 * 16384;
+/**
+ * Bytes summed before the partial sums are folded: high and low bytes are summed
+ * separately (each ≤ 255 × 2^19 per block, far below 2^30, a V8 small integer).
+ */
+const BLOCK_BYTES = 1 << 20;
 
 /** Folds carries into the low 16 bits (end-around carry). `x` must be a non-negative safe integer. */
 function fold16(x: number): number {
@@ -49,18 +52,22 @@ export function onesSum(buf: Uint8Array, start = 0, end: number = buf.length, ac
   let total = 0;
   let i = start;
   while (i + 1 < end) {
-    // Sum in blocks small enough to stay within a small integer, then fold.
-    const blockEnd = Math.min(end - 1, i + FOLD_EVERY_BYTES);
-    let s = 0;
-    // Unrolled by 8 bytes (4 words).
-    for (; i + 7 < blockEnd; i += 8) {
-      s += (((buf[i] as number) << 8) | (buf[i + 1] as number)) +
-        (((buf[i + 2] as number) << 8) | (buf[i + 3] as number)) +
-        (((buf[i + 4] as number) << 8) | (buf[i + 5] as number)) +
-        (((buf[i + 6] as number) << 8) | (buf[i + 7] as number));
+    // Sum word high bytes and low bytes apart (Σ words = 256 × Σ high + Σ low, exactly),
+    // 16 bytes per step, in blocks; then fold the block into the total.
+    const blockEnd = Math.min(end, i + BLOCK_BYTES);
+    let hi = 0;
+    let lo = 0;
+    for (const last = blockEnd - 15; i < last; i += 16) {
+      hi += (buf[i] as number) + (buf[i + 2] as number) + (buf[i + 4] as number) + (buf[i + 6] as number) +
+        (buf[i + 8] as number) + (buf[i + 10] as number) + (buf[i + 12] as number) + (buf[i + 14] as number);
+      lo += (buf[i + 1] as number) + (buf[i + 3] as number) + (buf[i + 5] as number) + (buf[i + 7] as number) +
+        (buf[i + 9] as number) + (buf[i + 11] as number) + (buf[i + 13] as number) + (buf[i + 15] as number);
     }
-    for (; i < blockEnd; i += 2) s += ((buf[i] as number) << 8) | (buf[i + 1] as number);
-    total = fold16(total + s);
+    for (; i + 1 < blockEnd; i += 2) {
+      hi += buf[i] as number;
+      lo += buf[i + 1] as number;
+    }
+    total = fold16(total + hi * 256 + lo);
   }
   if (i < end) total = fold16(total + ((buf[i] as number) << 8));
   if (oddStart) total = swap16(total);

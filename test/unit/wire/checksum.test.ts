@@ -67,8 +67,8 @@ describe('onesSum / foldChecksum (RFC 1071)', () => {
     assert.equal(foldChecksum(0x2_0000_0000 + 0x1234), ~(0x1234 + 2) & 0xffff);
   });
 
-  it('stays exact for 64 KiB and 1 MiB of 0xff (worst case for the accumulator)', () => {
-    for (const n of [65536, 65535, 1 << 20]) {
+  it('stays exact for 64 KiB, 1 MiB and beyond of 0xff (worst case for the accumulator; crosses its 1 MiB blocks)', () => {
+    for (const n of [65536, 65535, 1 << 20, (1 << 20) + 1, (1 << 21) + 3]) {
       const b = new Uint8Array(n).fill(0xff);
       assert.equal(onesSum(b), naiveSum(b), `n=${n}`);
     }
@@ -76,7 +76,7 @@ describe('onesSum / foldChecksum (RFC 1071)', () => {
 
   it('agrees with the naive definition on pseudo-random buffers of many sizes', () => {
     let x = 0x12345678;
-    for (const n of [1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1499, 1500, 32768 + 5, 65536]) {
+    for (const n of [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1499, 1500, 32768 + 5, 65536, (1 << 20) + 17]) {
       const b = new Uint8Array(n);
       for (let i = 0; i < n; i++) {
         x ^= x << 13;
