@@ -8,12 +8,13 @@
 import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { runTcpBench } from './tcp-host.bench.ts';
+import { runWireBench } from './wire.bench.ts';
 
 export interface Figure {
   key: string;
   label: string;
   value: number;
-  unit: 'MB/s' | 'us';
+  unit: 'MB/s' | 'us' | 'ns';
   /** Key of the baseline figure this one is compared with. */
   baseline?: string;
   /** Goal, as text, for the table. */
@@ -48,7 +49,11 @@ async function main(): Promise<void> {
   });
   const figures: Figure[] = [];
   try {
-    figures.push(...(await runTcpBench(ports, { quick, progress: (m) => process.stderr.write(`  ${m}\n`) })));
+    const progress = (m: string): void => {
+      process.stderr.write(`  ${m}\n`);
+    };
+    figures.push(...(await runTcpBench(ports, { quick, progress })));
+    figures.push(...(await runWireBench({ quick, progress })));
   } finally {
     peer.postMessage('stop');
     await peer.terminate();

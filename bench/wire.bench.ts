@@ -152,9 +152,9 @@ export async function runWireBench(opts: WireBenchOptions): Promise<Figure[]> {
       progress(`ipv4+udp ${what} (${payload} B payload): ${ns.toFixed(0)} ns/packet`);
       figures.push({
         key: `wire_ipv4_udp_${what}_${payload}B`,
-        label: `IPv4+UDP ${what}, ${payload}-byte payload, checksums on (${ns.toFixed(0)} ns/packet)`,
-        value: ns / 1000,
-        unit: 'us',
+        label: `IPv4+UDP ${what}, ${payload}-byte payload, checksums on`,
+        value: ns,
+        unit: 'ns',
       });
     }
     await Promise.resolve();
@@ -167,7 +167,7 @@ export async function runWireBench(opts: WireBenchOptions): Promise<Figure[]> {
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const figures = await runWireBench({ quick: process.argv.includes('--quick'), progress: (m) => process.stderr.write(`  ${m}\n`) });
   for (const f of figures) {
-    const v = f.unit === 'us' ? `${(f.value * 1000).toFixed(0)} ns` : `${f.value.toFixed(0)} MB/s`;
+    const v = `${f.value.toFixed(0)} ${f.unit}`;
     process.stdout.write(`${f.key.padEnd(32)}${v}\n`);
   }
 }
