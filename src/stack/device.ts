@@ -1,0 +1,55 @@
+/**
+ * The device contract: how frames enter and leave a stack (the link layer's
+ * implementations are `Link`s in src/link/; the stack, one layer below, sees them
+ * through this interface only).
+ *
+ * A `Link` is poll-driven, after smoltcp's device tokens: the stack pulls received
+ * frames with `receive()` inside its `poll(now)` and pushes frames out with
+ * `transmit()`. A link that gets a frame while nobody polls calls the `onReadable`
+ * wake-up, so a runner (real or virtual time) schedules the next poll. Nothing is
+ * ever delivered re-entrantly into a stack that is in the middle of a poll.
+ *
+ * Middleware (fault injection, pcap capture, tracing) wraps a `Link` and is a `Link`.
+ */
+import type { Instant } from '../base/time.ts';
+
+/** What travels on the link. `mtu` is the largest IP packet (not counting any link header). */
+export interface LinkCaps {
+  /** `'ethernet'`: frames carry a 14-byte Ethernet II header. `'ip'`: frames are bare IP packets (PPP, SLIP, TUN). */
+  readonly medium: 'ethernet' | 'ip';
+  /** Largest IP packet in bytes (1500 on standard Ethernet: frames are up to mtu + 14 bytes). */
+  readonly mtu: number;
+}
+
+export interface Device {
+  readonly caps: LinkCaps;
+
+  /**
+   * The next received frame, or undefined when none is queued. The returned bytes are
+   * owned by the caller until its next `receive()` call on this link (a link may reuse
+   * the buffer then).
+   */
+  receive(now: Instant): Uint8Array | undefined;
+
+  /**
+   * Sends one frame. The link copies what it keeps: the caller may reuse `frame` at once.
+   * Returns false when the frame was dropped (queue full, link down, oversize); a link
+   * never throws for a bad frame.
+   */
+  transmit(now: Instant, frame: Uint8Array): boolean;
+
+  /** Registers the wake-up called when a frame becomes receivable; returns an unsubscribe function. */
+  onReadable(wake: () => void): () => void;
+
+  /** Detaches the link: no more frames either way. Idempotent. */
+  close(): void;
+}
+
+/** Counters every link implementation keeps (frames and bytes each way, drops by reason). */
+export interface LinkStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  dropped: number;
+}
