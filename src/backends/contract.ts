@@ -124,7 +124,11 @@ export interface CoreSocket {
    * Stream: bytes queued (may be fewer than `len`), or `EAGAIN` if none fit.
    * Datagram: the whole datagram or `EAGAIN`; `to` gives the destination (else the
    * default destination, else `ENOTCONN`). `len == 0` is a readiness poll.
-   * Errors: `ECONNRESET` (peer closed or reset), `ECONNABORTED`, `EINVAL` (datagram too big), `ERROR`.
+   * Stream after the peer's FIN: sending goes on (a half-open connection: the peer may
+   * still read) until `shutdown` or `close`; layers without half-close (IoT Socket, spec
+   * §6 row 31) check `peerClosed()` first.
+   * Errors: `ECONNRESET` (peer reset), `ECONNABORTED`, `ENOTCONN` (not connected, or
+   * after `shutdown`), `EINVAL` (datagram too big), `ERROR`.
    */
   send(buf: Uint8Array, len: number, to?: Endpoint): number;
 
@@ -139,6 +143,15 @@ export interface CoreSocket {
 
   /** Stream: half-closes the sending direction (FIN after queued data). Idiomatic API only. */
   shutdown(): number;
+
+  /**
+   * Stream: true once the peer closed its sending direction, in an orderly way (FIN) or
+   * by a reset (RST), whether or not received data is still unread; false before, and
+   * for a new connection attempt. Datagram: always false.
+   * After a FIN `send` still works (half-open); after an RST it returns `ECONNRESET`.
+   * The IoT Socket layer uses it for Send after peer close (spec §6 row 31: `ECONNRESET`).
+   */
+  peerClosed(): boolean;
 
   /** Local endpoint (after bind, implicit bind, connect or accept), else undefined. */
   localEndpoint(): Endpoint | undefined;

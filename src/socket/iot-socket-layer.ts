@@ -483,12 +483,16 @@ export class IotSocketLayer {
     }
 
     // STREAM: SendTo ignores ip/port (§3). A connected socket skips the await (hot path).
+    // No half-close at this API (§6 row 31): once the peer closed (FIN or RST), Send is
+    // ECONNRESET even though the backend could still send after a FIN (contract), and even
+    // while received data is unread. Checked before every core call, also after a wait.
     if (rec.state !== 'connected') {
       const s = await this.streamReady(rec, nbio, deadline);
       if (s !== 0) return s;
     }
     if (poll) {
       for (;;) {
+        if (rec.core.peerClosed()) return IOT_SOCKET_ECONNRESET;
         const r = rec.core.send(EMPTY, 0);
         if (r !== IOT_SOCKET_EAGAIN || nbio) return r;
         const w = await rec.ready.wait(deadline);
@@ -504,6 +508,7 @@ export class IotSocketLayer {
     if (!nbio && deadline === undefined && len >= LEND_MIN_BYTES && rec.core.sendBorrowed !== undefined) return this.sendLent(rec, data, len);
     let sent = 0;
     for (;;) {
+      if (rec.core.peerClosed()) return sent > 0 ? sent : IOT_SOCKET_ECONNRESET;
       const r = rec.core.send(sent === 0 ? data : data.subarray(sent), len - sent);
       if (r > 0) {
         sent += r;
@@ -523,6 +528,7 @@ export class IotSocketLayer {
   private async sendLent(rec: SockRec, data: Uint8Array, len: number): Promise<number> {
     let sent = 0;
     for (;;) {
+      if (rec.core.peerClosed()) return sent > 0 ? sent : IOT_SOCKET_ECONNRESET;
       const r = (rec.core.sendBorrowed as NonNullable<CoreSocket['sendBorrowed']>)(sent === 0 ? data : data.subarray(sent), len - sent);
       if (typeof r !== 'number') {
         sent += r.taken;

@@ -56,7 +56,9 @@ type State = 'open' | 'closing' | 'closed';
  * - `read()` resolves with the next chunk, or `null` at the orderly end of the peer's
  *   stream (FIN); `for await (const chunk of socket)` does the same until the end.
  * - `write()` resolves once every byte is queued in the stack (back-pressure: it waits
- *   while the send buffer is full).
+ *   while the send buffer is full). It keeps working after the peer's FIN (`read()`
+ *   gave `null`): TCP is half-open then and the peer may still read, until our `end()`
+ *   or `close()`; after a peer reset it rejects with `ECONNRESET`.
  * - `end()` half-closes (FIN), reads go on; `close()` is graceful (pending writes are
  *   queued first, then FIN); `destroy()` aborts (RST) and rejects pending calls.
  * - `toDuplex()` adapts it to a `node:stream` `Duplex` (for `node:tls`, `node:http`, MQTT).
@@ -183,7 +185,10 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
     }, this.#reads.size === 0 ? undefined : this.#gate('read', deadline, opts.signal));
   }
 
-  /** Queues every byte of `data` (strings as UTF-8); resolves when all are queued. */
+  /**
+   * Queues every byte of `data` (strings as UTF-8); resolves when all are queued.
+   * Allowed until `end()`, also after the peer's FIN (half-open connection).
+   */
   async write(data: Uint8Array | string, opts: WriteOptions = {}): Promise<void> {
     const where = this.#where('write');
     const bytes = toBytes(data, where);

@@ -80,6 +80,9 @@ class MemorySocket implements CoreSocket {
   shutdown(): number {
     return 0;
   }
+  peerClosed(): boolean {
+    return false; // stream sockets never connect here
+  }
   localEndpoint(): Endpoint | undefined {
     return this.local;
   }

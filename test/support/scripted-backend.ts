@@ -135,9 +135,13 @@ export class ScriptedSocket implements CoreSocket {
   // Receive side.
   private readonly rx: Uint8Array[] = [];
   private readonly datagrams: QueuedDatagram[] = [];
+  /** Set by `setPeerFin()`: the peer's FIN arrived (`peerClosed()`; sending goes on). */
   peerFin = false;
+  /** Set by `setPeerReset()`: the peer's RST arrived (`peerClosed()`; send is ECONNRESET). */
   peerReset = false;
   aborted = false;
+  /** `shutdown()` was called: sending is over (ENOTCONN). */
+  localShut = false;
 
   // Send side.
   /** Bytes the send buffer can still take (stream: partial; datagram: whole or nothing). */
@@ -395,8 +399,10 @@ export class ScriptedSocket implements CoreSocket {
     }
     if (this.state === 'connecting') return IOT_SOCKET_EAGAIN;
     if (this.state !== 'connected') return IOT_SOCKET_ENOTCONN;
-    if (this.peerReset || this.peerFin) return IOT_SOCKET_ECONNRESET;
+    // As the contract: a FIN leaves the connection half-open (sending goes on), an RST ends it.
+    if (this.peerReset) return IOT_SOCKET_ECONNRESET;
     if (this.aborted) return IOT_SOCKET_ECONNABORTED;
+    if (this.localShut) return IOT_SOCKET_ENOTCONN;
     if (this.sendRoom <= 0) return IOT_SOCKET_EAGAIN;
     if (len === 0) return 0;
     const n = Math.min(len, this.sendRoom);
@@ -406,7 +412,13 @@ export class ScriptedSocket implements CoreSocket {
   }
 
   shutdown(): number {
-    return this.state === 'connected' ? 0 : IOT_SOCKET_ENOTCONN;
+    if (this.state !== 'connected') return IOT_SOCKET_ENOTCONN;
+    this.localShut = true;
+    return 0;
+  }
+
+  peerClosed(): boolean {
+    return this.type === 1 && (this.peerFin || this.peerReset);
   }
 
   localEndpoint(): Endpoint | undefined {

@@ -14,6 +14,10 @@
  *   response messages, where Nagle plus delayed ACKs costs up to 200 ms per exchange.
  * - Keep-alive (`setKeepAlive`) uses the OS timing (Linux: 2 h idle, 75 s interval, 9 probes).
  * - IPv6 listeners are v6-only (`ipv6Only: true`): IPv4 and IPv6 are separate port spaces.
+ * - Half-open connections: every Node socket (client and accepted) has `allowHalfOpen:
+ *   true`, so the peer's FIN only ends the receiving direction; `send` goes on until
+ *   `shutdown` or `close` (which sends our FIN), as the contract says. Node's own
+ *   `autoDestroy` releases the handle once both directions ended.
  */
 import net from 'node:net';
 import type { Accepted, Af, Borrowed, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
@@ -171,7 +175,7 @@ export class HostTcpSocket implements CoreSocket {
     if (this.state !== 'bound' || this.reservation === undefined) return IOT_SOCKET_EINVAL;
     if (this.server !== undefined) return IOT_SOCKET_EALREADY; // a listen is already under way
     const r = this.reservation;
-    const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false });
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: false });
     this.server = server;
     this.backlog = Math.max(1, backlog);
     return new Promise<number>((resolve) => {
@@ -316,12 +320,13 @@ export class HostTcpSocket implements CoreSocket {
 
   /**
    * The state checks shared by `send` and `sendBorrowed`: the room left in the send
-   * buffer (> 0), 0 for a zero-length poll with room, or a negative code.
+   * buffer (> 0), 0 for a zero-length poll with room, or a negative code. The peer's
+   * FIN does not stop sending (half-open); its RST does.
    */
   private sendRoom(len: number): number {
     if (this.state === 'connecting') return IOT_SOCKET_EAGAIN;
     if (this.state !== 'connected') return IOT_SOCKET_ENOTCONN;
-    if (this.peerReset || this.peerFin) return IOT_SOCKET_ECONNRESET;
+    if (this.peerReset) return IOT_SOCKET_ECONNRESET;
     if (this.aborted) return IOT_SOCKET_ECONNABORTED;
     const sock = this.sock;
     if (sock === undefined || sock.destroyed) return IOT_SOCKET_ECONNABORTED;
@@ -345,6 +350,10 @@ export class HostTcpSocket implements CoreSocket {
       return IOT_SOCKET_ERROR;
     }
     return 0;
+  }
+
+  peerClosed(): boolean {
+    return this.peerFin || this.peerReset;
   }
 
   localEndpoint(): Endpoint | undefined {
@@ -449,7 +458,7 @@ export class HostTcpSocket implements CoreSocket {
       this.finishAttempt(IOT_SOCKET_ERROR);
       return;
     }
-    const sock = new net.Socket({ allowHalfOpen: false });
+    const sock = new net.Socket({ allowHalfOpen: true });
     this.sock = sock;
     this.env.track(sock);
     this.attach(sock);

@@ -205,6 +205,11 @@ export class HostUdpSocket implements CoreSocket {
     return IOT_SOCKET_ENOTSUP;
   }
 
+  /** Datagram sockets have no peer that closes. */
+  peerClosed(): boolean {
+    return false;
+  }
+
   localEndpoint(): Endpoint | undefined {
     const r = this.reservation;
     return r === undefined ? undefined : { address: Uint8Array.from(r.address), port: r.port };

@@ -237,7 +237,7 @@ describe('host backend: creation and caps', () => {
 });
 
 describe('host backend: TCP client', () => {
-  test('connect, send, recv across chunks, peer FIN gives CORE_EOF once drained, send then ECONNRESET', async (t) => {
+  test('connect, send, recv across chunks, peer FIN gives CORE_EOF once drained, sending goes on (half-open)', async (t) => {
     const backend = await withBackend(t);
     const srv = await netServer();
     t.after(() => srv.close());
@@ -286,8 +286,83 @@ describe('host backend: TCP client', () => {
     assert.equal(dec.decode(buf.subarray(0, r)), 'bye');
     assert.equal(await recvWait(s, buf), CORE_EOF);
     assert.equal(s.recv(buf, 16), CORE_EOF);
-    assert.equal(s.send(enc.encode('x'), 1), IOT_SOCKET_ECONNRESET, 'send after peer FIN');
+    assert.equal(s.peerClosed(), true);
+    assert.equal(s.send(enc.encode('x'), 1), 1, 'send after peer FIN (half-open)');
     assert.equal(await s.close(), 0);
+  });
+
+  test('peer FIN: the connection stays half-open, what we send still arrives; close sends our FIN and frees the handle', async (t) => {
+    const backend = await withBackend(t);
+    const srv = await netServer();
+    t.after(() => srv.close());
+    const s = socketOf(backend, 1, 1);
+    assert.equal(s.peerClosed(), false, 'not connected yet');
+    s.connect(LO4, srv.port);
+    assert.equal(await connected(s), 0);
+    assert.equal(s.peerClosed(), false, 'connected');
+    const peer = await srv.next();
+    const received: Buffer[] = [];
+    peer.on('data', (d: Buffer) => received.push(d));
+    const peerEnd = once(peer, 'end');
+    peer.end('last words');
+    assert.equal(dec.decode(await recvExactly(s, 10)), 'last words');
+    assert.equal(await recvWait(s, new Uint8Array(4)), CORE_EOF);
+    assert.equal(s.peerClosed(), true, 'after FIN');
+    assert.equal(s.send(new Uint8Array(0), 0), 0, 'len 0 poll: writable');
+    await sendAll(s, enc.encode('still '));
+    const lent = enc.encode('talking');
+    const b = s.sendBorrowed?.(lent, lent.length);
+    assert.ok(b !== undefined && typeof b !== 'number', `sendBorrowed after FIN: ${String(b)}`);
+    assert.equal(b.taken, 7);
+    await b.released;
+    const big = new Uint8Array(300_000).fill(0x5a);
+    await sendAll(s, big);
+    assert.equal(backend.openHandles, 1, 'the half-open connection keeps its handle');
+    assert.equal(await s.close(), 0);
+    await peerEnd; // our FIN, after every byte
+    const all = Buffer.concat(received);
+    assert.equal(all.subarray(0, 13).toString(), 'still talking');
+    assert.equal(all.length, 13 + big.length);
+    // Released without backend.close(): nothing lingers.
+    await until(s, () => (backend.openHandles === 0 ? true : undefined), 'handle released after close');
+    assert.equal(backend.openSockets, 0);
+  });
+
+  test('peer FIN then RST: send says ECONNRESET; shutdown after FIN ends the connection on its own', async (t) => {
+    const backend = await withBackend(t);
+    const srv = await netServer();
+    t.after(() => srv.close());
+    const s = socketOf(backend, 1, 1);
+    s.connect(LO4, srv.port);
+    assert.equal(await connected(s), 0);
+    const peer = await srv.next();
+    peer.end();
+    assert.equal(await recvWait(s, new Uint8Array(4)), CORE_EOF);
+    assert.equal(s.send(enc.encode('x'), 1), 1, 'half-open');
+    peer.resetAndDestroy();
+    // The RST shows on the next write (reading stopped at the FIN).
+    const code = await until(s, () => {
+      const r = s.send(enc.encode('y'), 1);
+      return r < 0 ? r : undefined;
+    }, 'ECONNRESET after RST');
+    assert.equal(code, IOT_SOCKET_ECONNRESET);
+    assert.equal(s.peerClosed(), true);
+    assert.equal(s.send(new Uint8Array(0), 0), IOT_SOCKET_ECONNRESET, 'len 0 poll too');
+    assert.equal(await s.close(), 0);
+
+    // FIN both ways without close(): Node ends the connection; close() then has nothing left to end.
+    const s2 = socketOf(backend, 1, 1);
+    s2.connect(LO4, srv.port);
+    assert.equal(await connected(s2), 0);
+    const peer2 = await srv.next();
+    peer2.resume();
+    peer2.end();
+    assert.equal(await recvWait(s2, new Uint8Array(4)), CORE_EOF);
+    assert.equal(s2.shutdown(), 0);
+    assert.equal(s2.send(enc.encode('x'), 1), IOT_SOCKET_ENOTCONN, 'after our shutdown');
+    await until(s2, () => (backend.openHandles === 0 ? true : undefined), 'handle released after FIN both ways');
+    assert.equal(await s2.close(), 0);
+    assert.equal(backend.openSockets, 0);
   });
 
   test('peer RST: recv and send say ECONNRESET at once', async (t) => {
@@ -300,6 +375,7 @@ describe('host backend: TCP client', () => {
     const peer = await srv.next();
     peer.resetAndDestroy();
     assert.equal(await recvWait(s, new Uint8Array(8)), IOT_SOCKET_ECONNRESET);
+    assert.equal(s.peerClosed(), true);
     assert.equal(s.send(enc.encode('x'), 1), IOT_SOCKET_ECONNRESET);
     assert.equal(s.recv(new Uint8Array(1), 0), IOT_SOCKET_ECONNRESET, 'len 0 poll reports the reset too');
     assert.equal((s as unknown as { lastError: { code: string } }).lastError.code, 'ECONNRESET');
@@ -550,6 +626,36 @@ describe('host backend: TCP listener', () => {
     assert.equal(await lst.close(), 0);
   });
 
+  test('accepted connection after the client FIN: still sends (half-open), close sends FIN, nothing leaks', async (t) => {
+    const backend = await withBackend(t);
+    const lst = socketOf(backend, 1, 1);
+    const port = await freePort();
+    assert.equal(lst.bind(LO4, port), 0);
+    assert.equal(await lst.listen(2), 0);
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => undefined);
+    await once(client, 'connect');
+    const got: Buffer[] = [];
+    client.on('data', (d: Buffer) => got.push(d));
+    const clientEnd = once(client, 'end');
+    client.end('request');
+    const acc = await until(lst, () => {
+      const r = lst.accept();
+      return typeof r === 'number' ? undefined : r;
+    }, 'accept');
+    assert.equal(dec.decode(await recvExactly(acc.socket, 7)), 'request');
+    assert.equal(await recvWait(acc.socket, new Uint8Array(4)), CORE_EOF);
+    assert.equal(acc.socket.peerClosed(), true);
+    await sendAll(acc.socket, enc.encode('response'));
+    assert.equal(await acc.socket.close(), 0);
+    await clientEnd;
+    assert.equal(Buffer.concat(got).toString(), 'response');
+    client.destroy();
+    assert.equal(await lst.close(), 0);
+    await until(lst, () => (backend.openHandles === 0 ? true : undefined), 'handles released');
+    assert.equal(backend.openSockets, 0);
+  });
+
   test('backlog: connections beyond the backlog are reset; close resets unaccepted ones', async (t) => {
     const backend = await withBackend(t);
     const lst = socketOf(backend, 1, 1);
@@ -655,6 +761,7 @@ describe('host backend: UDP', () => {
     assert.equal(buf[4], 0xee, 'nothing written beyond len');
     assert.deepEqual(from, { address: LO4, port: peer.port });
     assert.equal(s.recv(buf, 16), IOT_SOCKET_EAGAIN, 'the rest of the datagram is gone');
+    assert.equal(s.peerClosed(), false, 'datagram sockets have no peer that closes');
     await s.close();
   });
 

@@ -580,6 +580,56 @@ describe('IoT Socket layer: peer close, reset, abort', () => {
     await finish(ctx, ...ids);
   });
 
+  it('Send after FIN is ECONNRESET without reaching the core (row 31), even with data unread; polls too', async () => {
+    const ctx = setup();
+    const { s, core } = await connected(ctx);
+    core.pushData('unread');
+    core.setPeerFin();
+    assert.equal(core.peerClosed(), true);
+    // The backend itself would still send after a FIN (half-open, contract): the layer refuses.
+    assert.equal(await ctx.api.socketSend(s, enc('x'), 1), IOT_SOCKET_ECONNRESET, 'Send, blocking');
+    assert.equal(await ctx.api.socketSend(s, new Uint8Array(20_000), 20_000), IOT_SOCKET_ECONNRESET, 'Send, large');
+    assert.equal(await ctx.api.socketSendTo(s, enc('x'), 1, PEER, 4, PEER_PORT), IOT_SOCKET_ECONNRESET, 'SendTo');
+    assert.equal(await ctx.api.socketSend(s, null, 0), IOT_SOCKET_ECONNRESET, 'Send poll, blocking');
+    await setOpt(ctx, s, IOT_SOCKET_IO_FIONBIO, 1);
+    assert.equal(await ctx.api.socketSend(s, enc('x'), 1), IOT_SOCKET_ECONNRESET, 'Send, non-blocking');
+    assert.equal(await ctx.api.socketSend(s, null, 0), IOT_SOCKET_ECONNRESET, 'Send poll, non-blocking');
+    assert.equal(core.sentBytes().length, 0, 'nothing reached the core');
+    // Recv is unchanged: the data first, then ECONNRESET (row 30).
+    const buf = new Uint8Array(16);
+    assert.equal(await ctx.api.socketRecv(s, buf, 16), 6);
+    assert.equal(dec(buf.subarray(0, 6)), 'unread');
+    assert.equal(await ctx.api.socketRecv(s, buf, 16), IOT_SOCKET_ECONNRESET);
+    await finish(ctx, s);
+  });
+
+  it('a Send blocked on a full buffer is woken by FIN: ECONNRESET, or the bytes already queued', async () => {
+    const ctx = setup();
+    const a = await connected(ctx);
+    a.core.setSendRoom(0);
+    const w = watch(ctx.api.socketSend(a.s, enc('abcd'), 4));
+    const p = watch(ctx.api.socketSend(a.s, null, 0));
+    await flush();
+    assertPending(w, 'Send, no room');
+    assertPending(p, 'Send poll, no room');
+    a.core.setPeerFin();
+    await flush();
+    assertSettled(w, IOT_SOCKET_ECONNRESET, 'Send woken by FIN');
+    assertSettled(p, IOT_SOCKET_ECONNRESET, 'Send poll woken by FIN');
+
+    const b = await connected(ctx);
+    b.core.setSendRoom(2);
+    const part = watch(ctx.api.socketSend(b.s, enc('abcd'), 4));
+    await flush();
+    assertPending(part, 'blocking Send, 2 of 4 bytes queued');
+    b.core.setPeerFin();
+    b.core.setSendRoom(10); // room again: the layer must still stop
+    await flush();
+    assertSettled(part, 2, 'the bytes queued before the FIN');
+    assert.equal(dec(b.core.sentBytes()), 'ab');
+    await finish(ctx, a.s, b.s);
+  });
+
   it('RST discards buffered data: ECONNRESET at once', async () => {
     const ctx = setup();
     const { s, core } = await connected(ctx);

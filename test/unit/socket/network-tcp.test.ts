@@ -95,7 +95,7 @@ describe('TcpSocket over the host stack', () => {
     }
   });
 
-  it('keeps reading after end() (half-close); writing after the peer ended is ECONNRESET', async () => {
+  it('keeps reading after end() (half-close)', async () => {
     const port = await peer((s) => {
       let got = '';
       s.on('data', (d) => (got += d.toString()));
@@ -111,13 +111,51 @@ describe('TcpSocket over the host stack', () => {
     await rejectsWith(socket.write('more'), 'ENOTCONN', (e) => assert.equal(e.detail.reason, 'write-after-end'));
     assert.equal(await readAll(socket), 'got:abc');
     await socket.close();
+  });
 
-    // The other direction: the backend contract has no half-close after the peer's FIN
-    // (IoT Socket: send after peer close is ECONNRESET), so neither has TcpSocket.
-    const port2 = await peer((s) => s.end('early'));
-    const s2 = await network.connect({ host: '127.0.0.1', port: port2 });
-    assert.equal(await readAll(s2), 'early');
-    await rejectsWith(s2.write('late'), 'ECONNRESET');
+  it("writes after the peer's end() (half-open) reach the peer, until our end()", async () => {
+    let peerGot: Promise<string> | undefined;
+    const port = await peer((s) => {
+      peerGot = new Promise((resolve) => {
+        let got = '';
+        s.on('data', (d) => (got += d.toString()));
+        s.on('end', () => resolve(got));
+      });
+      s.end('early');
+    });
+    const socket = await network.connect({ host: '127.0.0.1', port });
+    assert.equal(await readAll(socket), 'early');
+    assert.equal(socket.readableEnded, true);
+    await socket.write('late');
+    await socket.write(new Uint8Array(100_000).fill(0x2e)); // large: the zero-copy path too
+    await socket.write(' and later');
+    await socket.end();
+    await rejectsWith(socket.write('too late'), 'ENOTCONN', (e) => assert.equal(e.detail.reason, 'write-after-end'));
+    assert.ok(peerGot !== undefined);
+    assert.equal(await peerGot, `late${'.'.repeat(100_000)} and later`);
+    await socket.close();
+  });
+
+  it("after the peer's end() and a reset, write rejects with ECONNRESET", async () => {
+    let conn: net.Socket | undefined;
+    const port = await peer((s) => {
+      conn = s;
+      s.on('error', () => undefined);
+      s.end();
+    });
+    const socket = await network.connect({ host: '127.0.0.1', port });
+    assert.equal(await readAll(socket), '');
+    await socket.write('half-open');
+    conn?.resetAndDestroy();
+    // The reset shows once a write meets it (reading already ended).
+    const deadline = Date.now() + 5000;
+    await rejectsWith((async () => {
+      while (Date.now() < deadline) {
+        await socket.write('x');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    })(), 'ECONNRESET');
+    await socket.close();
   });
 
   it('honours maxBytes', async () => {
@@ -467,6 +505,7 @@ function blackHoleBackend(): SocketBackend & { closes: boolean[] } {
     recv: () => IOT_SOCKET_EAGAIN,
     send: () => IOT_SOCKET_EAGAIN,
     shutdown: () => 0,
+    peerClosed: () => false,
     localEndpoint: () => undefined,
     remoteEndpoint: () => undefined,
     setKeepAlive: () => 0,
