@@ -677,10 +677,16 @@ function destroyQuietly(sock: net.Socket): void {
   }
 }
 
-/** Aborts a connection with RST (`resetAndDestroy`), or just destroys it if that is not possible. */
+/**
+ * Aborts a connection with RST (`resetAndDestroy`), or just destroys it if that is not
+ * possible: while connecting, and while the shutdown of `end()` is in flight (ended, no
+ * write left before it, not finished), where Node's reset fails with EINVAL and then
+ * never closes the handle (no 'close', the descriptor stays open).
+ */
 function resetQuietly(sock: net.Socket): void {
   try {
-    if (sock.connecting || sock.destroyed) sock.destroy();
+    const shuttingDown = sock.writableEnded && !sock.writableFinished && sock.writableLength === 0;
+    if (sock.connecting || sock.destroyed || shuttingDown) sock.destroy();
     else sock.resetAndDestroy();
   } catch {
     destroyQuietly(sock);

@@ -581,6 +581,33 @@ describe('host backend: TCP client', () => {
     await s.close();
   });
 
+  test('half-open: close(abort) right after shutdown, or a linger expiry, still frees the handle', async (t) => {
+    // Node cannot reset a socket while its end() (shutdown) is in flight: resetAndDestroy
+    // fails with EINVAL and the handle is never closed (no 'close'). The backend destroys it then.
+    const backend = await withBackend(t, { lingerMs: 100, sendBufferBytes: 8 * 1024 * 1024 });
+    const srv = await netServer();
+    t.after(() => srv.close());
+    const big = new Uint8Array(4 * 1024 * 1024).fill(1);
+    for (const how of ['shutdown, then close(abort) at once', 'graceful close, linger expires'] as const) {
+      const s = socketOf(backend, 1, 1);
+      s.connect(LO4, srv.port);
+      assert.equal(await connected(s), 0);
+      const peer = await srv.next();
+      peer.pause(); // never reads
+      peer.end();
+      assert.equal(await recvWait(s, new Uint8Array(4)), CORE_EOF);
+      if (how === 'shutdown, then close(abort) at once') {
+        assert.equal(s.shutdown(), 0);
+        assert.equal(await s.close(true), 0);
+      } else {
+        assert.ok(s.send(big, big.length) > 0); // more than the peer's window: cannot flush
+        assert.equal(await s.close(), 0);
+      }
+      await until(s, () => (backend.openHandles === 0 ? true : undefined), `handle released (${how})`, 3000);
+      assert.equal(backend.openSockets, 0);
+    }
+  });
+
   test('setKeepAlive before and after connect', async (t) => {
     const backend = await withBackend(t);
     const srv = await netServer();
