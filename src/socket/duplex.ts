@@ -10,10 +10,12 @@
  *   while the stack's send buffer is full (the Duplex's own buffer then fills up and
  *   `write()` returns false, as usual).
  * - Half-close: `end()` sends FIN after the data (`_final` → `TcpSocket.end`); the peer's
- *   FIN ends the readable side (`push(null)`). `allowHalfOpen` defaults to true (the
- *   writable side stays open after the peer's FIN); with `allowHalfOpen: false` the
- *   peer's FIN also ends the writable side, as with a default `net.Socket` — what
- *   mqtt.js expects to notice a broker that closed the connection.
+ *   FIN ends the readable side (`push(null)`). `allowHalfOpen` defaults to false, as
+ *   for `net.Socket`: the peer's FIN then also ends the writable side (FIN after the
+ *   data already written), so `'finish'` and `'close'` follow — what mqtt.js and
+ *   `node:http` expect to notice a server that closed the connection. With
+ *   `allowHalfOpen: true` the writable side stays open after the peer's FIN and
+ *   writes still reach the peer (a half-open connection) until `end()`.
  * - Closing: when both directions ended cleanly the socket closes gracefully; any
  *   other `destroy()` aborts the connection (RST).
  * - Errors are `SocketError`s with `code` set (mqtt.js forwards only errors with a
@@ -28,7 +30,10 @@ import type { TcpSocket } from './tcp-socket.ts';
 
 /** Options of `SocketDuplex`. */
 export interface SocketDuplexOptions {
-  /** Keep the writable side open after the peer's FIN (default true). */
+  /**
+   * Keep the writable side open after the peer's FIN, so that writes still reach the
+   * peer until `end()` (default false: the peer's FIN ends both sides, as `net.Socket`).
+   */
   allowHalfOpen?: boolean | undefined;
   /** Called when the Duplex is destroyed before the pending connect settled (to cancel it). */
   cancelConnect?: (() => void) | undefined;
@@ -52,7 +57,7 @@ export class SocketDuplex extends Duplex {
 
   constructor(source: TcpSocket | Promise<TcpSocket>, options: SocketDuplexOptions = {}) {
     super({
-      allowHalfOpen: options.allowHalfOpen ?? true,
+      allowHalfOpen: options.allowHalfOpen ?? false,
       emitClose: true,
       autoDestroy: true,
       decodeStrings: true,

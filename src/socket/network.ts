@@ -62,7 +62,10 @@ export interface ConnectOptions {
 
 /** Options of `Network.connectDuplex`. */
 export interface ConnectDuplexOptions extends ConnectOptions {
-  /** Keep the writable side open after the peer's FIN (default true; mqtt.js wants false). */
+  /**
+   * Keep the writable side open after the peer's FIN (default false, as `net.Socket`:
+   * the peer's FIN ends both sides, which mqtt.js and `node:http` rely on).
+   */
   allowHalfOpen?: boolean | undefined;
   /** Readable side buffer of the Duplex, in bytes (default 64 KiB). */
   readableHighWaterMark?: number | undefined;
@@ -346,7 +349,7 @@ export class Network {
    * A `Duplex` that connects in the background: usable at once (writes are held until
    * the connection exists), destroyed with the connect error if it fails. This is the
    * shape mqtt.js's stream builder needs:
-   * `new MqttClient(() => network.connectDuplex('broker:1883', { allowHalfOpen: false }), opts)`.
+   * `new MqttClient(() => network.connectDuplex('broker:1883'), opts)`.
    */
   connectDuplex(target: ConnectTarget, opts: ConnectDuplexOptions = {}): SocketDuplex {
     const controller = new AbortController();

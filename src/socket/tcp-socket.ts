@@ -335,9 +335,10 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
   }
 
   /**
-   * A `node:stream` `Duplex` over this socket (back-pressure both ways; `allowHalfOpen`
-   * by default, see `SocketDuplexOptions`). Use the Duplex or the socket's own methods,
-   * not both at once.
+   * A `node:stream` `Duplex` over this socket (back-pressure both ways). As a
+   * `net.Socket`, it ends its writable side when the peer's FIN arrives unless
+   * `allowHalfOpen: true` (see `SocketDuplexOptions`). Use the Duplex or the socket's
+   * own methods, not both at once.
    */
   toDuplex(options: Omit<SocketDuplexOptions, 'cancelConnect'> = {}): Duplex {
     return new SocketDuplex(this, options);

@@ -69,6 +69,19 @@ function clientEvent(client: MqttClient, name: 'connect' | 'message'): Promise<u
 
 const tick = (ms = 0): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** `promise`, or a failure naming `what` after `ms`. */
+async function within<T>(promise: Promise<T>, what: string, ms = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('SocketDuplex basics', () => {
   it('reads, writes, half-closes and closes cleanly (no error event)', async () => {
     const port = await netServer((s) => {
@@ -140,6 +153,56 @@ describe('SocketDuplex basics', () => {
     assert.equal(e, mine);
     for (let i = 0; i < 100 && peerErrors.length < 2; i++) await tick(5);
     assert.deepEqual(peerErrors, ['ECONNRESET', 'ECONNRESET']);
+  });
+
+  it("by default (as net.Socket) the peer's FIN ends the writable side too: our FIN follows and the stream closes", async () => {
+    let peerEnded: Promise<unknown> | undefined;
+    const port = await netServer((s) => {
+      peerEnded = once(s, 'end');
+      s.end('bye');
+    });
+    for (const make of [
+      () => network.connectDuplex(`127.0.0.1:${port}`),
+      async () => (await network.connect(`127.0.0.1:${port}`)).toDuplex(),
+    ]) {
+      const duplex = await make();
+      const errors: unknown[] = [];
+      duplex.on('error', (e) => errors.push(e));
+      const finished = once(duplex, 'finish');
+      const closed = once(duplex, 'close');
+      assert.equal(await collect(duplex), 'bye');
+      await within(finished, "'finish' after the peer's FIN");
+      await within(closed, "'close' after the peer's FIN");
+      assert.equal(duplex.writableEnded, true);
+      assert.ok(peerEnded !== undefined);
+      await within(peerEnded, 'our FIN at the peer');
+      assert.deepEqual(errors, []);
+    }
+  });
+
+  it("with allowHalfOpen: true writes after the peer's FIN reach the peer (half-open) until end()", async () => {
+    let peerGot: Promise<string> | undefined;
+    const port = await netServer((s) => {
+      peerGot = new Promise((resolve) => {
+        let got = '';
+        s.on('data', (d) => (got += d.toString()));
+        s.on('end', () => resolve(got));
+      });
+      s.end('bye');
+    });
+    const duplex = network.connectDuplex(`127.0.0.1:${port}`, { allowHalfOpen: true });
+    const errors: unknown[] = [];
+    duplex.on('error', (e) => errors.push(e));
+    assert.equal(await collect(duplex), 'bye');
+    await tick(20);
+    assert.equal(duplex.writable, true, 'the writable side stays open');
+    assert.equal(duplex.destroyed, false);
+    await new Promise<void>((resolve, reject) => duplex.write('after', (e) => (e ? reject(e) : resolve())));
+    duplex.end(' the FIN');
+    await within(once(duplex, 'close'), "'close' after our end()");
+    assert.ok(peerGot !== undefined);
+    assert.equal(await within(peerGot, 'data and FIN at the peer'), 'after the FIN');
+    assert.deepEqual(errors, []);
   });
 
   it('with allowHalfOpen: false the peer FIN ends the writable side too and the stream closes', async () => {
@@ -343,7 +406,7 @@ describe('SocketDuplex under node:tls, node:http and mqtt.js', () => {
     let builds = 0;
     const client = new MqttClient(() => {
       builds++;
-      return network.connectDuplex(`127.0.0.1:${port}`, { allowHalfOpen: false });
+      return network.connectDuplex(`127.0.0.1:${port}`); // default: the broker's FIN closes the Duplex
     }, { clientId: 'iotnet-reconnect', protocolVersion: 4, reconnectPeriod: 50 });
     const errors: Array<{ code?: unknown }> = [];
     client.on('error', (e) => errors.push(e as { code?: unknown }));
