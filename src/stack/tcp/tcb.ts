@@ -1,0 +1,947 @@
+/**
+ * One TCP connection (a transmission control block): the RFC 9293 state machine as an
+ * I/O-free object, after smoltcp's sockets.
+ *
+ * - `input(now, seg, payload)` processes one received segment (RFC 9293 §3.10.7),
+ *   including the RFC 5961 defences (exact-sequence RST, challenge ACKs for in-window
+ *   RST and for SYN in synchronized states, ACK range check) and PAWS (RFC 7323 §5).
+ * - `output(now, emit)` produces every segment due now: SYN/SYN-ACK, data (Nagle, sender
+ *   silly-window avoidance, congestion and peer windows), retransmissions, FIN, window
+ *   probes, keep-alives, ACKs (delayed: at most `delayedAckMs`, and at least every
+ *   second full-sized segment, RFC 9293 §3.8.6.3 / RFC 1122).
+ * - `pollAt()` is the next deadline (retransmission, delayed ACK, persist, keep-alive,
+ *   TIME-WAIT, user timeout); the stack calls `output` when it is reached.
+ *
+ * The application side (`send`, `recv`, `close`, `abort`) only moves bytes in and out
+ * of the rings and flags work for the next `output`.
+ *
+ * Not yet here (documented in docs/userspace-stack.md): RFC 6675 SACK-based loss
+ * recovery on the sender (SACK blocks are generated and advertised; received blocks are
+ * parsed but recovery is NewReno), urgent data (ignored, RFC 6093).
+ */
+import { IOT_SOCKET_ECONNABORTED, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_ECONNRESET, IOT_SOCKET_ETIMEDOUT } from '../../base/iot-constants.ts';
+import type { TcpOptions, TcpRepr } from '../../wire/tcp.ts';
+import { TcpFlag } from '../../wire/tcp.ts';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from '../../wire/tcp-seq.ts';
+import { Assembler } from '../assembler.ts';
+import { RingBuffer } from '../ring-buffer.ts';
+import { NewReno } from './congestion.ts';
+import { RttEstimator, type RttOptions } from './rtt.ts';
+
+/** RFC 9293 state names. */
+export type TcpState = 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTABLISHED' | 'FIN-WAIT-1'
+  | 'FIN-WAIT-2' | 'CLOSE-WAIT' | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT';
+
+export interface TcbConfig {
+  /** MSS we advertise (interface MTU - 40 on IPv4). */
+  mss: number;
+  sendBufferBytes: number;
+  recvBufferBytes: number;
+  /** Disables Nagle's algorithm (RFC 896). */
+  noDelay: boolean;
+  /** Delayed-ACK timeout (RFC 1122: < 500 ms). */
+  delayedAckMs: number;
+  /** TIME-WAIT duration (2 MSL). */
+  timeWaitMs: number;
+  /** SYN retransmissions before ETIMEDOUT. */
+  synRetries: number;
+  /** Data retransmissions before the connection is aborted (R2). */
+  dataRetries: number;
+  /** Abort when sent data stays unacknowledged this long (RFC 5482 user timeout); 0 = off. */
+  userTimeoutMs: number;
+  keepAlive: boolean;
+  keepIdleMs: number;
+  keepIntervalMs: number;
+  keepCount: number;
+  /** Options offered in our SYN. */
+  windowScale: boolean;
+  timestamps: boolean;
+  sack: boolean;
+  rtt?: RttOptions;
+}
+
+export const DEFAULT_TCB_CONFIG: TcbConfig = {
+  mss: 1460,
+  sendBufferBytes: 256 * 1024,
+  recvBufferBytes: 256 * 1024,
+  noDelay: false,
+  delayedAckMs: 40,
+  timeWaitMs: 60_000,
+  synRetries: 6,
+  dataRetries: 12,
+  userTimeoutMs: 0,
+  keepAlive: false,
+  keepIdleMs: 2 * 60 * 60 * 1000, // RFC 1122 4.2.3.6: no less than two hours by default
+  keepIntervalMs: 75_000,
+  keepCount: 9,
+  windowScale: true,
+  timestamps: true,
+  sack: true,
+};
+
+/** A segment for the stack to send. `payload` views are valid only during the emit call. */
+export interface TcpSegmentOut {
+  readonly seq: number;
+  readonly ack: number;
+  readonly flags: number;
+  readonly window: number;
+  readonly options: TcpOptions;
+  readonly payload: readonly Uint8Array[];
+  readonly payloadLength: number;
+}
+
+/** Hands a segment to the network; false when it could not be sent now (it is retried). */
+export type TcpEmit = (seg: TcpSegmentOut) => boolean;
+
+/** RFC 9293 3.7.1: MSS assumed when the peer sends none (IPv4). */
+const DEFAULT_PEER_MSS = 536;
+/** RFC 9293 3.8.6.1: persist timer bounds. */
+const PERSIST_MIN_MS = 200;
+const PERSIST_MAX_MS = 60_000;
+/** RFC 5961 7: at most this many challenge ACKs per second. */
+const CHALLENGE_ACK_LIMIT = 10;
+/** RFC 7323 5.5: a timestamp older than 24 days is invalid for PAWS. */
+const PAWS_IDLE_MS = 24 * 24 * 60 * 60 * 1000;
+const NO_PAYLOAD: readonly Uint8Array[] = [];
+const EMPTY_OPTIONS: TcpOptions = Object.freeze({});
+
+function windowShiftFor(bytes: number): number {
+  let shift = 0;
+  while (shift < 14 && bytes >>> shift > 0xffff) shift++;
+  return shift;
+}
+
+export class Tcb {
+  state: TcpState = 'CLOSED';
+  readonly cfg: TcbConfig;
+  /** Set when the connection failed or was reset: the IoT Socket code to report. */
+  error: number | undefined;
+  /** Set whenever something the application may wait for changed; the stack clears it. */
+  changed = false;
+
+  // --- send sequence space (RFC 9293 3.3.1)
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** Highest sequence number sent so far (SND.NXT can move back on retransmission). */
+  sndMax = 0;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  private maxSndWnd = 0;
+  /** Peer's MSS (effective send MSS before option overhead). */
+  sndMss = DEFAULT_PEER_MSS;
+
+  // --- receive sequence space
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we last advertised (never moves left: RFC 9293 3.8.6.2.2). */
+  private rcvAdvRight = 0;
+
+  // --- negotiated options
+  private sndShift = 0;
+  private rcvShift = 0;
+  private tsOn = false;
+  private sackOn = false;
+  private tsRecent = 0;
+  private tsRecentAt = 0;
+  private tsOffset = 0;
+
+  // --- buffers
+  readonly sendBuf: RingBuffer;
+  readonly recvBuf: RingBuffer;
+  private readonly assembler = new Assembler(32);
+  /** Sequence number of the peer's FIN once seen (it may arrive before all data). */
+  private finSeq: number | undefined;
+  /** The application closed its sending direction: FIN after the queued data. */
+  private finQueued = false;
+  private finSent = false;
+
+  // --- timers (absolute; Infinity = off)
+  private rtoAt = Infinity;
+  private ackAt = Infinity;
+  private persistAt = Infinity;
+  private keepAt = Infinity;
+  private timeWaitAt = Infinity;
+  private retransmits = 0;
+  private persistBackoff = 0;
+  private keepProbes = 0;
+  private lastRecvAt = 0;
+  private firstUnackedAt = 0;
+  /** Karn: sequence number being timed and when (no timestamps). */
+  private rttSeq: number | undefined;
+  private rttAt = 0;
+
+  // --- pending output
+  private ackNow = false;
+  private unackedSegments = 0;
+  private sendRst: { seq: number; ack: number; withAck: boolean } | undefined;
+  private challengeCount = 0;
+  private challengeWindowAt = 0;
+  private probeNow = false;
+  /** Something may be sendable now (new data, window or ACK progress): `pollAt` says 0. */
+  private wantOutput = false;
+
+  readonly rtt: RttEstimator;
+  readonly cc: NewReno;
+
+  constructor(cfg: Partial<TcbConfig> = {}) {
+    this.cfg = { ...DEFAULT_TCB_CONFIG, ...cfg };
+    this.sendBuf = new RingBuffer(this.cfg.sendBufferBytes);
+    this.recvBuf = new RingBuffer(this.cfg.recvBufferBytes);
+    this.rtt = new RttEstimator(this.cfg.rtt ?? {});
+    this.cc = new NewReno(DEFAULT_PEER_MSS);
+  }
+
+  // ======================================================================= opening
+
+  /** Active open (RFC 9293 3.10.1): SYN-SENT; the SYN goes out at the next `output`. */
+  connect(now: number, iss: number, tsOffset = 0): void {
+    this.iss = iss >>> 0;
+    this.sndUna = this.iss;
+    this.sndNxt = this.iss;
+    this.sndMax = this.iss;
+    this.tsOffset = tsOffset >>> 0;
+    this.state = 'SYN-SENT';
+    this.rcvShift = this.cfg.windowScale ? windowShiftFor(this.cfg.recvBufferBytes) : 0;
+    this.lastRecvAt = now;
+    this.rtoAt = now; // send the SYN now
+  }
+
+  /**
+   * Passive open from a received SYN (the listener checked it): SYN-RECEIVED; the
+   * SYN-ACK goes out at the next `output`.
+   */
+  accept(now: number, syn: TcpRepr, iss: number, tsOffset = 0): void {
+    this.iss = iss >>> 0;
+    this.sndUna = this.iss;
+    this.sndNxt = this.iss;
+    this.sndMax = this.iss;
+    this.tsOffset = tsOffset >>> 0;
+    this.irs = syn.seq;
+    this.rcvNxt = seqAdd(syn.seq, 1);
+    this.negotiate(syn, true);
+    this.sndWnd = syn.window; // never scaled in a SYN (RFC 7323 2.2)
+    this.sndWl1 = syn.seq;
+    this.sndWl2 = syn.ack;
+    this.maxSndWnd = this.sndWnd;
+    this.state = 'SYN-RECEIVED';
+    this.lastRecvAt = now;
+    this.rtoAt = now;
+  }
+
+  /** Applies the options of the peer's SYN; `passive`: we answer with what both support. */
+  private negotiate(syn: TcpRepr, passive: boolean): void {
+    const o = syn.options;
+    this.sndMss = Math.max(64, Math.min(o.mss ?? DEFAULT_PEER_MSS, this.cfg.mss));
+    if (o.windowScale !== undefined && this.cfg.windowScale) {
+      this.sndShift = Math.min(14, o.windowScale);
+      if (passive) this.rcvShift = windowShiftFor(this.cfg.recvBufferBytes);
+    } else {
+      this.sndShift = 0;
+      this.rcvShift = 0;
+    }
+    this.tsOn = this.cfg.timestamps && o.timestamp !== undefined;
+    if (this.tsOn && o.timestamp !== undefined) {
+      this.tsRecent = o.timestamp.value;
+      this.tsRecentAt = 0;
+    }
+    this.sackOn = this.cfg.sack && o.sackPermitted === true;
+    this.cc.setMss(this.effMss());
+  }
+
+  /** Payload bytes per full-sized segment (MSS minus the timestamp option, RFC 7323 4.2). */
+  private effMss(): number {
+    return this.sndMss - (this.tsOn ? 12 : 0);
+  }
+
+  // ======================================================================= application side
+
+  /** Bytes the application can read now. */
+  get readable(): number {
+    return this.recvBuf.length;
+  }
+
+  /** True once the peer's FIN was received and every byte before it read. */
+  get eof(): boolean {
+    return this.finSeq !== undefined && seqGe(this.rcvNxt, seqAdd(this.finSeq, 1)) && this.recvBuf.length === 0;
+  }
+
+  /** Whether the application may queue data now (state permits and the ring has room). */
+  get canSend(): boolean {
+    return this.maySend && this.sendBuf.free > 0;
+  }
+
+  /** Whether the state permits sending (ESTABLISHED or CLOSE-WAIT, not shut down). */
+  get maySend(): boolean {
+    return (this.state === 'ESTABLISHED' || this.state === 'CLOSE-WAIT') && !this.finQueued;
+  }
+
+  get isSynchronized(): boolean {
+    return this.state !== 'CLOSED' && this.state !== 'LISTEN' && this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED';
+  }
+
+  /** Queues bytes to send; returns the number taken (0 when the ring is full). */
+  send(data: Uint8Array): number {
+    if (!this.maySend && this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED') return 0;
+    if (this.finQueued) return 0;
+    const n = this.sendBuf.write(data);
+    if (n > 0) this.wantOutput = true;
+    return n;
+  }
+
+  /** Copies received bytes into `dst`; returns the count. Opens the window as needed. */
+  recv(dst: Uint8Array): number {
+    const before = this.recvBuf.free;
+    const n = this.recvBuf.read(dst);
+    if (n > 0 && this.isSynchronized) {
+      // Window update when it opened meaningfully (receiver SWS avoidance, RFC 9293 3.8.6.2.2).
+      const threshold = Math.min(this.cfg.recvBufferBytes / 2, this.cfg.mss);
+      if (before < threshold && this.recvBuf.free >= threshold) this.ackNow = true;
+    }
+    return n;
+  }
+
+  /** Turns keep-alive on or off at run time (SO_KEEPALIVE). */
+  setKeepAlive(on: boolean, now: number): void {
+    this.cfg.keepAlive = on;
+    this.keepProbes = 0;
+    this.keepAt = on && this.isSynchronized ? now + this.cfg.keepIdleMs : Infinity;
+  }
+
+  /** Graceful close (RFC 9293 3.10.4): FIN after the queued data. */
+  close(): void {
+    switch (this.state) {
+      case 'SYN-SENT':
+      case 'LISTEN':
+      case 'CLOSED':
+        this.enterClosed();
+        return;
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+        this.finQueued = true;
+        this.state = 'FIN-WAIT-1';
+        break;
+      case 'CLOSE-WAIT':
+        this.finQueued = true;
+        this.state = 'LAST-ACK';
+        break;
+      default:
+        return;
+    }
+    // output() sends the FIN once the queued data is out, and arms the timer then.
+    this.changed = true;
+    this.wantOutput = true;
+  }
+
+  /** Abort (RST), RFC 9293 3.10.5. */
+  abort(): void {
+    if (this.state === 'SYN-RECEIVED' || this.isSynchronized) {
+      if (this.state !== 'TIME-WAIT') this.sendRst = { seq: this.sndNxt, ack: this.rcvNxt, withAck: false };
+    }
+    this.enterClosed();
+  }
+
+  // ======================================================================= input
+
+  /** Processes one received segment (RFC 9293 3.10.7). `payload` may alias a frame buffer. */
+  input(now: number, seg: TcpRepr, payload: Uint8Array): void {
+    const f = seg.flags;
+    if (this.state === 'CLOSED') return;
+    // An ACK may open the window or free the ring: let output() look at once.
+    this.wantOutput = true;
+    if (this.state === 'SYN-SENT') {
+      this.inputSynSent(now, seg, f);
+      return;
+    }
+    this.lastRecvAt = now;
+    this.keepProbes = 0;
+    if (this.cfg.keepAlive && this.isSynchronized) this.keepAt = now + this.cfg.keepIdleMs;
+
+    // PAWS (RFC 7323 5.3), before the sequence check; RST segments are exempt.
+    const ts = seg.options.timestamp;
+    if (this.tsOn && ts !== undefined && (f & TcpFlag.RST) === 0) {
+      if (seqLt(ts.value, this.tsRecent) && now - this.tsRecentAt < PAWS_IDLE_MS) {
+        this.ackNow = true;
+        return;
+      }
+    }
+
+    // 1. Sequence number check (RFC 9293 3.10.7.4 table).
+    const segLen = payload.length + ((f & TcpFlag.SYN) !== 0 ? 1 : 0) + ((f & TcpFlag.FIN) !== 0 ? 1 : 0);
+    const rcvWnd = this.rcvWindow();
+    let acceptable: boolean;
+    if (segLen === 0) {
+      acceptable = rcvWnd === 0 ? seg.seq === this.rcvNxt : seqGe(seg.seq, this.rcvNxt) && seqLt(seg.seq, seqAdd(this.rcvNxt, rcvWnd));
+    } else {
+      const last = seqAdd(seg.seq, segLen - 1);
+      acceptable = rcvWnd !== 0 && (
+        (seqGe(seg.seq, this.rcvNxt) && seqLt(seg.seq, seqAdd(this.rcvNxt, rcvWnd)))
+        || (seqGe(last, this.rcvNxt) && seqLt(last, seqAdd(this.rcvNxt, rcvWnd))));
+      // A zero window still accepts the ACK and RST fields of in-sequence segments below.
+      if (rcvWnd === 0 && seg.seq === this.rcvNxt) acceptable = true;
+    }
+    if (!acceptable) {
+      // RFC 9293: answer with an ACK, rate-limited like challenge ACKs (RFC 5961 7) so a
+      // misbehaving or spoofing peer cannot trigger an ACK storm.
+      if ((f & TcpFlag.RST) === 0) this.challengeAck(now);
+      return;
+    }
+
+    // 2. RST (RFC 5961 3.2): exact match resets; otherwise a challenge ACK.
+    if ((f & TcpFlag.RST) !== 0) {
+      if (seg.seq !== this.rcvNxt) {
+        this.challengeAck(now);
+        return;
+      }
+      if (this.state === 'SYN-RECEIVED') {
+        this.error = IOT_SOCKET_ECONNREFUSED;
+      } else if (this.state === 'CLOSING' || this.state === 'LAST-ACK' || this.state === 'TIME-WAIT') {
+        this.error = undefined;
+      } else {
+        this.error = IOT_SOCKET_ECONNRESET;
+      }
+      this.enterClosed();
+      return;
+    }
+
+    // 4. SYN in a synchronized state (RFC 5961 4): challenge ACK.
+    if ((f & TcpFlag.SYN) !== 0) {
+      if (this.state === 'SYN-RECEIVED' && seg.seq === this.irs) {
+        // A retransmitted SYN: our SYN-ACK was lost; send it again.
+        this.rtoAt = now;
+        return;
+      }
+      this.challengeAck(now);
+      return;
+    }
+
+    // 5. ACK.
+    if ((f & TcpFlag.ACK) === 0) return;
+    if (this.state === 'SYN-RECEIVED') {
+      if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax)) {
+        this.state = 'ESTABLISHED';
+        this.changed = true;
+        this.sndWnd = seg.window << this.sndShift;
+        this.sndWl1 = seg.seq;
+        this.sndWl2 = seg.ack;
+        this.maxSndWnd = Math.max(this.maxSndWnd, this.sndWnd);
+        if (this.cfg.keepAlive) this.keepAt = now + this.cfg.keepIdleMs;
+      } else {
+        this.sendRst = { seq: seg.ack, ack: 0, withAck: false };
+        return;
+      }
+    }
+    if (!this.processAck(now, seg, payload.length)) return;
+
+    // Timestamps: update TS.Recent (RFC 7323 4.3) for segments covering RCV.NXT.
+    if (this.tsOn && ts !== undefined && seqLe(seg.seq, this.rcvNxt)) {
+      this.tsRecent = ts.value;
+      this.tsRecentAt = now;
+    }
+
+    // 7. Segment text.
+    if (payload.length > 0 && (this.state === 'ESTABLISHED' || this.state === 'FIN-WAIT-1' || this.state === 'FIN-WAIT-2')) {
+      this.receiveData(now, seg.seq, payload);
+    }
+
+    // 8. FIN.
+    if ((f & TcpFlag.FIN) !== 0) {
+      this.finSeq = seqAdd(seg.seq, payload.length);
+      this.ackNow = true;
+    }
+    this.applyFin(now);
+  }
+
+  private inputSynSent(now: number, seg: TcpRepr, f: number): void {
+    // RFC 9293 3.10.7.3.
+    const ackOk = (f & TcpFlag.ACK) !== 0 && seqGt(seg.ack, this.iss) && seqLe(seg.ack, this.sndMax);
+    if ((f & TcpFlag.ACK) !== 0 && !ackOk) {
+      if ((f & TcpFlag.RST) === 0) this.sendRst = { seq: seg.ack, ack: 0, withAck: false };
+      return;
+    }
+    if ((f & TcpFlag.RST) !== 0) {
+      if (ackOk) {
+        this.error = IOT_SOCKET_ECONNREFUSED;
+        this.enterClosed();
+      }
+      return;
+    }
+    if ((f & TcpFlag.SYN) === 0) return;
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.negotiate(seg, false);
+    this.lastRecvAt = now;
+    if (this.tsOn && seg.options.timestamp !== undefined) {
+      this.tsRecent = seg.options.timestamp.value;
+      this.tsRecentAt = now;
+    }
+    if (ackOk) {
+      this.sndUna = seg.ack;
+      this.sndWnd = seg.window << this.sndShift;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = seg.ack;
+      this.maxSndWnd = this.sndWnd;
+      this.sampleRtt(now, seg);
+      this.retransmits = 0;
+      this.rtoAt = Infinity;
+      this.state = 'ESTABLISHED';
+      this.changed = true;
+      this.ackNow = true;
+      if (this.cfg.keepAlive) this.keepAt = now + this.cfg.keepIdleMs;
+    } else {
+      // Simultaneous open (RFC 9293 3.10.7.3 fourth): SYN-RECEIVED, send SYN-ACK.
+      this.state = 'SYN-RECEIVED';
+      this.sndWnd = seg.window;
+      this.sndNxt = this.iss; // the SYN-ACK reuses our ISS
+      this.rtoAt = now;
+    }
+  }
+
+  /** ACK processing (RFC 9293 3.10.7.4 fifth, RFC 5961 5). False: stop processing the segment. */
+  private processAck(now: number, seg: TcpRepr, payloadLen: number): boolean {
+    const ack = seg.ack;
+    if (seqGt(ack, this.sndMax)) {
+      this.ackNow = true; // acknowledges something not yet sent
+      return false;
+    }
+    // RFC 5961 5.2: too old -> challenge ACK and drop.
+    if (seqLt(ack, seqAdd(this.sndUna, -this.maxSndWnd))) {
+      this.challengeAck(now);
+      return false;
+    }
+    const window = seg.window << this.sndShift;
+    if (seqGt(ack, this.sndUna)) {
+      const acked = seqSub(ack, this.sndUna);
+      // SYN and FIN occupy sequence space but no buffer bytes.
+      let dataAcked = acked;
+      if (seqLe(this.sndUna, this.iss) && seqGt(ack, this.iss)) dataAcked--;
+      dataAcked = Math.max(0, Math.min(dataAcked, this.sendBuf.length));
+      this.sendBuf.consume(dataAcked);
+      this.sndUna = ack;
+      if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
+      this.sampleRtt(now, seg);
+      this.retransmits = 0;
+      this.persistBackoff = 0;
+      const flight = seqSub(this.sndMax, this.sndUna);
+      const action = this.cc.onNewAck(dataAcked, ack, flight);
+      if (action === 'partial-retransmit') this.sndNxt = this.sndUna; // resend the first unacked segment
+      this.rtoAt = flight > 0 ? now + this.rtt.rto : Infinity;
+      this.firstUnackedAt = now;
+      if (dataAcked > 0) this.changed = true;
+    } else if (ack === this.sndUna && payloadLen === 0 && window === this.sndWnd && seqGt(this.sndMax, this.sndUna)
+      && (seg.flags & (TcpFlag.SYN | TcpFlag.FIN)) === 0) {
+      // A duplicate ACK (RFC 5681 2): fast retransmit on the third.
+      const flight = seqSub(this.sndMax, this.sndUna);
+      if (this.cc.onDupAck(seqAdd(this.sndMax, -1), this.sndUna, flight) === 'fast-retransmit') {
+        this.sndNxt = this.sndUna;
+        this.rttSeq = undefined; // Karn
+      }
+    }
+    // Window update (RFC 9293 3.10.7.4): only from newer segments.
+    if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
+      const opened = this.sndWnd === 0 && window > 0;
+      this.sndWnd = window;
+      this.sndWl1 = seg.seq;
+      this.sndWl2 = ack;
+      this.maxSndWnd = Math.max(this.maxSndWnd, window);
+      if (opened) {
+        this.persistAt = Infinity;
+        this.persistBackoff = 0;
+      }
+    }
+    // State transitions on our FIN being acknowledged.
+    const finAcked = this.finSent && seqGe(this.sndUna, this.sndMax);
+    switch (this.state) {
+      case 'FIN-WAIT-1':
+        if (finAcked) {
+          this.state = 'FIN-WAIT-2';
+          this.changed = true;
+        }
+        break;
+      case 'CLOSING':
+        if (finAcked) this.enterTimeWait(now);
+        break;
+      case 'LAST-ACK':
+        if (finAcked) {
+          this.enterClosed();
+          return false;
+        }
+        break;
+      case 'TIME-WAIT':
+        this.ackNow = true;
+        this.timeWaitAt = now + this.cfg.timeWaitMs;
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  private sampleRtt(now: number, seg: TcpRepr): void {
+    const ts = seg.options.timestamp;
+    if (this.tsOn && ts !== undefined && ts.echo !== 0) {
+      const rtt = ((now >>> 0) + this.tsOffset - ts.echo) >>> 0;
+      if (rtt < 0x7fffffff) this.rtt.sample(rtt);
+      return;
+    }
+    if (this.rttSeq !== undefined && seqGt(seg.ack, this.rttSeq)) {
+      this.rtt.sample(now - this.rttAt);
+      this.rttSeq = undefined;
+    }
+  }
+
+  private receiveData(now: number, seq: number, payload: Uint8Array): void {
+    let data = payload;
+    let offset = seqSub(seq, this.rcvNxt);
+    if (offset < 0) {
+      // Trim what we already have.
+      data = data.subarray(-offset);
+      offset = 0;
+    }
+    const room = this.recvBuf.free;
+    if (offset >= room) {
+      this.ackNow = true;
+      return;
+    }
+    if (offset + data.length > room) data = data.subarray(0, room - offset);
+    if (data.length === 0) return;
+    if (offset === 0 && this.assembler.isEmpty) {
+      const n = this.recvBuf.write(data);
+      this.rcvNxt = seqAdd(this.rcvNxt, n);
+      this.changed = true;
+      // ACK every second full-sized segment at once (RFC 9293 3.8.6.3).
+      this.unackedSegments++;
+      if (this.unackedSegments >= 2) this.ackNow = true;
+      else if (this.ackAt === Infinity) this.ackAt = now + this.cfg.delayedAckMs;
+      return;
+    }
+    // Out of order (or filling a hole): store at its offset, track the range.
+    this.recvBuf.keepOutOfOrder = true;
+    this.recvBuf.writeAt(this.recvBuf.length + offset, data);
+    const advance = this.assembler.add(offset, data.length);
+    if (advance < 0) {
+      this.ackNow = true; // too many holes: drop, the peer retransmits
+      return;
+    }
+    if (advance > 0) {
+      this.recvBuf.commit(advance);
+      this.rcvNxt = seqAdd(this.rcvNxt, advance);
+      this.changed = true;
+    }
+    if (this.assembler.isEmpty) this.recvBuf.keepOutOfOrder = false;
+    // Out-of-order data or a hole being filled: ACK immediately (RFC 5681 4.2).
+    this.ackNow = true;
+  }
+
+  private applyFin(now: number): void {
+    if (this.finSeq === undefined || this.rcvNxt !== this.finSeq) return;
+    this.rcvNxt = seqAdd(this.finSeq, 1);
+    this.ackNow = true;
+    this.changed = true;
+    switch (this.state) {
+      case 'SYN-RECEIVED':
+      case 'ESTABLISHED':
+        this.state = 'CLOSE-WAIT';
+        break;
+      case 'FIN-WAIT-1':
+        if (this.finSent && seqGe(this.sndUna, this.sndMax)) this.enterTimeWait(now);
+        else this.state = 'CLOSING';
+        break;
+      case 'FIN-WAIT-2':
+        this.enterTimeWait(now);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private challengeAck(now: number): void {
+    if (now - this.challengeWindowAt >= 1000) {
+      this.challengeWindowAt = now;
+      this.challengeCount = 0;
+    }
+    if (this.challengeCount >= CHALLENGE_ACK_LIMIT) return;
+    this.challengeCount++;
+    this.ackNow = true;
+  }
+
+  private enterTimeWait(now: number): void {
+    this.state = 'TIME-WAIT';
+    this.changed = true;
+    this.rtoAt = Infinity;
+    this.persistAt = Infinity;
+    this.keepAt = Infinity;
+    this.timeWaitAt = now + this.cfg.timeWaitMs;
+  }
+
+  private enterClosed(): void {
+    this.state = 'CLOSED';
+    this.changed = true;
+    this.rtoAt = this.ackAt = this.persistAt = this.keepAt = this.timeWaitAt = Infinity;
+    this.assembler.clear();
+    this.recvBuf.keepOutOfOrder = false;
+    if (this.error !== undefined) this.recvBuf.clear();
+    this.sendBuf.clear();
+  }
+
+  /**
+   * RCV.WND for the acceptability test: what we advertised (the right edge never moves
+   * left), or the free space when that is larger (data beyond the ring is trimmed anyway).
+   */
+  private rcvWindow(): number {
+    return Math.max(0, seqSub(this.rcvAdvRight, this.rcvNxt), this.recvBuf.free);
+  }
+
+  // ======================================================================= output
+
+  /** The next time `output` has timed work, or undefined. */
+  pollAt(): number | undefined {
+    const at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt);
+    if (this.ackNow || this.sendRst !== undefined || this.probeNow || this.wantOutput) return 0;
+    return at === Infinity ? undefined : at;
+  }
+
+  /** Emits every segment due at `now`. */
+  output(now: number, emit: TcpEmit): void {
+    this.wantOutput = false;
+    if (this.sendRst !== undefined) {
+      const r = this.sendRst;
+      this.sendRst = undefined;
+      emit({ seq: r.seq, ack: r.ack, flags: TcpFlag.RST | (r.withAck ? TcpFlag.ACK : 0), window: 0, options: EMPTY_OPTIONS, payload: NO_PAYLOAD, payloadLength: 0 });
+    }
+    if (this.state === 'CLOSED') return;
+    if (this.state === 'TIME-WAIT') {
+      if (now >= this.timeWaitAt) {
+        this.enterClosed();
+        return;
+      }
+      if (this.ackNow) this.emitAck(now, emit);
+      return;
+    }
+    this.checkTimers(now);
+    // checkTimers may have aborted the connection (TypeScript cannot see the mutation).
+    if ((this.state as TcpState) === 'CLOSED') return;
+
+    if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED') {
+      if (now >= this.rtoAt) this.emitSyn(now, emit);
+      else if (this.ackNow && this.state === 'SYN-RECEIVED') this.ackNow = false;
+      return;
+    }
+
+    let sentSomething = false;
+    // Data and FIN.
+    for (;;) {
+      const seg = this.nextDataSegment(now);
+      if (seg === undefined) break;
+      if (!emit(seg)) break;
+      sentSomething = true;
+      this.afterSend(now, seg);
+    }
+    // Zero-window probe (RFC 9293 3.8.6.1).
+    if (this.probeNow) {
+      this.probeNow = false;
+      this.emitProbe(now, emit);
+      sentSomething = true;
+    }
+    // Keep-alive probe: SEG.SEQ = SND.NXT - 1 (RFC 1122 4.2.3.6).
+    if (this.cfg.keepAlive && now >= this.keepAt && this.state !== 'CLOSE-WAIT') {
+      this.keepProbes++;
+      if (this.keepProbes > this.cfg.keepCount) {
+        this.error = IOT_SOCKET_ECONNABORTED;
+        this.sendRst = { seq: this.sndNxt, ack: this.rcvNxt, withAck: false };
+        this.enterClosed();
+        return;
+      }
+      this.keepAt = now + this.cfg.keepIntervalMs;
+      emit({ seq: seqAdd(this.sndMax, -1), ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(), options: this.segmentOptions(now, false), payload: NO_PAYLOAD, payloadLength: 0 });
+    }
+    if (!sentSomething && (this.ackNow || now >= this.ackAt)) this.emitAck(now, emit);
+  }
+
+  /** Fires the retransmission, persist and user timers due at `now`. */
+  private checkTimers(now: number): void {
+    if (now >= this.rtoAt && (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED')) return; // emitSyn handles it
+    if (now >= this.rtoAt) {
+      const limit = this.cfg.dataRetries;
+      if (this.retransmits >= limit) {
+        this.error = IOT_SOCKET_ECONNABORTED;
+        this.sendRst = { seq: this.sndNxt, ack: this.rcvNxt, withAck: false };
+        this.enterClosed();
+        return;
+      }
+      this.retransmits++;
+      this.rtt.backoff();
+      this.cc.onTimeout(seqSub(this.sndMax, this.sndUna), seqAdd(this.sndMax, -1));
+      this.sndNxt = this.sndUna; // go back: retransmit from the first unacknowledged byte
+      // An unacknowledged FIN goes out again after the data.
+      if (this.finSent && seqLt(this.sndUna, this.sndMax)) this.finSent = false;
+      this.rttSeq = undefined; // Karn
+      this.rtoAt = now + this.rtt.rto;
+    }
+    if (this.cfg.userTimeoutMs > 0 && seqGt(this.sndMax, this.sndUna) && now - this.firstUnackedAt >= this.cfg.userTimeoutMs) {
+      this.error = IOT_SOCKET_ECONNABORTED;
+      this.sendRst = { seq: this.sndNxt, ack: this.rcvNxt, withAck: false };
+      this.enterClosed();
+      return;
+    }
+    if (now >= this.persistAt) {
+      this.probeNow = true;
+      this.persistBackoff++;
+      this.persistAt = now + Math.min(PERSIST_MAX_MS, Math.max(PERSIST_MIN_MS, this.rtt.rto) * 2 ** this.persistBackoff);
+    }
+  }
+
+  private emitSyn(now: number, emit: TcpEmit): void {
+    if (this.retransmits > this.cfg.synRetries) {
+      this.error = this.state === 'SYN-SENT' ? IOT_SOCKET_ETIMEDOUT : IOT_SOCKET_ECONNABORTED;
+      this.enterClosed();
+      return;
+    }
+    const synAck = this.state === 'SYN-RECEIVED';
+    const options: TcpOptions = {
+      mss: this.cfg.mss,
+      ...(this.cfg.windowScale && (!synAck || this.sndShift > 0 || this.rcvShift > 0) ? { windowScale: this.rcvShift } : {}),
+      ...(this.cfg.sack && (!synAck || this.sackOn) ? { sackPermitted: true } : {}),
+      ...(this.cfg.timestamps && (!synAck || this.tsOn) ? { timestamp: { value: this.tsNow(now), echo: synAck ? this.tsRecent : 0 } } : {}),
+    };
+    const seg: TcpSegmentOut = {
+      seq: this.iss, ack: synAck ? this.rcvNxt : 0, flags: TcpFlag.SYN | (synAck ? TcpFlag.ACK : 0),
+      window: Math.min(0xffff, this.recvBuf.free), options, payload: NO_PAYLOAD, payloadLength: 0,
+    };
+    if (!emit(seg)) return;
+    if (this.retransmits > 0) this.rtt.backoff();
+    if (this.retransmits === 0) {
+      this.rttSeq = this.iss;
+      this.rttAt = now;
+    } else {
+      this.rttSeq = undefined;
+      if (this.retransmits === 1) this.rtt.afterSynTimeout();
+    }
+    this.retransmits++;
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.sndMax = this.sndNxt;
+    this.rcvAdvRight = seqAdd(this.rcvNxt, seg.window);
+    this.rtoAt = now + this.rtt.rto;
+    this.ackNow = false;
+  }
+
+  /** The next data (or FIN) segment allowed now, or undefined. */
+  private nextDataSegment(now: number): TcpSegmentOut | undefined {
+    const mss = this.effMss();
+    // The send ring holds the bytes from SND.UNA on (data states: the SYN is acknowledged).
+    const offset = seqSub(this.sndNxt, this.sndUna);
+    const inFlight = seqSub(this.sndNxt, this.sndUna);
+    const unsent = this.sendBuf.length - Math.max(0, offset);
+    const window = Math.min(this.sndWnd, this.cc.cwnd);
+    const usable = window - inFlight;
+    const wantFin = this.finQueued && !this.finSent && unsent <= 0;
+    if (unsent <= 0 && !wantFin) {
+      this.armPersist(now);
+      return undefined;
+    }
+    if (unsent > 0) {
+      if (usable <= 0) {
+        this.armPersist(now);
+        return undefined;
+      }
+      let len = Math.min(mss, unsent, usable);
+      // Sender silly-window avoidance (RFC 9293 3.8.6.2.1) and Nagle (RFC 896).
+      const full = len === mss;
+      const allQueuedFits = len === unsent;
+      const nagleOk = this.cfg.noDelay || inFlight === 0;
+      const halfWindow = len >= this.maxSndWnd / 2 && this.maxSndWnd > 0;
+      if (!full && !(allQueuedFits && nagleOk) && !halfWindow) {
+        if (!(this.finQueued && allQueuedFits)) return undefined;
+      }
+      const fin = this.finQueued && len === unsent;
+      len = Math.max(0, len);
+      return {
+        seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.ACK | (len === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0),
+        window: this.advertisedWindowField(), options: this.segmentOptions(now, true),
+        payload: this.sendBuf.peek(Math.max(0, offset), len), payloadLength: len,
+      };
+    }
+    // A bare FIN.
+    return {
+      seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.ACK | TcpFlag.FIN, window: this.advertisedWindowField(),
+      options: this.segmentOptions(now, true), payload: NO_PAYLOAD, payloadLength: 0,
+    };
+  }
+
+  private afterSend(now: number, seg: TcpSegmentOut): void {
+    const fin = (seg.flags & TcpFlag.FIN) !== 0;
+    const len = seg.payloadLength + (fin ? 1 : 0);
+    if (this.rttSeq === undefined && seqGe(seg.seq, this.sndMax) && len > 0) {
+      this.rttSeq = seg.seq;
+      this.rttAt = now;
+    }
+    if (seqGe(seg.seq, this.sndMax) && this.rtoAt === Infinity) this.firstUnackedAt = now;
+    this.sndNxt = seqAdd(this.sndNxt, len);
+    if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
+    if (fin) this.finSent = true;
+    if (this.rtoAt === Infinity && len > 0) this.rtoAt = now + this.rtt.rto;
+    this.persistAt = Infinity;
+    this.ackNow = false;
+    this.ackAt = Infinity;
+    this.unackedSegments = 0;
+    this.rcvAdvRight = seqAdd(this.rcvNxt, seg.window << this.rcvShift);
+  }
+
+  private armPersist(now: number): void {
+    const unsent = this.sendBuf.length - Math.max(0, seqSub(this.sndNxt, this.sndUna));
+    if (this.sndWnd === 0 && unsent > 0 && this.persistAt === Infinity && this.rtoAt === Infinity) {
+      this.persistAt = now + Math.max(PERSIST_MIN_MS, this.rtt.rto);
+    }
+  }
+
+  private emitProbe(now: number, emit: TcpEmit): void {
+    // One byte beyond the window (or the last unacked byte again) to elicit an ACK.
+    const offset = seqSub(this.sndNxt, this.sndUna);
+    const payload = this.sendBuf.length > offset ? this.sendBuf.peek(offset, 1) : NO_PAYLOAD;
+    const n = payload.length > 0 ? 1 : 0;
+    emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(), options: this.segmentOptions(now, false), payload, payloadLength: n });
+  }
+
+  private emitAck(now: number, emit: TcpEmit): void {
+    // SEG.SEQ of a pure ACK is the highest sequence number sent (SND.MAX): after a
+    // go-back retransmission SND.NXT is behind it, and an ACK carrying the rewound value
+    // would look old to the peer, which discards it (and its ACK field) and answers with
+    // an ACK of its own: an ACK storm. Linux's snd_nxt likewise never moves back.
+    const seg: TcpSegmentOut = {
+      seq: this.sndMax, ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(),
+      options: this.segmentOptions(now, true), payload: NO_PAYLOAD, payloadLength: 0,
+    };
+    if (!emit(seg)) return;
+    this.ackNow = false;
+    this.ackAt = Infinity;
+    this.unackedSegments = 0;
+    this.rcvAdvRight = seqAdd(this.rcvNxt, seg.window << this.rcvShift);
+  }
+
+  /** The window field to send: free receive space, scaled, never shrinking the right edge. */
+  private advertisedWindowField(): number {
+    let wnd = this.recvBuf.free;
+    // Receiver SWS avoidance: do not advertise a small increase (RFC 9293 3.8.6.2.2).
+    const current = Math.max(0, seqSub(this.rcvAdvRight, this.rcvNxt));
+    const threshold = Math.min(this.cfg.recvBufferBytes / 2, this.cfg.mss);
+    if (wnd > current && wnd - current < threshold) wnd = current;
+    wnd = Math.max(wnd, current); // never move the right edge left (RFC 9293 3.8.6.2.2)
+    return Math.min(0xffff, wnd >>> this.rcvShift);
+  }
+
+  private segmentOptions(now: number, withSack: boolean): TcpOptions {
+    if (!this.tsOn && !(withSack && this.sackOn && !this.assembler.isEmpty)) return EMPTY_OPTIONS;
+    const o: { timestamp?: { value: number; echo: number }; sack?: [number, number][] } = {};
+    if (this.tsOn) o.timestamp = { value: this.tsNow(now), echo: this.tsRecent };
+    if (withSack && this.sackOn && !this.assembler.isEmpty) {
+      const max = this.tsOn ? 3 : 4;
+      o.sack = this.assembler.sackBlocks(max).map(([a, b]) => [seqAdd(this.rcvNxt, a), seqAdd(this.rcvNxt, b)]);
+    }
+    return o;
+  }
+
+  private tsNow(now: number): number {
+    return ((now >>> 0) + this.tsOffset) >>> 0;
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The TCP state machine between two TCBs joined by a simulated wire on a virtual clock
+ * (no IP, no stack): segments are converted to `TcpRepr`s, delayed, and dropped with a
+ * seeded probability. Deterministic.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { XorShiftRng } from '../../../src/base/rand.ts';
+import { IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_ECONNRESET, IOT_SOCKET_ETIMEDOUT } from '../../../src/base/iot-constants.ts';
+import { Tcb, type TcbConfig, type TcpSegmentOut } from '../../../src/stack/tcp/tcb.ts';
+import { TcpFlag, type TcpRepr } from '../../../src/wire/tcp.ts';
+
+interface InFlight {
+  at: number;
+  to: 'a' | 'b';
+  repr: TcpRepr;
+  payload: Uint8Array;
+}
+
+class Wire {
+  now = 0;
+  readonly queue: InFlight[] = [];
+  readonly log: { from: 'a' | 'b'; repr: TcpRepr }[] = [];
+  lossPct = 0;
+  delayMs = 5;
+  readonly rng: XorShiftRng;
+  a: Tcb;
+  b: Tcb | undefined;
+  /** Called with the first SYN that reaches b (the test's "listener"). */
+  onSynToB: ((repr: TcpRepr) => void) | undefined;
+  bCfg: Partial<TcbConfig>;
+
+  constructor(seed: number, aCfg: Partial<TcbConfig> = {}, bCfg: Partial<TcbConfig> = {}) {
+    this.rng = new XorShiftRng(seed);
+    this.a = new Tcb(aCfg);
+    this.bCfg = bCfg;
+  }
+
+  emit(from: 'a' | 'b'): (seg: TcpSegmentOut) => boolean {
+    return (seg) => {
+      const payload = new Uint8Array(seg.payloadLength);
+      let o = 0;
+      for (const v of seg.payload) {
+        payload.set(v, o);
+        o += v.length;
+      }
+      const repr: TcpRepr = {
+        srcPort: from === 'a' ? 1000 : 80, dstPort: from === 'a' ? 80 : 1000, seq: seg.seq, ack: seg.ack,
+        flags: seg.flags, window: seg.window, urgent: 0, options: seg.options, payloadLength: seg.payloadLength,
+      };
+      this.log.push({ from, repr });
+      if (this.lossPct > 0 && this.rng.nextU32() % 10000 < this.lossPct * 100) return true; // lost on the wire
+      this.queue.push({ at: this.now + this.delayMs, to: from === 'a' ? 'b' : 'a', repr, payload });
+      return true;
+    };
+  }
+
+  /** One round: outputs, then deliveries due now. */
+  step(): void {
+    this.a.output(this.now, this.emit('a'));
+    this.b?.output(this.now, this.emit('b'));
+    this.queue.sort((x, y) => x.at - y.at);
+    while (this.queue.length > 0 && (this.queue[0] as InFlight).at <= this.now) {
+      const m = this.queue.shift() as InFlight;
+      if (m.to === 'b') {
+        if (this.b === undefined) {
+          if ((m.repr.flags & TcpFlag.SYN) !== 0 && this.onSynToB) this.onSynToB(m.repr);
+          continue;
+        }
+        this.b.input(this.now, m.repr, m.payload);
+      } else {
+        this.a.input(this.now, m.repr, m.payload);
+      }
+    }
+  }
+
+  /** Advances to the next event (delivery or timer). */
+  advance(): void {
+    const times = [this.queue[0]?.at, this.a.pollAt(), this.b?.pollAt()].filter((t): t is number => t !== undefined);
+    const next = Math.min(...times.map((t) => Math.max(t, this.now)));
+    this.now = Number.isFinite(next) ? Math.max(this.now, next) : this.now + 1000;
+  }
+
+  run(until: () => boolean, maxMs = 600_000, onStep?: () => void): void {
+    const end = this.now + maxMs;
+    for (let i = 0; i < 5_000_000 && !until(); i++) {
+      this.step();
+      onStep?.();
+      if (until()) break;
+      this.advance();
+      if (this.now > end) assert.fail(`condition not reached within ${maxMs} ms of virtual time (a ${this.a.state}, b ${this.b?.state})`);
+    }
+  }
+
+  /** Connects a -> b with b accepting the first SYN. */
+  connect(): void {
+    this.onSynToB = (syn) => {
+      this.b = new Tcb(this.bCfg);
+      this.b.accept(this.now, syn, 0x8000_0000 + 12345);
+    };
+    this.a.connect(this.now, 0xffff_f000); // near the wrap, on purpose
+    this.run(() => this.a.state === 'ESTABLISHED' && this.b?.state === 'ESTABLISHED', 30_000);
+  }
+}
+
+function pattern(n: number, seed: number): Uint8Array {
+  const r = new XorShiftRng(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 4) {
+    const x = r.nextU32();
+    out[i] = x & 0xff;
+    out[i + 1] = (x >>> 8) & 0xff;
+    out[i + 2] = (x >>> 16) & 0xff;
+    out[i + 3] = x >>> 24;
+  }
+  return out;
+}
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+/** Moves `data` a -> b and `back` b -> a through the app APIs, reading as it arrives. */
+function transfer(w: Wire, data: Uint8Array, back: Uint8Array, maxMs = 3_600_000): { atB: Uint8Array; atA: Uint8Array } {
+  const b = w.b as Tcb;
+  const atB = new Uint8Array(data.length), atA = new Uint8Array(back.length);
+  let sentA = 0, sentB = 0, gotB = 0, gotA = 0;
+  const tmp = new Uint8Array(65536);
+  w.run(() => gotB === data.length && gotA === back.length, maxMs, () => {
+    if (sentA < data.length) sentA += w.a.send(data.subarray(sentA, Math.min(data.length, sentA + 65536)));
+    if (sentB < back.length) sentB += b.send(back.subarray(sentB, Math.min(back.length, sentB + 65536)));
+    for (let n; (n = b.recv(tmp)) > 0;) { atB.set(tmp.subarray(0, n), gotB); gotB += n; }
+    for (let n; (n = w.a.recv(tmp)) > 0;) { atA.set(tmp.subarray(0, n), gotA); gotA += n; }
+  });
+  return { atB, atA };
+}
+
+describe('TCB: handshake', () => {
+  it('three-way handshake negotiates MSS, window scaling, timestamps and SACK; ISNs near the wrap', () => {
+    const w = new Wire(1);
+    w.connect();
+    const syn = w.log[0]?.repr;
+    assert.equal(syn?.flags, TcpFlag.SYN);
+    assert.equal(syn?.options.mss, 1460);
+    assert.equal(syn?.options.sackPermitted, true);
+    assert.ok(syn?.options.windowScale !== undefined && syn.options.timestamp !== undefined);
+    const synAck = w.log.find((l) => l.from === 'b')?.repr;
+    assert.equal(synAck?.flags, TcpFlag.SYN | TcpFlag.ACK);
+    assert.equal(synAck?.ack, (0xffff_f000 + 1) >>> 0);
+    assert.equal(w.a.sndUna, (0xffff_f000 + 1) >>> 0);
+  });
+
+  it('connection refused: RST+ACK to the SYN -> ECONNREFUSED', () => {
+    const w = new Wire(2);
+    w.onSynToB = (syn) => {
+      w.queue.push({ at: w.now + 5, to: 'a', payload: new Uint8Array(0), repr: { srcPort: 80, dstPort: 1000, seq: 0, ack: (syn.seq + 1) >>> 0, flags: TcpFlag.RST | TcpFlag.ACK, window: 0, urgent: 0, options: {}, payloadLength: 0 } });
+    };
+    w.a.connect(0, 1000);
+    w.run(() => w.a.state === 'CLOSED', 10_000);
+    assert.equal(w.a.error, IOT_SOCKET_ECONNREFUSED);
+  });
+
+  it('no answer: SYN retransmitted with back-off, then ETIMEDOUT', () => {
+    const w = new Wire(3, { synRetries: 3 });
+    w.a.connect(0, 1000);
+    w.run(() => w.a.state === 'CLOSED', 120_000);
+    assert.equal(w.a.error, IOT_SOCKET_ETIMEDOUT);
+    const syns = w.log.filter((l) => l.repr.flags === TcpFlag.SYN);
+    assert.equal(syns.length, 4, 'the SYN and 3 retransmissions');
+  });
+});
+
+describe('TCB: data transfer', () => {
+  for (const lossPct of [0, 5, 20]) {
+    it(`1 MiB each way concurrently, SHA-256 equal, ${lossPct} % loss`, () => {
+      const w = new Wire(10 + lossPct);
+      w.connect();
+      w.lossPct = lossPct;
+      const data = pattern(1 << 20, 7), back = pattern(1 << 20, 8);
+      const { atB, atA } = transfer(w, data, back);
+      assert.equal(sha(atB), sha(data));
+      assert.equal(sha(atA), sha(back));
+    });
+  }
+});
+
+describe('TCB: closing', () => {
+  it('graceful close both ways: FIN-WAIT-1/2, CLOSE-WAIT, LAST-ACK, TIME-WAIT, CLOSED', () => {
+    const w = new Wire(20);
+    w.connect();
+    const b = w.b as Tcb;
+    assert.equal(w.a.send(new TextEncoder().encode('bye')), 3);
+    w.a.close();
+    w.run(() => b.state === 'CLOSE-WAIT' && w.a.state === 'FIN-WAIT-2', 10_000);
+    const buf = new Uint8Array(8);
+    assert.equal(b.recv(buf), 3);
+    assert.ok(b.eof, 'the FIN is visible as EOF after the data');
+    b.close();
+    w.run(() => b.state === 'CLOSED' && w.a.state === 'TIME-WAIT', 10_000);
+    const twAt = w.now;
+    w.run(() => w.a.state === 'CLOSED', 120_000);
+    assert.ok(w.now - twAt >= 60_000 - 10, 'TIME-WAIT lasts 2 MSL');
+    assert.equal(w.a.error, undefined);
+  });
+
+  it('RFC 5961: an in-window RST with the wrong sequence draws a challenge ACK; the exact one resets', () => {
+    const w = new Wire(21);
+    w.connect();
+    const b = w.b as Tcb;
+    const rst = (seq: number): TcpRepr => ({ srcPort: 80, dstPort: 1000, seq, ack: 0, flags: TcpFlag.RST, window: 0, urgent: 0, options: {}, payloadLength: 0 });
+    const before = w.log.length;
+    w.a.input(w.now, rst((w.a.rcvNxt + 100) >>> 0), new Uint8Array(0));
+    assert.equal(w.a.state, 'ESTABLISHED', 'not reset');
+    w.step();
+    const challenge = w.log.slice(before).find((l) => l.from === 'a');
+    assert.equal(challenge?.repr.flags, TcpFlag.ACK, 'a challenge ACK went out');
+    w.a.input(w.now, rst(w.a.rcvNxt), new Uint8Array(0));
+    assert.equal(w.a.state, 'CLOSED');
+    assert.equal(w.a.error, IOT_SOCKET_ECONNRESET);
+    void b;
+  });
+});
