@@ -163,6 +163,9 @@ export class Tcb {
   private persistAt = Infinity;
   private keepAt = Infinity;
   private timeWaitAt = Infinity;
+  /** SWS override timer (RFC 9293 3.8.6.2.1): forces out a segment held back by SWS avoidance. */
+  private swsAt = Infinity;
+  private swsForce = false;
   private retransmits = 0;
   private persistBackoff = 0;
   private keepProbes = 0;
@@ -678,7 +681,7 @@ export class Tcb {
   private enterClosed(): void {
     this.state = 'CLOSED';
     this.changed = true;
-    this.rtoAt = this.ackAt = this.persistAt = this.keepAt = this.timeWaitAt = Infinity;
+    this.rtoAt = this.ackAt = this.persistAt = this.keepAt = this.timeWaitAt = this.swsAt = Infinity;
     this.assembler.clear();
     this.recvBuf.keepOutOfOrder = false;
     if (this.error !== undefined) this.recvBuf.clear();
@@ -697,7 +700,7 @@ export class Tcb {
 
   /** The next time `output` has timed work, or undefined. */
   pollAt(): number | undefined {
-    const at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt);
+    const at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt, this.swsAt);
     if (this.ackNow || this.sendRst !== undefined || this.probeNow || this.wantOutput) return 0;
     return at === Infinity ? undefined : at;
   }
@@ -785,6 +788,10 @@ export class Tcb {
       this.enterClosed();
       return;
     }
+    if (now >= this.swsAt) {
+      this.swsAt = Infinity;
+      this.swsForce = true;
+    }
     if (now >= this.persistAt) {
       this.probeNow = true;
       this.persistBackoff++;
@@ -851,9 +858,14 @@ export class Tcb {
       const allQueuedFits = len === unsent;
       const nagleOk = this.cfg.noDelay || inFlight === 0;
       const halfWindow = len >= this.maxSndWnd / 2 && this.maxSndWnd > 0;
-      if (!full && !(allQueuedFits && nagleOk) && !halfWindow) {
-        if (!(this.finQueued && allQueuedFits)) return undefined;
+      if (!full && !(allQueuedFits && nagleOk) && !halfWindow && !(this.finQueued && allQueuedFits) && !this.swsForce) {
+        // Held back. With nothing in flight no ACK will re-open the question: arm the
+        // override timer (RFC 9293 3.8.6.2.1, 0.1-1 s) so the data goes out eventually.
+        if (inFlight === 0 && this.swsAt === Infinity) this.swsAt = now + Math.max(PERSIST_MIN_MS, Math.min(1000, this.rtt.rto));
+        return undefined;
       }
+      this.swsForce = false;
+      this.swsAt = Infinity;
       const fin = this.finQueued && len === unsent;
       len = Math.max(0, len);
       return {

@@ -218,3 +218,92 @@ describe('TCB: closing', () => {
     void b;
   });
 });
+
+describe('TCB: flow control and timers', () => {
+  it('zero window: the sender stops, probes with the persist timer, resumes when the reader drains', () => {
+    const w = new Wire(30, {}, { recvBufferBytes: 8192 });
+    w.connect();
+    const b = w.b as Tcb;
+    const data = pattern(64 * 1024, 3);
+    let sent = 0;
+    // Fill b's 8 KiB window without reading.
+    w.run(() => b.readable === 8192, 60_000, () => {
+      if (sent < data.length) sent += w.a.send(data.subarray(sent));
+    });
+    const before = w.log.length;
+    const t0 = w.now;
+    w.run(() => w.now - t0 > 5000, 10_000);
+    const probes = w.log.slice(before).filter((l) => l.from === 'a' && l.repr.payloadLength <= 1 && (l.repr.flags & TcpFlag.ACK) !== 0);
+    assert.ok(probes.length >= 2, `window probes sent while the window was closed (${probes.length})`);
+    assert.equal(b.readable, 8192, 'nothing beyond the window was accepted');
+    // Drain: the transfer completes.
+    const got: number[] = [];
+    const tmp = new Uint8Array(4096);
+    w.run(() => got.length === data.length, 600_000, () => {
+      if (sent < data.length) sent += w.a.send(data.subarray(sent));
+      for (let n; (n = b.recv(tmp)) > 0;) got.push(...tmp.subarray(0, n));
+    });
+    assert.equal(sha(Uint8Array.from(got)), sha(data));
+  });
+
+  it('delayed ACK: a lone segment is acknowledged after delayedAckMs; every second full segment at once', () => {
+    const w = new Wire(31, { noDelay: true });
+    w.connect();
+    w.delayMs = 1;
+    const b = w.b as Tcb;
+    const start = w.log.length;
+    w.a.send(new Uint8Array(100));
+    w.run(() => b.readable === 100, 1000);
+    const arrived = w.now;
+    w.run(() => w.log.slice(start).some((l) => l.from === 'b'), 1000);
+    const ack = w.log.slice(start).find((l) => l.from === 'b');
+    assert.ok(ack !== undefined);
+    assert.ok(w.now - arrived >= 40 - 1 && w.now - arrived <= 41, `lone segment ACKed after ${w.now - arrived} ms (delayed ACK 40 ms)`);
+    // Two full segments: the second is ACKed immediately.
+    const s2 = w.log.length;
+    w.a.send(new Uint8Array(2 * 1448));
+    w.run(() => b.readable === 100 + 2 * 1448, 1000);
+    const t2 = w.now;
+    w.run(() => w.log.slice(s2).some((l) => l.from === 'b'), 1000);
+    assert.ok(w.now - t2 <= 1, 'ACK for every second full-sized segment at once');
+  });
+
+  it('Nagle: small writes coalesce while data is unacknowledged; noDelay sends each at once', () => {
+    const count = (noDelay: boolean): number => {
+      const w = new Wire(32, { noDelay });
+      w.connect();
+      w.delayMs = 20;
+      const s0 = w.log.length;
+      for (let i = 0; i < 10; i++) {
+        w.a.send(new Uint8Array(10));
+        w.step();
+        w.now += 1;
+      }
+      w.run(() => (w.b as Tcb).readable === 100, 10_000);
+      return w.log.slice(s0).filter((l) => l.from === 'a' && l.repr.payloadLength > 0).length;
+    };
+    const nagle = count(false), nodelay = count(true);
+    assert.equal(nodelay, 10, 'noDelay: one segment per write');
+    assert.ok(nagle <= 3, `Nagle coalesced 10 writes into ${nagle} segments`);
+  });
+
+  it('simultaneous close: both send FIN, CLOSING, both reach TIME-WAIT', () => {
+    const w = new Wire(33);
+    w.connect();
+    const b = w.b as Tcb;
+    w.a.close();
+    b.close();
+    w.run(() => w.a.state === 'TIME-WAIT' && b.state === 'TIME-WAIT', 10_000);
+  });
+
+  it('keep-alive: probes after the idle time; a dead peer is aborted after keepCount probes', () => {
+    const w = new Wire(34, { keepAlive: true, keepIdleMs: 10_000, keepIntervalMs: 1000, keepCount: 3 });
+    w.connect();
+    // The peer disappears: nothing reaches it any more.
+    w.lossPct = 100;
+    w.run(() => w.a.state === 'CLOSED', 60_000);
+    assert.equal(w.a.error, -13, 'ECONNABORTED');
+    const probes = w.log.filter((l) => l.from === 'a' && l.repr.payloadLength === 0 && l.repr.seq === ((w.a.sndMax - 1) >>> 0));
+    assert.ok(probes.length >= 3, `${probes.length} keep-alive probes`);
+  });
+});
