@@ -96,6 +96,16 @@ export class ArpCache<P> {
   }
 
   /**
+   * The MAC of `ip` when it is confirmed and needs no refresh at `now` (the transmit
+   * fast path: no side effects, no allocation). Undefined otherwise: call `resolve`.
+   */
+  freshMac(ip: number, now: number): Uint8Array | undefined {
+    const e = this.entries.get(ip);
+    if (e === undefined || e.state !== 'reachable' || e.mac === undefined) return undefined;
+    return e.refreshing || now - e.updatedAt < this.reachableMs ? e.mac : undefined;
+  }
+
+  /**
    * Where to send a packet for `ip`. Unknown: `packet` is queued (the caller must pass
    * a copy it will not reuse) and the answer says whether to send a request now.
    */

@@ -1,0 +1,1742 @@
+/**
+ * The userspace TCP/IP stack instance: one `Stack` is one host. It owns interfaces
+ * (each over a poll-driven `Device`), the route table, the ARP cache, IPv4 reassembly,
+ * ICMP, the UDP PCBs, one timer heap, and a slot for a TCP implementation. There is no
+ * module state: any number of stacks run side by side in one process.
+ *
+ * Pure (src/stack): no Node built-ins, no timers, no clock, no `Math.random`. Time is
+ * the `now` argument (monotonic ms), randomness the injected `Rng`. A runner
+ * (`src/runtime/stack-runner.ts`) calls `poll(now)` when a device or the application
+ * woke it (`onWake`) and once more at `pollAt()`.
+ *
+ * ## Receive (inside `poll(now)`)
+ * Each interface's device is drained up to `rxBatch` frames per poll (fairness between
+ * devices; `poll` returns true when a device may still hold frames, see the wake-up rule
+ * in device.ts). Frames are parsed in place, never copied, except: UDP payloads (copied
+ * once into the PCB's queue), fragments (copied by the reassembler), and ARP-pending
+ * datagrams. Every bad frame is counted in `stats.drops` by reason and dropped; nothing
+ * in the receive path throws (an unexpected exception is caught per frame and counted
+ * as `drops.internalError`).
+ * - Ethernet: unicast to our MAC or broadcast (other multicast is dropped: no IGMP yet).
+ * - ARP (RFC 826): requests for our address answered; the RFC 826 merge into the
+ *   `ArpCache` (create only when the packet targets us); released pending datagrams go
+ *   out in order; a sender claiming our address is counted (`arp.conflicts`).
+ * - IPv4: header validation (wire/ipv4), weak-host destination check (any of our
+ *   addresses, the limited or a directed broadcast), martian sources dropped, fragments
+ *   reassembled (`Ipv4Reassembler`: bounded memory, overlap discard, 30 s timeout, then
+ *   ICMP time exceeded when fragment zero arrived).
+ * - ICMP: echo requests answered (not to broadcasts); echo replies complete `ping`s;
+ *   destination unreachable and time exceeded are demultiplexed by the quoted header
+ *   to the UDP PCB, the TCP handler (`onIcmpError`) or a ping.
+ * - UDP: demultiplexed by port (numeric `Map`), connect filter, bounded queue per PCB;
+ *   no PCB -> ICMP port unreachable (not for broadcasts), rate-limited.
+ * - TCP: handed to the `TransportHandler` set with `setTcp`; without one, dropped and
+ *   counted (`drops.noHandler`).
+ *
+ * ## ICMP errors sent (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7/§4.3.2.8)
+ * Port unreachable (UDP without PCB), protocol unreachable (unknown protocol), time
+ * exceeded in reassembly. Never about an ICMP error, a datagram sent to a broadcast or
+ * multicast address (or in a link-layer broadcast), a datagram whose source is not a
+ * unique host, or a fragment other than the first (errors are generated after
+ * reassembly, quoting the reassembled datagram's header). Rate-limited by one token
+ * bucket per stack (`icmpErrorRate`, default 10 per second, burst 10): excess errors
+ * are counted in `icmp.rateLimited`. Echo replies are not rate-limited.
+ *
+ * ## Transmit (`sendIp`, used by UDP, ICMP and transports)
+ * Route lookup (longest prefix; gateway or on-link next hop), source address selection
+ * (the outgoing interface's address), IPv4 Identification per (src, dst, protocol)
+ * (RFC 6864/7739, `IpIdGenerator`), fragmentation when the datagram exceeds the route or
+ * interface MTU (DF clear; fragment data in multiples of 8 bytes), ARP resolution (the
+ * whole unfragmented datagram waits in the `ArpCache` pending queue; fragmented when
+ * released). A datagram that fits is built directly in the interface's one reusable
+ * frame buffer (no allocation per packet); an oversize one is built in one 64 KiB
+ * scratch buffer (allocated on first use) and fragmented into the frame buffer.
+ * Datagrams to one of our own addresses are looped back through a bounded queue and
+ * received in the next poll.
+ *
+ * ## Notifications
+ * Changes (a PCB became readable or got an error, a ping finished) are collected during
+ * a poll and delivered at its end, after the stack's state is consistent: application
+ * code never runs inside the poll. A change made outside a poll (an application call)
+ * is delivered at the end of the next poll, which the stack requests through `onWake`.
+ */
+import { IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTCONN, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR, IOT_SOCKET_ETIMEDOUT } from '../base/iot-constants.ts';
+import { parseIPv4 } from '../base/ip-address.ts';
+import type { Rng } from '../base/rand.ts';
+import { parseArp, ArpOp } from '../wire/arp.ts';
+import { rd16, wr16, wr32 } from '../wire/bytes.ts';
+import { foldChecksum, onesSum } from '../wire/checksum.ts';
+import { BROADCAST_MAC, EtherType, parseMac } from '../wire/ethernet.ts';
+import type { WireFault } from '../wire/fault.ts';
+import { isFault } from '../wire/fault.ts';
+import { Icmpv4Type, Icmpv4Unreachable, Icmpv4TimeExceeded, emitIcmpv4, isIcmpv4ErrorType, parseIcmpv4, ICMPV4_ERROR_MAX_DATAGRAM_LEN } from '../wire/icmpv4.ts';
+import { IpProtocol, IPV4_DEFAULT_TTL, parseIpv4, parseIpv4Quoted, ipv4HeaderLen } from '../wire/ipv4.ts';
+import { checkUdp, UDP_HEADER_LEN } from '../wire/udp.ts';
+import { ArpCache, type ArpCacheOptions } from './arp-cache.ts';
+import type { Device } from './device.ts';
+import { NetInterface } from './interface.ts';
+import { IpIdGenerator } from './ip-id.ts';
+import { ip4FromBytes, ip4ToString, prefixMask } from './ipv4-addr.ts';
+import { Ipv4Reassembler, type ReassemblyOptions, type ReassemblyStats } from './ipv4-reassembly.ts';
+import { RouteTable, type Route } from './routes.ts';
+import { TimerHeap, type Timed } from './timer-heap.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { UdpPcb, UdpPortTable } from './udp.ts';
+
+// ------------------------------------------------------------------------------------
+// Public types
+
+/** Largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */
+export const MAX_UDP4_PAYLOAD = 65507;
+/** The limited broadcast address 255.255.255.255 as a uint32. */
+export const IPV4_BROADCAST = 0xffffffff;
+
+export interface StackOptions {
+  /** Randomness: ephemeral ports, IP IDs, ping identifiers, MACs not given. */
+  rng: Rng;
+  /** Name for diagnostics (default `'stack'`). */
+  name?: string;
+  /** Frames drained per device per poll (default 64). */
+  rxBatch?: number;
+  /** TTL of datagrams the stack originates (default 64, RFC 1122 §3.2.1.7). */
+  defaultTtl?: number;
+  arp?: ArpCacheOptions;
+  reassembly?: ReassemblyOptions;
+  /** ICMP error token bucket (default 10 per second, burst 10). */
+  icmpErrorRate?: { perSecond: number; burst: number };
+  /** Datagrams waiting per UDP PCB before new ones are dropped (default 256). */
+  udpQueueDatagrams?: number;
+  /** Payload bytes waiting per UDP PCB before new ones are dropped (default 256 KiB; one datagram is always accepted). */
+  udpQueueBytes?: number;
+  /** Most UDP PCBs open at once (default 1024): `udpOpen` returns `ENOMEM` beyond. */
+  maxUdpPcbs?: number;
+  /** Datagrams to our own addresses waiting for the next poll (default 256). */
+  loopQueueDatagrams?: number;
+  /** Pings in flight at once (default 64). */
+  maxPings?: number;
+  /** IP ID counter table size (default 4096, see `IpIdGenerator`). */
+  ipIdBuckets?: number;
+}
+
+export interface InterfaceOptions {
+  /** Default `if<N>`. */
+  name?: string;
+  /** Ethernet MAC (6 bytes or `aa:bb:cc:dd:ee:ff`); default: random, locally administered. */
+  mac?: Uint8Array | string;
+  /** IPv4 address and prefix length (none: the interface only receives broadcasts, e.g. for DHCP later). */
+  ipv4?: { address: string | number; prefixLen: number };
+  /** Default gateway through this interface (installs 0.0.0.0/0). */
+  gateway?: string | number;
+  /** Largest IP packet to send (default and maximum: the device's MTU). */
+  mtu?: number;
+  /** The link computes and verifies checksums (default false): see `NetInterface.checksumOffload`. */
+  checksumOffload?: boolean;
+  /** Default true. */
+  up?: boolean;
+}
+
+/** Drops by reason. Wire faults (first five) are counted at whatever layer found them. */
+export interface DropCounters {
+  truncated: number;
+  badLength: number;
+  badChecksum: number;
+  malformed: number;
+  unsupported: number;
+  /** Not addressed to this host (other unicast MAC or IP, multicast without membership, unicast IP in a link broadcast). */
+  notForUs: number;
+  unknownEtherType: number;
+  /** IP protocol with no handler (ICMP protocol unreachable sent when allowed). */
+  unknownProtocol: number;
+  /** Impossible source address (broadcast, multicast, loopback from the wire) or an ICMP error quoting a datagram we did not send. */
+  martian: number;
+  /** Received on, or routed to, an interface that is down. */
+  interfaceDown: number;
+  noRoute: number;
+  /** Datagrams whose next hop did not resolve (ARP failed or negatively cached). */
+  arpFailed: number;
+  /** Datagrams pushed out of a full ARP pending queue. */
+  arpQueue: number;
+  /** UDP datagrams to a port nobody listens on. */
+  noPcb: number;
+  /** UDP datagrams dropped at a full PCB queue. */
+  queueFull: number;
+  /** Fragments discarded by reassembly (overlap, malformed, oversize, evicted, timed out). */
+  reassembly: number;
+  /** TCP segments with no TCP handler. */
+  noHandler: number;
+  /** Frames the device refused (queue full, link down). */
+  txFailed: number;
+  /** Datagrams too big to send (MTU smaller than a fragment, DF with fragmentation needed). */
+  tooBig: number;
+  /** Datagrams to ourselves dropped at a full loopback queue. */
+  loopQueue: number;
+  /** Exceptions caught in the receive path (a bug: should stay 0). */
+  internalError: number;
+}
+
+export interface StackStats {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  arp: { requestsIn: number; repliesIn: number; requestsOut: number; repliesOut: number; announcementsOut: number; conflicts: number; failed: number };
+  ip: { rxDatagrams: number; txDatagrams: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number };
+  icmp: {
+    in: number; out: number; echoRequestsIn: number; echoRepliesIn: number; echoRequestsOut: number; echoRepliesOut: number;
+    errorsIn: number; errorsOut: number; rateLimited: number;
+  };
+  udp: { rxDatagrams: number; txDatagrams: number; filtered: number };
+  drops: DropCounters;
+  /** Change callbacks that threw (the exception is kept in `Stack.lastCallbackError`). */
+  callbackErrors: number;
+}
+
+/**
+ * What a transport's `input` gets with each segment. One object is reused for every
+ * datagram: read it during the call, copy what you keep.
+ */
+export interface IpInputContext {
+  /** Receiving interface. */
+  ifIndex: number;
+  /** Source and destination (uint32). */
+  src: number;
+  dst: number;
+  protocol: number;
+  ttl: number;
+  /** The TOS byte (DSCP << 2 | ECN). */
+  tos: number;
+  /** Sent to a broadcast address (TCP must drop it; never answer with RST). */
+  broadcast: boolean;
+  /** The IPv4 header as received (a view, valid during the call). */
+  header: Uint8Array;
+  /** Transport checksums were verified by the link (interface `checksumOffload`, or looped back): skip verification. */
+  checksumVerified: boolean;
+}
+
+/**
+ * An ICMP error (destination unreachable, time exceeded) about a datagram we sent, or a
+ * local delivery failure reported the same way (`source: 'local'`: ARP resolution of
+ * the next hop failed; type 3 code 1, host unreachable). Valid during the call only.
+ */
+export interface IcmpErrorInfo {
+  readonly source: 'icmp' | 'local';
+  /** ICMP type (3 destination unreachable, 11 time exceeded) and code. */
+  readonly type: number;
+  readonly code: number;
+  /** Next-hop MTU of a "fragmentation needed" (type 3 code 4), else 0. */
+  readonly nextHopMtu: number;
+  /** Who sent the ICMP message (uint32; 0 for local errors). */
+  readonly reporter: number;
+  /** Source, destination and protocol of the quoted (original) datagram. */
+  readonly src: number;
+  readonly dst: number;
+  readonly protocol: number;
+  /** The quoted transport bytes (at least the first 8: ports and, for TCP, the sequence number). */
+  readonly transport: Uint8Array;
+}
+
+/**
+ * The transport slot for TCP (`stack.setTcp(handler)`).
+ *
+ * - `input(now, ctx, segment)`: a TCP segment for one of our addresses (after
+ *   reassembly). `segment` is the whole TCP segment (header and data) as a view into the
+ *   receive buffer, valid only during the call; checksum not yet verified (unless
+ *   `ctx.checksumVerified`). Answering segments with no connection by RST, and ignoring
+ *   segments to broadcast addresses, is the handler's job.
+ * - `poll(now)`: called at the end of every stack poll, after all frames of that poll
+ *   went through `input`: fire due timers, flush coalesced ACKs and queued data.
+ * - `pollAt()`: the handler's next deadline (or undefined); the stack's `pollAt()`
+ *   includes it. After changing it from outside a poll (an application call), call
+ *   `stack.requestPoll()` so the runner re-reads it.
+ * - `onIcmpError(now, err)`: an ICMP error or local failure quoting one of our TCP
+ *   segments (RFC 5927 / RFC 1122 §4.2.3.9 handling is the handler's).
+ * - `openSockets`: counted in `stack.openSockets` (the runner keeps the process alive
+ *   while it is nonzero).
+ * Sending is `stack.sendIp(...)`; readiness changes go through `stack.markChanged(target)`
+ * so they are delivered after the poll.
+ */
+export interface TransportHandler {
+  input(now: number, ctx: IpInputContext, segment: Uint8Array): void;
+  poll(now: number): void;
+  pollAt(): number | undefined;
+  onIcmpError?(now: number, err: IcmpErrorInfo): void;
+  readonly openSockets?: number;
+}
+
+/**
+ * One datagram for `sendIp`. Give the payload either as bytes (`payload`, copied) or as
+ * a length and a writer (`payloadLen` + `payloadWriter`, which writes exactly
+ * `payloadLen` bytes at `out[0]` — directly into the frame buffer: zero copies).
+ */
+export interface IpSend {
+  /** Source address (uint32); 0 or undefined: the outgoing interface's address. */
+  src?: number;
+  /** Destination (uint32). 255.255.255.255 goes out of `ifIndex` (default: the first interface that is up). */
+  dst: number;
+  protocol: number;
+  /** 1-255 (default `defaultTtl`); 0 is refused (RFC 1122 §3.2.1.7). */
+  ttl?: number;
+  /** TOS byte (DSCP << 2 | ECN), default 0. */
+  tos?: number;
+  /** Set DF: a datagram that needs fragmentation is refused with `EINVAL` instead. */
+  dontFragment?: boolean;
+  /** Interface for limited broadcasts. */
+  ifIndex?: number;
+  payload?: Uint8Array;
+  payloadLen?: number;
+  payloadWriter?: (out: Uint8Array, src: number, dst: number) => void;
+  /**
+   * Offset within the payload of a 16-bit transport checksum (TCP 16, UDP 6) that the
+   * stack computes over the IPv4 pseudo-header and the payload after writing it (the
+   * writer leaves it 0). Skipped when the interface has checksum offload and the
+   * datagram is not fragmented. Omit it when the payload carries its own checksum.
+   */
+  checksumOffset?: number;
+}
+
+/** Outcome of `ping`, delivered to its callback after a poll. */
+export interface PingResult {
+  readonly seq: number;
+  /** 0 on an echo reply; `ETIMEDOUT` without reply; `ERROR` on an ICMP error or ARP failure. */
+  readonly code: number;
+  readonly rttMs: number;
+  /** Who answered (uint32; the reporter of an ICMP error). */
+  readonly from: number;
+  /** Reply TTL (0 on failure). */
+  readonly ttl: number;
+  /** Echo data bytes received. */
+  readonly bytes: number;
+  /** The reply carried exactly the data sent. */
+  readonly dataMatches: boolean;
+  /** ICMP type/code of the error, when `code` is `ERROR` because of one. */
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
+}
+
+export interface PingOptions {
+  /** Echo data bytes (default 56); ignored when `data` is given. */
+  size?: number;
+  data?: Uint8Array;
+  ttl?: number;
+  /** Default 1000 ms. */
+  timeoutMs?: number;
+}
+
+/** Anything `markChanged` can notify: a PCB, a TCP socket. */
+export interface ChangeTarget {
+  onChange: (() => void) | undefined;
+}
+
+// ------------------------------------------------------------------------------------
+// Internals
+
+interface StackTimer extends Timed {
+  fire(now: number): void;
+}
+
+/** A datagram waiting for ARP: the whole (unfragmented) IP datagram. */
+interface PendingDatagram {
+  ifIndex: number;
+  mtu: number;
+  packet: Uint8Array | undefined;
+}
+
+interface LoopDatagram {
+  readonly ifIndex: number;
+  readonly packet: Uint8Array;
+}
+
+class PingEntry implements StackTimer {
+  deadline: number | undefined = undefined;
+  constructor(
+    readonly stack: Stack,
+    readonly seq: number,
+    readonly dst: number,
+    readonly data: Uint8Array,
+    readonly sentAt: number,
+    readonly done: ((r: PingResult) => void) | undefined,
+  ) {}
+  fire(now: number): void {
+    this.stack.finishPing(this, { seq: this.seq, code: IOT_SOCKET_ETIMEDOUT, rttMs: now - this.sentAt, from: 0, ttl: 0, bytes: 0, dataMatches: false });
+  }
+}
+
+const FAULT_KEYS: Record<WireFault, keyof DropCounters> = {
+  truncated: 'truncated',
+  'bad-length': 'badLength',
+  'bad-checksum': 'badChecksum',
+  malformed: 'malformed',
+  unsupported: 'unsupported',
+};
+
+const IPV4_HLEN = 20;
+const ARP_FRAME_LEN = 60; // 14 + 28, padded to the Ethernet minimum
+const MF = 0x2000;
+const DF = 0x4000;
+const EMPTY = new Uint8Array(0);
+const ZERO_MAC = new Uint8Array(6);
+
+/** Ones'-complement sum of the IPv4 pseudo-header from numeric addresses. */
+function pseudoSum(src: number, dst: number, protocol: number, length: number): number {
+  let s = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + protocol + length;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+
+function isMulticastAddr(a: number): boolean {
+  return a >>> 28 === 0xe;
+}
+
+function macEquals(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
+  for (let i = 0; i < 6; i++) if (a[aOff + i] !== b[i]) return false;
+  return true;
+}
+
+/** A uint32 address from text or a number; throws RangeError on bad text (configuration errors). */
+export function toIpv4(a: string | number): number {
+  if (typeof a === 'number') {
+    if (!Number.isInteger(a) || a < 0 || a > 0xffffffff) throw new RangeError(`not an IPv4 address: ${a}`);
+    return a >>> 0;
+  }
+  const b = parseIPv4(a);
+  if (b === undefined) throw new RangeError(`not an IPv4 address: ${a}`);
+  return ip4FromBytes(b);
+}
+
+/**
+ * Linux's mapping for connected UDP sockets (`__udp4_lib_err`, `icmp_err_convert`):
+ * only "hard" errors are reported; soft ones (net/host unreachable, time exceeded,
+ * fragmentation needed) are ignored because they may be transient. 0 = ignore.
+ */
+function udpErrorCode(type: number, code: number): number {
+  if (type !== Icmpv4Type.DEST_UNREACHABLE) return 0;
+  switch (code) {
+    case Icmpv4Unreachable.PROTOCOL:
+    case Icmpv4Unreachable.PORT:
+      return IOT_SOCKET_ECONNREFUSED;
+    case Icmpv4Unreachable.NET_UNKNOWN:
+    case Icmpv4Unreachable.HOST_UNKNOWN:
+    case Icmpv4Unreachable.HOST_ISOLATED:
+    case Icmpv4Unreachable.NET_PROHIBITED:
+    case Icmpv4Unreachable.HOST_PROHIBITED:
+    case Icmpv4Unreachable.COMM_PROHIBITED:
+    case Icmpv4Unreachable.HOST_PRECEDENCE:
+    case Icmpv4Unreachable.PRECEDENCE_CUTOFF:
+      return IOT_SOCKET_ERROR;
+    default:
+      return 0;
+  }
+}
+
+function newStats(): StackStats {
+  return {
+    rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0,
+    arp: { requestsIn: 0, repliesIn: 0, requestsOut: 0, repliesOut: 0, announcementsOut: 0, conflicts: 0, failed: 0 },
+    ip: { rxDatagrams: 0, txDatagrams: 0, fragmentsIn: 0, reassembled: 0, fragmentsOut: 0, looped: 0 },
+    icmp: { in: 0, out: 0, echoRequestsIn: 0, echoRepliesIn: 0, echoRequestsOut: 0, echoRepliesOut: 0, errorsIn: 0, errorsOut: 0, rateLimited: 0 },
+    udp: { rxDatagrams: 0, txDatagrams: 0, filtered: 0 },
+    drops: {
+      truncated: 0, badLength: 0, badChecksum: 0, malformed: 0, unsupported: 0, notForUs: 0, unknownEtherType: 0,
+      unknownProtocol: 0, martian: 0, interfaceDown: 0, noRoute: 0, arpFailed: 0, arpQueue: 0, noPcb: 0, queueFull: 0,
+      reassembly: 0, noHandler: 0, txFailed: 0, tooBig: 0, loopQueue: 0, internalError: 0,
+    },
+    callbackErrors: 0,
+  };
+}
+
+/** Mutable `IpInputContext`, reused for every received datagram. */
+class InputContext implements IpInputContext {
+  ifIndex = 0;
+  src = 0;
+  dst = 0;
+  protocol = 0;
+  ttl = 0;
+  tos = 0;
+  broadcast = false;
+  header: Uint8Array = EMPTY;
+  checksumVerified = false;
+}
+
+// ------------------------------------------------------------------------------------
+
+export class Stack {
+  readonly name: string;
+  readonly stats: StackStats = newStats();
+  readonly routes = new RouteTable();
+  readonly arp: ArpCache<PendingDatagram>;
+  readonly reassembler: Ipv4Reassembler;
+  /** The last exception thrown by a change callback (diagnostics). */
+  lastCallbackError: unknown = undefined;
+  /** The last exception caught in the receive path (a bug; diagnostics). */
+  lastInternalError: unknown = undefined;
+
+  private readonly rng: Rng;
+  private readonly rxBatch: number;
+  private readonly defaultTtl: number;
+  private readonly ifaces: (NetInterface | undefined)[] = [];
+  private readonly ifaceTimers: (StackTimer | undefined)[] = [];
+  private readonly timers = new TimerHeap<StackTimer>();
+  private readonly ipId: IpIdGenerator;
+  private readonly icmpBucket: TokenBucket;
+  private readonly wakes = new Set<() => void>();
+  private tcp: TransportHandler | undefined = undefined;
+
+  private readonly udpPorts = new UdpPortTable();
+  private readonly udpPcbs = new Set<UdpPcb>();
+  private nextPcbId = 1;
+  private readonly udpQueueDatagrams: number;
+  private readonly udpQueueBytes: number;
+  private readonly maxUdpPcbs: number;
+
+  private readonly pingIdent: number;
+  private pingSeq: number;
+  private readonly pings = new Map<number, PingEntry>();
+  private readonly maxPings: number;
+
+  private loopQueue: LoopDatagram[] = [];
+  private readonly loopQueueMax: number;
+
+  private inPoll = false;
+  private changed = new Set<ChangeTarget>();
+  private spareChanged = new Set<ChangeTarget>();
+  private completions: { entry: PingEntry; result: PingResult }[] = [];
+  private closed = false;
+
+  private spare: PendingDatagram = { ifIndex: 0, mtu: 0, packet: undefined };
+  private scratch: Uint8Array | undefined = undefined;
+  private readonly ctx = new InputContext();
+
+  private readonly arpTimer: StackTimer = { deadline: undefined, fire: (now) => this.arpTick(now) };
+  private readonly reassemblyTimer: StackTimer = { deadline: undefined, fire: (now) => this.reassemblyTick(now) };
+
+  // UDP fast path: one reusable IpSend and writer (no allocation per datagram).
+  private udpData: Uint8Array = EMPTY;
+  private udpLen = 0;
+  private udpSrcPort = 0;
+  private udpDstPort = 0;
+  private readonly udpWriter = (out: Uint8Array): void => {
+    wr16(out, 0, this.udpSrcPort);
+    wr16(out, 2, this.udpDstPort);
+    wr16(out, 4, UDP_HEADER_LEN + this.udpLen);
+    wr16(out, 6, 0);
+    const d = this.udpData;
+    out.set(this.udpLen === d.length ? d : d.subarray(0, this.udpLen), UDP_HEADER_LEN);
+  };
+  private readonly udpSend: IpSend = { src: 0, dst: 0, protocol: IpProtocol.UDP, payloadLen: 0, payloadWriter: this.udpWriter, checksumOffset: 6 };
+
+  constructor(opts: StackOptions) {
+    this.rng = opts.rng;
+    this.name = opts.name ?? 'stack';
+    this.rxBatch = Math.max(1, Math.floor(opts.rxBatch ?? 64));
+    this.defaultTtl = opts.defaultTtl ?? IPV4_DEFAULT_TTL;
+    this.arp = new ArpCache<PendingDatagram>(opts.arp);
+    this.reassembler = new Ipv4Reassembler(opts.reassembly);
+    this.ipId = new IpIdGenerator(opts.rng, opts.ipIdBuckets);
+    this.icmpBucket = new TokenBucket(opts.icmpErrorRate?.perSecond ?? 10, opts.icmpErrorRate?.burst ?? 10);
+    this.udpQueueDatagrams = opts.udpQueueDatagrams ?? 256;
+    this.udpQueueBytes = opts.udpQueueBytes ?? 256 * 1024;
+    this.maxUdpPcbs = opts.maxUdpPcbs ?? 1024;
+    this.loopQueueMax = opts.loopQueueDatagrams ?? 256;
+    this.maxPings = opts.maxPings ?? 64;
+    this.pingIdent = opts.rng.nextU32() & 0xffff;
+    this.pingSeq = opts.rng.nextU32() & 0xffff;
+  }
+
+  // ---------------------------------------------------------------- interfaces
+
+  /**
+   * Attaches a device and returns the interface index. Installs the connected route
+   * (and a default route with `gateway`), subscribes to the device's wake-ups (they are
+   * forwarded to `onWake` listeners) and, with an address on Ethernet, queues two
+   * gratuitous ARP announcements (sent by the next polls, 2 s apart).
+   */
+  addInterface(device: Device, opts: InterfaceOptions = {}): number {
+    const index = this.ifaces.length;
+    let mac: Uint8Array;
+    if (opts.mac === undefined) {
+      mac = new Uint8Array(6);
+      for (let i = 0; i < 6; i++) mac[i] = this.rng.nextU32() & 0xff;
+      mac[0] = ((mac[0] as number) & 0xfc) | 0x02; // locally administered, unicast
+    } else {
+      const m = typeof opts.mac === 'string' ? parseMac(opts.mac) : opts.mac;
+      if (m === undefined || m.length !== 6 || ((m[0] as number) & 1) !== 0) throw new RangeError(`bad interface MAC: ${String(opts.mac)}`);
+      mac = Uint8Array.from(m);
+    }
+    const devMtu = device.caps.mtu;
+    const mtu = Math.min(devMtu, Math.floor(opts.mtu ?? devMtu));
+    if (!(mtu >= 68)) throw new RangeError(`interface MTU must be >= 68 (RFC 791), got ${mtu}`);
+    const iface = new NetInterface(index, opts.name ?? `if${index}`, device, mac, mtu, opts.checksumOffload ?? false);
+    iface.up = opts.up ?? true;
+    this.ifaces.push(iface);
+    this.ifaceTimers.push({ deadline: undefined, fire: (now) => this.announceTick(iface, now) });
+    iface.unsubscribe = device.onReadable(() => this.emitWake());
+    if (opts.ipv4 !== undefined) this.setIpv4(index, opts.ipv4, opts.gateway);
+    this.requestPoll();
+    return index;
+  }
+
+  /** The interface with index `ifIndex`, or undefined. */
+  interface(ifIndex: number): NetInterface | undefined {
+    return this.ifaces[ifIndex];
+  }
+
+  /** Every interface still attached. */
+  get interfaces(): NetInterface[] {
+    return this.ifaces.filter((i): i is NetInterface => i !== undefined);
+  }
+
+  /**
+   * Sets (or with undefined clears) an interface's IPv4 address, replacing the routes it
+   * installed. `gateway`: default route through this interface. On Ethernet a new
+   * address is announced by gratuitous ARP (two, 2 s apart, RFC 5227 §2.3).
+   */
+  setIpv4(ifIndex: number, ipv4: { address: string | number; prefixLen: number } | undefined, gateway?: string | number): void {
+    const iface = this.mustIface(ifIndex);
+    const address = ipv4 === undefined ? 0 : toIpv4(ipv4.address);
+    const prefixLen = ipv4 === undefined ? 0 : ipv4.prefixLen;
+    if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) throw new RangeError(`bad prefix length: ${prefixLen}`);
+    for (const r of iface.routes) this.routes.remove((x) => x === r);
+    iface.routes = [];
+    const changed = address !== iface.address;
+    iface.assign(address, prefixLen);
+    if (address !== 0) {
+      iface.routes.push(this.routes.add({ network: address & prefixMask(prefixLen), prefixLen, ifIndex }));
+      if (gateway !== undefined) iface.routes.push(this.routes.add({ network: 0, prefixLen: 0, gateway: toIpv4(gateway), ifIndex, metric: 1 }));
+      if (changed && iface.medium === 'ethernet') {
+        iface.announcements = 2;
+        this.arm(this.ifaceTimers[ifIndex] as StackTimer, Number.MIN_SAFE_INTEGER);
+      }
+    }
+    this.requestPoll();
+  }
+
+  /** Adds a static route (e.g. a subnet behind a router). */
+  addRoute(r: { network: string | number; prefixLen: number; gateway?: string | number; ifIndex: number; mtu?: number; metric?: number }): Route {
+    this.mustIface(r.ifIndex);
+    return this.routes.add({
+      network: toIpv4(r.network),
+      prefixLen: r.prefixLen,
+      ifIndex: r.ifIndex,
+      ...(r.gateway !== undefined ? { gateway: toIpv4(r.gateway) } : {}),
+      ...(r.mtu !== undefined ? { mtu: r.mtu } : {}),
+      ...(r.metric !== undefined ? { metric: r.metric } : {}),
+    });
+  }
+
+  /**
+   * Brings an interface up or down. Down: received frames are drained and dropped
+   * (`drops.interfaceDown`), sends routed to it fail with `ERROR`, and its datagrams
+   * waiting for ARP are dropped. Every UDP PCB is notified (send readiness changed).
+   */
+  setInterfaceUp(ifIndex: number, up: boolean): void {
+    const iface = this.mustIface(ifIndex);
+    if (iface.up === up) return;
+    iface.up = up;
+    for (const pcb of this.udpPcbs) this.markChanged(pcb);
+    this.requestPoll();
+  }
+
+  /** Detaches an interface (its routes go; the device is not closed). */
+  removeInterface(ifIndex: number): void {
+    const iface = this.mustIface(ifIndex);
+    iface.unsubscribe?.();
+    for (const r of iface.routes) this.routes.remove((x) => x === r);
+    this.routes.remove((r) => r.ifIndex === ifIndex);
+    this.timers.cancel(this.ifaceTimers[ifIndex] as StackTimer);
+    this.ifaces[ifIndex] = undefined;
+    this.requestPoll();
+  }
+
+  /** True when `addr` (uint32) is an address of one of our interfaces. */
+  isLocalAddress(addr: number): boolean {
+    return this.ifaceByAddress(addr >>> 0) !== undefined;
+  }
+
+  /** The source address a datagram to `dst` would carry (0 when there is no route). */
+  sourceAddressFor(dst: number): number {
+    dst >>>= 0;
+    if (this.isLocalAddress(dst)) return dst;
+    if (dst === IPV4_BROADCAST) return this.firstUp()?.address ?? 0;
+    const hop = this.routes.lookup(dst);
+    return hop === undefined ? 0 : (this.ifaces[hop.route.ifIndex]?.address ?? 0);
+  }
+
+  /** Largest IP datagram that goes out unfragmented towards `dst` (route or interface MTU), or 0 without a route. */
+  pathMtu(dst: number): number {
+    dst >>>= 0;
+    if (this.isLocalAddress(dst)) return 65535;
+    const hop = this.routes.lookup(dst);
+    if (hop === undefined) return 0;
+    const iface = this.ifaces[hop.route.ifIndex];
+    if (iface === undefined) return 0;
+    return hop.route.mtu > 0 ? Math.min(hop.route.mtu, iface.mtu) : iface.mtu;
+  }
+
+  /** True when at least one interface is up (UDP `send` readiness). */
+  get anyInterfaceUp(): boolean {
+    return this.firstUp() !== undefined;
+  }
+
+  // ---------------------------------------------------------------- driving
+
+  /**
+   * Registers a wake-up: called (synchronously, possibly inside a device's `transmit`
+   * or inside this stack's poll) whenever a poll is due soon — a device has a frame, or
+   * an application call changed something (a timer, a notification to deliver). It
+   * must only schedule a poll. Returns an unsubscribe function.
+   */
+  onWake(wake: () => void): () => void {
+    const entry = (): void => wake();
+    this.wakes.add(entry);
+    return () => {
+      this.wakes.delete(entry);
+    };
+  }
+
+  /** Asks the runner for a poll soon (transports call it after changing their deadline outside a poll). */
+  requestPoll(): void {
+    if (!this.inPoll) this.emitWake();
+  }
+
+  /**
+   * Does all due work at `now`: drains every device (at most `rxBatch` frames each),
+   * processes looped-back datagrams, fires due timers, runs the TCP handler's poll,
+   * then delivers change notifications. Returns true when more work is already waiting
+   * (a device may hold more frames, datagrams were looped back): poll again soon.
+   * A poll from inside a poll (a change callback calling back) does nothing and returns true.
+   */
+  poll(now: number): boolean {
+    if (this.inPoll) return true;
+    if (this.closed) return false;
+    this.inPoll = true;
+    let more = false;
+    try {
+      more = this.drainLoop(now);
+      for (let i = 0; i < this.ifaces.length; i++) {
+        const iface = this.ifaces[i];
+        if (iface !== undefined && this.drainDevice(iface, now)) more = true;
+      }
+      let fired = 0;
+      for (let t = this.timers.popDue(now); t !== undefined; t = this.timers.popDue(now)) {
+        t.fire(now);
+        if (++fired >= 10_000) {
+          more = true;
+          break;
+        }
+      }
+      this.tcp?.poll(now);
+    } finally {
+      this.inPoll = false;
+    }
+    this.deliverNotifications();
+    return more || this.loopQueue.length > 0;
+  }
+
+  /**
+   * The next deadline (timers: ARP, reassembly, pings, announcements, the TCP
+   * handler's), or undefined when nothing is scheduled. With `now` given, returns `now`
+   * when work is already waiting (looped datagrams, undelivered notifications).
+   */
+  pollAt(now?: number): number | undefined {
+    if (now !== undefined && (this.loopQueue.length > 0 || this.changed.size > 0 || this.completions.length > 0)) return now;
+    let at = this.timers.nextAt();
+    const t = this.tcp?.pollAt();
+    if (t !== undefined && (at === undefined || t < at)) at = t;
+    return at;
+  }
+
+  /** Sockets open in this stack (UDP PCBs and the TCP handler's): the runner keeps the process alive while nonzero. */
+  get openSockets(): number {
+    return this.udpPcbs.size + (this.tcp?.openSockets ?? 0);
+  }
+
+  /** Installs (or removes) the TCP implementation. */
+  setTcp(handler: TransportHandler | undefined): void {
+    this.tcp = handler;
+    this.requestPoll();
+  }
+
+  /**
+   * Collects a change for `target`: its `onChange` runs at the end of the current poll,
+   * or (called outside a poll) at the end of the next one, which is requested.
+   */
+  markChanged(target: ChangeTarget): void {
+    this.changed.add(target);
+    if (!this.inPoll) this.emitWake();
+  }
+
+  /** Detaches from every device, closes every PCB and forgets timers. Devices are not closed. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    for (const iface of this.ifaces) iface?.unsubscribe?.();
+    for (const pcb of [...this.udpPcbs]) this.udpClose(pcb);
+    this.timers.clear();
+    this.pings.clear();
+    this.loopQueue = [];
+    this.changed.clear();
+    this.completions = [];
+    this.wakes.clear();
+    this.closed = true;
+  }
+
+  // ---------------------------------------------------------------- IP output
+
+  /**
+   * Sends one IPv4 datagram (see `IpSend`). Returns 0 when it was handed to the link or
+   * queued for ARP resolution, else a negative IoT code: `EINVAL` (bad parameters, more
+   * than 65535 bytes, TTL 0, DF with fragmentation needed), `ERROR` (no route, interface
+   * down, no source address, next hop known to be unreachable). A frame the device
+   * refuses counts in `drops.txFailed` and still returns 0 (as a lost packet would).
+   * Datagrams larger than the path MTU are fragmented. Safe to call inside and outside
+   * a poll.
+   */
+  sendIp(now: number, p: IpSend): number {
+    const ttl = p.ttl ?? this.defaultTtl;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > 255) return IOT_SOCKET_EINVAL;
+    const payloadLen = p.payload !== undefined ? p.payload.length : (p.payloadLen ?? -1);
+    if (payloadLen < 0 || (p.payload === undefined && p.payloadWriter === undefined)) return IOT_SOCKET_EINVAL;
+    const total = IPV4_HLEN + payloadLen;
+    if (total > 0xffff) return IOT_SOCKET_EINVAL;
+    const dst = p.dst >>> 0;
+
+    // Route.
+    let iface: NetInterface | undefined;
+    let nextHop = dst;
+    let linkBroadcast = false;
+    let routeMtu = 0;
+    if (dst === IPV4_BROADCAST) {
+      iface = p.ifIndex !== undefined ? this.ifaces[p.ifIndex] : this.firstUp();
+      linkBroadcast = true;
+    } else {
+      const local = this.ifaceByAddress(dst);
+      if (local !== undefined) return this.loopOut(local, p, dst, ttl, payloadLen);
+      const hop = this.routes.lookup(dst);
+      if (hop === undefined) {
+        this.stats.drops.noRoute++;
+        return IOT_SOCKET_ERROR;
+      }
+      iface = this.ifaces[hop.route.ifIndex];
+      nextHop = hop.nextHop;
+      routeMtu = hop.route.mtu;
+      if (iface !== undefined && dst === iface.broadcast) linkBroadcast = true;
+    }
+    if (iface === undefined || !iface.up) {
+      this.stats.drops.interfaceDown++;
+      return IOT_SOCKET_ERROR;
+    }
+    const src = (p.src ?? 0) >>> 0 || iface.address;
+    if (src === 0 && !linkBroadcast) {
+      this.stats.drops.noRoute++;
+      return IOT_SOCKET_ERROR;
+    }
+    const mtu = routeMtu > 0 ? Math.min(routeMtu, iface.mtu) : iface.mtu;
+    const fragment = total > mtu;
+    if (fragment && p.dontFragment === true) {
+      this.stats.drops.tooBig++;
+      return IOT_SOCKET_EINVAL;
+    }
+
+    // Link-layer destination.
+    let mac: Uint8Array | undefined;
+    if (iface.medium === 'ethernet') {
+      if (linkBroadcast) mac = BROADCAST_MAC;
+      else if (isMulticastAddr(dst)) mac = this.multicastMac(dst);
+      else {
+        mac = this.arp.freshMac(nextHop, now);
+        if (mac === undefined) {
+          const holder = this.spare;
+          const r = this.arp.resolve(nextHop, now, holder);
+          if (r.kind === 'failed') {
+            this.stats.drops.arpFailed++;
+            return IOT_SOCKET_ERROR;
+          }
+          if (r.kind === 'mac') {
+            mac = r.mac;
+            if (r.refresh) {
+              this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, nextHop, BROADCAST_MAC, now);
+              this.arm(this.arpTimer, this.arp.pollAt());
+            }
+          } else {
+            const packet = new Uint8Array(total);
+            this.buildDatagram(packet, 0, p, src, dst, ttl, payloadLen, true);
+            holder.ifIndex = iface.index;
+            holder.mtu = mtu;
+            holder.packet = packet;
+            this.spare = { ifIndex: 0, mtu: 0, packet: undefined };
+            if (r.dropped) this.stats.drops.arpQueue++;
+            if (r.request) this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, nextHop, BROADCAST_MAC, now);
+            this.arm(this.arpTimer, this.arp.pollAt());
+            this.stats.ip.txDatagrams++;
+            return 0;
+          }
+        }
+      }
+    }
+
+    this.stats.ip.txDatagrams++;
+    if (!fragment) {
+      const off = iface.linkHeaderLen;
+      this.buildDatagram(iface.tx, off, p, src, dst, ttl, payloadLen, !iface.checksumOffload);
+      this.transmit(iface, mac, EtherType.IPV4, off + total, now);
+      return 0;
+    }
+    const scratch = this.scratchBuffer();
+    this.buildDatagram(scratch, 0, p, src, dst, ttl, payloadLen, true);
+    this.fragmentOut(iface, mac, scratch.subarray(0, total), mtu, now);
+    return 0;
+  }
+
+  /** Writes header and payload of a datagram at `buf[off]`; `l4`: compute the transport checksum. */
+  private buildDatagram(buf: Uint8Array, off: number, p: IpSend, src: number, dst: number, ttl: number, payloadLen: number, l4: boolean): void {
+    const total = IPV4_HLEN + payloadLen;
+    const protocol = p.protocol & 0xff;
+    buf[off] = 0x45;
+    buf[off + 1] = (p.tos ?? 0) & 0xff;
+    wr16(buf, off + 2, total);
+    wr16(buf, off + 4, this.ipId.next(src, dst, protocol));
+    wr16(buf, off + 6, p.dontFragment === true ? DF : 0);
+    buf[off + 8] = ttl;
+    buf[off + 9] = protocol;
+    wr16(buf, off + 10, 0);
+    wr32(buf, off + 12, src);
+    wr32(buf, off + 16, dst);
+    wr16(buf, off + 10, foldChecksum(onesSum(buf, off, off + IPV4_HLEN)));
+    const start = off + IPV4_HLEN;
+    const end = start + payloadLen;
+    if (p.payload !== undefined) buf.set(p.payload, start);
+    else (p.payloadWriter as NonNullable<IpSend['payloadWriter']>)(buf.subarray(start, end), src, dst);
+    const co = p.checksumOffset;
+    if (co !== undefined && co >= 0 && co + 2 <= payloadLen) {
+      wr16(buf, start + co, 0);
+      if (l4) {
+        let c = foldChecksum(onesSum(buf, start, end, pseudoSum(src, dst, protocol, payloadLen)));
+        if (c === 0 && protocol === IpProtocol.UDP) c = 0xffff; // RFC 768: 0 means "no checksum"
+        wr16(buf, start + co, c);
+      }
+    }
+  }
+
+  /** Sends a finished datagram (20-byte header; ours) to `mac`, fragmenting it when longer than `mtu`. */
+  private emitDatagram(iface: NetInterface, mac: Uint8Array | undefined, datagram: Uint8Array, mtu: number, now: number): void {
+    if (datagram.length <= mtu) {
+      const off = iface.linkHeaderLen;
+      iface.tx.set(datagram, off);
+      this.transmit(iface, mac, EtherType.IPV4, off + datagram.length, now);
+    } else {
+      this.fragmentOut(iface, mac, datagram, mtu, now);
+    }
+  }
+
+  /** RFC 791 fragmentation of `datagram` into frames of at most `mtu` IP bytes. */
+  private fragmentOut(iface: NetInterface, mac: Uint8Array | undefined, datagram: Uint8Array, mtu: number, now: number): void {
+    const hl = ((datagram[0] as number) & 0x0f) * 4;
+    const maxData = (mtu - hl) & ~7;
+    if (maxData < 8) {
+      this.stats.drops.tooBig++;
+      return;
+    }
+    const dataLen = datagram.length - hl;
+    const buf = iface.tx;
+    const off = iface.linkHeaderLen;
+    for (let pos = 0; pos < dataLen; pos += maxData) {
+      const n = Math.min(maxData, dataLen - pos);
+      const more = pos + n < dataLen;
+      buf.set(datagram.subarray(0, hl), off);
+      wr16(buf, off + 2, hl + n);
+      wr16(buf, off + 6, (more ? MF : 0) | (pos >>> 3));
+      wr16(buf, off + 10, 0);
+      wr16(buf, off + 10, foldChecksum(onesSum(buf, off, off + hl)));
+      buf.set(datagram.subarray(hl + pos, hl + pos + n), off + hl);
+      this.stats.ip.fragmentsOut++;
+      this.transmit(iface, mac, EtherType.IPV4, off + hl + n, now);
+    }
+  }
+
+  /** Hands `iface.tx[0, len)` to the device after writing the Ethernet header. */
+  private transmit(iface: NetInterface, mac: Uint8Array | undefined, etherType: number, len: number, now: number): void {
+    const buf = iface.tx;
+    if (iface.medium === 'ethernet' && mac !== undefined) {
+      buf[0] = mac[0] as number;
+      buf[1] = mac[1] as number;
+      buf[2] = mac[2] as number;
+      buf[3] = mac[3] as number;
+      buf[4] = mac[4] as number;
+      buf[5] = mac[5] as number;
+      wr16(buf, 12, etherType);
+    }
+    const frame = len === buf.length ? buf : buf.subarray(0, len);
+    if (iface.device.transmit(now, frame)) {
+      this.stats.txFrames++;
+      this.stats.txBytes += len;
+    } else {
+      this.stats.drops.txFailed++;
+    }
+  }
+
+  /** A datagram to one of our own addresses: queued whole, received by the next poll. */
+  private loopOut(iface: NetInterface, p: IpSend, dst: number, ttl: number, payloadLen: number): number {
+    if (this.loopQueue.length >= this.loopQueueMax) {
+      this.stats.drops.loopQueue++;
+      return 0;
+    }
+    const src = (p.src ?? 0) >>> 0 || dst;
+    const packet = new Uint8Array(IPV4_HLEN + payloadLen);
+    this.buildDatagram(packet, 0, p, src, dst, ttl, payloadLen, true);
+    this.loopQueue.push({ ifIndex: iface.index, packet });
+    this.stats.ip.txDatagrams++;
+    this.stats.ip.looped++;
+    this.requestPoll();
+    return 0;
+  }
+
+  private scratchBuffer(): Uint8Array {
+    if (this.scratch === undefined) this.scratch = new Uint8Array(0x10000);
+    return this.scratch;
+  }
+
+  private multicastMac(dst: number): Uint8Array {
+    // RFC 1112 §6.4: 01:00:5e + the low 23 bits of the group.
+    return new Uint8Array([0x01, 0x00, 0x5e, (dst >>> 16) & 0x7f, (dst >>> 8) & 0xff, dst & 0xff]);
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  private drainDevice(iface: NetInterface, now: number): boolean {
+    const dev = iface.device;
+    for (let i = 0; i < this.rxBatch; i++) {
+      const frame = dev.receive(now);
+      if (frame === undefined) return false;
+      this.stats.rxFrames++;
+      this.stats.rxBytes += frame.length;
+      if (!iface.up) {
+        this.stats.drops.interfaceDown++;
+        continue;
+      }
+      try {
+        this.input(iface, frame, now);
+      } catch (error) {
+        this.stats.drops.internalError++;
+        this.lastInternalError = error;
+      }
+    }
+    return true;
+  }
+
+  private drainLoop(now: number): boolean {
+    if (this.loopQueue.length === 0) return false;
+    const batch = this.loopQueue;
+    const n = Math.min(batch.length, this.rxBatch);
+    this.loopQueue = batch.length > n ? batch.slice(n) : [];
+    for (let i = 0; i < n; i++) {
+      const d = batch[i] as LoopDatagram;
+      const iface = this.ifaces[d.ifIndex];
+      if (iface === undefined) continue;
+      try {
+        this.ipInput(iface, d.packet, false, now, true);
+      } catch (error) {
+        this.stats.drops.internalError++;
+        this.lastInternalError = error;
+      }
+    }
+    return this.loopQueue.length > 0;
+  }
+
+  private countFault(f: WireFault): void {
+    this.stats.drops[FAULT_KEYS[f]]++;
+  }
+
+  private input(iface: NetInterface, frame: Uint8Array, now: number): void {
+    if (iface.medium !== 'ethernet') {
+      if (frame.length < 1 || (frame[0] as number) >> 4 !== 4) {
+        if (frame.length < 1) this.stats.drops.truncated++;
+        else this.stats.drops.unknownProtocol++;
+        return;
+      }
+      this.ipInput(iface, frame, false, now, false);
+      return;
+    }
+    if (frame.length < 14) {
+      this.stats.drops.truncated++;
+      return;
+    }
+    let linkBroadcast = false;
+    if (((frame[0] as number) & 1) !== 0) {
+      if (!macEquals(frame, 0, BROADCAST_MAC)) {
+        this.stats.drops.notForUs++;
+        return;
+      }
+      linkBroadcast = true;
+    } else if (!macEquals(frame, 0, iface.mac)) {
+      this.stats.drops.notForUs++;
+      return;
+    }
+    const type = rd16(frame, 12);
+    if (type === EtherType.IPV4) this.ipInput(iface, frame.subarray(14), linkBroadcast, now, false);
+    else if (type === EtherType.ARP) this.arpInput(iface, frame.subarray(14), now);
+    else this.stats.drops.unknownEtherType++;
+  }
+
+  // ---------------------------------------------------------------- ARP
+
+  private arpInput(iface: NetInterface, pkt: Uint8Array, now: number): void {
+    const a = parseArp(pkt);
+    if (isFault(a)) {
+      this.countFault(a);
+      return;
+    }
+    if (a.op === ArpOp.REQUEST) this.stats.arp.requestsIn++;
+    else if (a.op === ArpOp.REPLY) this.stats.arp.repliesIn++;
+    else {
+      this.stats.drops.unsupported++;
+      return;
+    }
+    if (((a.senderMac[0] as number) & 1) !== 0) {
+      this.stats.drops.martian++; // a group address is never a sender
+      return;
+    }
+    if (macEquals(a.senderMac, 0, iface.mac) || iface.address === 0) return;
+    const spa = ip4FromBytes(a.senderIp);
+    const tpa = ip4FromBytes(a.targetIp);
+    if (spa === iface.address) {
+      this.stats.arp.conflicts++; // somebody else claims our address
+      return;
+    }
+    const forUs = tpa === iface.address;
+    if (spa !== 0 && iface.onLink(spa) && spa !== iface.broadcast) {
+      const released = this.arp.update(spa, a.senderMac, now, forUs);
+      this.arm(this.arpTimer, this.arp.pollAt());
+      if (released.length > 0) {
+        const mac = this.arp.freshMac(spa, now) ?? a.senderMac.slice();
+        for (const d of released) this.flushPending(d, mac, now);
+      }
+    }
+    if (a.op === ArpOp.REQUEST && forUs) {
+      const senderMac = a.senderMac.slice();
+      this.sendArp(iface, ArpOp.REPLY, senderMac, spa, senderMac, now);
+    }
+  }
+
+  private flushPending(d: PendingDatagram, mac: Uint8Array, now: number): void {
+    const iface = this.ifaces[d.ifIndex];
+    const packet = d.packet;
+    if (iface === undefined || packet === undefined) return;
+    if (!iface.up) {
+      this.stats.drops.interfaceDown++;
+      return;
+    }
+    this.emitDatagram(iface, mac, packet, d.mtu, now);
+  }
+
+  /** Sends an ARP packet on `iface` (sender = the interface). */
+  private sendArp(iface: NetInterface, op: number, targetMac: Uint8Array, targetIp: number, ethDst: Uint8Array, now: number): void {
+    if (iface.medium !== 'ethernet' || !iface.up) return;
+    const b = iface.tx;
+    const o = 14;
+    wr16(b, o, 1); // htype Ethernet
+    wr16(b, o + 2, EtherType.IPV4);
+    b[o + 4] = 6;
+    b[o + 5] = 4;
+    wr16(b, o + 6, op);
+    b.set(iface.mac, o + 8);
+    wr32(b, o + 14, iface.address);
+    b.set(targetMac, o + 18);
+    wr32(b, o + 24, targetIp);
+    b.fill(0, o + 28, ARP_FRAME_LEN);
+    if (op === ArpOp.REPLY) this.stats.arp.repliesOut++;
+    else if (targetIp === iface.address) this.stats.arp.announcementsOut++;
+    else this.stats.arp.requestsOut++;
+    this.transmit(iface, ethDst, EtherType.ARP, ARP_FRAME_LEN, now);
+  }
+
+  private arpTick(now: number): void {
+    const r = this.arp.poll(now);
+    for (const ip of r.requests) {
+      const iface = this.ifaceForNeighbor(ip);
+      if (iface !== undefined) this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, ip, BROADCAST_MAC, now);
+    }
+    for (const f of r.failed) {
+      this.stats.arp.failed++;
+      for (const d of f.pending) {
+        this.stats.drops.arpFailed++;
+        if (d.packet !== undefined) this.localUnreachable(now, d.packet);
+      }
+    }
+    this.arm(this.arpTimer, this.arp.pollAt());
+  }
+
+  private announceTick(iface: NetInterface, now: number): void {
+    if (this.ifaces[iface.index] !== iface || iface.announcements <= 0 || iface.address === 0) return;
+    iface.announcements--;
+    this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, iface.address, BROADCAST_MAC, now);
+    if (iface.announcements > 0) this.arm(this.ifaceTimers[iface.index] as StackTimer, now + 2000);
+  }
+
+  /** The interface through which `ip` is a neighbour. */
+  private ifaceForNeighbor(ip: number): NetInterface | undefined {
+    for (const iface of this.ifaces) if (iface !== undefined && iface.medium === 'ethernet' && iface.onLink(ip)) return iface;
+    const hop = this.routes.lookup(ip);
+    return hop === undefined ? undefined : this.ifaces[hop.route.ifIndex];
+  }
+
+  // ---------------------------------------------------------------- IPv4 input
+
+  private ipInput(iface: NetInterface, pkt: Uint8Array, linkBroadcast: boolean, now: number, looped: boolean): void {
+    const verified = looped || iface.checksumOffload;
+    const repr = parseIpv4(pkt, verified);
+    if (isFault(repr)) {
+      this.countFault(repr);
+      return;
+    }
+    const src = ip4FromBytes(pkt, 12);
+    const dst = ip4FromBytes(pkt, 16);
+    let broadcast = false;
+    if (dst === IPV4_BROADCAST || (dst === iface.broadcast && dst !== 0)) broadcast = true;
+    else if (!looped && (isMulticastAddr(dst) || linkBroadcast || this.ifaceByAddress(dst) === undefined)) {
+      // Not ours; RFC 1122 §3.3.6: a unicast datagram in a link-layer broadcast is discarded.
+      this.stats.drops.notForUs++;
+      return;
+    }
+    if (src === IPV4_BROADCAST || isMulticastAddr(src) || (!looped && (src >>> 24 === 127 || (src === iface.broadcast && src !== 0) || this.ifaceByAddress(src) !== undefined))) {
+      this.stats.drops.martian++;
+      return;
+    }
+    const hl = ipv4HeaderLen(repr);
+    const header = pkt.subarray(0, hl);
+    let payload = pkt.subarray(hl, hl + repr.payloadLen);
+    let reassembled = false;
+    if (repr.moreFrags || repr.fragOffset !== 0) {
+      this.stats.ip.fragmentsIn++;
+      const rs = this.reassembler.stats;
+      const before = reassemblyDrops(rs);
+      const whole = this.reassembler.add(src, dst, repr.protocol, repr.ident, repr.fragOffset, repr.moreFrags, payload, header, now);
+      this.stats.drops.reassembly += reassemblyDrops(rs) - before;
+      this.arm(this.reassemblyTimer, this.reassembler.pollAt());
+      if (whole === undefined) return;
+      this.stats.ip.reassembled++;
+      payload = whole;
+      reassembled = true;
+    }
+    this.stats.ip.rxDatagrams++;
+    const ctx = this.ctx;
+    ctx.ifIndex = iface.index;
+    ctx.src = src;
+    ctx.dst = dst;
+    ctx.protocol = repr.protocol;
+    ctx.ttl = repr.ttl;
+    ctx.tos = (repr.dscp << 2) | repr.ecn;
+    ctx.broadcast = broadcast || linkBroadcast;
+    ctx.header = header;
+    ctx.checksumVerified = verified;
+    switch (repr.protocol) {
+      case IpProtocol.UDP:
+        this.udpInput(ctx, payload, reassembled, now);
+        return;
+      case IpProtocol.ICMP:
+        this.icmpInput(ctx, payload, now);
+        return;
+      case IpProtocol.TCP:
+        if (this.tcp === undefined) this.stats.drops.noHandler++;
+        else this.tcp.input(now, ctx, payload);
+        return;
+      default:
+        this.stats.drops.unknownProtocol++;
+        this.icmpError(now, ctx, payload, reassembled, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.PROTOCOL);
+    }
+  }
+
+  private reassemblyTick(now: number): void {
+    const rs = this.reassembler.stats;
+    const before = rs.timedOut;
+    const expired = this.reassembler.poll(now);
+    this.stats.drops.reassembly += rs.timedOut - before;
+    for (const e of expired) {
+      // RFC 792 / RFC 1122 §3.3.2: time exceeded (code 1) only when fragment zero arrived.
+      const first = e.firstHeader;
+      if (first === undefined || !this.isLocalAddress(e.dst)) continue;
+      const hl = ((first[0] as number) & 0x0f) * 4;
+      if (hl < IPV4_HLEN || hl > first.length) continue;
+      const ctx = this.ctx;
+      ctx.src = e.src;
+      ctx.dst = e.dst;
+      ctx.protocol = first[9] as number;
+      ctx.broadcast = false;
+      ctx.header = first.subarray(0, hl);
+      this.icmpError(now, ctx, first.subarray(hl), false, Icmpv4Type.TIME_EXCEEDED, Icmpv4TimeExceeded.REASSEMBLY);
+    }
+    this.arm(this.reassemblyTimer, this.reassembler.pollAt());
+  }
+
+  // ---------------------------------------------------------------- ICMP
+
+  private icmpInput(ctx: InputContext, payload: Uint8Array, now: number): void {
+    this.stats.icmp.in++;
+    const m = parseIcmpv4(payload, ctx.checksumVerified);
+    if (isFault(m)) {
+      this.countFault(m);
+      return;
+    }
+    switch (m.kind) {
+      case 'echo-request': {
+        this.stats.icmp.echoRequestsIn++;
+        if (ctx.broadcast) return; // RFC 1122 §3.2.2.6 allows ignoring broadcast echo requests; so do we
+        const reply = { kind: 'echo-reply' as const, ident: m.ident, seq: m.seq, data: m.data };
+        const r = this.sendIp(now, {
+          src: ctx.dst, dst: ctx.src, protocol: IpProtocol.ICMP, tos: ctx.tos,
+          payloadLen: 8 + m.data.length, payloadWriter: (out) => emitIcmpv4(reply, out),
+        });
+        if (r === 0) {
+          this.stats.icmp.out++;
+          this.stats.icmp.echoRepliesOut++;
+        }
+        return;
+      }
+      case 'echo-reply': {
+        this.stats.icmp.echoRepliesIn++;
+        if (m.ident !== this.pingIdent) return;
+        const entry = this.pings.get(m.seq);
+        if (entry === undefined || (entry.dst !== ctx.src && entry.dst !== IPV4_BROADCAST)) return;
+        const d = m.data;
+        let same = d.length === entry.data.length;
+        for (let i = 0; same && i < d.length; i++) same = d[i] === entry.data[i];
+        this.finishPing(entry, { seq: entry.seq, code: 0, rttMs: now - entry.sentAt, from: ctx.src, ttl: ctx.ttl, bytes: d.length, dataMatches: same });
+        return;
+      }
+      case 'dest-unreachable':
+      case 'time-exceeded': {
+        this.stats.icmp.errorsIn++;
+        const q = parseIpv4Quoted(m.data);
+        if (isFault(q)) {
+          this.countFault(q);
+          return;
+        }
+        const qsrc = ip4FromBytes(q.src);
+        const qdst = ip4FromBytes(q.dst);
+        if (!this.isLocalAddress(qsrc)) {
+          this.stats.drops.martian++; // quotes a datagram we did not send
+          return;
+        }
+        const type = m.kind === 'dest-unreachable' ? Icmpv4Type.DEST_UNREACHABLE : Icmpv4Type.TIME_EXCEEDED;
+        this.deliverError(now, {
+          source: 'icmp', type, code: m.code, nextHopMtu: m.kind === 'dest-unreachable' ? m.nextHopMtu : 0,
+          reporter: ctx.src, src: qsrc, dst: qdst, protocol: q.protocol, transport: m.data.subarray(ipv4HeaderLen(q)),
+        });
+        return;
+      }
+      default:
+        return; // other types (redirect, timestamp, ...): not handled
+    }
+  }
+
+  /**
+   * Sends an ICMP error about a received datagram (`ctx` describes it; `payload` is its
+   * whole payload), unless RFC 1122 §3.2.2 forbids it or the rate limit refuses.
+   */
+  private icmpError(now: number, ctx: InputContext, payload: Uint8Array, reassembled: boolean, type: number, code: number): void {
+    const src = ctx.src;
+    if (ctx.broadcast || src === 0 || src === IPV4_BROADCAST || isMulticastAddr(src) || isMulticastAddr(ctx.dst)) return;
+    const hdr = ctx.header;
+    if ((rd16(hdr, 6) & 0x1fff) !== 0 && !reassembled) return; // not the first fragment
+    if (ctx.protocol === IpProtocol.ICMP && (payload.length < 1 || isIcmpv4ErrorType(payload[0] as number))) return;
+    if (!this.icmpBucket.take(now)) {
+      this.stats.icmp.rateLimited++;
+      return;
+    }
+    const hl = hdr.length;
+    const room = ICMPV4_ERROR_MAX_DATAGRAM_LEN - IPV4_HLEN - 8 - hl;
+    const quoteData = payload.subarray(0, Math.max(0, Math.min(payload.length, room)));
+    const quote = new Uint8Array(hl + quoteData.length);
+    quote.set(hdr);
+    quote.set(quoteData, hl);
+    if (reassembled) {
+      // Quote the reassembled datagram: its real total length, no fragment fields.
+      wr16(quote, 2, Math.min(0xffff, hl + payload.length));
+      wr16(quote, 6, rd16(quote, 6) & DF);
+      wr16(quote, 10, 0);
+      wr16(quote, 10, foldChecksum(onesSum(quote, 0, hl)));
+    }
+    const msg = type === Icmpv4Type.DEST_UNREACHABLE
+      ? { kind: 'dest-unreachable' as const, code, nextHopMtu: 0, data: quote }
+      : { kind: 'time-exceeded' as const, code, data: quote };
+    const r = this.sendIp(now, {
+      src: this.isLocalAddress(ctx.dst) ? ctx.dst : 0, dst: src, protocol: IpProtocol.ICMP,
+      payloadLen: 8 + quote.length, payloadWriter: (out) => emitIcmpv4(msg, out),
+    });
+    if (r === 0) {
+      this.stats.icmp.out++;
+      this.stats.icmp.errorsOut++;
+    }
+  }
+
+  /** A datagram of ours was dropped locally (ARP failed): report it like an ICMP host unreachable. */
+  private localUnreachable(now: number, packet: Uint8Array): void {
+    if (packet.length < IPV4_HLEN) return;
+    const hl = ((packet[0] as number) & 0x0f) * 4;
+    this.deliverError(now, {
+      source: 'local', type: Icmpv4Type.DEST_UNREACHABLE, code: Icmpv4Unreachable.HOST, nextHopMtu: 0, reporter: 0,
+      src: ip4FromBytes(packet, 12), dst: ip4FromBytes(packet, 16), protocol: packet[9] as number,
+      transport: packet.subarray(hl, Math.min(packet.length, hl + 64)),
+    });
+  }
+
+  /** Routes an error about one of our datagrams to whoever sent it. */
+  private deliverError(now: number, e: IcmpErrorInfo): void {
+    const t = e.transport;
+    switch (e.protocol) {
+      case IpProtocol.UDP: {
+        if (t.length < 4) return;
+        const srcPort = rd16(t, 0);
+        const dstPort = rd16(t, 2);
+        for (const pcb of this.udpPorts.onPort(srcPort)) {
+          if ((pcb.localAddr !== 0 && pcb.localAddr !== e.src) || !pcb.connected) continue;
+          if (pcb.remoteAddr !== e.dst || pcb.remotePort !== dstPort) continue;
+          const code = e.source === 'local' ? IOT_SOCKET_ERROR : udpErrorCode(e.type, e.code);
+          if (code === 0) return;
+          pcb.error = code;
+          this.markChanged(pcb);
+          return;
+        }
+        return;
+      }
+      case IpProtocol.TCP:
+        this.tcp?.onIcmpError?.(now, e);
+        return;
+      case IpProtocol.ICMP: {
+        if (t.length < 8 || t[0] !== Icmpv4Type.ECHO_REQUEST || rd16(t, 4) !== this.pingIdent) return;
+        const entry = this.pings.get(rd16(t, 6));
+        if (entry === undefined || (entry.dst !== e.dst && entry.dst !== IPV4_BROADCAST)) return;
+        this.finishPing(entry, {
+          seq: entry.seq, code: IOT_SOCKET_ERROR, rttMs: now - entry.sentAt, from: e.reporter, ttl: 0, bytes: 0, dataMatches: false,
+          icmpType: e.type, icmpCode: e.code,
+        });
+        return;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- ping
+
+  /**
+   * Sends an ICMP echo request to `dst` (uint32 or text). Returns 0 (the result is
+   * passed to `done` after a later poll: reply, `ETIMEDOUT` after `timeoutMs`, or
+   * `ERROR` on an ICMP error / ARP failure), or a negative code at once: `EINVAL` (bad
+   * size or TTL), `ENOMEM` (too many pings in flight), `ERROR` (no route, ...).
+   */
+  ping(now: number, dst: number | string, opts: PingOptions = {}, done?: (r: PingResult) => void): number {
+    const to = typeof dst === 'string' ? toIpv4(dst) : dst >>> 0;
+    let data = opts.data;
+    if (data === undefined) {
+      const size = opts.size ?? 56;
+      if (!Number.isInteger(size) || size < 0 || size > 0xffff - IPV4_HLEN - 8) return IOT_SOCKET_EINVAL;
+      data = new Uint8Array(size);
+      for (let i = 0; i < size; i++) data[i] = (i + 8) & 0xff;
+    } else {
+      data = data.slice();
+      if (data.length > 0xffff - IPV4_HLEN - 8) return IOT_SOCKET_EINVAL;
+    }
+    if (this.pings.size >= this.maxPings) return IOT_SOCKET_ENOMEM;
+    let seq = this.pingSeq;
+    for (let i = 0; this.pings.has(seq) && i < 0x10000; i++) seq = (seq + 1) & 0xffff;
+    this.pingSeq = (seq + 1) & 0xffff;
+    const entry = new PingEntry(this, seq, to, data, now, done);
+    const req = { kind: 'echo-request' as const, ident: this.pingIdent, seq, data };
+    this.pings.set(seq, entry);
+    const r = this.sendIp(now, {
+      dst: to, protocol: IpProtocol.ICMP, payloadLen: 8 + data.length, payloadWriter: (out) => emitIcmpv4(req, out),
+      ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}),
+    });
+    if (r !== 0) {
+      this.pings.delete(seq);
+      return r;
+    }
+    this.stats.icmp.out++;
+    this.stats.icmp.echoRequestsOut++;
+    this.arm(entry, now + Math.max(0, opts.timeoutMs ?? 1000));
+    return 0;
+  }
+
+  /** Pings waiting for a reply. */
+  get pingsInFlight(): number {
+    return this.pings.size;
+  }
+
+  /** @internal */
+  finishPing(entry: PingEntry, result: PingResult): void {
+    if (this.pings.get(entry.seq) !== entry) return;
+    this.pings.delete(entry.seq);
+    this.timers.cancel(entry);
+    if (entry.done !== undefined) {
+      this.completions.push({ entry, result });
+      if (!this.inPoll) this.emitWake();
+    }
+  }
+
+  // ---------------------------------------------------------------- UDP
+
+  /**
+   * A new UDP PCB (IPv4 only: `family` 6 gives `ENOTSUP`), unbound. `ENOMEM` when
+   * `maxUdpPcbs` are open.
+   */
+  udpOpen(family: 4 | 6 = 4): UdpPcb | number {
+    if (family !== 4) return IOT_SOCKET_ENOTSUP;
+    if (this.closed || this.udpPcbs.size >= this.maxUdpPcbs) return IOT_SOCKET_ENOMEM;
+    const pcb = new UdpPcb(this.nextPcbId++);
+    this.udpPcbs.add(pcb);
+    return pcb;
+  }
+
+  /**
+   * Binds to `address` (uint32; 0 = any, else one of our addresses) and `port` (0 = an
+   * ephemeral port). `0`, `EINVAL` (closed, already bound, address not local),
+   * `EADDRINUSE`.
+   */
+  udpBind(pcb: UdpPcb, address: number, port: number): number {
+    if (pcb.closed || pcb.localPort !== 0) return IOT_SOCKET_EINVAL;
+    address >>>= 0;
+    if (address !== 0 && !this.isLocalAddress(address)) return IOT_SOCKET_EINVAL;
+    if (!Number.isInteger(port) || port < 0 || port > 0xffff) return IOT_SOCKET_EINVAL;
+    if (port === 0) return this.udpPorts.bindEphemeral(pcb, address, this.rng) ? 0 : IOT_SOCKET_EADDRINUSE;
+    return this.udpPorts.bind(pcb, address, port) ? 0 : IOT_SOCKET_EADDRINUSE;
+  }
+
+  /**
+   * Sets the default destination and receive filter (`address` 0 clears both). Binds an
+   * unbound PCB to an ephemeral port. Clears a pending error. `0`, `EADDRINUSE` (no free
+   * port), `EINVAL` (port 0 with an address), `ERROR` (closed).
+   */
+  udpConnect(pcb: UdpPcb, address: number, port: number): number {
+    if (pcb.closed) return IOT_SOCKET_ERROR;
+    address >>>= 0;
+    pcb.error = 0;
+    if (address === 0) {
+      pcb.remoteAddr = 0;
+      pcb.remotePort = 0;
+      return 0;
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 0xffff) return IOT_SOCKET_EINVAL;
+    if (pcb.localPort === 0 && !this.udpPorts.bindEphemeral(pcb, 0, this.rng)) return IOT_SOCKET_EADDRINUSE;
+    pcb.remoteAddr = address;
+    pcb.remotePort = port;
+    return 0;
+  }
+
+  /**
+   * Sends one datagram of `len` bytes of `data` (copied into the frame at once) to
+   * `dst:dstPort`, or to the connected destination. Binds an unbound PCB (ephemeral
+   * port). Returns `len`, or: a pending error (`ECONNREFUSED`, `ERROR`; reported once),
+   * `ENOTCONN` (no destination), `EINVAL` (more than 65507 bytes, port 0), `ERROR`
+   * (closed, no route, interface down, next hop unreachable), `EADDRINUSE` (no port).
+   * Broadcast destinations (255.255.255.255, a directed broadcast) are allowed.
+   */
+  udpSendTo(now: number, pcb: UdpPcb, data: Uint8Array, len: number = data.length, dst?: number, dstPort?: number): number {
+    if (pcb.closed) return IOT_SOCKET_ERROR;
+    if (pcb.error !== 0) {
+      const e = pcb.error;
+      pcb.error = 0;
+      return e;
+    }
+    let to: number;
+    let toPort: number;
+    if (dst !== undefined) {
+      to = dst >>> 0;
+      toPort = dstPort ?? 0;
+    } else if (pcb.connected) {
+      to = pcb.remoteAddr;
+      toPort = pcb.remotePort;
+    } else {
+      return IOT_SOCKET_ENOTCONN;
+    }
+    if (!Number.isInteger(toPort) || toPort < 1 || toPort > 0xffff) return IOT_SOCKET_EINVAL;
+    if (!Number.isInteger(len) || len < 0 || len > MAX_UDP4_PAYLOAD || len > data.length) return IOT_SOCKET_EINVAL;
+    if (pcb.localPort === 0 && !this.udpPorts.bindEphemeral(pcb, 0, this.rng)) return IOT_SOCKET_EADDRINUSE;
+    this.udpData = data;
+    this.udpLen = len;
+    this.udpSrcPort = pcb.localPort;
+    this.udpDstPort = toPort;
+    const p = this.udpSend;
+    p.src = pcb.localAddr;
+    p.dst = to;
+    p.payloadLen = UDP_HEADER_LEN + len;
+    const r = this.sendIp(now, p);
+    this.udpData = EMPTY;
+    if (r < 0) return r;
+    pcb.stats.sent++;
+    this.stats.udp.txDatagrams++;
+    return len;
+  }
+
+  /**
+   * Receives one datagram into `buf` (at most `len` bytes; the rest of a longer datagram
+   * is discarded). `from` gets the source. Returns the bytes stored, `EAGAIN` (nothing
+   * queued), a pending error (once), `ERROR` (closed). `len` 0 is a readiness poll:
+   * `0` when a datagram is queued (nothing consumed).
+   */
+  udpRecvFrom(pcb: UdpPcb, buf: Uint8Array, len: number = buf.length, from?: { address: number; port: number }): number {
+    if (pcb.closed) return IOT_SOCKET_ERROR;
+    if (pcb.error !== 0) {
+      const e = pcb.error;
+      pcb.error = 0;
+      return e;
+    }
+    if (len === 0) return pcb.queued > 0 ? 0 : IOT_SOCKET_EAGAIN;
+    const d = pcb.dequeue();
+    if (d === undefined) return IOT_SOCKET_EAGAIN;
+    const n = Math.min(len, buf.length, d.data.length);
+    buf.set(n === d.data.length ? d.data : d.data.subarray(0, n), 0);
+    if (from !== undefined) {
+      from.address = d.src;
+      from.port = d.srcPort;
+    }
+    return n;
+  }
+
+  /** Closes a PCB: its port is released, its queue dropped. Idempotent. */
+  udpClose(pcb: UdpPcb): void {
+    if (pcb.closed) return;
+    pcb.closed = true;
+    this.udpPorts.unbind(pcb);
+    pcb.clearQueue();
+    pcb.onChange = undefined;
+    pcb.remoteAddr = 0;
+    pcb.remotePort = 0;
+    this.udpPcbs.delete(pcb);
+    this.changed.delete(pcb);
+    this.requestPoll(); // the runner re-checks whether sockets keep the process alive
+  }
+
+  /** UDP PCBs open (for leak checks). */
+  get udpOpenCount(): number {
+    return this.udpPcbs.size;
+  }
+
+  private udpInput(ctx: InputContext, payload: Uint8Array, reassembled: boolean, now: number): void {
+    const fault = checkUdp(payload);
+    if (fault !== undefined) {
+      this.countFault(fault);
+      return;
+    }
+    const len = rd16(payload, 4);
+    if (!ctx.checksumVerified && rd16(payload, 6) !== 0) {
+      if (foldChecksum(onesSum(payload, 0, len, pseudoSum(ctx.src, ctx.dst, IpProtocol.UDP, len))) !== 0) {
+        this.stats.drops.badChecksum++;
+        return;
+      }
+    }
+    const srcPort = rd16(payload, 0);
+    const dstPort = rd16(payload, 2);
+    if (dstPort === 0) {
+      this.stats.drops.malformed++;
+      return;
+    }
+    this.stats.udp.rxDatagrams++;
+    const list = this.udpPorts.onPort(dstPort);
+    let delivered = false;
+    if (ctx.broadcast) {
+      // Broadcasts go to every PCB bound to the wildcard on that port (Linux semantics:
+      // a PCB bound to a unicast address does not see them).
+      for (let i = 0; i < list.length; i++) {
+        const pcb = list[i] as UdpPcb;
+        if (pcb.localAddr !== 0) continue;
+        delivered = true;
+        this.udpDeliver(pcb, ctx, payload, len, srcPort, false);
+      }
+      if (!delivered) this.stats.drops.noPcb++;
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const pcb = list[i] as UdpPcb;
+      if (pcb.localAddr !== 0 && pcb.localAddr !== ctx.dst) continue;
+      this.udpDeliver(pcb, ctx, payload, len, srcPort, reassembled);
+      return;
+    }
+    this.stats.drops.noPcb++;
+    this.icmpError(now, ctx, payload, reassembled, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.PORT);
+  }
+
+  /** `own`: `payload` is the stack's own buffer (reassembled), so the datagram can keep a view instead of a copy. */
+  private udpDeliver(pcb: UdpPcb, ctx: InputContext, payload: Uint8Array, len: number, srcPort: number, own: boolean): void {
+    if (pcb.connected && (pcb.remoteAddr !== ctx.src || pcb.remotePort !== srcPort)) {
+      pcb.stats.filtered++;
+      this.stats.udp.filtered++;
+      return;
+    }
+    const data = own ? payload.subarray(UDP_HEADER_LEN, len) : payload.slice(UDP_HEADER_LEN, len);
+    if (!pcb.enqueue({ data, src: ctx.src, srcPort, dst: ctx.dst }, this.udpQueueDatagrams, this.udpQueueBytes)) {
+      this.stats.drops.queueFull++;
+      return;
+    }
+    if (pcb.onChange !== undefined) this.markChanged(pcb);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  private emitWake(): void {
+    for (const w of this.wakes) w();
+  }
+
+  /** Schedules a stack timer; outside a poll, asks for a poll so the runner re-reads `pollAt`. */
+  private arm(timer: StackTimer, at: number | undefined): void {
+    const before = timer.deadline;
+    this.timers.schedule(timer, at);
+    if (!this.inPoll && timer.deadline !== before) this.emitWake();
+  }
+
+  private deliverNotifications(): void {
+    if (this.changed.size > 0) {
+      const batch = this.changed;
+      this.changed = this.spareChanged;
+      for (const t of batch) {
+        const cb = t.onChange;
+        if (cb === undefined) continue;
+        try {
+          cb();
+        } catch (error) {
+          this.stats.callbackErrors++;
+          this.lastCallbackError = error;
+        }
+      }
+      batch.clear();
+      this.spareChanged = batch;
+    }
+    if (this.completions.length > 0) {
+      const done = this.completions;
+      this.completions = [];
+      for (const { entry, result } of done) {
+        try {
+          entry.done?.(result);
+        } catch (error) {
+          this.stats.callbackErrors++;
+          this.lastCallbackError = error;
+        }
+      }
+    }
+  }
+
+  private ifaceByAddress(addr: number): NetInterface | undefined {
+    if (addr === 0) return undefined;
+    for (let i = 0; i < this.ifaces.length; i++) {
+      const iface = this.ifaces[i];
+      if (iface !== undefined && iface.address === addr) return iface;
+    }
+    return undefined;
+  }
+
+  private firstUp(): NetInterface | undefined {
+    for (const iface of this.ifaces) if (iface !== undefined && iface.up) return iface;
+    return undefined;
+  }
+
+  private mustIface(ifIndex: number): NetInterface {
+    const iface = this.ifaces[ifIndex];
+    if (iface === undefined) throw new RangeError(`no interface ${ifIndex}`);
+    return iface;
+  }
+
+  /** Text form of a stack address, for diagnostics. */
+  static format(addr: number): string {
+    return ip4ToString(addr >>> 0);
+  }
+}
+
+function reassemblyDrops(s: ReassemblyStats): number {
+  return s.overlaps + s.malformed + s.oversize + s.evicted;
+}
