@@ -783,12 +783,16 @@ export class Stack {
 
   /**
    * Sends one IPv4 datagram (see `IpSend`). Returns 0 when it was handed to the link or
-   * queued for ARP resolution, else a negative IoT code: `EINVAL` (bad parameters, more
-   * than 65535 bytes, TTL 0, DF with fragmentation needed), `ERROR` (no route, interface
-   * down, no source address, next hop known to be unreachable). A frame the device
-   * refuses counts in `drops.txFailed` and still returns 0 (as a lost packet would).
+   * queued for ARP resolution, else a negative IoT code:
+   * - `EAGAIN`: the device refused a frame (its queue is full; counted in
+   *   `drops.txFailed`): the datagram is lost, retry later. Devices have no "writable"
+   *   wake-up, so a transport that retries should set its `pollAt` a little ahead
+   *   (e.g. now + 1 ms). UDP treats it as a loss on the wire (the send succeeds).
+   * - `EINVAL`: bad parameters, more than 65535 bytes, TTL 0, DF with fragmentation needed.
+   * - `ERROR`: no route, interface down, no source address, next hop known to be
+   *   unreachable (ARP failed within the last `failHoldMs`).
    * Datagrams larger than the path MTU are fragmented. Safe to call inside and outside
-   * a poll.
+   * a poll; never re-entered by the stack (the writer must not call `sendIp`).
    */
   sendIp(now: number, p: IpSend): number {
     const ttl = p.ttl ?? this.defaultTtl;
@@ -858,7 +862,7 @@ export class Stack {
             }
           } else {
             const packet = new Uint8Array(total);
-            this.buildDatagram(packet, 0, p, src, dst, ttl, payloadLen, true);
+            this.buildDatagram(packet, 0, p, src, dst, ttl, payloadLen, !iface.checksumOffload || fragment);
             holder.ifIndex = iface.index;
             holder.mtu = mtu;
             holder.packet = packet;
@@ -877,13 +881,11 @@ export class Stack {
     if (!fragment) {
       const off = iface.linkHeaderLen;
       this.buildDatagram(iface.tx, off, p, src, dst, ttl, payloadLen, !iface.checksumOffload);
-      this.transmit(iface, mac, EtherType.IPV4, off + total, now);
-      return 0;
+      return this.transmit(iface, mac, EtherType.IPV4, off + total, now) ? 0 : IOT_SOCKET_EAGAIN;
     }
     const scratch = this.scratchBuffer();
     this.buildDatagram(scratch, 0, p, src, dst, ttl, payloadLen, true);
-    this.fragmentOut(iface, mac, scratch.subarray(0, total), mtu, now);
-    return 0;
+    return this.fragmentOut(iface, mac, scratch.subarray(0, total), mtu, now) ? 0 : IOT_SOCKET_EAGAIN;
   }
 
   /** Writes header and payload of a datagram at `buf[off]`; `l4`: compute the transport checksum. */
@@ -927,14 +929,15 @@ export class Stack {
     }
   }
 
-  /** RFC 791 fragmentation of `datagram` into frames of at most `mtu` IP bytes. */
-  private fragmentOut(iface: NetInterface, mac: Uint8Array | undefined, datagram: Uint8Array, mtu: number, now: number): void {
+  /** RFC 791 fragmentation of `datagram` into frames of at most `mtu` IP bytes; false when a frame was refused. */
+  private fragmentOut(iface: NetInterface, mac: Uint8Array | undefined, datagram: Uint8Array, mtu: number, now: number): boolean {
     const hl = ((datagram[0] as number) & 0x0f) * 4;
     const maxData = (mtu - hl) & ~7;
     if (maxData < 8) {
       this.stats.drops.tooBig++;
-      return;
+      return true;
     }
+    let ok = true;
     const dataLen = datagram.length - hl;
     const buf = iface.tx;
     const off = iface.linkHeaderLen;
@@ -948,12 +951,13 @@ export class Stack {
       wr16(buf, off + 10, foldChecksum(onesSum(buf, off, off + hl)));
       buf.set(datagram.subarray(hl + pos, hl + pos + n), off + hl);
       this.stats.ip.fragmentsOut++;
-      this.transmit(iface, mac, EtherType.IPV4, off + hl + n, now);
+      if (!this.transmit(iface, mac, EtherType.IPV4, off + hl + n, now)) ok = false;
     }
+    return ok;
   }
 
-  /** Hands `iface.tx[0, len)` to the device after writing the Ethernet header. */
-  private transmit(iface: NetInterface, mac: Uint8Array | undefined, etherType: number, len: number, now: number): void {
+  /** Hands `iface.tx[0, len)` to the device after writing the Ethernet header; false when the device refused it. */
+  private transmit(iface: NetInterface, mac: Uint8Array | undefined, etherType: number, len: number, now: number): boolean {
     const buf = iface.tx;
     if (iface.medium === 'ethernet' && mac !== undefined) {
       buf[0] = mac[0] as number;
@@ -968,9 +972,10 @@ export class Stack {
     if (iface.device.transmit(now, frame)) {
       this.stats.txFrames++;
       this.stats.txBytes += len;
-    } else {
-      this.stats.drops.txFailed++;
+      return true;
     }
+    this.stats.drops.txFailed++;
+    return false;
   }
 
   /** A datagram to one of our own addresses: queued whole, received by the next poll. */
@@ -1558,7 +1563,7 @@ export class Stack {
     p.payloadLen = UDP_HEADER_LEN + len;
     const r = this.sendIp(now, p);
     this.udpData = EMPTY;
-    if (r < 0) return r;
+    if (r < 0 && r !== IOT_SOCKET_EAGAIN) return r; // EAGAIN: the link dropped it, as a wire would
     pcb.stats.sent++;
     this.stats.udp.txDatagrams++;
     return len;

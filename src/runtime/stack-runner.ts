@@ -1,0 +1,200 @@
+/**
+ * The one loop that drives a userspace stack: the only place with real timers for it.
+ *
+ * - Wake-ups: the stack forwards every device's `onReadable` and every application-side
+ *   change through `stack.onWake`; the runner (and the userspace backend, after each
+ *   application call, via `wake()`) turns them into one poll "soon": `setImmediate` in
+ *   real time, `scheduler.setTimer(0, ...)` on any other (virtual) scheduler. Wake-ups
+ *   are coalesced: any number of them before the poll runs give one poll, and a poll
+ *   never runs re-entrantly (wake-ups during a poll schedule the next one).
+ * - After each poll: when the stack reports more work (`poll` returned true: a device
+ *   still holds frames past its batch), another poll is scheduled soon; otherwise
+ *   exactly **one** timer is kept, for `stack.pollAt()` (re-armed only when the deadline
+ *   changes).
+ * - Process lifetime (real time): the runner's timers and immediates are `unref`'d, so
+ *   the stack alone never keeps Node running; while the stack has open sockets
+ *   (`stack.openSockets > 0`) the runner holds one ref'd handle, as an open OS socket
+ *   would. The count is re-checked after every poll and wake-up.
+ *
+ * Layering: runtime/ imports base/ only, so the stack is seen through the structural
+ * `PolledStack` interface (which `Stack` from src/stack/stack.ts satisfies).
+ */
+import type { CancelTimer, Instant, Scheduler } from '../base/time.ts';
+import { SystemScheduler, systemScheduler } from './system-scheduler.ts';
+
+/** What the runner needs from a stack (`Stack` satisfies it). */
+export interface PolledStack {
+  poll(now: Instant): boolean;
+  pollAt(now?: Instant): Instant | undefined;
+  onWake(wake: () => void): () => void;
+  readonly openSockets: number;
+}
+
+export interface StackRunnerOptions {
+  /** Clock and timers (default: the real `systemScheduler`). */
+  scheduler?: Scheduler;
+  /**
+   * How to run a poll "soon". Default: `setImmediate` with the real scheduler,
+   * `scheduler.setTimer(0, fn)` otherwise. May return a cancel function.
+   */
+  defer?: (fn: () => void) => void | (() => void);
+  /** Called with an exception thrown by a poll (default: rethrown from the timer callback, i.e. an uncaught exception). */
+  onError?: (error: unknown) => void;
+}
+
+/** Keep-alive interval: long, never fires in practice (re-armed by Node after 2^31-1 ms anyway). */
+const KEEPALIVE_MS = 0x3fffffff;
+
+export class StackRunner {
+  readonly scheduler: Scheduler;
+  private readonly stack: PolledStack;
+  private readonly real: boolean;
+  private readonly defer: (fn: () => void) => void | (() => void);
+  private readonly onError: ((error: unknown) => void) | undefined;
+  private readonly unsubscribe: () => void;
+
+  private scheduled = false;
+  private cancelSoon: (() => void) | undefined = undefined;
+  private timerAt: Instant | undefined = undefined;
+  private cancelTimer: CancelTimer | undefined = undefined;
+  private keepAlive: ReturnType<typeof setInterval> | undefined = undefined;
+  private closed = false;
+  private running = false;
+  /** Polls run so far (diagnostics, tests). */
+  polls = 0;
+
+  constructor(stack: PolledStack, opts: StackRunnerOptions = {}) {
+    this.stack = stack;
+    this.scheduler = opts.scheduler ?? systemScheduler;
+    this.real = this.scheduler === systemScheduler || this.scheduler instanceof SystemScheduler;
+    this.onError = opts.onError;
+    this.defer =
+      opts.defer ??
+      (this.real
+        ? (fn) => {
+            const h = setImmediate(fn);
+            h.unref();
+            return () => clearImmediate(h);
+          }
+        : (fn) => this.scheduler.setTimer(0, fn));
+    this.unsubscribe = stack.onWake(() => this.wake());
+    this.wake();
+  }
+
+  /** The scheduler's clock: the `now` every stack call should get. */
+  now(): Instant {
+    return this.scheduler.now();
+  }
+
+  /**
+   * Schedules a poll soon (coalesced). Call after application calls that may have
+   * changed the stack's work or deadlines; device wake-ups call it through the stack.
+   */
+  wake(): void {
+    if (this.closed) return;
+    this.updateKeepAlive();
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const cancel = this.defer(() => {
+      this.scheduled = false;
+      this.cancelSoon = undefined;
+      this.run();
+    });
+    this.cancelSoon = typeof cancel === 'function' ? cancel : undefined;
+  }
+
+  /** Runs one poll now (synchronously), then re-arms as usual. For tests and benchmarks. */
+  pollNow(): boolean {
+    if (this.closed || this.running) return false;
+    this.running = true;
+    let more = false;
+    try {
+      this.polls++;
+      more = this.stack.poll(this.scheduler.now());
+    } finally {
+      this.running = false;
+    }
+    this.afterPoll(more);
+    return more;
+  }
+
+  /** Stops: no more polls, timers cancelled, the keep-alive handle released. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.cancelSoon?.();
+    this.cancelSoon = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.timerAt = undefined;
+    if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
+
+  /** Whether a keep-alive handle is held (real time only). */
+  get keepingAlive(): boolean {
+    return this.keepAlive !== undefined;
+  }
+
+  private run(): void {
+    if (this.closed) return;
+    try {
+      this.pollNow();
+    } catch (error) {
+      if (this.onError === undefined) throw error;
+      this.onError(error);
+      this.afterPoll(false);
+    }
+  }
+
+  private afterPoll(more: boolean): void {
+    if (this.closed) return;
+    this.updateKeepAlive();
+    if (more) {
+      this.wake();
+      return;
+    }
+    const now = this.scheduler.now();
+    const at = this.stack.pollAt(now);
+    if (at !== undefined && at <= now) {
+      this.wake();
+      return;
+    }
+    this.armTimer(at);
+  }
+
+  /** Keeps exactly one timer, at `at` (none when undefined). */
+  private armTimer(at: Instant | undefined): void {
+    if (at === this.timerAt) return;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
+    this.timerAt = at;
+    if (at === undefined) return;
+    const delay = Math.max(0, at - this.scheduler.now());
+    const fire = (): void => {
+      this.cancelTimer = undefined;
+      this.timerAt = undefined;
+      this.run();
+    };
+    if (this.real) {
+      // Real time: an unref'd setTimeout (ms resolution; a deadline a fraction of a ms
+      // away is rounded up so the poll never runs early).
+      const h = setTimeout(fire, Math.ceil(delay));
+      h.unref();
+      this.cancelTimer = () => clearTimeout(h);
+    } else {
+      this.cancelTimer = this.scheduler.setTimer(delay, fire);
+    }
+  }
+
+  private updateKeepAlive(): void {
+    if (!this.real) return;
+    const want = !this.closed && this.stack.openSockets > 0;
+    if (want && this.keepAlive === undefined) this.keepAlive = setInterval(() => {}, KEEPALIVE_MS);
+    else if (!want && this.keepAlive !== undefined) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = undefined;
+    }
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Test harness for the userspace stack: hosts (`Stack` + `StackRunner`) on virtual links,
+ * all on one `VirtualScheduler`, deterministic (`XorShiftRng` seeds), plus a tap that
+ * records frames and helpers to craft raw frames.
+ */
+import { XorShiftRng } from '../../src/base/rand.ts';
+import { VirtualScheduler } from '../../src/base/time.ts';
+import type { Link } from '../../src/link/index.ts';
+import { createCable, VirtualSwitch, type CableEnd } from '../../src/link/index.ts';
+import { StackRunner } from '../../src/runtime/stack-runner.ts';
+import type { Device } from '../../src/stack/device.ts';
+import { Stack, toIpv4, type InterfaceOptions, type StackOptions } from '../../src/stack/stack.ts';
+import type { UdpPcb } from '../../src/stack/udp.ts';
+import { foldChecksum, onesSum, pseudoHeaderSumV4 } from '../../src/wire/checksum.ts';
+
+export interface Host {
+  readonly stack: Stack;
+  readonly runner: StackRunner;
+  readonly ifIndex: number;
+  readonly ip: number;
+  readonly mac: Uint8Array;
+}
+
+export function addHost(
+  sched: VirtualScheduler,
+  device: Device,
+  address: string,
+  seed: number,
+  opts: { prefixLen?: number; iface?: InterfaceOptions; stack?: Partial<StackOptions>; name?: string } = {},
+): Host {
+  const stack = new Stack({ rng: new XorShiftRng(seed), name: opts.name ?? address, ...opts.stack });
+  const ifIndex = stack.addInterface(device, { ipv4: { address, prefixLen: opts.prefixLen ?? 24 }, ...opts.iface });
+  const runner = new StackRunner(stack, { scheduler: sched });
+  const iface = stack.interface(ifIndex);
+  return { stack, runner, ifIndex, ip: toIpv4(address), mac: iface?.mac ?? new Uint8Array(6) };
+}
+
+/** Two hosts on one cable: 10.0.0.1 (A) and 10.0.0.2 (B). */
+export function twoHosts(opts: { mtu?: number; a?: Parameters<typeof addHost>[4]; b?: Parameters<typeof addHost>[4]; tapA?: boolean } = {}): {
+  sched: VirtualScheduler;
+  A: Host;
+  B: Host;
+  ends: [CableEnd, CableEnd];
+  tap: Tap | undefined;
+} {
+  const sched = new VirtualScheduler();
+  const ends = createCable(opts.mtu !== undefined ? { mtu: opts.mtu } : {});
+  const tap = opts.tapA === true ? new Tap(ends[0]) : undefined;
+  const A = addHost(sched, tap ?? ends[0], '10.0.0.1', 1, opts.a);
+  const B = addHost(sched, ends[1], '10.0.0.2', 2, opts.b);
+  return { sched, A, B, ends, tap };
+}
+
+/** Three hosts on a learning switch: 10.0.0.1-3. */
+export function threeHosts(): { sched: VirtualScheduler; hosts: [Host, Host, Host]; sw: VirtualSwitch } {
+  const sched = new VirtualScheduler();
+  const sw = new VirtualSwitch();
+  const hosts = [1, 2, 3].map((i) => addHost(sched, sw.port(), `10.0.0.${i}`, 10 + i)) as [Host, Host, Host];
+  return { sched, hosts, sw };
+}
+
+/** Runs virtual time forward by `ms` (polls, timers), synchronously. */
+export function run(sched: VirtualScheduler, ms = 0): void {
+  sched.advanceTo(sched.now() + ms);
+}
+
+/** As `run`, letting promise continuations (the socket layer) run between timer batches. */
+export async function settle(sched: VirtualScheduler, ms = 0): Promise<void> {
+  const end = sched.now() + ms;
+  for (let i = 0; i < 100_000; i++) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const next = sched.nextDeadline();
+    if (next === undefined || next > end) break;
+    sched.advanceTo(next);
+  }
+  sched.advanceTo(end);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** A pass-through link recording copies of transmitted and received frames. */
+export class Tap implements Link {
+  readonly caps: Device['caps'];
+  readonly tx: Uint8Array[] = [];
+  readonly rx: Uint8Array[] = [];
+  private readonly inner: Link;
+  constructor(inner: Link) {
+    this.inner = inner;
+    this.caps = inner.caps;
+  }
+  receive(now: number): Uint8Array | undefined {
+    const f = this.inner.receive(now);
+    if (f !== undefined) this.rx.push(f.slice());
+    return f;
+  }
+  transmit(now: number, frame: Uint8Array): boolean {
+    this.tx.push(frame.slice());
+    return this.inner.transmit(now, frame);
+  }
+  onReadable(wake: () => void): () => void {
+    return this.inner.onReadable(wake);
+  }
+  close(): void {
+    this.inner.close();
+  }
+  clear(): void {
+    this.tx.length = 0;
+    this.rx.length = 0;
+  }
+}
+
+export const enc = new TextEncoder();
+export const dec = new TextDecoder();
+
+/** Receives everything queued on a PCB. */
+export function drain(stack: Stack, pcb: UdpPcb, size = 70_000): { data: Uint8Array; from: number; port: number }[] {
+  const out: { data: Uint8Array; from: number; port: number }[] = [];
+  const buf = new Uint8Array(size);
+  const from = { address: 0, port: 0 };
+  for (;;) {
+    const n = stack.udpRecvFrom(pcb, buf, size, from);
+    if (n < 0) break;
+    out.push({ data: buf.slice(0, n), from: from.address, port: from.port });
+  }
+  return out;
+}
+
+export function openUdp(stack: Stack, port?: number, address = 0): UdpPcb {
+  const pcb = stack.udpOpen();
+  if (typeof pcb === 'number') throw new Error(`udpOpen: ${pcb}`);
+  if (port !== undefined) {
+    const r = stack.udpBind(pcb, address, port);
+    if (r !== 0) throw new Error(`udpBind: ${r}`);
+  }
+  return pcb;
+}
+
+function ipBytes(a: number): Uint8Array {
+  return new Uint8Array([a >>> 24, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff]);
+}
+
+/** An Ethernet frame carrying an IPv4 datagram, checksums right unless told otherwise. */
+export function ipFrame(o: {
+  dstMac: Uint8Array;
+  srcMac?: Uint8Array;
+  src: number;
+  dst: number;
+  protocol: number;
+  payload: Uint8Array;
+  ttl?: number;
+  id?: number;
+  fragOffset?: number;
+  moreFrags?: boolean;
+  badIpChecksum?: boolean;
+}): Uint8Array {
+  const f = new Uint8Array(14 + 20 + o.payload.length);
+  f.set(o.dstMac, 0);
+  f.set(o.srcMac ?? new Uint8Array([2, 0, 0, 0, 0, 0x99]), 6);
+  f[12] = 0x08;
+  f[13] = 0x00;
+  const ip = f.subarray(14);
+  ip[0] = 0x45;
+  const total = 20 + o.payload.length;
+  ip[2] = total >> 8;
+  ip[3] = total & 0xff;
+  const id = o.id ?? 1;
+  ip[4] = id >> 8;
+  ip[5] = id & 0xff;
+  const ff = ((o.moreFrags ? 0x2000 : 0) | ((o.fragOffset ?? 0) >> 3)) & 0xffff;
+  ip[6] = ff >> 8;
+  ip[7] = ff & 0xff;
+  ip[8] = o.ttl ?? 64;
+  ip[9] = o.protocol;
+  ip.set(ipBytes(o.src), 12);
+  ip.set(ipBytes(o.dst), 16);
+  const c = foldChecksum(onesSum(ip, 0, 20)) ^ (o.badIpChecksum ? 0x1111 : 0);
+  ip[10] = c >> 8;
+  ip[11] = c & 0xff;
+  ip.set(o.payload, 20);
+  return f;
+}
+
+/** A UDP datagram (header + data) with its checksum. */
+export function udpDatagram(src: number, dst: number, srcPort: number, dstPort: number, data: Uint8Array, badChecksum = false): Uint8Array {
+  const u = new Uint8Array(8 + data.length);
+  u[0] = srcPort >> 8;
+  u[1] = srcPort & 0xff;
+  u[2] = dstPort >> 8;
+  u[3] = dstPort & 0xff;
+  u[4] = u.length >> 8;
+  u[5] = u.length & 0xff;
+  u.set(data, 8);
+  let c = foldChecksum(onesSum(u, 0, u.length, pseudoHeaderSumV4(ipBytes(src), ipBytes(dst), 17, u.length)));
+  if (c === 0) c = 0xffff;
+  if (badChecksum) c ^= 0x0101;
+  u[6] = c >> 8;
+  u[7] = c & 0xff;
+  return u;
+}
+
+/** Every Ethernet/IPv4 frame's IPv4 header fields of interest (for wire assertions). */
+export function ipv4Of(frame: Uint8Array): { src: number; dst: number; protocol: number; ttl: number; id: number; mf: boolean; offset: number; total: number } | undefined {
+  if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00) return undefined;
+  const ip = frame.subarray(14);
+  const rd = (o: number): number => ((ip[o] as number) << 8) | (ip[o + 1] as number);
+  const rd32 = (o: number): number => ((rd(o) << 16) | rd(o + 2)) >>> 0;
+  return { src: rd32(12), dst: rd32(16), protocol: ip[9] as number, ttl: ip[8] as number, id: rd(4), mf: (rd(6) & 0x2000) !== 0, offset: (rd(6) & 0x1fff) * 8, total: rd(2) };
+}
