@@ -1486,6 +1486,7 @@ export class Stack {
     if (this.closed || this.udpPcbs.size >= this.maxUdpPcbs) return IOT_SOCKET_ENOMEM;
     const pcb = new UdpPcb(this.nextPcbId++);
     this.udpPcbs.add(pcb);
+    this.requestPoll(); // the runner re-checks whether sockets keep the process alive
     return pcb;
   }
 

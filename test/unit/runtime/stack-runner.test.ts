@@ -1,0 +1,147 @@
+/**
+ * StackRunner: coalesced wake-ups, one timer at pollAt, no re-entrant polls, close;
+ * and a real-time run (setImmediate / setTimeout) of two stacks on a cable.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { XorShiftRng } from '../../../src/base/rand.ts';
+import { VirtualScheduler } from '../../../src/base/time.ts';
+import { createCable } from '../../../src/link/index.ts';
+import { StackRunner, type PolledStack } from '../../../src/runtime/stack-runner.ts';
+import { Stack } from '../../../src/stack/stack.ts';
+import type { UdpPcb } from '../../../src/stack/udp.ts';
+
+class MockStack implements PolledStack {
+  polls: number[] = [];
+  depth = 0;
+  maxDepth = 0;
+  more = 0;
+  at: number | undefined = undefined;
+  openSockets = 0;
+  wake: (() => void) | undefined;
+  during: (() => void) | undefined;
+  poll(now: number): boolean {
+    this.polls.push(now);
+    this.depth++;
+    this.maxDepth = Math.max(this.maxDepth, this.depth);
+    this.during?.();
+    this.depth--;
+    if (this.more > 0) {
+      this.more--;
+      return true;
+    }
+    return false;
+  }
+  pollAt(): number | undefined {
+    return this.at;
+  }
+  onWake(w: () => void): () => void {
+    this.wake = w;
+    return () => {
+      this.wake = undefined;
+    };
+  }
+}
+
+describe('StackRunner (virtual time)', () => {
+  it('coalesces wake-ups into one poll; polls again while the stack reports more', () => {
+    const sched = new VirtualScheduler();
+    const s = new MockStack();
+    const r = new StackRunner(s, { scheduler: sched });
+    for (let i = 0; i < 10; i++) s.wake?.();
+    sched.advance(0);
+    assert.equal(s.polls.length, 1, 'constructor wake + 10 wake-ups: one poll');
+    s.more = 3;
+    s.wake?.();
+    sched.advance(0);
+    assert.equal(s.polls.length, 5, 'one poll, then three more while it reports more');
+    r.close();
+  });
+
+  it('keeps exactly one timer for pollAt, re-armed only when the deadline changes', () => {
+    const sched = new VirtualScheduler();
+    const s = new MockStack();
+    s.at = 100;
+    const r = new StackRunner(s, { scheduler: sched });
+    sched.advance(0);
+    assert.equal(sched.pendingTimers(), 1);
+    assert.equal(sched.nextDeadline(), 100);
+    s.wake?.();
+    sched.advance(0);
+    assert.equal(sched.pendingTimers(), 1, 'same deadline: not re-armed');
+    s.at = 50;
+    s.wake?.();
+    sched.advance(0);
+    assert.equal(sched.pendingTimers(), 1, 'the old timer was cancelled');
+    assert.equal(sched.nextDeadline(), 50);
+    const before = s.polls.length;
+    s.at = undefined;
+    sched.advance(49);
+    assert.equal(s.polls.length, before);
+    sched.advance(1);
+    assert.deepEqual(s.polls.slice(before), [50], 'polled at the deadline');
+    assert.equal(sched.pendingTimers(), 0, 'nothing scheduled: no timer');
+    r.close();
+  });
+
+  it('a wake-up during a poll schedules the next poll (never re-entrant); close stops everything', () => {
+    const sched = new VirtualScheduler();
+    const s = new MockStack();
+    const r = new StackRunner(s, { scheduler: sched });
+    let n = 0;
+    s.during = () => {
+      if (n++ < 3) s.wake?.();
+    };
+    sched.advance(0);
+    assert.equal(s.polls.length, 4);
+    assert.equal(s.maxDepth, 1);
+    s.at = 10;
+    s.wake?.();
+    r.close();
+    sched.advance(100);
+    assert.equal(s.polls.length, 4, 'no poll after close');
+    assert.equal(sched.pendingTimers(), 0);
+  });
+});
+
+describe('StackRunner (real time)', () => {
+  it('drives two stacks with setImmediate/setTimeout; holds a keep-alive handle only while sockets are open', async () => {
+    const [a, b] = createCable();
+    const A = new Stack({ rng: new XorShiftRng(1) });
+    const B = new Stack({ rng: new XorShiftRng(2) });
+    A.addInterface(a, { ipv4: { address: '10.0.0.1', prefixLen: 24 } });
+    B.addInterface(b, { ipv4: { address: '10.0.0.2', prefixLen: 24 } });
+    const ra = new StackRunner(A);
+    const rb = new StackRunner(B);
+    try {
+      assert.equal(ra.keepingAlive, false, 'no sockets: the process may exit');
+      const server = B.udpOpen() as UdpPcb;
+      B.udpBind(server, 0, 7);
+      assert.equal(rb.keepingAlive, true, 'an open socket keeps the process alive');
+      const buf = new Uint8Array(64);
+      server.onChange = () => {
+        const from = { address: 0, port: 0 };
+        for (let n = B.udpRecvFrom(server, buf, 64, from); n >= 0; n = B.udpRecvFrom(server, buf, 64, from)) {
+          B.udpSendTo(rb.now(), server, buf, n, from.address, from.port);
+        }
+      };
+      const client = A.udpOpen() as UdpPcb;
+      const echoed = new Promise<string>((resolve) => {
+        client.onChange = () => {
+          const n = A.udpRecvFrom(client, buf, 64);
+          if (n >= 0) resolve(new TextDecoder().decode(buf.subarray(0, n)));
+        };
+      });
+      A.udpSendTo(ra.now(), client, new TextEncoder().encode('real time'), 9, 0x0a000002, 7);
+      assert.equal(await echoed, 'real time');
+      const pinged = new Promise<number>((resolve) => A.ping(ra.now(), '10.0.0.2', {}, (r) => resolve(r.code)));
+      assert.equal(await pinged, 0);
+      A.udpClose(client);
+      B.udpClose(server);
+      assert.equal(rb.keepingAlive, false, 'released with the last socket');
+    } finally {
+      ra.close();
+      rb.close();
+    }
+  });
+});
