@@ -72,8 +72,10 @@ export class StackRunner {
       opts.defer ??
       (this.real
         ? (fn) => {
+            // Not unref'd: Node does not wake its event loop for unref'd immediates (they
+            // run only after the next I/O or timer event, which delayed every poll by up
+            // to a second). A ref'd immediate holds the loop for one iteration only.
             const h = setImmediate(fn);
-            h.unref();
             return () => clearImmediate(h);
           }
         : (fn) => this.scheduler.setTimer(0, fn));

@@ -2,8 +2,9 @@
  * The userspace backend: the project's own TCP/IP stack (`src/stack/stack.ts`) behind
  * the backend contract (`../contract.ts`), driven by a `StackRunner`.
  *
- * Today: IPv4 UDP (`createSocket(1, 2)`). TCP (`type 1`) and IPv6 (`af 2`) return
- * `ENOTSUP` until they land, and `caps` say so. Name lookup has no DNS client yet: with
+ * IPv4 TCP (`createSocket(1, 1)`, over the stack's `TcpLayer`, created on the stack
+ * unless one is given) and UDP (`createSocket(1, 2)`). IPv6 (`af 2`) returns `ENOTSUP`
+ * until it lands, and `caps` say so. Name lookup has no DNS client yet: with
  * a static `hosts` map it answers from the map (`EHOSTNOTFOUND` for other names),
  * otherwise `ERROR` (spec §12: no resolver configured).
  *
@@ -17,7 +18,11 @@ import { IOT_SOCKET_EHOSTNOTFOUND, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTSUP, IOT_SO
 import { parseIPv4 } from '../../base/ip-address.ts';
 import type { StackRunner } from '../../runtime/stack-runner.ts';
 import { MAX_UDP4_PAYLOAD, type Stack } from '../../stack/stack.ts';
-import { UserspaceUdpSocket, type UserspaceEnv } from './userspace-udp-socket.ts';
+import { UserspaceUdpSocket } from './userspace-udp-socket.ts';
+import { UserspaceTcpSocket, type UserspaceTcpEnv } from './userspace-tcp-socket.ts';
+import { TcpLayer } from '../../stack/tcp/tcp-layer.ts';
+import type { Rng } from '../../base/rand.ts';
+import { CryptoRng } from '../../runtime/crypto-rng.ts';
 
 export interface UserspaceBackendOptions {
   /** Name in diagnostics (default `'userspace'`). */
@@ -26,8 +31,12 @@ export interface UserspaceBackendOptions {
   readonly maxSockets?: number;
   /** Static name table for `lookup` (names compared case-insensitively): `{ 'broker.local': '10.0.0.1' }`. */
   readonly hosts?: Readonly<Record<string, string | Uint8Array>> | ReadonlyMap<string, string | Uint8Array>;
-  /** Reported in `caps` (for TCP, when it lands). Default 15000. */
+  /** Connection-establishment deadline for TCP connects (spec §7: below 18 s). Default 15000. */
   readonly connectTimeoutMs?: number;
+  /** The stack's TCP layer (default: a new one on `stack`, with `rng`). */
+  readonly tcp?: TcpLayer;
+  /** Randomness for a TCP layer created here (ISNs, ports); default crypto-backed. */
+  readonly rng?: Rng;
 }
 
 export class UserspaceBackend implements SocketBackend {
@@ -37,8 +46,10 @@ export class UserspaceBackend implements SocketBackend {
   readonly runner: StackRunner;
   private readonly sockets = new Set<CoreSocket>();
   private readonly hosts: Map<string, Uint8Array> | undefined;
-  private readonly env: UserspaceEnv;
+  private readonly env: UserspaceTcpEnv;
   private closed = false;
+  /** The TCP layer of the stack. */
+  readonly tcp: TcpLayer;
 
   constructor(stack: Stack, runner: StackRunner, options: UserspaceBackendOptions = {}) {
     this.stack = stack;
@@ -48,9 +59,9 @@ export class UserspaceBackend implements SocketBackend {
     this.caps = {
       ipv4: true,
       ipv6: false,
-      tcp: false,
+      tcp: true,
       udp: true,
-      listen: false,
+      listen: true,
       maxSockets,
       maxDatagram: MAX_UDP4_PAYLOAD,
       connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
@@ -64,11 +75,18 @@ export class UserspaceBackend implements SocketBackend {
         this.hosts.set(name.toLowerCase(), Uint8Array.from(bytes));
       }
     }
+    this.tcp = options.tcp ?? new TcpLayer(stack, { rng: options.rng ?? new CryptoRng() });
     this.env = {
       stack,
       now: () => runner.now(),
       released: (socket) => {
         this.sockets.delete(socket);
+      },
+      tcp: this.tcp,
+      scheduler: runner.scheduler,
+      connectTimeoutMs: this.caps.connectTimeoutMs,
+      adopt: (socket) => {
+        this.sockets.add(socket);
       },
     };
   }
@@ -79,8 +97,13 @@ export class UserspaceBackend implements SocketBackend {
   }
 
   createSocket(af: Af, type: SockType): CoreSocket | number {
-    if (af !== 1 || type !== 2) return IOT_SOCKET_ENOTSUP; // IPv6 and TCP: not yet
+    if (af !== 1) return IOT_SOCKET_ENOTSUP; // IPv6: not yet
     if (this.closed || this.sockets.size >= this.caps.maxSockets) return IOT_SOCKET_ENOMEM;
+    if (type === 1) {
+      const tcp = new UserspaceTcpSocket(this.env);
+      this.sockets.add(tcp);
+      return tcp;
+    }
     const pcb = this.stack.udpOpen(4);
     if (typeof pcb === 'number') return pcb;
     const socket = new UserspaceUdpSocket(this.env, pcb);

@@ -270,6 +270,16 @@ export class Tcb {
     return this.finSeq !== undefined && seqGe(this.rcvNxt, seqAdd(this.finSeq, 1)) && this.recvBuf.length === 0;
   }
 
+  /** True once the peer's FIN (or an RST) arrived, whether or not every byte was read. */
+  get peerClosed(): boolean {
+    return this.finSeq !== undefined || this.error === IOT_SOCKET_ECONNRESET;
+  }
+
+  /** True once our FIN is queued (close or shutdown): no more sending. */
+  get sendShut(): boolean {
+    return this.finQueued;
+  }
+
   /** Whether the application may queue data now (state permits and the ring has room). */
   get canSend(): boolean {
     return this.maySend && this.sendBuf.free > 0;

@@ -166,14 +166,6 @@ export class TcpLayer implements TransportHandler {
     this.dirty.delete(c);
   }
 
-  private portInUse(lport: number): boolean {
-    if (this.listeners.has(lport)) return true;
-    for (const e of this.conns.values()) {
-      if (Array.isArray(e) ? e.some((c) => c.localPort === lport) : e.localPort === lport) return true;
-    }
-    return false;
-  }
-
   // ------------------------------------------------------------------ application side
 
   /** Starts listening on `port` (all local addresses when `localIp` is 0). */
@@ -231,9 +223,29 @@ export class TcpLayer implements TransportHandler {
     return c;
   }
 
-  /** Whether a local port is taken by a listener or a connection (for bind checks). */
+  /** Ports reserved by bound sockets that neither listen nor connect yet. */
+  private readonly reserved = new Set<number>();
+
+  /**
+   * Whether a bind to `port` conflicts: another bound socket or a listener has it.
+   * Connections using the port as their local port (accepted ones, or ones finishing in
+   * TIME-WAIT) do not block a new bind, as with SO_REUSEADDR (which Node sets for
+   * servers); a duplicate 4-tuple is refused at connect time instead.
+   */
   isPortUsed(port: number): boolean {
-    return this.portInUse(port);
+    return this.reserved.has(port) || this.listeners.has(port);
+  }
+
+  /** Reserves a port for a bound socket (false when taken). */
+  reservePort(port: number): boolean {
+    if (this.isPortUsed(port)) return false;
+    this.reserved.add(port);
+    return true;
+  }
+
+  /** Releases a reservation (the socket listens, connects or closes). */
+  releasePort(port: number): void {
+    this.reserved.delete(port);
   }
 
   /** Marks a connection for the next poll (after an application call). */
@@ -323,8 +335,11 @@ export class TcpLayer implements TransportHandler {
     this.dirty.add(c);
     const l = c.listener;
     if (l !== undefined && c.tcb.state !== 'SYN-RECEIVED') {
+      // Only a connection still in the half-open queue moves on (this runs after input
+      // and again after output: never queue a connection twice).
       const i = l.halfOpen.indexOf(c);
-      if (i >= 0) l.halfOpen.splice(i, 1);
+      if (i < 0) return;
+      l.halfOpen.splice(i, 1);
       if (c.tcb.state === 'CLOSED') {
         c.listener = undefined;
       } else if (l.acceptQueue.length < l.backlog) {
