@@ -37,6 +37,8 @@ export interface ConformanceEnv {
   readonly dns: { readonly name: string; readonly ip4: Uint8Array; readonly ip6: Uint8Array | undefined; readonly missing: string };
   /** Connection-establishment deadline of the backend (ms). */
   readonly connectTimeoutMs: number;
+  /** Packet loss injected on the path, each way, in percent (0 when none): UDP cases allow for it. */
+  readonly lossPct?: number;
   teardown(): Promise<void>;
 }
 

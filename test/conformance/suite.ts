@@ -870,7 +870,7 @@ export function defineConformance(target: ConformanceTarget): void {
         }
         await closeOk(s);
       });
-      kase('UDP burst: 50 datagrams echoed, at most 2 % lost', async () => {
+      kase('UDP burst: 50 datagrams echoed (losses only as the path loses them)', async () => {
         const s = await dgram();
         await connectTo(s, env.ports.echo);
         for (let i = 0; i < 50; i++) {
@@ -887,7 +887,11 @@ export function defineConformance(target: ConformanceTarget): void {
           seen.add(buf[0] as number);
           if (seen.size === 50) break;
         }
-        assert.ok(seen.size >= 49, `${seen.size} of 50 datagrams echoed`);
+        // UDP is unreliable: allow for injected loss (round trip = both ways), with a
+        // margin of about 3.5 standard deviations, plus one datagram.
+        const p = 1 - (1 - (env.lossPct ?? 0) / 100) ** 2;
+        const allowed = Math.ceil(50 * p + 3.5 * Math.sqrt(50 * p * (1 - p))) + 1;
+        assert.ok(seen.size >= 50 - allowed, `${seen.size} of 50 datagrams echoed (at most ${allowed} may be lost)`);
         await closeOk(s);
       }, () => (env.caps.udp ? undefined : 'no UDP'));
       kase('TCP burst: 100 messages back-to-back, echoed intact and in order', async () => {

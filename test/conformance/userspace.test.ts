@@ -3,13 +3,15 @@
  * userspace stack (10.0.0.1), the reference test server runs on a second one
  * (10.0.0.2), the two joined by a virtual Ethernet cable, both on real time. Names
  * come from a static hosts table (the DNS client arrives with issue 4); the black-hole
- * port is a link filter dropping SYNs to it.
+ * port is a link filter dropping SYNs to it. The suite runs twice: lossless, and with
+ * 2 % seeded loss in both directions on the client's link.
  */
 import { createUserspaceBackend } from '../../src/backends/userspace/index.ts';
 import { startSockServer } from '../../src/apps/sockserver/index.ts';
 import { XorShiftRng } from '../../src/base/rand.ts';
 import { parseIp } from '../../src/base/ip-address.ts';
-import { createCable } from '../../src/link/index.ts';
+import { FaultInjector, createCable } from '../../src/link/index.ts';
+import { systemScheduler } from '../../src/runtime/system-scheduler.ts';
 import { StackRunner } from '../../src/runtime/stack-runner.ts';
 import { IotSocketLayer } from '../../src/socket/iot-socket-layer.ts';
 import { Network } from '../../src/socket/network.ts';
@@ -21,12 +23,14 @@ import { defineConformance } from './suite.ts';
 const CONNECT_TIMEOUT_MS = 3000;
 const OFFSET = 20000;
 
-defineConformance({
-  name: 'userspace stack <-> userspace stack over a virtual cable',
+for (const lossPct of [0, 2]) defineConformance({
+  name: `userspace stack <-> userspace stack over a virtual cable${lossPct > 0 ? `, ${lossPct} % loss each way` : ''}`,
   async setup(): Promise<ConformanceEnv> {
     const [endA, endB] = createCable();
     const blackHolePort = 5002 + OFFSET;
-    const filter = new SynFilter(endA, blackHolePort);
+    // Seeded loss on the client's link, both directions (the kernel has no netem: our own link layer injects it).
+    const lossy = lossPct > 0 ? new FaultInjector(endA, { rng: new XorShiftRng(lossPct * 7919), scheduler: systemScheduler, lossPct, direction: 'both' }) : endA;
+    const filter = new SynFilter(lossy, blackHolePort);
     const A = new Stack({ rng: new XorShiftRng(11), name: 'client' });
     A.addInterface(filter, { ipv4: { address: '10.0.0.1', prefixLen: 24 } });
     const B = new Stack({ rng: new XorShiftRng(22), name: 'server' });
@@ -52,6 +56,7 @@ defineConformance({
       blackHole: true,
       dns: { name: 'sockserver.test', ip4: parseIp('10.0.0.2') as Uint8Array, ip6: undefined, missing: 'missing.sockserver.test' },
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      lossPct,
       async teardown() {
         await layer.closeAll();
         await server.close();
