@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { runTcpBench } from './tcp-host.bench.ts';
 import { runWireBench } from './wire.bench.ts';
+import { runUserspaceTcpBench } from './tcp-userspace.bench.ts';
 
 export interface Figure {
   key: string;
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
       process.stderr.write(`  ${m}\n`);
     };
     figures.push(...(await runTcpBench(ports, { quick, progress })));
+    figures.push(...(await runUserspaceTcpBench({ quick, progress })));
     figures.push(...(await runWireBench({ quick, progress })));
   } finally {
     peer.postMessage('stop');

@@ -1,10 +1,12 @@
 /**
  * A byte ring buffer for TCP send and receive queues.
  *
- * Memory is allocated lazily (on the first write) and released when the ring
- * drains, so 10,000 idle connections cost no buffer memory at all. The capacity
- * is fixed per ring (the socket's buffer size); the backing store is exactly that
- * size, allocated in one piece.
+ * Memory is allocated lazily (on the first write) and released on request with
+ * `release()` once the ring is empty (the TCB does so after a second without data),
+ * so 10,000 idle connections cost no buffer memory, while a busy connection keeps its
+ * store instead of reallocating it for every message (freeing on every drain caused a
+ * full GC every few milliseconds under "external memory pressure"). The capacity is
+ * fixed per ring (the socket's buffer size); the store is that size, in one piece.
  *
  * Offsets passed to `peek`/`writeAt` are relative to the read position, which is
  * what TCP needs: the send queue peeks unacknowledged data at `SND.NXT - SND.UNA`,
@@ -124,19 +126,23 @@ export class RingBuffer {
     return [buf.subarray(pos, pos + first), buf.subarray(0, count - first)];
   }
 
-  /**
-   * Removes `n` bytes from the front (acknowledged or read data). When the ring is
-   * empty and holds no out-of-order bytes, its memory is released.
-   */
+  /** Removes `n` bytes from the front (acknowledged or read data). */
   consume(n: number): void {
     const k = Math.min(Math.max(0, n), this.len);
     this.len -= k;
     // Out-of-order bytes are stored relative to `head`: it keeps moving with the data.
     this.head = (this.head + k) % this.capacity;
-    if (this.len === 0 && !this.keepOutOfOrder) {
-      this.buf = undefined;
-      this.head = 0;
-    }
+  }
+
+  /**
+   * Frees the backing store if the ring is empty and holds no out-of-order bytes.
+   * Returns whether memory was released.
+   */
+  release(): boolean {
+    if (this.buf === undefined || this.len !== 0 || this.keepOutOfOrder) return false;
+    this.buf = undefined;
+    this.head = 0;
+    return true;
   }
 
   /** Drops everything and frees the memory. */

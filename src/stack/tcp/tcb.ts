@@ -104,6 +104,8 @@ const CHALLENGE_ACK_LIMIT = 10;
 const PAWS_IDLE_MS = 24 * 24 * 60 * 60 * 1000;
 const NO_PAYLOAD: readonly Uint8Array[] = [];
 const EMPTY_OPTIONS: TcpOptions = Object.freeze({});
+/** Empty rings are released after this long without data movement. */
+const IDLE_RELEASE_MS = 1000;
 
 function windowShiftFor(bytes: number): number {
   let shift = 0;
@@ -163,6 +165,8 @@ export class Tcb {
   private persistAt = Infinity;
   private keepAt = Infinity;
   private timeWaitAt = Infinity;
+  /** When empty rings are released (a second after the last data moved). */
+  private releaseAt = Infinity;
   /** SWS override timer (RFC 9293 3.8.6.2.1): forces out a segment held back by SWS avoidance. */
   private swsAt = Infinity;
   private swsForce = false;
@@ -299,7 +303,10 @@ export class Tcb {
     if (!this.maySend && this.state !== 'SYN-SENT' && this.state !== 'SYN-RECEIVED') return 0;
     if (this.finQueued) return 0;
     const n = this.sendBuf.write(data);
-    if (n > 0) this.wantOutput = true;
+    if (n > 0) {
+      this.wantOutput = true;
+      this.noteData();
+    }
     return n;
   }
 
@@ -307,6 +314,7 @@ export class Tcb {
   recv(dst: Uint8Array): number {
     const before = this.recvBuf.free;
     const n = this.recvBuf.read(dst);
+    if (n > 0) this.noteData();
     if (n > 0 && this.isSynchronized) {
       // Window update when it opened meaningfully (receiver SWS avoidance, RFC 9293 3.8.6.2.2).
       const threshold = Math.min(this.cfg.recvBufferBytes / 2, this.cfg.mss);
@@ -619,6 +627,7 @@ export class Tcb {
     }
     if (offset + data.length > room) data = data.subarray(0, room - offset);
     if (data.length === 0) return;
+    this.noteData();
     if (offset === 0 && this.assembler.isEmpty) {
       const n = this.recvBuf.write(data);
       this.rcvNxt = seqAdd(this.rcvNxt, n);
@@ -708,9 +717,35 @@ export class Tcb {
 
   // ======================================================================= output
 
+  /**
+   * Buffer memory: rings keep their store while data moves, and are released a second
+   * after the last data moved once empty (idle connections hold no buffer memory).
+   */
+  private releaseIdleBuffers(now: number): void {
+    const empty = (this.sendBuf.allocated && this.sendBuf.length === 0) || (this.recvBuf.allocated && this.recvBuf.length === 0 && this.assembler.isEmpty);
+    if (!empty) {
+      this.releaseAt = Infinity;
+      return;
+    }
+    if (this.releaseAt === Infinity) {
+      this.releaseAt = now + IDLE_RELEASE_MS;
+      return;
+    }
+    if (now >= this.releaseAt) {
+      if (this.sendBuf.length === 0) this.sendBuf.release();
+      if (this.recvBuf.length === 0 && this.assembler.isEmpty) this.recvBuf.release();
+      this.releaseAt = Infinity;
+    }
+  }
+
+  /** Touch from data movement: restart the idle-release clock. */
+  private noteData(): void {
+    this.releaseAt = Infinity;
+  }
+
   /** The next time `output` has timed work, or undefined. */
   pollAt(): number | undefined {
-    const at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt, this.swsAt);
+    const at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt, this.swsAt, this.releaseAt);
     if (this.ackNow || this.sendRst !== undefined || this.probeNow || this.wantOutput) return 0;
     return at === Infinity ? undefined : at;
   }
@@ -718,6 +753,7 @@ export class Tcb {
   /** Emits every segment due at `now`. */
   output(now: number, emit: TcpEmit): void {
     this.wantOutput = false;
+    this.releaseIdleBuffers(now);
     if (this.sendRst !== undefined) {
       const r = this.sendRst;
       this.sendRst = undefined;
