@@ -718,7 +718,7 @@ export class Tcb {
   // ======================================================================= output
 
   /**
-   * Buffer memory: rings keep their store while data moves, and are released a second
+   * Ring memory: rings keep their store while data moves, and are released a second
    * after the last data moved once empty (idle connections hold no buffer memory).
    */
   private releaseIdleBuffers(now: number): void {
