@@ -6,11 +6,18 @@
  * port is a link filter dropping SYNs to it. The suite runs twice: lossless, and with
  * 2 % seeded loss in both directions on the client's link.
  */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, describe, it } from 'node:test';
 import { createUserspaceBackend } from '../../src/backends/userspace/index.ts';
 import { startSockServer } from '../../src/apps/sockserver/index.ts';
 import { XorShiftRng } from '../../src/base/rand.ts';
 import { parseIp } from '../../src/base/ip-address.ts';
-import { FaultInjector, createCable } from '../../src/link/index.ts';
+import { FaultInjector, PcapCapture, createCable } from '../../src/link/index.ts';
+import { pcapFileSink } from '../../src/runtime/pcap-file.ts';
 import { systemScheduler } from '../../src/runtime/system-scheduler.ts';
 import { StackRunner } from '../../src/runtime/stack-runner.ts';
 import { IotSocketLayer } from '../../src/socket/iot-socket-layer.ts';
@@ -22,6 +29,7 @@ import { defineConformance } from './suite.ts';
 
 const CONNECT_TIMEOUT_MS = 3000;
 const OFFSET = 20000;
+const CAPTURE = join(mkdtempSync(join(tmpdir(), 'iotnet-conformance-')), 'userspace-conformance.pcap');
 
 for (const lossPct of [0, 2]) defineConformance({
   name: `userspace stack <-> userspace stack over a virtual cable${lossPct > 0 ? `, ${lossPct} % loss each way` : ''}`,
@@ -30,7 +38,11 @@ for (const lossPct of [0, 2]) defineConformance({
     const blackHolePort = 5002 + OFFSET;
     // Seeded loss on the client's link, both directions (the kernel has no netem: our own link layer injects it).
     const lossy = lossPct > 0 ? new FaultInjector(endA, { rng: new XorShiftRng(lossPct * 7919), scheduler: systemScheduler, lossPct, direction: 'both' }) : endA;
-    const filter = new SynFilter(lossy, blackHolePort);
+    const filtered = new SynFilter(lossy, blackHolePort);
+    // The lossless run is captured (everything the client sends and receives) for the
+    // tshark check below.
+    const file = lossPct === 0 ? pcapFileSink(CAPTURE) : undefined;
+    const filter = file !== undefined ? new PcapCapture(filtered, { clock: systemScheduler, sink: file.sink }) : filtered;
     const A = new Stack({ rng: new XorShiftRng(11), name: 'client' });
     A.addInterface(filter, { ipv4: { address: '10.0.0.1', prefixLen: 24 } });
     const B = new Stack({ rng: new XorShiftRng(22), name: 'server' });
@@ -67,7 +79,34 @@ for (const lossPct of [0, 2]) defineConformance({
         runB.close();
         A.close();
         B.close();
+        await file?.close();
       },
     };
   },
+});
+
+describe('pcap of the lossless userspace conformance run', () => {
+  after(() => rmSync(dirname(CAPTURE), { recursive: true, force: true }));
+  it('tshark reads it with no malformed packets and no IPv4/TCP/UDP/ICMP checksum errors', (t) => {
+    if (spawnSync('sh', ['-c', 'command -v tshark'], { stdio: 'ignore' }).status !== 0) {
+      const msg = 'SKIPPED: tshark is not installed (apt-get install tshark)';
+      process.stdout.write(`\n*** ${msg} ***\n`);
+      if (process.env.CI === 'true') assert.fail(msg);
+      t.skip(msg);
+      return;
+    }
+    assert.ok(existsSync(CAPTURE) && statSync(CAPTURE).size > 24, 'the conformance run wrote a capture');
+    const count = (filter: string): number => {
+      const r = spawnSync('tshark', ['-r', CAPTURE, '-n', '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE',
+        '-o', 'udp.check_checksum:TRUE', '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      assert.equal(r.status, 0, `tshark failed: ${r.stderr}`);
+      return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+    };
+    const frames = count('frame');
+    assert.ok(frames > 10_000, `${frames} frames captured`);
+    assert.equal(count('_ws.malformed'), 0, 'malformed packets');
+    assert.equal(count('ip.checksum.status == "Bad" || tcp.checksum.status == "Bad" || udp.checksum.status == "Bad" || icmp.checksum.status == "Bad"'), 0, 'bad checksums');
+    assert.equal(count('_ws.expert.severity == "Error"'), 0, 'expert errors');
+    process.stdout.write(`# pcap: ${frames} frames checked by tshark\n`);
+  });
 });
