@@ -106,6 +106,8 @@ const NO_PAYLOAD: readonly Uint8Array[] = [];
 const EMPTY_OPTIONS: TcpOptions = Object.freeze({});
 /** Empty rings are released after this long without data movement. */
 const IDLE_RELEASE_MS = 1000;
+/** Retry delay after the link refused a frame (its queue was full). */
+const TX_RETRY_MS = 2;
 
 function windowShiftFor(bytes: number): number {
   let shift = 0;
@@ -167,6 +169,12 @@ export class Tcb {
   private timeWaitAt = Infinity;
   /** When empty rings are released (a second after the last data moved). */
   private releaseAt = Infinity;
+  /**
+   * The link refused a frame (queue full): no transmission before this time (0 = not
+   * blocked). Devices have no "writable" wake-up, so the TCB retries on a short timer
+   * instead of spinning.
+   */
+  private txRetryAt = 0;
   /** SWS override timer (RFC 9293 3.8.6.2.1): forces out a segment held back by SWS avoidance. */
   private swsAt = Infinity;
   private swsForce = false;
@@ -745,13 +753,16 @@ export class Tcb {
 
   /** The next time `output` has timed work, or undefined. */
   pollAt(): number | undefined {
-    const at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt, this.swsAt, this.releaseAt);
-    if (this.ackNow || this.sendRst !== undefined || this.probeNow || this.wantOutput) return 0;
+    let at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt, this.swsAt, this.releaseAt);
+    if (this.ackNow || this.sendRst !== undefined || this.probeNow || this.wantOutput) at = 0;
+    if (this.txRetryAt > 0 && at !== Infinity) at = Math.max(at, this.txRetryAt);
     return at === Infinity ? undefined : at;
   }
 
   /** Emits every segment due at `now`. */
   output(now: number, emit: TcpEmit): void {
+    if (this.txRetryAt > now) return; // the link is still refusing frames: wait for the retry time
+    this.txRetryAt = 0;
     this.wantOutput = false;
     this.releaseIdleBuffers(now);
     if (this.sendRst !== undefined) {
@@ -783,7 +794,10 @@ export class Tcb {
     for (;;) {
       const seg = this.nextDataSegment(now);
       if (seg === undefined) break;
-      if (!emit(seg)) break;
+      if (!emit(seg)) {
+        this.txBlocked(now);
+        break;
+      }
       sentSomething = true;
       this.afterSend(now, seg);
     }
@@ -862,7 +876,10 @@ export class Tcb {
       seq: this.iss, ack: synAck ? this.rcvNxt : 0, flags: TcpFlag.SYN | (synAck ? TcpFlag.ACK : 0),
       window: Math.min(0xffff, this.recvBuf.free), options, payload: NO_PAYLOAD, payloadLength: 0,
     };
-    if (!emit(seg)) return;
+    if (!emit(seg)) {
+      this.txBlocked(now);
+      return;
+    }
     if (this.retransmits > 0) this.rtt.backoff();
     if (this.retransmits === 0) {
       this.rttSeq = this.iss;
@@ -927,6 +944,12 @@ export class Tcb {
     };
   }
 
+  /** The link refused a frame: retry shortly (see `txRetryAt`). */
+  private txBlocked(now: number): void {
+    this.txRetryAt = now + TX_RETRY_MS;
+    this.wantOutput = true;
+  }
+
   private afterSend(now: number, seg: TcpSegmentOut): void {
     const fin = (seg.flags & TcpFlag.FIN) !== 0;
     const len = seg.payloadLength + (fin ? 1 : 0);
@@ -970,7 +993,10 @@ export class Tcb {
       seq: this.sndMax, ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(),
       options: this.segmentOptions(now, true), payload: NO_PAYLOAD, payloadLength: 0,
     };
-    if (!emit(seg)) return;
+    if (!emit(seg)) {
+      this.txBlocked(now);
+      return;
+    }
     this.ackNow = false;
     this.ackAt = Infinity;
     this.unackedSegments = 0;

@@ -307,3 +307,30 @@ describe('TCB: flow control and timers', () => {
     assert.ok(probes.length >= 3, `${probes.length} keep-alive probes`);
   });
 });
+
+describe('TCB: a link that refuses frames', () => {
+  it('retries on a short timer (no data stranded, no busy loop) once the link takes frames again', () => {
+    const w = new Wire(40);
+    w.connect();
+    const b = w.b as Tcb;
+    // The link refuses every frame from a for 50 ms (a full queue).
+    let refusing = true;
+    const inner = w.emit.bind(w);
+    w.emit = (from) => {
+      const send = inner(from);
+      return (seg) => (from === 'a' && refusing ? false : send(seg));
+    };
+    assert.equal(w.a.send(new Uint8Array(10).fill(9)), 10);
+    const t0 = w.now;
+    w.a.output(w.now, w.emit('a'));
+    const at = w.a.pollAt();
+    assert.ok(at !== undefined && at > w.now, `blocked: the next attempt is in the future (${at}), not a busy loop`);
+    let attempts = 0;
+    w.run(() => w.now - t0 >= 50, 1000, () => attempts++);
+    assert.ok(attempts < 100, `${attempts} polls in 50 ms while blocked`);
+    refusing = false;
+    w.run(() => b.readable === 10 && w.a.sendBuf.length === 0, 1000);
+    assert.equal(b.readable, 10, 'delivered');
+    assert.equal(w.a.sendBuf.length, 0, 'and acknowledged');
+  });
+});
