@@ -15,7 +15,7 @@ export interface Figure {
   key: string;
   label: string;
   value: number;
-  unit: 'MB/s' | 'us' | 'ns';
+  unit: 'MB/s' | 'us' | 'ns' | 'B';
   /** Key of the baseline figure this one is compared with. */
   baseline?: string;
   /** Goal, as text, for the table. */

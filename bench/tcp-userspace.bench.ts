@@ -158,10 +158,67 @@ export async function runUserspaceTcpBench(opts: { quick: boolean; progress: (m:
     r.ur.push(await userspaceRtt(rttN));
   }
   const paired = (xs: number[], base: number[]): number => median(xs.map((x, i) => x / (base[i] as number)));
+  opts.progress('idle connections: 10,000 between two stacks');
+  const idle = await measureIdleConnBytes(opts.quick ? 2000 : 10_000);
+  const idleFigure: Figure[] = idle === undefined ? [] : [
+    { key: 'tcp_idle_conn_bytes', label: 'heap per established idle TCP connection (both ends), 10,000 open', value: idle, unit: 'B', goal: '<= 4096' },
+  ];
   return [
+    ...idleFigure,
     { key: 'tcp_bulk_node_net_inproc_mbps', label: 'TCP bulk, node:net, both ends in one process (baseline)', value: median(r.nb), unit: 'MB/s' },
     { key: 'tcp_bulk_userspace_mbps', label: 'TCP bulk, two userspace stacks on a virtual cable, MTU 1500', value: median(r.ub), unit: 'MB/s', baseline: 'tcp_bulk_node_net_inproc_mbps', ratio: paired(r.ub, r.nb), goal: 'ratio >= 0.5' },
     { key: 'tcp_rtt_node_net_inproc_us', label: 'TCP 32-byte echo RTT, node:net in one process (baseline)', value: median(r.nr), unit: 'us' },
     { key: 'tcp_rtt_userspace_us', label: 'TCP 32-byte echo RTT, two userspace stacks', value: median(r.ur), unit: 'us', baseline: 'tcp_rtt_node_net_inproc_us', ratio: paired(r.ur, r.nr), goal: 'ratio <= 1.0' },
   ];
+}
+
+/**
+ * Heap per established idle connection: 10,000 connections between two stacks (virtual
+ * time, no real waiting), one small message each way, then idle for 5 s of virtual
+ * time (empty rings are released after 1 s). Counts both ends of every connection.
+ * Needs `--expose-gc` (npm run bench passes it); undefined without it.
+ */
+export async function measureIdleConnBytes(n = 10_000): Promise<number | undefined> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return undefined;
+  const { VirtualScheduler } = await import('../src/base/time.ts');
+  const { TcpLayer } = await import('../src/stack/tcp/tcp-layer.ts');
+  const sched = new VirtualScheduler();
+  const [ea, eb] = createCable({ mtu: 1500, queueFrames: 4096 });
+  const A = new Stack({ rng: new XorShiftRng(5) });
+  A.addInterface(ea, { ipv4: { address: '10.0.0.1', prefixLen: 24 } });
+  const B = new Stack({ rng: new XorShiftRng(6) });
+  B.addInterface(eb, { ipv4: { address: '10.0.0.2', prefixLen: 24 } });
+  const ra = new StackRunner(A, { scheduler: sched }), rb = new StackRunner(B, { scheduler: sched });
+  const ta = new TcpLayer(A, { rng: new XorShiftRng(7) });
+  const tb = new TcpLayer(B, { rng: new XorShiftRng(8) });
+  const run = (ms: number): void => sched.advanceTo(sched.now() + ms);
+  const l = tb.listen(0, 80, n);
+  if (typeof l === 'number') return undefined;
+  run(10);
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const conns = [];
+  const accepted = [];
+  for (let i = 0; i < n; i++) {
+    conns.push(ta.connect(sched.now(), 0x0a000002, 80));
+    if (i % 100 === 99) run(1);
+  }
+  run(100);
+  for (let a = tb.accept(l); a !== undefined; a = tb.accept(l)) accepted.push(a);
+  const msg = new Uint8Array(10);
+  const tmp = new Uint8Array(64);
+  for (const c of conns) if (typeof c !== 'number') { c.tcb.send(msg); ta.touch(c); }
+  run(100);
+  for (const s of accepted) { s.tcb.recv(tmp); tb.touch(s); }
+  run(5000);
+  gc();
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  const established = conns.filter((c) => typeof c !== 'number' && c.tcb.state === 'ESTABLISHED').length;
+  ra.close();
+  rb.close();
+  if (established < n) return undefined;
+  return (after - before) / n;
 }
