@@ -39,6 +39,7 @@ const tiers = [
   }],
   ['unit', () => nodeTest('unit tests', files('test/unit'))],
   ['property', () => nodeTest('property tests (fast-check)', files('test/property'))],
+  ['sim', () => nodeTest('simulation (two stacks, seeded impairments, virtual time)', files('test/sim'))],
   ['conformance', () => nodeTest('conformance suite', files('test/conformance'))],
   ['e2e', () => nodeTest('end-to-end (CLI, demo)', files('test/e2e'))],
 ];

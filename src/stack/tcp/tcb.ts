@@ -22,7 +22,7 @@
 import { IOT_SOCKET_ECONNABORTED, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_ECONNRESET, IOT_SOCKET_ETIMEDOUT } from '../../base/iot-constants.ts';
 import type { TcpOptions, TcpRepr } from '../../wire/tcp.ts';
 import { TcpFlag } from '../../wire/tcp.ts';
-import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from '../../wire/tcp-seq.ts';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin, seqSub } from '../../wire/tcp-seq.ts';
 import { Assembler } from '../assembler.ts';
 import { RingBuffer } from '../ring-buffer.ts';
 import { NewReno } from './congestion.ts';
@@ -541,6 +541,7 @@ export class Tcb {
     }
     const window = seg.window << this.sndShift;
     if (seqGt(ack, this.sndUna)) {
+      // (the scoreboard is trimmed once SND.UNA moved, below)
       const acked = seqSub(ack, this.sndUna);
       // SYN and FIN occupy sequence space but no buffer bytes.
       let dataAcked = acked;
@@ -548,6 +549,7 @@ export class Tcb {
       dataAcked = Math.max(0, Math.min(dataAcked, this.sendBuf.length));
       this.sendBuf.consume(dataAcked);
       this.sndUna = ack;
+      this.trimSacked();
       if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
       this.sampleRtt(now, seg);
       this.retransmits = 0;
@@ -558,15 +560,18 @@ export class Tcb {
       this.rtoAt = flight > 0 ? now + this.rtt.rto : Infinity;
       this.firstUnackedAt = now;
       if (dataAcked > 0) this.changed = true;
-    } else if (ack === this.sndUna && payloadLen === 0 && window === this.sndWnd && seqGt(this.sndMax, this.sndUna)
-      && (seg.flags & (TcpFlag.SYN | TcpFlag.FIN)) === 0) {
-      // A duplicate ACK (RFC 5681 2): fast retransmit on the third.
+    } else if (ack === this.sndUna && payloadLen === 0 && seqGt(this.sndMax, this.sndUna)
+      && (seg.flags & (TcpFlag.SYN | TcpFlag.FIN)) === 0 && (window === this.sndWnd || this.newSackInfo(seg))) {
+      // A duplicate ACK: RFC 5681 2 (same window), or with SACK an ACK that carries new
+      // SACK information (RFC 6675 2 "DupAck"), which stays a loss signal when the
+      // receiver's window moves as its application reads. Fast retransmit on the third.
       const flight = seqSub(this.sndMax, this.sndUna);
       if (this.cc.onDupAck(seqAdd(this.sndMax, -1), this.sndUna, flight) === 'fast-retransmit') {
         this.sndNxt = this.sndUna;
         this.rttSeq = undefined; // Karn
       }
     }
+    this.recordSack(seg);
     // Window update (RFC 9293 3.10.7.4): only from newer segments.
     if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
       const opened = this.sndWnd === 0 && window > 0;
@@ -605,6 +610,58 @@ export class Tcb {
         break;
     }
     return true;
+  }
+
+  /** Highest right edge of any SACK block received (for RFC 6675 duplicate ACKs). */
+  private sackHigh = 0;
+
+  /**
+   * The SACK scoreboard: sequence ranges above SND.UNA the peer reported holding, sorted
+   * and merged. Retransmission skips them (only the holes go out again).
+   */
+  private sacked: [number, number][] = [];
+
+  /** Merges the SACK blocks of `seg` into the scoreboard (RFC 2018 / RFC 6675 3). */
+  private recordSack(seg: TcpRepr): void {
+    const blocks = seg.options.sack;
+    if (!this.sackOn || blocks === undefined) return;
+    for (const [l, r] of blocks) {
+      if (seqLe(r, this.sndUna) || seqGt(r, this.sndMax) || seqGe(l, r)) continue;
+      let left = seqLt(l, this.sndUna) ? this.sndUna : l;
+      let right = r;
+      const out: [number, number][] = [];
+      for (const b of this.sacked) {
+        if (seqLt(b[1], left) || seqGt(b[0], right)) out.push(b);
+        else {
+          left = seqMin(left, b[0]);
+          right = seqMax(right, b[1]);
+        }
+      }
+      out.push([left, right]);
+      out.sort((x, y) => seqSub(x[0], y[0]));
+      this.sacked = out;
+    }
+  }
+
+  /** Drops scoreboard ranges at or below SND.UNA. */
+  private trimSacked(): void {
+    if (this.sacked.length === 0) return;
+    this.sacked = this.sacked.filter((b) => seqGt(b[1], this.sndUna)).map((b) => (seqLt(b[0], this.sndUna) ? [this.sndUna, b[1]] : b));
+  }
+
+  /** Whether `seg` carries a SACK block reaching beyond anything SACKed before. */
+  private newSackInfo(seg: TcpRepr): boolean {
+    const blocks = seg.options.sack;
+    if (!this.sackOn || blocks === undefined) return false;
+    let fresh = false;
+    for (const [left, right] of blocks) {
+      if (seqLe(right, this.sndUna) || seqGt(right, this.sndMax) || seqGe(left, right)) continue;
+      if (this.sackHigh === 0 || seqLt(this.sackHigh, this.sndUna) || seqGt(right, this.sackHigh)) {
+        this.sackHigh = right;
+        fresh = true;
+      }
+    }
+    return fresh;
   }
 
   private sampleRtt(now: number, seg: TcpRepr): void {
@@ -710,6 +767,7 @@ export class Tcb {
     this.changed = true;
     this.rtoAt = this.ackAt = this.persistAt = this.keepAt = this.timeWaitAt = this.swsAt = Infinity;
     this.assembler.clear();
+    this.sacked = [];
     this.recvBuf.keepOutOfOrder = false;
     if (this.error !== undefined) this.recvBuf.clear();
     this.sendBuf.clear();
@@ -899,6 +957,17 @@ export class Tcb {
   /** The next data (or FIN) segment allowed now, or undefined. */
   private nextDataSegment(now: number): TcpSegmentOut | undefined {
     const mss = this.effMss();
+    // Retransmitting (SND.NXT behind SND.MAX): skip what the peer SACKed.
+    let limit = Infinity;
+    if (this.sacked.length > 0 && seqLt(this.sndNxt, this.sndMax)) {
+      for (const [l, r] of this.sacked) {
+        if (seqLe(l, this.sndNxt) && seqLt(this.sndNxt, r)) this.sndNxt = r;
+        else if (seqGt(l, this.sndNxt)) {
+          limit = seqSub(l, this.sndNxt);
+          break;
+        }
+      }
+    }
     // The send ring holds the bytes from SND.UNA on (data states: the SYN is acknowledged).
     const offset = seqSub(this.sndNxt, this.sndUna);
     const inFlight = seqSub(this.sndNxt, this.sndUna);
@@ -915,7 +984,7 @@ export class Tcb {
         this.armPersist(now);
         return undefined;
       }
-      let len = Math.min(mss, unsent, usable);
+      let len = Math.min(mss, unsent, usable, limit);
       // Sender silly-window avoidance (RFC 9293 3.8.6.2.1) and Nagle (RFC 896).
       const full = len === mss;
       const allQueuedFits = len === unsent;
