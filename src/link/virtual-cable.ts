@@ -49,9 +49,13 @@ export function checkMtu(mtu: number): number {
   return mtu;
 }
 
-class End implements CableEnd {
+/**
+ * A link end with a bounded receive queue that transmits into its peer's queue. A cable
+ * is two of them joined; a loopback is one whose peer is itself.
+ */
+export class QueueEnd implements CableEnd {
   readonly caps: LinkCaps;
-  peer: End | undefined;
+  peer: QueueEnd | undefined;
   private readonly rx: FrameRing;
   private readonly wakes = new WakeSet();
   private readonly maxFrame: number;
@@ -142,8 +146,8 @@ export function createCable(opts: CableOptions = {}): [CableEnd, CableEnd] {
   const mtu = checkMtu(opts.mtu ?? 1500);
   const caps: LinkCaps = Object.freeze({ medium: opts.medium ?? 'ethernet', mtu });
   const queueFrames = opts.queueFrames ?? 1024;
-  const a = new End(caps, queueFrames);
-  const b = new End(caps, queueFrames);
+  const a = new QueueEnd(caps, queueFrames);
+  const b = new QueueEnd(caps, queueFrames);
   a.peer = b;
   b.peer = a;
   return [a, b];
