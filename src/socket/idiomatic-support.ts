@@ -219,3 +219,34 @@ export function toBytes(data: Uint8Array | string, where: OpWhere): Uint8Array {
   if (data instanceof Uint8Array) return data;
   throw socketError('EINVAL', where, 'bad-data');
 }
+
+/**
+ * Closes a core socket once and stops tracking it: the shared `close()` body of the
+ * idiomatic socket objects (pending waits settle as closed first).
+ */
+export async function closeCore(core: { close(): unknown }, readiness: Readiness, ctx: SocketContext): Promise<void> {
+  readiness.closeAll();
+  try {
+    await core.close();
+  } catch {
+    // Nothing left to release.
+  }
+  ctx.untrack();
+}
+
+/**
+ * Yields `next()` results until the object is closed: an `ESOCK` rejection after
+ * `closed()` turned true ends the iteration quietly; other errors propagate.
+ */
+export async function* untilClosed<T>(next: () => Promise<T>, closed: () => boolean): AsyncGenerator<T, void, undefined> {
+  for (;;) {
+    let value: T;
+    try {
+      value = await next();
+    } catch (e) {
+      if (closed() && e instanceof SocketError && e.code === 'ESOCK') return;
+      throw e;
+    }
+    yield value;
+  }
+}

@@ -4,9 +4,9 @@
  */
 import type { CoreSocket } from '../backends/contract.ts';
 import { IOT_SOCKET_EAGAIN } from '../base/iot-constants.ts';
-import { SocketError } from '../base/socket-error.ts';
+import type { SocketError } from '../base/socket-error.ts';
 import type { OpWhere, SocketContext } from './idiomatic-support.ts';
-import { checkTimeout, codeError, socketError, waitChange } from './idiomatic-support.ts';
+import { checkTimeout, closeCore, codeError, socketError, untilClosed, waitChange } from './idiomatic-support.ts';
 import type { Readiness} from './readiness.ts';
 import { deadlineAfter } from './readiness.ts';
 import { SocketAddress } from './socket-address.ts';
@@ -89,29 +89,12 @@ export class TcpServer implements AsyncIterable<TcpSocket> {
   close(): Promise<void> {
     if (this.#closePromise !== undefined) return this.#closePromise;
     this.#closed = true;
-    this.#readiness.closeAll();
-    this.#closePromise = (async () => {
-      try {
-        await this.#core.close();
-      } catch {
-        // Nothing left to release.
-      }
-      this.#ctx.untrack();
-    })();
+    this.#closePromise = closeCore(this.#core, this.#readiness, this.#ctx);
     return this.#closePromise;
   }
 
   /** Connections until the server is closed. */
   async *[Symbol.asyncIterator](): AsyncIterator<TcpSocket> {
-    for (;;) {
-      let socket: TcpSocket;
-      try {
-        socket = await this.accept();
-      } catch (e) {
-        if (this.#closed && e instanceof SocketError && e.code === 'ESOCK') return;
-        throw e;
-      }
-      yield socket;
-    }
+    yield* untilClosed(() => this.accept(), () => this.#closed);
   }
 }

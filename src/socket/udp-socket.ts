@@ -3,9 +3,9 @@
  */
 import type { CoreSocket, Endpoint, RecvInfo } from '../backends/contract.ts';
 import { IOT_SOCKET_EAGAIN } from '../base/iot-constants.ts';
-import { SocketError } from '../base/socket-error.ts';
+import type { SocketError } from '../base/socket-error.ts';
 import type { OpWhere, SocketContext } from './idiomatic-support.ts';
-import { checkTimeout, codeError, socketError, toBytes, waitChange } from './idiomatic-support.ts';
+import { checkTimeout, closeCore, codeError, socketError, toBytes, untilClosed, waitChange } from './idiomatic-support.ts';
 import type { Readiness} from './readiness.ts';
 import { deadlineAfter } from './readiness.ts';
 import { SocketAddress } from './socket-address.ts';
@@ -186,29 +186,12 @@ export class UdpSocket implements AsyncIterable<Datagram> {
   close(): Promise<void> {
     if (this.#closePromise !== undefined) return this.#closePromise;
     this.#closed = true;
-    this.#readiness.closeAll();
-    this.#closePromise = (async () => {
-      try {
-        await this.#core.close();
-      } catch {
-        // Nothing left to release.
-      }
-      this.#ctx.untrack();
-    })();
+    this.#closePromise = closeCore(this.#core, this.#readiness, this.#ctx);
     return this.#closePromise;
   }
 
   /** Datagrams until the socket is closed. */
   async *[Symbol.asyncIterator](): AsyncIterator<Datagram> {
-    for (;;) {
-      let datagram: Datagram;
-      try {
-        datagram = await this.recv();
-      } catch (e) {
-        if (this.#closed && e instanceof SocketError && e.code === 'ESOCK') return;
-        throw e;
-      }
-      yield datagram;
-    }
+    yield* untilClosed(() => this.recv(), () => this.#closed);
   }
 }
