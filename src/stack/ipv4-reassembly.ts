@@ -122,6 +122,14 @@ export class Ipv4Reassembler {
         this.drop(key);
         return undefined;
       }
+      // Fragments held from beyond the end this one declares: inconsistent, discard (else
+      // their bytes could add up to the total while a hole remains inside it).
+      const lastHeld = p.frags[p.frags.length - 1];
+      if (lastHeld !== undefined && lastHeld.offset + lastHeld.data.length > end) {
+        this.stats.overlaps++;
+        this.drop(key);
+        return undefined;
+      }
       p.total = end;
     }
     if (p.total !== undefined && end > p.total) {

@@ -76,6 +76,19 @@ describe('IPv4 reassembly: defences', () => {
     assert.equal(r.add(1, 2, 17, 2, 16, false, new Uint8Array(4), HDR, 0)?.length, 20, 'duplicates tolerated');
   });
 
+  it('a last fragment ending before fragments already held discards the datagram (they must not complete it around a hole)', () => {
+    // Regression (found by the 1,000,000-frame robustness run): [0,8) and [24,32) held,
+    // then a last fragment [16,24): 24 bytes held for a 24-byte total, with [8,16)
+    // missing and [24,32) beyond the end, "completed" into a RangeError.
+    const r = new Ipv4Reassembler();
+    assert.equal(r.add(1, 2, 17, 6, 0, true, new Uint8Array(8), HDR, 0), undefined);
+    assert.equal(r.add(1, 2, 17, 6, 24, true, new Uint8Array(8), HDR, 0), undefined);
+    assert.equal(r.add(1, 2, 17, 6, 16, false, new Uint8Array(8), HDR, 0), undefined);
+    assert.equal(r.stats.overlaps, 1);
+    assert.equal(r.inProgress, 0, 'discarded');
+    assert.equal(r.bytesHeld, 0);
+  });
+
   it('ping of death (> 65535 bytes) and misaligned non-final fragments are dropped', () => {
     const r = new Ipv4Reassembler();
     assert.equal(r.add(1, 2, 1, 3, 65528, false, new Uint8Array(100), HDR, 0), undefined);
