@@ -14,35 +14,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { PingResult } from '../../src/stack/stack.ts';
-import { foldChecksum, onesSum, pseudoHeaderSumV4 } from '../../src/wire/checksum.ts';
+import { aimRandomFrame, mutateFrame } from '../support/frame-mutator.ts';
 import { drain, enc, ipFrame, openUdp, run, twoHosts } from '../support/stack-net.ts';
-
-/** Recomputes the IPv4 header checksum and, for an unfragmented UDP/ICMP/TCP datagram, the transport checksum. */
-function fixChecksums(f: Uint8Array, transport: boolean): void {
-  if (f.length < 34 || f[12] !== 0x08 || f[13] !== 0x00) return;
-  const ip = f.subarray(14);
-  const hl = ((ip[0] as number) & 0x0f) * 4;
-  if (hl < 20 || hl > ip.length) return;
-  ip[10] = 0;
-  ip[11] = 0;
-  const c = foldChecksum(onesSum(ip, 0, hl));
-  ip[10] = c >> 8;
-  ip[11] = c & 0xff;
-  if (!transport) return;
-  const total = ((ip[2] as number) << 8) | (ip[3] as number);
-  const frag = (((ip[6] as number) << 8) | (ip[7] as number)) & 0x3fff;
-  if (frag !== 0 || total > ip.length || total < hl) return;
-  const l4 = ip.subarray(hl, total);
-  const proto = ip[9] as number;
-  const at = proto === 17 ? 6 : proto === 1 ? 2 : proto === 6 ? 16 : -1;
-  if (at < 0 || l4.length < at + 2) return;
-  l4[at] = 0;
-  l4[at + 1] = 0;
-  const pseudo = proto === 1 ? 0 : pseudoHeaderSumV4(ip.subarray(12, 16), ip.subarray(16, 20), proto, l4.length);
-  const s = foldChecksum(onesSum(l4, 0, l4.length, pseudo));
-  l4[at] = s >> 8;
-  l4[at + 1] = s & 0xff;
-}
 
 describe('Stack robustness (property)', () => {
   it('20,000 random and mutated frames into a live stack: no throw, drops counted, bounded memory, UDP still works', (t) => {
@@ -88,33 +61,13 @@ describe('Stack robustness (property)', () => {
       ),
       dst: fc.constantFrom('ours', 'broadcast', 'random'),
       type: fc.constantFrom(0x0800, 0x0806, -1),
-    }).map(({ bytes, dst, type }) => {
-      if (bytes.length >= 14) {
-        if (dst === 'ours') bytes.set(B.mac, 0);
-        else if (dst === 'broadcast') bytes.fill(0xff, 0, 6);
-        if (type >= 0) {
-          bytes[12] = type >> 8;
-          bytes[13] = type & 0xff;
-        }
-        if (type === 0x0800 && bytes.length >= 34) {
-          bytes[14] = 0x45;
-          bytes.set([10, 0, 0, 2], 30); // to B, so it gets past the address check
-        }
-      }
-      return bytes;
-    });
+    }).map(({ bytes, dst, type }) => aimRandomFrame(bytes, dst, type, B.mac, B.ip));
     const mutatedFrame = fc.record({
       base: fc.nat(golden.length - 1),
       edits: fc.array(fc.record({ at: fc.nat(1513), value: fc.nat(255) }), { minLength: 1, maxLength: 6 }),
       cut: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.nat(1514) }), // a quarter are cut short
       fix: fc.constantFrom('none', 'ip', 'all', 'all'),
-    }).map(({ base, edits, cut, fix }) => {
-      const f = (golden[base] as Uint8Array).slice();
-      for (const e of edits) if (e.at < f.length) f[e.at] = e.value;
-      const g = cut !== null && cut < f.length ? f.slice(0, cut) : f;
-      if (fix !== 'none') fixChecksums(g, fix === 'all');
-      return g;
-    });
+    }).map(({ base, edits, cut, fix }) => mutateFrame(golden[base] as Uint8Array, edits, cut, fix));
     const batch = fc.record({
       frames: fc.array(fc.oneof(randomFrame, mutatedFrame, mutatedFrame), { minLength: 100, maxLength: 100 }),
       advanceMs: fc.constantFrom(0, 0, 1, 10, 500, 3000),

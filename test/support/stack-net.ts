@@ -108,6 +108,20 @@ export class Tap implements Link {
   }
 }
 
+/** `n` deterministic pseudo-random bytes (xorshift32 from `seed`, four bytes per step): test data to send and compare. */
+export function pattern(n: number, seed: number): Uint8Array {
+  const r = new XorShiftRng(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 4) {
+    const x = r.nextU32();
+    out[i] = x & 0xff;
+    out[i + 1] = (x >>> 8) & 0xff;
+    out[i + 2] = (x >>> 16) & 0xff;
+    out[i + 3] = x >>> 24;
+  }
+  return out;
+}
+
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
 
