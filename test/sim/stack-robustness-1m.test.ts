@@ -36,8 +36,8 @@
  * exact value) and fixes the checksum: it still exercises PAWS, the acceptability test,
  * RFC 5961 challenge ACKs and their rate limit. The guard is conservative about timing:
  * a frame is judged against every state B can be in when it is processed (RCV.NXT
- * between B's value and A's SND.MAX: the cable is FIFO; a receive window up to twice
- * the buffer, see `rcvWindowBound`). Left through on purpose:
+ * between B's value and A's SND.MAX: the cable is FIFO; a receive window up to the
+ * buffer, see `rcvWindowBound`). Left through on purpose:
  * in-window RST off RCV.NXT and in-window SYN (challenge ACKs), segments without ACK,
  * ACKs of data never sent, everything out of window, and everything for other 4-tuples.
  * Not covered by the guard: TCP segments that only exist after reassembly of mutated
@@ -214,13 +214,12 @@ function rcvNxtBound(l: Live): number {
 }
 
 /**
- * The largest receive window B can have advertised: the buffer, rounded up to the window
- * scale, i.e. below twice the buffer. (The window should never exceed the buffer, but an
- * active opener whose IRS lies in the upper half of the sequence space advertises
- * 0xffff << shift: see test/unit/stack/tcp-robustness-repro.test.ts.)
+ * The largest receive window B can have advertised: its receive buffer (an active
+ * opener once advertised more, before the IRS was known: see
+ * test/unit/stack/tcp-handshake-window.test.ts).
  */
 function rcvWindowBound(l: Live): number {
-  return 2 * l.b.tcb.recvBuf.capacity;
+  return l.b.tcb.recvBuf.capacity;
 }
 
 /** Parses `f` as B would; the live connection and segment it reaches, if any. */

@@ -14,21 +14,10 @@ import { FaultInjector, createCable, type FaultInjectorOptions } from '../../src
 import { StackRunner } from '../../src/runtime/stack-runner.ts';
 import { Stack } from '../../src/stack/stack.ts';
 import { TcpLayer, type TcpConn, type TcpListener } from '../../src/stack/tcp/tcp-layer.ts';
+import { pattern } from '../support/stack-net.ts';
 
 const SIZE = Number(process.env.IOTNET_INTEGRITY_MIB ?? 16) * 1024 * 1024;
 
-function pattern(n: number, seed: number): Uint8Array {
-  const r = new XorShiftRng(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 4) {
-    const x = r.nextU32();
-    out[i] = x & 0xff;
-    out[i + 1] = (x >>> 8) & 0xff;
-    out[i + 2] = (x >>> 16) & 0xff;
-    out[i + 3] = x >>> 24;
-  }
-  return out;
-}
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 interface Result {
@@ -36,6 +25,7 @@ interface Result {
   upOk: boolean;
   downOk: boolean;
   faults: string;
+  tcp: string;
 }
 
 function transfer(faults: Omit<FaultInjectorOptions, 'rng' | 'scheduler'>, seed: number): Result {
@@ -83,6 +73,7 @@ function transfer(faults: Omit<FaultInjectorOptions, 'rng' | 'scheduler'>, seed:
     upOk: rb2 === SIZE && gotB.digest('hex') === sha(up),
     downOk: ra2 === SIZE && gotA.digest('hex') === sha(down),
     faults: JSON.stringify({ tx: st.tx, rx: st.rx }),
+    tcp: JSON.stringify({ a: c.tcb.stats, b: s?.tcb.stats }),
   };
 }
 
@@ -92,10 +83,7 @@ describe(`TCP integrity under impairment: ${SIZE / 1048576} MiB each way between
     ['lossless', {}],
     ['1 % loss', { lossPct: 1 }],
     ['5 % loss', { lossPct: 5 }],
-    // 20 % loss is not in this list yet: with NewReno, SACK-based retransmission and
-    // RTO back-off, 16 MiB each way at 20 % loss both ways needs hours of virtual time
-    // (256 KiB took 1,803 s). Loss recovery (RFC 3042 limited transmit, RFC 6675 pipe,
-    // RACK-TLP) must improve first; see the closing notes of issue 3.
+    ['20 % loss', { lossPct: 20 }],
     ['5 % reordering', { reorderPct: 5 }],
     ['2 % duplication', { dupPct: 2 }],
     ['1 % corruption', { corruptPct: 1 }],
@@ -110,6 +98,7 @@ describe(`TCP integrity under impairment: ${SIZE / 1048576} MiB each way between
       if (name === 'lossless') lossless = goodput;
       const rel = lossless > 0 ? ` (${(goodput / lossless).toFixed(3)} of lossless)` : '';
       process.stdout.write(`# integrity ${name}: ${(performance.now() - t0).toFixed(0)} ms CPU, ${(r.virtualMs / 1000).toFixed(2)} s virtual, goodput ${goodput.toFixed(1)} MB/s both ways${rel}\n`);
+      if (process.env.IOTNET_INTEGRITY_VERBOSE !== undefined) process.stdout.write(`# ${r.tcp}\n`);
     });
   }
 });

@@ -50,6 +50,8 @@ export class UserspaceTcpSocket implements CoreSocket {
   private cancelDeadline: CancelTimer | undefined;
   private closed = false;
   private reserved = false;
+  /** SO_KEEPALIVE set before there is a connection: applied when it is made. */
+  private keepAlive = false;
 
   constructor(env: UserspaceTcpEnv, conn?: TcpConn) {
     this.env = env;
@@ -107,6 +109,7 @@ export class UserspaceTcpSocket implements CoreSocket {
     const c = this.env.tcp.connect(this.env.now(), ip4FromBytes(address), port, this.localIp, this.localPort);
     if (typeof c === 'number') return c;
     this.attach(c);
+    if (this.keepAlive) c.tcb.setKeepAlive(true, this.env.now());
     this.outcome = IOT_SOCKET_EINPROGRESS;
     this.cancelDeadline = this.env.scheduler.setTimer(this.env.connectTimeoutMs, () => {
       if (this.conn === c && this.outcome === IOT_SOCKET_EINPROGRESS && !c.tcb.isSynchronized) {
@@ -203,6 +206,7 @@ export class UserspaceTcpSocket implements CoreSocket {
   }
 
   setKeepAlive(on: boolean): number {
+    this.keepAlive = on;
     const c = this.conn;
     if (c !== undefined) {
       c.tcb.setKeepAlive(on, this.env.now());

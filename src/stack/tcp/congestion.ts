@@ -1,35 +1,30 @@
 /**
- * Congestion control: NewReno (RFC 5681 + RFC 6582), with the RFC 6928 initial window
- * of 10 segments and appropriate byte counting (RFC 3465, L = 2 SMSS in slow start).
+ * Congestion control: Reno window growth (RFC 5681) with the RFC 6928 initial window of
+ * 10 segments and appropriate byte counting (RFC 3465, L = 2 SMSS in slow start), and
+ * proportional rate reduction (RFC 6937) during fast recovery.
  *
- * The controller only does window arithmetic; the TCB tells it what happened
- * (new data acknowledged, duplicate ACKs, a retransmission timeout) and asks how much
- * may be in flight and what to retransmit.
+ * The controller only does window arithmetic. Loss detection (RACK, duplicate ACKs,
+ * timeouts), the pipe (RFC 6675) and what to retransmit are the TCB's; it tells the
+ * controller what happened.
  */
-import { seqGe, seqLt } from '../../wire/tcp-seq.ts';
 
 /** RFC 6928: IW = min(10 * SMSS, max(2 * SMSS, 14600)). */
 export function initialWindow(smss: number): number {
   return Math.min(10 * smss, Math.max(2 * smss, 14600));
 }
 
-/** What the TCB must do after an ACK event. */
-export type AckAction = 'none' | 'fast-retransmit' | 'partial-retransmit';
-
 export class NewReno {
   /** Congestion window in bytes. */
   cwnd: number;
   /** Slow-start threshold ("arbitrarily high" initially, RFC 5681 3.1). */
   ssthresh = 0x7fffffff;
-  /** Duplicate ACKs seen in a row. */
-  dupAcks = 0;
-  /** In fast recovery until `recover` is acknowledged (RFC 6582). */
-  inRecovery = false;
-  /** Highest sequence number sent when recovery began. */
-  recover = 0;
   private smss: number;
   /** Bytes acknowledged in congestion avoidance not yet turned into window growth. */
   private caAcked = 0;
+  // Proportional rate reduction state (RFC 6937 3).
+  private prrDelivered = 0;
+  private prrOut = 0;
+  private recoverFs = 1;
 
   constructor(smss: number) {
     this.smss = smss;
@@ -44,67 +39,84 @@ export class NewReno {
   }
 
   /**
-   * New data acknowledged: `acked` bytes, `ack` the new SND.UNA, `flight` the bytes still
-   * outstanding after this ACK. Returns 'partial-retransmit' when, in recovery, the ACK
-   * covers only part of the window (RFC 6582 3.2 step 3): retransmit the first unacked.
+   * New data acknowledged outside fast recovery (`acked` bytes): slow start with
+   * appropriate byte counting (RFC 3465, at most 2 SMSS per ACK), or congestion
+   * avoidance (one SMSS per window's worth of acknowledged bytes).
    */
-  onNewAck(acked: number, ack: number, flight: number): AckAction {
-    this.dupAcks = 0;
-    if (this.inRecovery) {
-      if (seqGe(ack, this.recover)) {
-        // Full acknowledgment (RFC 6582 3.2 step 3, option 1): deflate.
-        this.cwnd = Math.min(this.ssthresh, Math.max(flight, this.smss) + this.smss);
-        this.inRecovery = false;
-        return 'none';
-      }
-      // Partial acknowledgment: deflate by the amount acked, add back one SMSS.
-      this.cwnd = Math.max(this.smss, this.cwnd - acked + this.smss);
-      return 'partial-retransmit';
-    }
+  onAck(acked: number): void {
+    if (acked <= 0) return;
     if (this.cwnd < this.ssthresh) {
-      // Slow start with ABC (RFC 3465): grow by the bytes acked, at most 2 SMSS per ACK.
       this.cwnd += Math.min(acked, 2 * this.smss);
-    } else {
-      // Congestion avoidance: one SMSS per window's worth of acknowledged bytes.
-      this.caAcked += acked;
-      if (this.caAcked >= this.cwnd) {
-        this.caAcked -= this.cwnd;
-        this.cwnd += this.smss;
-      }
+      return;
     }
-    return 'none';
+    this.caAcked += acked;
+    if (this.caAcked >= this.cwnd) {
+      this.caAcked -= this.cwnd;
+      this.cwnd += this.smss;
+    }
   }
 
   /**
-   * A duplicate ACK (RFC 5681 definition, checked by the TCB). On the third, enter fast
-   * recovery: returns 'fast-retransmit'. `highestSent` is the sequence number of the
-   * last byte sent (SND.NXT - 1); `flight` the bytes outstanding.
+   * Loss detected: fast recovery begins (RFC 6675 5 step 4, RFC 5681 eq. 4):
+   * ssthresh = max(FlightSize / 2, 2 SMSS). The window then follows PRR; it starts at
+   * `pipe` + 1 SMSS so the first retransmission goes out at once.
    */
-  onDupAck(highestSent: number, una: number, flight: number): AckAction {
-    this.dupAcks++;
-    if (this.inRecovery) {
-      this.cwnd += this.smss; // inflate for each further duplicate (RFC 5681 3.2 step 4)
-      return 'none';
-    }
-    if (this.dupAcks !== 3) return 'none';
-    // RFC 6582 3.2 step 2: only if the ACK covers more than `recover` (avoid repeated
-    // reductions within one window of data).
-    if (seqLt(una, this.recover) && this.recover !== 0) return 'none';
+  enterRecovery(flight: number, pipe: number): void {
     this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.smss);
-    this.recover = highestSent;
-    this.cwnd = this.ssthresh + 3 * this.smss;
-    this.inRecovery = true;
-    return 'fast-retransmit';
+    this.prrDelivered = 0;
+    this.prrOut = 0;
+    this.recoverFs = Math.max(1, flight);
+    this.caAcked = 0;
+    this.cwnd = pipe + this.smss;
   }
 
-  /** A retransmission timeout (RFC 5681 3.1 eq. 4, RFC 6582 4): collapse to one segment. */
-  onTimeout(flight: number, highestSent: number): void {
+  /**
+   * An ACK in fast recovery delivered `delivered` bytes (cumulatively or by SACK) and
+   * left `pipe` bytes in flight: PRR (RFC 6937 3) sets the window so that the sending
+   * rate falls smoothly to ssthresh (proportional part) and, once the pipe is below
+   * it, slow-starts back up to it (PRR-SSRB).
+   */
+  onRecoveryAck(delivered: number, pipe: number): void {
+    this.prrDelivered += Math.max(0, delivered);
+    let sndcnt: number;
+    if (pipe > this.ssthresh) {
+      sndcnt = Math.ceil((this.prrDelivered * this.ssthresh) / this.recoverFs) - this.prrOut;
+    } else {
+      sndcnt = Math.min(this.ssthresh - pipe, Math.max(this.prrDelivered - this.prrOut, delivered) + this.smss);
+    }
+    // Like Linux: the fast retransmit always goes out.
+    if (this.prrOut === 0) sndcnt = Math.max(sndcnt, this.smss);
+    this.cwnd = pipe + Math.max(0, sndcnt);
+  }
+
+  /** Bytes sent during fast recovery (PRR's prr_out). */
+  onRecoverySent(bytes: number): void {
+    this.prrOut += bytes;
+  }
+
+  /** Fast recovery ends (the recovery point was acknowledged): cwnd = ssthresh (RFC 6937 3). */
+  exitRecovery(): void {
+    this.cwnd = this.ssthresh;
+    this.caAcked = 0;
+  }
+
+  /** A retransmission timeout (RFC 5681 3.1 eq. 4): collapse to one segment. */
+  onTimeout(flight: number): void {
     this.ssthresh = Math.max(Math.floor(flight / 2), 2 * this.smss);
     this.cwnd = this.smss;
-    this.dupAcks = 0;
     this.caAcked = 0;
-    this.inRecovery = false;
-    this.recover = highestSent;
+  }
+
+  /** A tail loss probe repaired a loss (RFC 8985 7.4.2): the same reduction as fast recovery. */
+  onProbeRepairedLoss(flight: number): void {
+    this.ssthresh = Math.max(Math.floor(Math.max(flight, this.cwnd) / 2), 2 * this.smss);
+    this.cwnd = this.ssthresh;
+    this.caAcked = 0;
+  }
+
+  /** The SYN or SYN-ACK was lost: the initial window is one segment (RFC 6928 2, RFC 5681 3.1). */
+  onSynLoss(): void {
+    this.cwnd = this.smss;
   }
 
   /** RFC 5681 4.1: restart after an idle period longer than the RTO. */

@@ -42,4 +42,19 @@ export class IsnGenerator {
     const ticks = Math.floor(nowMs * 250) % 0x1_0000_0000;
     return (ticks + lo) >>> 0;
   }
+
+  /**
+   * The timestamp clock offset for connections between two addresses (RFC 7323 5.4: a
+   * random offset per address pair, as Linux does). One pair keeps one clock, so a new
+   * incarnation's timestamps are newer than the old one's (RFC 6191 relies on it);
+   * other pairs cannot learn the host's uptime.
+   */
+  tsOffset(localIp: Uint8Array, remoteIp: Uint8Array): number {
+    const m = this.msg;
+    m.fill(0);
+    m.set(localIp.subarray(0, 16), 0);
+    m.set(remoteIp.subarray(0, 16), 16);
+    const [hi] = this.prf.hash(m);
+    return hi >>> 0;
+  }
 }

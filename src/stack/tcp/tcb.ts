@@ -9,23 +9,34 @@
  *   silly-window avoidance, congestion and peer windows), retransmissions, FIN, window
  *   probes, keep-alives, ACKs (delayed: at most `delayedAckMs`, and at least every
  *   second full-sized segment, RFC 9293 §3.8.6.3 / RFC 1122).
- * - `pollAt()` is the next deadline (retransmission, delayed ACK, persist, keep-alive,
- *   TIME-WAIT, user timeout); the stack calls `output` when it is reached.
+ * - `pollAt()` is the next deadline (retransmission, RACK reordering, tail loss probe,
+ *   delayed ACK, persist, keep-alive, TIME-WAIT, user timeout); the stack calls
+ *   `output` when it is reached.
+ *
+ * Loss recovery: a segment log (`SegLog`, the RFC 6675 scoreboard with per-segment send
+ * times) records what is in flight; RACK (RFC 8985) marks segments lost by time, which
+ * also finds lost retransmissions; a tail loss probe (RFC 8985 7) repairs losses at the
+ * end of a flight without waiting for the RTO; duplicate ACKs (RFC 5681, RFC 6582
+ * NewReno partial ACKs) are the signal when the peer does not do SACK. What is sent
+ * follows RFC 6675 NextSeg and its pipe, with proportional rate reduction (RFC 6937)
+ * while recovering; only segments deemed lost go out again. Limited transmit (RFC 3042)
+ * falls out of the pipe: SACKed segments leave it, so new data keeps flowing.
  *
  * The application side (`send`, `recv`, `close`, `abort`) only moves bytes in and out
  * of the rings and flags work for the next `output`.
  *
- * Not yet here (documented in docs/userspace-stack.md): RFC 6675 SACK-based loss
- * recovery on the sender (SACK blocks are generated and advertised; received blocks are
- * parsed but recovery is NewReno), urgent data (ignored, RFC 6093).
+ * Not here: D-SACK (RFC 2883) and undoing spurious recoveries, urgent data (ignored,
+ * RFC 6093).
  */
 import { IOT_SOCKET_ECONNABORTED, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_ECONNRESET, IOT_SOCKET_ETIMEDOUT } from '../../base/iot-constants.ts';
 import type { TcpOptions, TcpRepr } from '../../wire/tcp.ts';
 import { TcpFlag } from '../../wire/tcp.ts';
-import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin, seqSub } from '../../wire/tcp-seq.ts';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from '../../wire/tcp-seq.ts';
 import { Assembler } from '../assembler.ts';
 import { RingBuffer } from '../ring-buffer.ts';
 import { NewReno } from './congestion.ts';
+import { Rack } from './rack.ts';
+import { SegFlag, SegLog } from './seg-log.ts';
 import { RttEstimator, type RttOptions } from './rtt.ts';
 
 /** RFC 9293 state names. */
@@ -67,7 +78,7 @@ export const DEFAULT_TCB_CONFIG: TcbConfig = {
   noDelay: false,
   delayedAckMs: 40,
   timeWaitMs: 60_000,
-  synRetries: 6,
+  synRetries: 7, // with back-off capped at 60 s: given up after 183 s (RFC 1122 4.2.3.5: at least 3 minutes)
   dataRetries: 12,
   userTimeoutMs: 0,
   keepAlive: false,
@@ -106,8 +117,20 @@ const NO_PAYLOAD: readonly Uint8Array[] = [];
 const EMPTY_OPTIONS: TcpOptions = Object.freeze({});
 /** Empty rings are released after this long without data movement. */
 const IDLE_RELEASE_MS = 1000;
+/** The timestamps option with its two NOPs (RFC 7323 Appendix A layout). */
+const TS_OPTION_BYTES = 12;
 /** Retry delay after the link refused a frame (its queue was full). */
 const TX_RETRY_MS = 2;
+/** Loss recovery states: none, fast recovery (RFC 6675), after a retransmission timeout. */
+const RECOVERY_NONE = 0;
+const RECOVERY_FAST = 1;
+const RECOVERY_RTO = 2;
+/** RFC 5681 / RFC 6675: duplicate ACKs that signal a loss. */
+const DUP_THRESH = 3;
+/** RFC 8985 7.2: probe timeout without an RTT sample, the worst-case delayed ACK, and a floor. */
+const TLP_NO_RTT_MS = 1000;
+const TLP_DELACK_MS = 200;
+const TLP_MIN_MS = 10;
 
 function windowShiftFor(bytes: number): number {
   let shift = 0;
@@ -115,8 +138,21 @@ function windowShiftFor(bytes: number): number {
   return shift;
 }
 
+/** Loss-recovery counters of one connection (diagnostics, tests, benchmarks). */
+export interface TcbStats {
+  /** Data segments sent again (fast, timeout and probe retransmissions). */
+  retransmittedSegments: number;
+  /** Retransmission timeouts that fired. */
+  timeouts: number;
+  /** Fast recovery episodes entered (RACK or duplicate ACKs). */
+  fastRecoveries: number;
+  /** Tail loss probes sent. */
+  lossProbes: number;
+}
+
 export class Tcb {
   state: TcpState = 'CLOSED';
+  readonly stats: TcbStats = { retransmittedSegments: 0, timeouts: 0, fastRecoveries: 0, lossProbes: 0 };
   readonly cfg: TcbConfig;
   /** Set when the connection failed or was reset: the IoT Socket code to report. */
   error: number | undefined;
@@ -267,7 +303,7 @@ export class Tcb {
 
   /** Payload bytes per full-sized segment (MSS minus the timestamp option, RFC 7323 4.2). */
   private effMss(): number {
-    return this.sndMss - (this.tsOn ? 12 : 0);
+    return this.sndMss - (this.tsOn ? TS_OPTION_BYTES : 0);
   }
 
   // ======================================================================= application side
@@ -290,6 +326,18 @@ export class Tcb {
   /** True once our FIN is queued (close or shutdown): no more sending. */
   get sendShut(): boolean {
     return this.finQueued;
+  }
+
+  /**
+   * RFC 6191 (and RFC 9293 3.10.7.4's TIME-WAIT rule): a SYN may open a new incarnation
+   * of this connection in TIME-WAIT when its timestamp is newer than TS.Recent, or,
+   * without timestamps, when its sequence number lies above RCV.NXT.
+   */
+  acceptsNewIncarnation(syn: TcpRepr): boolean {
+    if (this.state !== 'TIME-WAIT') return false;
+    const ts = syn.options.timestamp;
+    if (this.tsOn && ts !== undefined) return seqGt(ts.value, this.tsRecent);
+    return seqGt(syn.seq, this.rcvNxt);
   }
 
   /** Whether the application may queue data now (state permits and the ring has room). */
@@ -449,6 +497,7 @@ export class Tcb {
     if ((f & TcpFlag.ACK) === 0) return;
     if (this.state === 'SYN-RECEIVED') {
       if (seqLt(this.sndUna, seg.ack) && seqLe(seg.ack, this.sndMax)) {
+        if (this.retransmits > 1) this.cc.onSynLoss(); // the SYN-ACK was sent again (RFC 6928 2)
         this.state = 'ESTABLISHED';
         this.changed = true;
         this.sndWnd = seg.window << this.sndShift;
@@ -505,9 +554,13 @@ export class Tcb {
       this.tsRecent = seg.options.timestamp.value;
       this.tsRecentAt = now;
     }
+    // What we advertised in our SYN counts from the IRS, unknown until now.
+    this.rcvAdvRight = seqAdd(this.rcvNxt, Math.min(0xffff, this.recvBuf.free));
     if (ackOk) {
+      // RFC 6928 2 / RFC 5681 3.1: the SYN was sent again, so start from one segment.
+      if (this.retransmits > 1) this.cc.onSynLoss();
       this.sndUna = seg.ack;
-      this.sndWnd = seg.window << this.sndShift;
+      this.sndWnd = seg.window; // never scaled in a SYN-ACK (RFC 7323 2.2)
       this.sndWl1 = seg.seq;
       this.sndWl2 = seg.ack;
       this.maxSndWnd = this.sndWnd;
@@ -540,8 +593,10 @@ export class Tcb {
       return false;
     }
     const window = seg.window << this.sndShift;
+    const log = this.log;
+    this.rack.now = now;
+    let delivered = 0;
     if (seqGt(ack, this.sndUna)) {
-      // (the scoreboard is trimmed once SND.UNA moved, below)
       const acked = seqSub(ack, this.sndUna);
       // SYN and FIN occupy sequence space but no buffer bytes.
       let dataAcked = acked;
@@ -549,29 +604,49 @@ export class Tcb {
       dataAcked = Math.max(0, Math.min(dataAcked, this.sendBuf.length));
       this.sendBuf.consume(dataAcked);
       this.sndUna = ack;
-      this.trimSacked();
-      if (seqLt(this.sndNxt, this.sndUna)) this.sndNxt = this.sndUna;
+      delivered += log.ackTo(ack, this.rack);
       this.sampleRtt(now, seg);
       this.retransmits = 0;
       this.persistBackoff = 0;
+      this.dupAcks = 0;
+      if (this.recovery !== RECOVERY_FAST) this.cc.onAck(dataAcked);
       const flight = seqSub(this.sndMax, this.sndUna);
-      const action = this.cc.onNewAck(dataAcked, ack, flight);
-      if (action === 'partial-retransmit') this.sndNxt = this.sndUna; // resend the first unacked segment
       this.rtoAt = flight > 0 ? now + this.rtt.rto : Infinity;
       this.firstUnackedAt = now;
       if (dataAcked > 0) this.changed = true;
+      if (this.tlpOutstanding && seqGe(ack, this.tlpEnd)) {
+        // The probe's episode ended (RFC 8985 7.4). A retransmitted probe that was needed
+        // means a loss was repaired without recovery: react as to a loss.
+        this.tlpOutstanding = false;
+        if (this.tlpRetrans && this.recovery === RECOVERY_NONE) this.cc.onProbeRepairedLoss(acked);
+      }
+      // Non-SACK NewReno (RFC 6582 3.2): a partial ACK in recovery means the next
+      // segment was lost too.
+      if (!this.sackOn && this.recovery === RECOVERY_FAST && seqLt(ack, this.recoveryPoint)) this.markHeadLost();
     } else if (ack === this.sndUna && payloadLen === 0 && seqGt(this.sndMax, this.sndUna)
-      && (seg.flags & (TcpFlag.SYN | TcpFlag.FIN)) === 0 && (window === this.sndWnd || this.newSackInfo(seg))) {
-      // A duplicate ACK: RFC 5681 2 (same window), or with SACK an ACK that carries new
-      // SACK information (RFC 6675 2 "DupAck"), which stays a loss signal when the
-      // receiver's window moves as its application reads. Fast retransmit on the third.
-      const flight = seqSub(this.sndMax, this.sndUna);
-      if (this.cc.onDupAck(seqAdd(this.sndMax, -1), this.sndUna, flight) === 'fast-retransmit') {
-        this.sndNxt = this.sndUna;
-        this.rttSeq = undefined; // Karn
+      && (seg.flags & (TcpFlag.SYN | TcpFlag.FIN)) === 0 && window === this.sndWnd) {
+      // A duplicate ACK (RFC 5681 2). Without SACK it is the loss signal (fast
+      // retransmit on the third, RFC 5681 3.2) and stands for one segment delivered.
+      this.dupAcks++;
+      if (!this.sackOn) {
+        delivered += this.sndMssBytes();
+        if (this.dupAcks === DUP_THRESH && this.recovery === RECOVERY_NONE && (!this.recoveryValid || seqGe(ack, this.recoveryPoint))) {
+          this.markHeadLost();
+        }
       }
     }
-    this.recordSack(seg);
+    if (this.sackOn) delivered += this.recordSack(seg);
+    // Loss detection: RACK (RFC 8985) with SACK.
+    if (this.sackOn && log.length > 0 && (this.rack.advanced || this.rackAt <= now)) this.detectLoss(now);
+    // Fast recovery (RFC 6675 5, with PRR).
+    if (this.recovery !== RECOVERY_NONE && seqGe(this.sndUna, this.recoveryPoint)) {
+      if (this.recovery === RECOVERY_FAST) this.cc.exitRecovery();
+      this.recovery = RECOVERY_NONE;
+    }
+    if (this.recovery === RECOVERY_NONE && log.lostBytes > 0) this.enterRecovery();
+    if (this.recovery === RECOVERY_FAST) this.cc.onRecoveryAck(delivered, this.pipe());
+    if (log.length === 0) this.tlpAt = this.rackAt = Infinity;
+    else if (this.recovery === RECOVERY_NONE) this.armTlp(now);
     // Window update (RFC 9293 3.10.7.4): only from newer segments.
     if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
       const opened = this.sndWnd === 0 && window > 0;
@@ -612,56 +687,94 @@ export class Tcb {
     return true;
   }
 
-  /** Highest right edge of any SACK block received (for RFC 6675 duplicate ACKs). */
-  private sackHigh = 0;
+  // --- loss recovery (RFC 6675 scoreboard and pipe, RFC 8985 RACK-TLP, RFC 6937 PRR)
+
+  /** One record per segment in flight (the scoreboard). */
+  private readonly log = new SegLog();
+  private readonly rack = new Rack();
+  /** RECOVERY_NONE, RECOVERY_FAST (RFC 6675) or RECOVERY_RTO (after a timeout). */
+  private recovery = RECOVERY_NONE;
+  /** SND.MAX when the recovery began: it ends once this is acknowledged. */
+  private recoveryPoint = 0;
+  private recoveryValid = false;
+  /** Duplicate ACKs in a row (the loss signal without SACK). */
+  private dupAcks = 0;
+  /** RACK reordering timer (RFC 8985 6.2 step 5). */
+  private rackAt = Infinity;
+  /** Tail loss probe timer (RFC 8985 7). */
+  private tlpAt = Infinity;
+  private tlpNow = false;
+  private tlpOutstanding = false;
+  private tlpRetrans = false;
+  private tlpEnd = 0;
+  /** When data was last sent (RFC 5681 4.1 restart after idle). */
+  private lastSendAt = -Infinity;
+  /** Log index of the retransmission `nextSegment` prepared (-1: new data). */
+  private txRecord = -1;
+
+  /** Bytes in flight (RFC 6675 4 "pipe"): outstanding - SACKed - lost + retransmitted. */
+  private pipe(): number {
+    const log = this.log;
+    let pipe = seqSub(this.sndMax, this.sndUna) - log.sackedBytes - log.lostBytes + log.retransBytes;
+    // Without SACK each duplicate ACK stands for one segment that left the network.
+    if (!this.sackOn) pipe -= Math.min(this.dupAcks, Math.max(0, log.length - 1)) * this.sndMssBytes();
+    return Math.max(0, pipe);
+  }
+
+  private sndMssBytes(): number {
+    return this.effMss();
+  }
+
+  /** Marks the first unacknowledged record lost (fast retransmit without SACK). */
+  private markHeadLost(): void {
+    if (this.log.length === 0) return;
+    const f = this.log.flags(0);
+    if ((f & SegFlag.SACKED) === 0) this.log.setFlags(0, (f | SegFlag.LOST) & ~SegFlag.RETRANS);
+  }
+
+  private detectLoss(now: number): void {
+    const reo = this.rack.reoWnd(this.recovery !== RECOVERY_NONE, this.log.sackedSegs, this.rtt.srtt);
+    this.rack.detect(now, this.log, reo);
+    this.rackAt = this.rack.timeoutAt;
+  }
+
+  private enterRecovery(): void {
+    this.stats.fastRecoveries++;
+    this.recovery = RECOVERY_FAST;
+    this.recoveryPoint = this.sndMax;
+    this.recoveryValid = true;
+    this.cc.enterRecovery(seqSub(this.sndMax, this.sndUna), this.pipe());
+    this.tlpAt = Infinity;
+    this.tlpOutstanding = false;
+    this.rttSeq = undefined; // Karn
+    this.wantOutput = true;
+  }
+
+  /** Arms the probe timeout (RFC 8985 7.2) when data is outstanding and no probe is out. */
+  private armTlp(now: number): void {
+    if (!this.sackOn || this.tlpOutstanding || this.recovery !== RECOVERY_NONE || this.log.length === 0) {
+      this.tlpAt = Infinity;
+      return;
+    }
+    const srtt = this.rtt.srtt;
+    let pto = srtt === undefined ? TLP_NO_RTT_MS : Math.max(TLP_MIN_MS, 2 * srtt);
+    if (this.log.length === 1) pto += TLP_DELACK_MS;
+    this.tlpAt = Math.min(now + pto, this.rtoAt);
+  }
 
   /**
-   * The SACK scoreboard: sequence ranges above SND.UNA the peer reported holding, sorted
-   * and merged. Retransmission skips them (only the holes go out again).
+   * Merges the SACK blocks of `seg` into the scoreboard (RFC 2018, RFC 6675 3); returns
+   * the bytes newly SACKed.
    */
-  private sacked: [number, number][] = [];
-
-  /** Merges the SACK blocks of `seg` into the scoreboard (RFC 2018 / RFC 6675 3). */
-  private recordSack(seg: TcpRepr): void {
+  private recordSack(seg: TcpRepr): number {
     const blocks = seg.options.sack;
-    if (!this.sackOn || blocks === undefined) return;
+    if (blocks === undefined) return 0;
+    let newly = 0;
     for (const [l, r] of blocks) {
-      if (seqLe(r, this.sndUna) || seqGt(r, this.sndMax) || seqGe(l, r)) continue;
-      let left = seqLt(l, this.sndUna) ? this.sndUna : l;
-      let right = r;
-      const out: [number, number][] = [];
-      for (const b of this.sacked) {
-        if (seqLt(b[1], left) || seqGt(b[0], right)) out.push(b);
-        else {
-          left = seqMin(left, b[0]);
-          right = seqMax(right, b[1]);
-        }
-      }
-      out.push([left, right]);
-      out.sort((x, y) => seqSub(x[0], y[0]));
-      this.sacked = out;
+      if (seqLe(r, this.sndUna) || seqGt(r, this.sndMax) || seqGe(l, r)) continue; // D-SACK or bogus
+      newly += this.log.sack(l, r, this.rack);
     }
-  }
-
-  /** Drops scoreboard ranges at or below SND.UNA. */
-  private trimSacked(): void {
-    if (this.sacked.length === 0) return;
-    this.sacked = this.sacked.filter((b) => seqGt(b[1], this.sndUna)).map((b) => (seqLt(b[0], this.sndUna) ? [this.sndUna, b[1]] : b));
-  }
-
-  /** Whether `seg` carries a SACK block reaching beyond anything SACKed before. */
-  private newSackInfo(seg: TcpRepr): boolean {
-    const blocks = seg.options.sack;
-    if (!this.sackOn || blocks === undefined) return false;
-    let fresh = false;
-    for (const [left, right] of blocks) {
-      if (seqLe(right, this.sndUna) || seqGt(right, this.sndMax) || seqGe(left, right)) continue;
-      if (this.sackHigh === 0 || seqLt(this.sackHigh, this.sndUna) || seqGt(right, this.sackHigh)) {
-        this.sackHigh = right;
-        fresh = true;
-      }
-    }
-    return fresh;
+    return newly;
   }
 
   private sampleRtt(now: number, seg: TcpRepr): void {
@@ -756,7 +869,8 @@ export class Tcb {
   private enterTimeWait(now: number): void {
     this.state = 'TIME-WAIT';
     this.changed = true;
-    this.rtoAt = Infinity;
+    this.rtoAt = this.rackAt = this.tlpAt = Infinity;
+    this.tlpNow = false;
     this.persistAt = Infinity;
     this.keepAt = Infinity;
     this.timeWaitAt = now + this.cfg.timeWaitMs;
@@ -767,7 +881,9 @@ export class Tcb {
     this.changed = true;
     this.rtoAt = this.ackAt = this.persistAt = this.keepAt = this.timeWaitAt = this.swsAt = Infinity;
     this.assembler.clear();
-    this.sacked = [];
+    this.log.clear();
+    this.rackAt = this.tlpAt = Infinity;
+    this.tlpNow = false;
     this.recvBuf.keepOutOfOrder = false;
     if (this.error !== undefined) this.recvBuf.clear();
     this.sendBuf.clear();
@@ -799,6 +915,7 @@ export class Tcb {
     }
     if (now >= this.releaseAt) {
       if (this.sendBuf.length === 0) this.sendBuf.release();
+      this.log.release();
       if (this.recvBuf.length === 0 && this.assembler.isEmpty) this.recvBuf.release();
       this.releaseAt = Infinity;
     }
@@ -811,8 +928,8 @@ export class Tcb {
 
   /** The next time `output` has timed work, or undefined. */
   pollAt(): number | undefined {
-    let at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt, this.swsAt, this.releaseAt);
-    if (this.ackNow || this.sendRst !== undefined || this.probeNow || this.wantOutput) at = 0;
+    let at = Math.min(this.rtoAt, this.ackAt, this.persistAt, this.keepAt, this.timeWaitAt, this.swsAt, this.releaseAt, this.rackAt, this.tlpAt);
+    if (this.ackNow || this.sendRst !== undefined || this.probeNow || this.wantOutput || this.tlpNow) at = 0;
     if (this.txRetryAt > 0 && at !== Infinity) at = Math.max(at, this.txRetryAt);
     return at === Infinity ? undefined : at;
   }
@@ -843,7 +960,10 @@ export class Tcb {
 
     if (this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED') {
       if (now >= this.rtoAt) this.emitSyn(now, emit);
-      else if (this.ackNow && this.state === 'SYN-RECEIVED') this.ackNow = false;
+      // An unacceptable segment in SYN-RECEIVED is answered with an ACK (RFC 9293
+      // 3.10.7.4): in a simultaneous open that ACK, for the peer's SYN-ACK, is what
+      // takes both ends to ESTABLISHED.
+      else if (this.ackNow && this.state === 'SYN-RECEIVED') this.emitAck(now, emit);
       return;
     }
 
@@ -875,7 +995,7 @@ export class Tcb {
         return;
       }
       this.keepAt = now + this.cfg.keepIntervalMs;
-      emit({ seq: seqAdd(this.sndMax, -1), ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(), options: this.segmentOptions(now, false), payload: NO_PAYLOAD, payloadLength: 0 });
+      emit({ seq: seqAdd(this.sndMax, -1), ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(), options: this.segmentOptions(now, -1), payload: NO_PAYLOAD, payloadLength: 0 });
     }
     if (!sentSomething && (this.ackNow || now >= this.ackAt)) this.emitAck(now, emit);
   }
@@ -892,13 +1012,34 @@ export class Tcb {
         return;
       }
       this.retransmits++;
+      this.stats.timeouts++;
       this.rtt.backoff();
-      this.cc.onTimeout(seqSub(this.sndMax, this.sndUna), seqAdd(this.sndMax, -1));
-      this.sndNxt = this.sndUna; // go back: retransmit from the first unacknowledged byte
-      // An unacknowledged FIN goes out again after the data.
-      if (this.finSent && seqLt(this.sndUna, this.sndMax)) this.finSent = false;
+      // RFC 6298 5.4-5.6, RFC 5681 3.1, RFC 8985 6.3: everything not SACKed is lost; it
+      // goes out again in slow start from the first unacknowledged byte.
+      this.cc.onTimeout(seqSub(this.sndMax, this.sndUna));
+      // RFC 2018 8: the receiver may have reneged on what it SACKed. When the first
+      // unacknowledged segment is itself marked SACKed, or timeouts repeat, forget the
+      // SACK marks so that everything goes out again.
+      if (this.log.length > 0 && ((this.log.flags(0) & SegFlag.SACKED) !== 0 || this.retransmits >= 2)) this.log.clearSacks();
+      this.log.markAllLost();
+      this.recovery = RECOVERY_RTO;
+      this.recoveryPoint = this.sndMax;
+      this.recoveryValid = true;
+      this.dupAcks = 0;
+      this.tlpAt = Infinity;
+      this.tlpOutstanding = false;
+      this.rackAt = Infinity;
       this.rttSeq = undefined; // Karn
       this.rtoAt = now + this.rtt.rto;
+    }
+    if (now >= this.rackAt) {
+      this.rackAt = Infinity;
+      this.detectLoss(now);
+      if (this.recovery === RECOVERY_NONE && this.log.lostBytes > 0) this.enterRecovery();
+    }
+    if (now >= this.tlpAt) {
+      this.tlpAt = Infinity;
+      if (this.recovery === RECOVERY_NONE && this.log.length > 0) this.tlpNow = true;
     }
     if (this.cfg.userTimeoutMs > 0 && seqGt(this.sndMax, this.sndUna) && now - this.firstUnackedAt >= this.cfg.userTimeoutMs) {
       this.error = IOT_SOCKET_ECONNABORTED;
@@ -949,48 +1090,53 @@ export class Tcb {
     this.retransmits++;
     this.sndNxt = seqAdd(this.iss, 1);
     this.sndMax = this.sndNxt;
-    this.rcvAdvRight = seqAdd(this.rcvNxt, seg.window);
+    // In SYN-SENT, RCV.NXT is not known yet: inputSynSent sets the edge from the IRS.
+    if (synAck) this.rcvAdvRight = seqAdd(this.rcvNxt, seg.window);
     this.rtoAt = now + this.rtt.rto;
     this.ackNow = false;
   }
 
-  /** The next data (or FIN) segment allowed now, or undefined. */
+  /**
+   * The next data (or FIN) segment allowed now, or undefined (RFC 6675 NextSeg): first
+   * lost segments, lowest first, then new data; both only while the pipe is below the
+   * congestion window, and new data only inside the peer's window, with Nagle and
+   * silly-window avoidance. A pending tail loss probe goes out regardless of the
+   * congestion window (RFC 8985 7.3).
+   */
   private nextDataSegment(now: number): TcpSegmentOut | undefined {
-    const mss = this.effMss();
-    // Retransmitting (SND.NXT behind SND.MAX): skip what the peer SACKed.
-    let limit = Infinity;
-    if (this.sacked.length > 0 && seqLt(this.sndNxt, this.sndMax)) {
-      for (const [l, r] of this.sacked) {
-        if (seqLe(l, this.sndNxt) && seqLt(this.sndNxt, r)) this.sndNxt = r;
-        else if (seqGt(l, this.sndNxt)) {
-          limit = seqSub(l, this.sndNxt);
-          break;
-        }
-      }
+    const log = this.log;
+    const probe = this.tlpNow;
+    const room = this.cc.cwnd - this.pipe();
+    this.txRecord = -1;
+    if (log.pendingLostBytes > 0 && room > 0) {
+      const i = log.firstPendingLost();
+      if (i >= 0) return this.recordSegment(now, i);
     }
-    // The send ring holds the bytes from SND.UNA on (data states: the SYN is acknowledged).
-    const offset = seqSub(this.sndNxt, this.sndUna);
-    const inFlight = seqSub(this.sndNxt, this.sndUna);
-    const unsent = this.sendBuf.length - Math.max(0, offset);
-    const window = Math.min(this.sndWnd, this.cc.cwnd);
-    const usable = window - inFlight;
+    // SACK blocks ride in the same segment: keep the whole inside the peer's MSS.
+    const mss = this.effMss() - this.sackOptionBytes();
+    const inFlight = seqSub(this.sndMax, this.sndUna);
+    const unsent = this.sendBuf.length - inFlight;
     const wantFin = this.finQueued && !this.finSent && unsent <= 0;
+    const peerRoom = this.sndWnd - inFlight;
     if (unsent <= 0 && !wantFin) {
       this.armPersist(now);
+      if (probe) return this.probeSegment(now);
       return undefined;
     }
     if (unsent > 0) {
-      if (usable <= 0) {
+      if (peerRoom <= 0) {
         this.armPersist(now);
         return undefined;
       }
-      let len = Math.min(mss, unsent, usable, limit);
+      if (room <= 0 && !probe) return undefined;
+      // Packet-like accounting: any room in the congestion window admits one segment.
+      let len = Math.min(mss, unsent, peerRoom);
       // Sender silly-window avoidance (RFC 9293 3.8.6.2.1) and Nagle (RFC 896).
       const full = len === mss;
       const allQueuedFits = len === unsent;
       const nagleOk = this.cfg.noDelay || inFlight === 0;
       const halfWindow = len >= this.maxSndWnd / 2 && this.maxSndWnd > 0;
-      if (!full && !(allQueuedFits && nagleOk) && !halfWindow && !(this.finQueued && allQueuedFits) && !this.swsForce) {
+      if (!full && !(allQueuedFits && nagleOk) && !halfWindow && !(this.finQueued && allQueuedFits) && !this.swsForce && !probe) {
         // Held back. With nothing in flight no ACK will re-open the question: arm the
         // override timer (RFC 9293 3.8.6.2.1, 0.1-1 s) so the data goes out eventually.
         if (inFlight === 0 && this.swsAt === Infinity) this.swsAt = now + Math.max(PERSIST_MIN_MS, Math.min(1000, this.rtt.rto));
@@ -1001,16 +1147,41 @@ export class Tcb {
       const fin = this.finQueued && len === unsent;
       len = Math.max(0, len);
       return {
-        seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.ACK | (len === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0),
-        window: this.advertisedWindowField(), options: this.segmentOptions(now, true),
-        payload: this.sendBuf.peek(Math.max(0, offset), len), payloadLength: len,
+        seq: this.sndMax, ack: this.rcvNxt, flags: TcpFlag.ACK | (len === unsent ? TcpFlag.PSH : 0) | (fin ? TcpFlag.FIN : 0),
+        window: this.advertisedWindowField(), options: this.segmentOptions(now, len),
+        payload: this.sendBuf.peek(inFlight, len), payloadLength: len,
       };
     }
+    if (room <= 0 && !probe) return undefined;
     // A bare FIN.
     return {
-      seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.ACK | TcpFlag.FIN, window: this.advertisedWindowField(),
-      options: this.segmentOptions(now, true), payload: NO_PAYLOAD, payloadLength: 0,
+      seq: this.sndMax, ack: this.rcvNxt, flags: TcpFlag.ACK | TcpFlag.FIN, window: this.advertisedWindowField(),
+      options: this.segmentOptions(now, 0), payload: NO_PAYLOAD, payloadLength: 0,
     };
+  }
+
+  /** The segment of log record `i` (a retransmission). */
+  private recordSegment(now: number, i: number): TcpSegmentOut {
+    const log = this.log;
+    const start = log.start(i);
+    const fin = (log.flags(i) & SegFlag.FIN) !== 0;
+    const len = seqSub(log.end(i), start) - (fin ? 1 : 0);
+    this.txRecord = i;
+    return {
+      seq: start, ack: this.rcvNxt, flags: TcpFlag.ACK | (fin ? TcpFlag.FIN : 0) | (len > 0 ? TcpFlag.PSH : 0),
+      window: this.advertisedWindowField(), options: this.segmentOptions(now, len),
+      payload: len > 0 ? this.sendBuf.peek(seqSub(start, this.sndUna), len) : NO_PAYLOAD, payloadLength: len,
+    };
+  }
+
+  /** A tail loss probe with no new data to send: the last segment again (RFC 8985 7.3). */
+  private probeSegment(now: number): TcpSegmentOut | undefined {
+    const last = this.log.length - 1;
+    if (last < 0 || (this.log.flags(last) & SegFlag.SACKED) !== 0) {
+      this.tlpNow = false;
+      return undefined;
+    }
+    return this.recordSegment(now, last);
   }
 
   /** The link refused a frame: retry shortly (see `txRetryAt`). */
@@ -1022,20 +1193,56 @@ export class Tcb {
   private afterSend(now: number, seg: TcpSegmentOut): void {
     const fin = (seg.flags & TcpFlag.FIN) !== 0;
     const len = seg.payloadLength + (fin ? 1 : 0);
-    if (this.rttSeq === undefined && seqGe(seg.seq, this.sndMax) && len > 0) {
-      this.rttSeq = seg.seq;
-      this.rttAt = now;
+    const log = this.log;
+    if (this.recovery === RECOVERY_FAST) this.cc.onRecoverySent(len);
+    const retransmission = this.txRecord >= 0;
+    if (retransmission) {
+      // A retransmission (or a probe repeating the last segment).
+      const i = this.txRecord;
+      const f = log.flags(i);
+      const lost = (f & SegFlag.LOST) !== 0;
+      log.setFlags(i, f | SegFlag.EVER_RETRANS | (lost ? SegFlag.RETRANS : 0));
+      log.setTime(i, now);
+      this.txRecord = -1;
+      this.stats.retransmittedSegments++;
+      if (this.tlpNow) this.startProbe(now, true);
+    } else {
+      if (this.rttSeq === undefined && len > 0) {
+        this.rttSeq = seg.seq;
+        this.rttAt = now;
+      }
+      if (this.rtoAt === Infinity) {
+        this.firstUnackedAt = now;
+        // RFC 5681 4.1: after an idle period longer than the RTO, restart from IW.
+        if (now - this.lastSendAt > this.rtt.rto && log.length === 0) this.cc.onIdleRestart();
+      }
+      const end = seqAdd(seg.seq, len);
+      log.push(seg.seq, end, now, fin ? SegFlag.FIN : 0);
+      this.sndMax = end;
+      this.sndNxt = end;
+      if (fin) this.finSent = true;
+      if (this.tlpNow) this.startProbe(now, false);
     }
-    if (seqGe(seg.seq, this.sndMax) && this.rtoAt === Infinity) this.firstUnackedAt = now;
-    this.sndNxt = seqAdd(this.sndNxt, len);
-    if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
-    if (fin) this.finSent = true;
+    this.lastSendAt = now;
     if (this.rtoAt === Infinity && len > 0) this.rtoAt = now + this.rtt.rto;
+    // RFC 8985 7.2: (re)start the probe timer after sending new data.
+    if (!retransmission && !this.tlpOutstanding && this.recovery === RECOVERY_NONE) this.armTlp(now);
     this.persistAt = Infinity;
     this.ackNow = false;
     this.ackAt = Infinity;
     this.unackedSegments = 0;
     this.rcvAdvRight = seqAdd(this.rcvNxt, seg.window << this.rcvShift);
+  }
+
+  /** A tail loss probe went out: one per episode, then the RTO takes over (RFC 8985 7.3). */
+  private startProbe(now: number, retransmission: boolean): void {
+    this.stats.lossProbes++;
+    this.tlpNow = false;
+    this.tlpOutstanding = true;
+    this.tlpRetrans = retransmission;
+    this.tlpEnd = this.sndMax;
+    this.tlpAt = Infinity;
+    this.rtoAt = now + this.rtt.rto;
   }
 
   private armPersist(now: number): void {
@@ -1046,11 +1253,10 @@ export class Tcb {
   }
 
   private emitProbe(now: number, emit: TcpEmit): void {
-    // One byte beyond the window (or the last unacked byte again) to elicit an ACK.
-    const offset = seqSub(this.sndNxt, this.sndUna);
-    const payload = this.sendBuf.length > offset ? this.sendBuf.peek(offset, 1) : NO_PAYLOAD;
-    const n = payload.length > 0 ? 1 : 0;
-    emit({ seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(), options: this.segmentOptions(now, false), payload, payloadLength: n });
+    // Like Linux: a bare ACK with an old sequence number (SND.UNA - 1). The receiver
+    // finds it outside its window and answers with an ACK carrying its current window,
+    // so no data byte is pushed past a closed window.
+    emit({ seq: seqAdd(this.sndUna, -1), ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(), options: this.segmentOptions(now, -1), payload: NO_PAYLOAD, payloadLength: 0 });
   }
 
   private emitAck(now: number, emit: TcpEmit): void {
@@ -1060,7 +1266,7 @@ export class Tcb {
     // an ACK of its own: an ACK storm. Linux's snd_nxt likewise never moves back.
     const seg: TcpSegmentOut = {
       seq: this.sndMax, ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(),
-      options: this.segmentOptions(now, true), payload: NO_PAYLOAD, payloadLength: 0,
+      options: this.segmentOptions(now, 0), payload: NO_PAYLOAD, payloadLength: 0,
     };
     if (!emit(seg)) {
       this.txBlocked(now);
@@ -1083,15 +1289,28 @@ export class Tcb {
     return Math.min(0xffff, wnd >>> this.rcvShift);
   }
 
-  private segmentOptions(now: number, withSack: boolean): TcpOptions {
-    if (!this.tsOn && !(withSack && this.sackOn && !this.assembler.isEmpty)) return EMPTY_OPTIONS;
+  /**
+   * Options for a segment: timestamps when negotiated, and SACK blocks (most recent
+   * first) when out-of-order data is held. `payloadLen` < 0: no SACK (probes); otherwise
+   * only as many blocks as fit beside `payloadLen` bytes in one MSS-sized segment.
+   */
+  private segmentOptions(now: number, payloadLen: number): TcpOptions {
+    const sack = payloadLen >= 0 && this.sackOn && !this.assembler.isEmpty;
+    if (!this.tsOn && !sack) return EMPTY_OPTIONS;
     const o: { timestamp?: { value: number; echo: number }; sack?: [number, number][] } = {};
     if (this.tsOn) o.timestamp = { value: this.tsNow(now), echo: this.tsRecent };
-    if (withSack && this.sackOn && !this.assembler.isEmpty) {
-      const max = this.tsOn ? 3 : 4;
-      o.sack = this.assembler.sackBlocks(max).map(([a, b]) => [seqAdd(this.rcvNxt, a), seqAdd(this.rcvNxt, b)]);
+    if (sack) {
+      const room = this.sndMss - (this.tsOn ? TS_OPTION_BYTES : 0) - payloadLen;
+      const max = Math.min(this.tsOn ? 3 : 4, Math.floor((room - 4) / 8));
+      if (max > 0) o.sack = this.assembler.sackBlocks(max).map(([a, b]) => [seqAdd(this.rcvNxt, a), seqAdd(this.rcvNxt, b)]);
     }
     return o;
+  }
+
+  /** Bytes the SACK option takes in a data segment now (blocks, kind, length, two NOPs). */
+  private sackOptionBytes(): number {
+    if (!this.sackOn || this.assembler.isEmpty) return 0;
+    return 8 * Math.min(this.assembler.rangeCount, this.tsOn ? 3 : 4) + 4;
   }
 
   private tsNow(now: number): number {

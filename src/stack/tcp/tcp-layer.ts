@@ -217,7 +217,7 @@ export class TcpLayer implements TransportHandler {
     }
     const tcb = new Tcb(this.tcbConfig(remoteIp));
     const c = new TcpConn(tcb, lip, lport, remoteIp >>> 0, remotePort);
-    tcb.connect(now, this.isnFor(now, c), this.rng.nextU32());
+    tcb.connect(now, this.isnFor(now, c), this.tsOffsetFor(c));
     this.insert(c);
     this.touch(c);
     return c;
@@ -263,6 +263,10 @@ export class TcpLayer implements TransportHandler {
     return this.isn.isn(now, ip4ToBytes(c.localIp), c.localPort, ip4ToBytes(c.remoteIp), c.remotePort);
   }
 
+  private tsOffsetFor(c: TcpConn): number {
+    return this.isn.tsOffset(ip4ToBytes(c.localIp), ip4ToBytes(c.remoteIp));
+  }
+
   // ------------------------------------------------------------------ input
 
   input(now: number, ctx: IpInputContext, segment: Uint8Array): void {
@@ -279,9 +283,10 @@ export class TcpLayer implements TransportHandler {
     const hl = segment.length - repr.payloadLength;
     const payload = segment.subarray(hl);
     let c = this.find(ctx.dst, repr.dstPort, ctx.src, repr.srcPort);
-    if (c !== undefined && c.tcb.state === 'TIME-WAIT' && (repr.flags & TcpFlag.SYN) !== 0 && (repr.flags & TcpFlag.ACK) === 0) {
+    if (c !== undefined && c.tcb.state === 'TIME-WAIT' && (repr.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN
+      && c.tcb.acceptsNewIncarnation(repr)) {
       // A new incarnation of a connection in TIME-WAIT (RFC 9293 3.10.7.4, RFC 6191):
-      // let the listener take it.
+      // let the listener take it. Other SYNs reach the TCB (challenge ACK).
       this.remove(c);
       c = undefined;
     }
@@ -313,7 +318,7 @@ export class TcpLayer implements TransportHandler {
     if (this.connCount >= this.maxConnections) return;
     const tcb = new Tcb(this.tcbConfig(ctx.src));
     const c = new TcpConn(tcb, ctx.dst, syn.dstPort, ctx.src, syn.srcPort);
-    tcb.accept(now, syn, this.isnFor(now, c), this.rng.nextU32());
+    tcb.accept(now, syn, this.isnFor(now, c), this.tsOffsetFor(c));
     c.listener = l;
     l.halfOpen.push(c);
     this.insert(c);

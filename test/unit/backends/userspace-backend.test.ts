@@ -9,8 +9,10 @@ import { createUserspaceBackend } from '../../../src/backends/userspace/index.ts
 import {
   IOT_SOCKET_AF_INET, IOT_SOCKET_AF_INET6, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_EHOSTNOTFOUND,
   IOT_SOCKET_EINVAL, IOT_SOCKET_ENOTCONN, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR, IOT_SOCKET_IO_FIONBIO,
-  IOT_SOCKET_SOCK_DGRAM, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_SO_RCVTIMEO,
+  IOT_SOCKET_SOCK_DGRAM, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_SO_KEEPALIVE, IOT_SOCKET_SO_RCVTIMEO,
 } from '../../../src/base/iot-constants.ts';
+import { XorShiftRng } from '../../../src/base/rand.ts';
+import { TcpLayer } from '../../../src/stack/tcp/tcp-layer.ts';
 import { IotSocketLayer } from '../../../src/socket/iot-socket-layer.ts';
 import type { IotSocketApi } from '../../../src/socket/iot-socket-types.ts';
 import { enc, settle, twoHosts } from '../../support/stack-net.ts';
@@ -193,5 +195,31 @@ describe('userspace backend: UDP through the IoT Socket layer', () => {
     assert.equal(await a.socketBind(s2, ANY, 4, 2000), -15);
     assert.equal(await a.socketBind(s2, Uint8Array.of(10, 0, 0, 9), 4, 2001), IOT_SOCKET_EINVAL);
     assert.equal(await a.socketBind(s1, ANY, 4, 2002), IOT_SOCKET_EINVAL);
+  });
+});
+
+describe('userspace backend: TCP options', () => {
+  it('SO_KEEPALIVE set before Connect holds for the connection: probes flow while idle', async () => {
+    const probesWhileIdle = async (keepAlive: boolean): Promise<number> => {
+      const net = twoHosts({ tapA: true });
+      const tcpA = new TcpLayer(net.A.stack, { rng: new XorShiftRng(11), config: { keepIdleMs: 1000, keepIntervalMs: 500 } });
+      const la = new IotSocketLayer(createUserspaceBackend(net.A.stack, net.A.runner, { tcp: tcpA }), { scheduler: net.sched });
+      const lb = new IotSocketLayer(createUserspaceBackend(net.B.stack, net.B.runner), { scheduler: net.sched });
+      const a = la.api(), b = lb.api();
+      const srv = await b.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, 0);
+      assert.equal(await b.socketBind(srv, ANY, 4, 7000), 0);
+      assert.equal(await b.socketListen(srv, 1), 0);
+      const cli = await a.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, 0);
+      assert.equal(await a.socketSetOpt(cli, IOT_SOCKET_SO_KEEPALIVE, opt(keepAlive ? 1 : 0), 4), 0);
+      assert.equal(await drive(net.sched, a.socketConnect(cli, IP_B, 4, 7000)), 0);
+      assert.ok(await drive(net.sched, b.socketAccept(srv, undefined, undefined, undefined)) > 0);
+      await settle(net.sched, 100);
+      (net.tap as NonNullable<typeof net.tap>).clear();
+      await settle(net.sched, 5000);
+      // IPv4 frames only (the second gratuitous ARP announcement falls in this window too).
+      return (net.tap as NonNullable<typeof net.tap>).tx.filter((f) => f[12] === 0x08 && f[13] === 0x00).length;
+    };
+    assert.equal(await probesWhileIdle(false), 0, 'no keep-alive: silence while idle');
+    assert.ok(await probesWhileIdle(true) >= 4, 'keep-alive probes every 500 ms after 1 s idle');
   });
 });

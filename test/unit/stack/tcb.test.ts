@@ -10,6 +10,7 @@ import { XorShiftRng } from '../../../src/base/rand.ts';
 import { IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_ECONNRESET, IOT_SOCKET_ETIMEDOUT } from '../../../src/base/iot-constants.ts';
 import { Tcb, type TcbConfig, type TcpSegmentOut } from '../../../src/stack/tcp/tcb.ts';
 import { TcpFlag, type TcpRepr } from '../../../src/wire/tcp.ts';
+import { seqAdd } from '../../../src/wire/tcp-seq.ts';
 
 interface InFlight {
   at: number;
@@ -24,6 +25,8 @@ class Wire {
   readonly log: { from: 'a' | 'b'; repr: TcpRepr }[] = [];
   lossPct = 0;
   delayMs = 5;
+  /** Drops chosen segments (targeted loss); called before random loss. */
+  dropIf: ((from: 'a' | 'b', repr: TcpRepr) => boolean) | undefined;
   readonly rng: XorShiftRng;
   a: Tcb;
   b: Tcb | undefined;
@@ -50,6 +53,7 @@ class Wire {
         flags: seg.flags, window: seg.window, urgent: 0, options: seg.options, payloadLength: seg.payloadLength,
       };
       this.log.push({ from, repr });
+      if (this.dropIf?.(from, repr) === true) return true;
       if (this.lossPct > 0 && this.rng.nextU32() % 10000 < this.lossPct * 100) return true; // lost on the wire
       this.queue.push({ at: this.now + this.delayMs, to: from === 'a' ? 'b' : 'a', repr, payload });
       return true;
@@ -91,6 +95,8 @@ class Wire {
       this.advance();
       if (this.now > end) assert.fail(`condition not reached within ${maxMs} ms of virtual time (a ${this.a.state}, b ${this.b?.state})`);
     }
+    // A loop that stops making progress (a timer stuck in the past) must fail, not pass.
+    if (!until()) assert.fail(`condition not reached: the simulation stopped advancing at ${this.now} ms (a ${this.a.state}, b ${this.b?.state})`);
   }
 
   /** Connects a -> b with b accepting the first SYN. */
@@ -158,6 +164,21 @@ describe('TCB: handshake', () => {
     assert.equal(w.a.error, IOT_SOCKET_ECONNREFUSED);
   });
 
+  it('a lost SYN: the initial window is one segment (RFC 6928 2)', () => {
+    const firstFlight = (loseSyn: boolean): number => {
+      const w = new Wire(4);
+      let dropped = !loseSyn;
+      w.dropIf = (from, r) => from === 'a' && (r.flags & TcpFlag.SYN) !== 0 && !dropped && (dropped = true);
+      w.connect();
+      w.a.send(pattern(20 * 1448, 1));
+      const n0 = w.log.length;
+      w.a.output(w.now, w.emit('a'));
+      return w.log.slice(n0).filter((l) => l.repr.payloadLength > 0).length;
+    };
+    assert.equal(firstFlight(false), 10, 'IW10 after a clean handshake');
+    assert.equal(firstFlight(true), 1, 'one segment after the SYN was retransmitted');
+  });
+
   it('no answer: SYN retransmitted with back-off, then ETIMEDOUT', () => {
     const w = new Wire(3, { synRetries: 3 });
     w.a.connect(0, 1000);
@@ -182,6 +203,106 @@ describe('TCB: data transfer', () => {
   }
 });
 
+describe('TCB: loss recovery (RFC 6675 pipe, RACK-TLP, PRR)', () => {
+  /** Data segments a sent with sequence number `seq` (first transmission and retransmissions). */
+  const sentAt = (w: Wire, seq: number): number => w.log.filter((l) => l.from === 'a' && l.repr.payloadLength > 0 && l.repr.seq === seq).length;
+  const dataSegs = (w: Wire): number => w.log.filter((l) => l.from === 'a' && l.repr.payloadLength > 0).length;
+
+  it('one segment lost mid-window: only that segment is sent again, by fast recovery, no timeout', () => {
+    const w = new Wire(40);
+    w.connect();
+    const b = w.b as Tcb;
+    const data = pattern(100 * 1460, 1);
+    const target = seqAdd(w.a.sndUna, 20 * 1448);
+    let dropped = false;
+    w.dropIf = (from, r) => {
+      if (from === 'a' && r.seq === target && !dropped) return (dropped = true);
+      return false;
+    };
+    const got = transfer(w, data, new Uint8Array(0));
+    assert.equal(sha(got.atB), sha(data));
+    assert.ok(dropped);
+    assert.equal(sentAt(w, target), 2, 'the lost segment went out twice');
+    assert.deepEqual({ ...w.a.stats }, { retransmittedSegments: 1, timeouts: 0, fastRecoveries: 1, lossProbes: 0 });
+    assert.equal(dataSegs(w), Math.ceil(data.length / 1448) + 1, 'no other segment was sent twice');
+    assert.equal(b.state, 'ESTABLISHED');
+  });
+
+  it('the last two segments of a burst lost: a tail loss probe and RACK repair them, no timeout', () => {
+    const w = new Wire(41);
+    w.connect();
+    const data = pattern(10 * 1448, 2);
+    const tail = [seqAdd(w.a.sndUna, 8 * 1448), seqAdd(w.a.sndUna, 9 * 1448)];
+    const dropped = new Set<number>();
+    w.dropIf = (from, r) => {
+      if (from !== 'a' || !tail.includes(r.seq) || dropped.has(r.seq)) return false;
+      dropped.add(r.seq);
+      return true;
+    };
+    const t0 = w.now;
+    const got = transfer(w, data, new Uint8Array(0));
+    assert.equal(sha(got.atB), sha(data));
+    assert.equal(dropped.size, 2);
+    assert.deepEqual({ ...w.a.stats }, { retransmittedSegments: 2, timeouts: 0, fastRecoveries: 1, lossProbes: 1 });
+    assert.ok(w.now - t0 < 200, `repaired well before the 200 ms minimum RTO (${w.now - t0} ms)`);
+  });
+
+  it('a single lost tail segment falls back to the RTO (RFC 8985 7.2: PTO includes the worst-case delayed ACK)', () => {
+    const w = new Wire(45);
+    w.connect();
+    const data = pattern(10 * 1448, 2);
+    const last = seqAdd(w.a.sndUna, 9 * 1448);
+    let dropped = false;
+    w.dropIf = (from, r) => from === 'a' && r.seq === last && !dropped && (dropped = true);
+    const got = transfer(w, data, new Uint8Array(0));
+    assert.equal(sha(got.atB), sha(data));
+    assert.equal(w.a.stats.retransmittedSegments, 1);
+  });
+
+  it('a lost retransmission is found by RACK while data flows (no timeout)', () => {
+    const w = new Wire(42);
+    w.connect();
+    const data = pattern(400 * 1448, 3);
+    const target = seqAdd(w.a.sndUna, 30 * 1448);
+    let copies = 0;
+    w.dropIf = (from, r) => from === 'a' && r.seq === target && r.payloadLength > 0 && ++copies <= 2;
+    const got = transfer(w, data, new Uint8Array(0));
+    assert.equal(sha(got.atB), sha(data));
+    assert.equal(sentAt(w, target), 3, 'original, lost retransmission, second retransmission');
+    assert.equal(w.a.stats.timeouts, 0);
+  });
+
+  it('without SACK: three duplicate ACKs trigger fast retransmit (RFC 5681), NewReno partial ACKs repair a second loss', () => {
+    const w = new Wire(43, { sack: false }, { sack: false });
+    w.connect();
+    const data = pattern(200 * 1448, 4);
+    const t1 = seqAdd(w.a.sndUna, 40 * 1448), t2 = seqAdd(w.a.sndUna, 44 * 1448);
+    const dropped = new Set<number>();
+    w.dropIf = (from, r) => {
+      if (from !== 'a' || (r.seq !== t1 && r.seq !== t2) || dropped.has(r.seq)) return false;
+      dropped.add(r.seq);
+      return true;
+    };
+    const got = transfer(w, data, new Uint8Array(0));
+    assert.equal(sha(got.atB), sha(data));
+    assert.equal(dropped.size, 2);
+    assert.equal(w.a.stats.timeouts, 0);
+    assert.equal(w.a.stats.fastRecoveries, 1, 'both losses repaired in one recovery episode');
+    assert.equal(w.a.stats.retransmittedSegments, 2);
+  });
+
+  it('5 % random loss both ways: recovered mostly without timeouts', () => {
+    const w = new Wire(44);
+    w.connect();
+    w.lossPct = 5;
+    const data = pattern(1 << 20, 5);
+    const got = transfer(w, data, new Uint8Array(0));
+    assert.equal(sha(got.atB), sha(data));
+    const st = w.a.stats;
+    assert.ok(st.timeouts * 5 < st.fastRecoveries, `timeouts ${st.timeouts} vs fast recoveries ${st.fastRecoveries}`);
+  });
+});
+
 describe('TCB: closing', () => {
   it('graceful close both ways: FIN-WAIT-1/2, CLOSE-WAIT, LAST-ACK, TIME-WAIT, CLOSED', () => {
     const w = new Wire(20);
@@ -199,6 +320,22 @@ describe('TCB: closing', () => {
     w.run(() => w.a.state === 'CLOSED', 120_000);
     assert.ok(w.now - twAt >= 60_000 - 10, 'TIME-WAIT lasts 2 MSL');
     assert.equal(w.a.error, undefined);
+  });
+
+  it('RFC 6191: in TIME-WAIT a SYN opens a new incarnation only with a newer timestamp', () => {
+    const w = new Wire(21);
+    w.connect();
+    const b = w.b as Tcb;
+    w.a.close();
+    w.run(() => b.state === 'CLOSE-WAIT', 10_000);
+    b.close();
+    w.run(() => w.a.state === 'TIME-WAIT' && b.state === 'CLOSED', 10_000);
+    const syn = (tsValue: number): TcpRepr => ({
+      srcPort: 80, dstPort: 1000, seq: 5, ack: 0, flags: TcpFlag.SYN, window: 65535, urgent: 0, payloadLength: 0,
+      options: { mss: 1460, timestamp: { value: tsValue, echo: 0 } },
+    });
+    assert.equal(w.a.acceptsNewIncarnation(syn(w.now + 1000)), true, 'newer timestamp');
+    assert.equal(w.a.acceptsNewIncarnation(syn(0)), false, 'older timestamp');
   });
 
   it('RFC 5961: an in-window RST with the wrong sequence draws a challenge ACK; the exact one resets', () => {
@@ -280,11 +417,30 @@ describe('TCB: flow control and timers', () => {
         w.now += 1;
       }
       w.run(() => (w.b as Tcb).readable === 100, 10_000);
-      return w.log.slice(s0).filter((l) => l.from === 'a' && l.repr.payloadLength > 0).length;
+      // Distinct segments: the path's RTT just grew 4x, so a tail loss probe may repeat one.
+      return new Set(w.log.slice(s0).filter((l) => l.from === 'a' && l.repr.payloadLength > 0).map((l) => l.repr.seq)).size;
     };
     const nagle = count(false), nodelay = count(true);
     assert.equal(nodelay, 10, 'noDelay: one segment per write');
     assert.ok(nagle <= 3, `Nagle coalesced 10 writes into ${nagle} segments`);
+  });
+
+  it('simultaneous open: both send SYN, both reach SYN-RECEIVED, then ESTABLISHED; data flows', () => {
+    const w = new Wire(33);
+    w.b = new Tcb();
+    w.a.connect(w.now, 0x1000);
+    w.b.connect(w.now, 0x9000);
+    const b = w.b;
+    let sawSynReceived = false;
+    w.run(() => w.a.state === 'ESTABLISHED' && b.state === 'ESTABLISHED', 30_000, () => {
+      if (w.a.state === 'SYN-RECEIVED' && b.state === 'SYN-RECEIVED') sawSynReceived = true;
+    });
+    assert.ok(sawSynReceived, 'both ends passed through SYN-RECEIVED');
+    assert.ok(w.now < 1000, `no retransmission timeout needed (${w.now} ms)`);
+    const data = pattern(10_000, 9);
+    const got = transfer(w, data, data.subarray(0, 5000));
+    assert.equal(sha(got.atB), sha(data));
+    assert.equal(sha(got.atA), sha(data.subarray(0, 5000)));
   });
 
   it('simultaneous close: both send FIN, CLOSING, both reach TIME-WAIT', () => {

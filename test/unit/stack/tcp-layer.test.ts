@@ -68,6 +68,30 @@ describe('TCP layer over the stack', () => {
     assert.equal(tb.connections, 0);
   });
 
+  it('RFC 6191: a new SYN from the same port takes over a server-side TIME-WAIT at once (newer timestamp)', () => {
+    const { sched, B, ta, tb } = setup();
+    const l = tb.listen(0, 80, 4) as TcpListener;
+    const c = ta.connect(sched.now(), B.ip, 80, 0, 40_000) as TcpConn;
+    run(sched, 50);
+    const s = tb.accept(l) as TcpConn;
+    // The server closes first: it ends in TIME-WAIT.
+    s.tcb.close();
+    tb.touch(s);
+    run(sched, 100);
+    c.tcb.close();
+    ta.touch(c);
+    run(sched, 100);
+    assert.equal(s.tcb.state, 'TIME-WAIT');
+    assert.equal(c.tcb.state, 'CLOSED');
+    run(sched, 1000); // the timestamp clock moves on
+    const again = ta.connect(sched.now(), B.ip, 80, 0, 40_000) as TcpConn;
+    assert.equal(typeof again, 'object');
+    run(sched, 20);
+    assert.equal(again.tcb.state, 'ESTABLISHED', 'no retransmission needed');
+    const s2 = tb.accept(l);
+    assert.ok(s2 !== undefined && s2 !== s && s2.tcb.state === 'ESTABLISHED');
+  });
+
   it('a SYN to a closed port is answered with RST: ECONNREFUSED', () => {
     const { sched, B, ta, tb } = setup();
     const c = ta.connect(sched.now(), B.ip, 81) as TcpConn;

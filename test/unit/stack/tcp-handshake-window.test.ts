@@ -1,8 +1,8 @@
 /**
  * Minimal reproductions of TCP defects found by the 1,000,000-frame robustness run
- * (test/sim/stack-robustness-1m.test.ts). Each is marked `todo` until src/stack/tcp/ is
- * fixed: the assertions state the correct behaviour and fail today (run this file to see
- * them fail; `todo` keeps the suite green). Remove the `todo` with the fix.
+ * (test/sim/stack-robustness-1m.test.ts), kept as regression tests: the active opener's
+ * advertised window once counted from RCV.NXT = 0 before the IRS was known, and the
+ * SYN-ACK's window was scaled (RFC 7323 2.2 says it never is).
  *
  * Both drive one `Tcb` by hand (segments as `TcpRepr`s, explicit time), as an active
  * opener with the default configuration (256 KiB receive buffer, so it offers window
@@ -41,10 +41,8 @@ function established(irs: number, window = 65535): { tcb: Tcb; syn: TcpSegmentOu
   return { tcb, syn };
 }
 
-describe('TCP robustness: reproductions (todo until fixed in src/stack/tcp/)', () => {
-  it('an active opener never advertises more window than its receive buffer, whatever the IRS', {
-    todo: 'tcb.ts emitSyn sets rcvAdvRight = RCV.NXT + window while RCV.NXT is still 0 (IRS unknown in SYN-SENT); after the SYN-ACK, advertisedWindowField() takes seqSub(rcvAdvRight, RCV.NXT) as the current window, which is huge when the IRS lies in (2^31 + 65535, 2^32) or [0, 65535), and advertises 0xffff << 3 = 524,280 bytes for a 262,144-byte buffer',
-  }, () => {
+describe('TCP robustness: reproductions (regressions)', () => {
+  it('an active opener never advertises more window than its receive buffer, whatever the IRS', () => {
     for (const irs of [0x1000_0000, 0x9000_0000, 0xf000_0000]) {
       const { tcb, syn } = established(irs);
       const [ack] = out(tcb, 1);
@@ -59,9 +57,7 @@ describe('TCP robustness: reproductions (todo until fixed in src/stack/tcp/)', (
     }
   });
 
-  it('the window in a SYN-ACK is not scaled (RFC 7323 2.2): the active opener sends no more than it allows', {
-    todo: 'tcb.ts inputSynSent sets SND.WND = SEG.WND << snd.wind.shift for the SYN-ACK; RFC 7323 2.2: "The window field in a SYN (i.e., a <SYN> or <SYN,ACK>) segment itself is never scaled"; the peer\'s 1,000-byte window becomes 128,000 bytes (and SND.WND/MaxSndWnd 524,280 for a 65,535-byte SYN-ACK window)',
-  }, () => {
+  it('the window in a SYN-ACK is not scaled (RFC 7323 2.2): the active opener sends no more than it allows', () => {
     const { tcb } = established(0x1000_0000, 1000);
     tcb.send(new Uint8Array(8000));
     const sent = out(tcb, 2).reduce((n, s) => n + s.payloadLength, 0);
