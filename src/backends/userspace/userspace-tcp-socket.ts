@@ -231,6 +231,7 @@ export class UserspaceTcpSocket implements CoreSocket {
       // Unread data, or an abort: RST (RFC 1122 4.2.2.13); else FIN after queued data.
       if (abort || c.tcb.readable > 0) c.tcb.abort();
       else c.tcb.close();
+      c.tcb.orphan(this.env.now());
       this.env.tcp.touch(c);
     }
     this.env.released(this);

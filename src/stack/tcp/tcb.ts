@@ -54,6 +54,8 @@ export interface TcbConfig {
   delayedAckMs: number;
   /** TIME-WAIT duration (2 MSL). */
   timeWaitMs: number;
+  /** How long an orphaned connection (socket closed) waits in FIN-WAIT-2 for the peer's FIN. */
+  finWait2Ms: number;
   /** SYN retransmissions before ETIMEDOUT. */
   synRetries: number;
   /** Data retransmissions before the connection is aborted (R2). */
@@ -78,6 +80,7 @@ export const DEFAULT_TCB_CONFIG: TcbConfig = {
   noDelay: false,
   delayedAckMs: 40,
   timeWaitMs: 60_000,
+  finWait2Ms: 60_000,
   synRetries: 7, // with back-off capped at 60 s: given up after 183 s (RFC 1122 4.2.3.5: at least 3 minutes)
   dataRetries: 12,
   userTimeoutMs: 0,
@@ -193,6 +196,8 @@ export class Tcb {
   private readonly assembler = new Assembler(32);
   /** Sequence number of the peer's FIN once seen (it may arrive before all data). */
   private finSeq: number | undefined;
+  /** The socket is closed: FIN-WAIT-2 is time-limited (`orphan`). */
+  private orphaned = false;
   /** The application closed its sending direction: FIN after the queued data. */
   private finQueued = false;
   private finSent = false;
@@ -409,6 +414,16 @@ export class Tcb {
     // output() sends the FIN once the queued data is out, and arms the timer then.
     this.changed = true;
     this.wantOutput = true;
+  }
+
+  /**
+   * The application is gone (the socket was closed, not just shut down for sending):
+   * nobody will read, so FIN-WAIT-2 is limited to `finWait2Ms` (as Linux's
+   * tcp_fin_timeout) instead of waiting for the peer's FIN for good.
+   */
+  orphan(now: number): void {
+    this.orphaned = true;
+    if (this.state === 'FIN-WAIT-2' && this.timeWaitAt === Infinity) this.timeWaitAt = now + this.cfg.finWait2Ms;
   }
 
   /** Abort (RST), RFC 9293 3.10.5. */
@@ -666,6 +681,7 @@ export class Tcb {
         if (finAcked) {
           this.state = 'FIN-WAIT-2';
           this.changed = true;
+          if (this.orphaned) this.timeWaitAt = now + this.cfg.finWait2Ms;
         }
         break;
       case 'CLOSING':
@@ -946,7 +962,8 @@ export class Tcb {
       emit({ seq: r.seq, ack: r.ack, flags: TcpFlag.RST | (r.withAck ? TcpFlag.ACK : 0), window: 0, options: EMPTY_OPTIONS, payload: NO_PAYLOAD, payloadLength: 0 });
     }
     if (this.state === 'CLOSED') return;
-    if (this.state === 'TIME-WAIT') {
+    // TIME-WAIT's 2 MSL, or an orphaned FIN-WAIT-2's limit (the same timer).
+    if (this.state === 'TIME-WAIT' || (this.state === 'FIN-WAIT-2' && this.orphaned && now >= this.timeWaitAt)) {
       if (now >= this.timeWaitAt) {
         this.enterClosed();
         return;

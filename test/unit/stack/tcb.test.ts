@@ -322,6 +322,22 @@ describe('TCB: closing', () => {
     assert.equal(w.a.error, undefined);
   });
 
+  it('FIN-WAIT-2: an orphaned connection gives up after finWait2Ms; a half-closed one waits for the peer', () => {
+    const finWait2 = (orphan: boolean): Tcb => {
+      const w = new Wire(22, { finWait2Ms: 30_000 });
+      w.connect();
+      w.a.close();
+      if (orphan) w.a.orphan(w.now);
+      w.run(() => w.a.state === 'FIN-WAIT-2', 10_000);
+      const t0 = w.now;
+      w.run(() => w.now - t0 > 40_000 || w.a.state === 'CLOSED', 60_000);
+      if (orphan) assert.ok(w.now - t0 >= 30_000 - 50, `closed after ${w.now - t0} ms`);
+      return w.a;
+    };
+    assert.equal(finWait2(true).state, 'CLOSED');
+    assert.equal(finWait2(false).state, 'FIN-WAIT-2');
+  });
+
   it('RFC 6191: in TIME-WAIT a SYN opens a new incarnation only with a newer timestamp', () => {
     const w = new Wire(21);
     w.connect();
