@@ -44,6 +44,8 @@ export interface StackRunnerOptions {
 
 /** Keep-alive interval: long, never fires in practice (re-armed by Node after 2^31-1 ms anyway). */
 const KEEPALIVE_MS = 0x3fffffff;
+/** Largest delay `setTimeout` honours (2^31 - 1 ms); Node fires at once beyond it. */
+const MAX_TIMER_MS = 0x7fffffff;
 
 export class StackRunner {
   readonly scheduler: Scheduler;
@@ -55,8 +57,14 @@ export class StackRunner {
 
   private scheduled = false;
   private cancelSoon: (() => void) | undefined = undefined;
+  /** Real time, default defer: the pending immediate (no cancel closure per wake-up). */
+  private immediate: ReturnType<typeof setImmediate> | undefined = undefined;
   private timerAt: Instant | undefined = undefined;
   private cancelTimer: CancelTimer | undefined = undefined;
+  /** Real time: the one Node timer, at `timerAt`. */
+  private timeout: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Whether `defer` is the built-in real-time one (then `wake` uses `immediate` directly). */
+  private readonly defaultDefer: boolean;
   private keepAlive: ReturnType<typeof setInterval> | undefined = undefined;
   private closed = false;
   private running = false;
@@ -68,6 +76,7 @@ export class StackRunner {
     this.scheduler = opts.scheduler ?? systemScheduler;
     this.real = this.scheduler === systemScheduler || this.scheduler instanceof SystemScheduler;
     this.onError = opts.onError;
+    this.defaultDefer = opts.defer === undefined && this.real;
     this.defer =
       opts.defer ??
       (this.real
@@ -97,13 +106,29 @@ export class StackRunner {
     this.updateKeepAlive();
     if (this.scheduled) return;
     this.scheduled = true;
-    const cancel = this.defer(() => {
-      this.scheduled = false;
-      this.cancelSoon = undefined;
-      this.run();
-    });
+    // One callback for the runner's life: no closures per wake-up or per timer on the
+    // hot path (a poll runs per frame burst: every allocation there shows).
+    if (this.defaultDefer) {
+      this.immediate = setImmediate(this.soon);
+      return;
+    }
+    const cancel = this.defer(this.soon);
     this.cancelSoon = typeof cancel === 'function' ? cancel : undefined;
   }
+
+  private readonly soon = (): void => {
+    this.scheduled = false;
+    this.cancelSoon = undefined;
+    this.immediate = undefined;
+    this.run();
+  };
+
+  private readonly fire = (): void => {
+    this.cancelTimer = undefined;
+    this.timeout = undefined;
+    this.timerAt = undefined;
+    this.run();
+  };
 
   /** Runs one poll now (synchronously), then re-arms as usual. For tests and benchmarks. */
   pollNow(): boolean {
@@ -127,8 +152,12 @@ export class StackRunner {
     this.unsubscribe();
     this.cancelSoon?.();
     this.cancelSoon = undefined;
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.immediate = undefined;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
+    if (this.timeout !== undefined) clearTimeout(this.timeout);
+    this.timeout = undefined;
     this.timerAt = undefined;
     if (this.keepAlive !== undefined) clearInterval(this.keepAlive);
     this.keepAlive = undefined;
@@ -166,28 +195,35 @@ export class StackRunner {
     this.armTimer(at);
   }
 
-  /** Keeps exactly one timer, at `at` (none when undefined). */
+  /**
+   * Keeps exactly one timer for `at` (none when undefined). On virtual time it is at
+   * `at`. On real time it may be earlier: deadlines move on almost every poll (RTO and
+   * delayed ACK restart with each segment), nearly always later, and a Node timer costs
+   * an object, a list insert and a cancel each time; so an armed timer that fires no
+   * later than `at` is kept. Firing early costs one poll with nothing due, after which
+   * the timer is armed for the deadline then current.
+   */
   private armTimer(at: Instant | undefined): void {
     if (at === this.timerAt) return;
+    if (this.real) {
+      if (this.timerAt !== undefined && (at === undefined || at >= this.timerAt)) return;
+      if (this.timeout !== undefined) clearTimeout(this.timeout);
+      this.timeout = undefined;
+      this.timerAt = at;
+      if (at === undefined) return;
+      // ms resolution: a deadline a fraction of a ms away is rounded up so the poll
+      // never runs early (no spinning); capped where Node would fire at once instead.
+      const delay = Math.min(MAX_TIMER_MS, Math.ceil(Math.max(0, at - this.scheduler.now())));
+      const h = setTimeout(this.fire, delay);
+      h.unref();
+      this.timeout = h;
+      return;
+    }
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     this.timerAt = at;
     if (at === undefined) return;
-    const delay = Math.max(0, at - this.scheduler.now());
-    const fire = (): void => {
-      this.cancelTimer = undefined;
-      this.timerAt = undefined;
-      this.run();
-    };
-    if (this.real) {
-      // Real time: an unref'd setTimeout (ms resolution; a deadline a fraction of a ms
-      // away is rounded up so the poll never runs early).
-      const h = setTimeout(fire, Math.ceil(delay));
-      h.unref();
-      this.cancelTimer = () => clearTimeout(h);
-    } else {
-      this.cancelTimer = this.scheduler.setTimer(delay, fire);
-    }
+    this.cancelTimer = this.scheduler.setTimer(Math.max(0, at - this.scheduler.now()), this.fire);
   }
 
   private updateKeepAlive(): void {

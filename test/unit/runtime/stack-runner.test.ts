@@ -105,6 +105,50 @@ describe('StackRunner (virtual time)', () => {
 });
 
 describe('StackRunner (real time)', () => {
+  const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const until = async (cond: () => boolean, ms: number): Promise<void> => {
+    const end = performance.now() + ms;
+    while (!cond() && performance.now() < end) await sleep(1);
+  };
+
+  it('keeps one Node timer: a later deadline keeps the armed (earlier) timer, which fires once early and re-arms; an earlier one re-arms', async () => {
+    const s = new MockStack();
+    // As a real stack: a deadline's work is done by the poll at or after it.
+    s.during = () => {
+      if (s.at !== undefined && performance.now() >= s.at) s.at = undefined;
+    };
+    const r = new StackRunner(s);
+    try {
+      await until(() => s.polls.length >= 1, 1000);
+      const t0 = performance.now();
+      s.at = t0 + 30;
+      s.wake?.();
+      await until(() => s.polls.length >= 2, 1000);
+      // The deadline moves later (as RTO and delayed ACK do with every segment).
+      s.at = t0 + 80;
+      s.wake?.();
+      await until(() => s.polls.some((t) => t >= t0 + 80), 2000);
+      const late = s.polls.filter((t) => t >= t0 + 25);
+      assert.ok(late.some((t) => t >= t0 + 80), 'polled at the later deadline');
+      assert.ok(late.length <= 3, `no spinning: ${late.length} polls after the first deadline`);
+      // An earlier deadline than the armed one re-arms at once.
+      const t1 = performance.now();
+      s.at = t1 + 1000;
+      s.wake?.();
+      await sleep(5);
+      s.at = t1 + 20;
+      s.wake?.();
+      await until(() => s.polls.some((t) => t >= t1 + 20), 900);
+      assert.ok(s.polls.some((t) => t >= t1 + 20 && t < t1 + 900), 'polled at the earlier deadline, not the first one');
+      s.at = undefined;
+    } finally {
+      r.close();
+    }
+    const n = s.polls.length;
+    await sleep(30);
+    assert.equal(s.polls.length, n, 'no poll after close');
+  });
+
   it('drives two stacks with setImmediate/setTimeout; holds a keep-alive handle only while sockets are open', async () => {
     const [a, b] = createCable();
     const A = new Stack({ rng: new XorShiftRng(1) });
