@@ -24,10 +24,10 @@ import { tcpOptionsLen, writeTcpOptions } from '../../wire/tcp-options.ts';
 import { seqAdd } from '../../wire/tcp-seq.ts';
 import { isFault } from '../../wire/fault.ts';
 import { ip4ToBytes } from '../ipv4-addr.ts';
-import type { ChangeTarget, IpInputContext, Stack, TransportHandler } from '../stack.ts';
+import type { ChangeTarget, IpInputContext, IpSend, Stack, TransportHandler } from '../stack.ts';
 import { TimerHeap, type Timed } from '../timer-heap.ts';
 import { IsnGenerator } from './isn.ts';
-import { Tcb, type TcbConfig, type TcpSegmentOut } from './tcb.ts';
+import { Tcb, type TcbConfig, type TcpEmit, type TcpSegmentOut } from './tcb.ts';
 
 const TCP = 6;
 const EPHEMERAL_LOW = 49152;
@@ -375,7 +375,12 @@ export class TcpLayer implements TransportHandler {
   private run(now: number, c: TcpConn): void {
     if (!c.attached) return;
     const tcb = c.tcb;
-    tcb.output(now, (seg) => this.transmit(now, c.localIp, c.localPort, c.remoteIp, c.remotePort, seg));
+    const prevConn = this.runConn, prevNow = this.runNow;
+    this.runConn = c;
+    this.runNow = now;
+    tcb.output(now, this.emitForRun);
+    this.runConn = prevConn;
+    this.runNow = prevNow;
     if (tcb.changed) {
       tcb.changed = false;
       this.stack.markChanged(c);
@@ -396,33 +401,65 @@ export class TcpLayer implements TransportHandler {
     else this.timers.schedule(c, at);
   }
 
+  // One reusable send path (no closure or argument object per segment): `transmit`
+  // fills these fields and hands `txArgs` to the stack, whose writer call reads them.
+  private txSeg: TcpSegmentOut | undefined = undefined;
+  private txLport = 0;
+  private txRport = 0;
+  private txHl = 0;
+  private txOptLen = 0;
+  private readonly txArgs: IpSend = {
+    src: 0, dst: 0, protocol: TCP, payloadLen: 0, checksumOffset: 16,
+    payloadWriter: (out) => this.writeSegment(out),
+  };
+  /** The connection and time `run` is emitting for (`emitForRun` reads them). */
+  private runConn: TcpConn | undefined = undefined;
+  private runNow = 0;
+  private readonly emitForRun: TcpEmit = (seg) => {
+    const c = this.runConn as TcpConn;
+    return this.transmit(this.runNow, c.localIp, c.localPort, c.remoteIp, c.remotePort, seg);
+  };
+
   /** Sends one segment through the stack: header written in place, payload copied from the ring views. */
   private transmit(now: number, lip: number, lport: number, rip: number, rport: number, seg: TcpSegmentOut): boolean {
     const optLen = tcpOptionsLen(seg.options);
     const hl = 20 + optLen;
-    const r = this.stack.sendIp(now, {
-      src: lip, dst: rip, protocol: TCP, payloadLen: hl + seg.payloadLength, checksumOffset: 16,
-      payloadWriter: (out) => {
-        wr16(out, 0, lport);
-        wr16(out, 2, rport);
-        wr32(out, 4, seg.seq);
-        wr32(out, 8, seg.ack);
-        out[12] = (hl / 4) << 4;
-        out[13] = seg.flags & 0xff;
-        wr16(out, 14, seg.window);
-        wr16(out, 16, 0);
-        wr16(out, 18, 0);
-        if (optLen > 0) writeTcpOptions(seg.options, out, 20);
-        let o = hl;
-        for (const v of seg.payload) {
-          out.set(v, o);
-          o += v.length;
-        }
-      },
-    });
+    this.txSeg = seg;
+    this.txLport = lport;
+    this.txRport = rport;
+    this.txHl = hl;
+    this.txOptLen = optLen;
+    const a = this.txArgs;
+    a.src = lip;
+    a.dst = rip;
+    a.payloadLen = hl + seg.payloadLength;
+    const r = this.stack.sendIp(now, a);
+    this.txSeg = undefined;
     // EAGAIN: the link refused the frame (queue full): the TCB retries later. Anything
     // else (queued for ARP, sent, or a routing error the ICMP path reports) counts as sent.
     return r !== IOT_SOCKET_EAGAIN;
+  }
+
+  private writeSegment(out: Uint8Array): void {
+    const seg = this.txSeg as TcpSegmentOut;
+    const hl = this.txHl;
+    wr16(out, 0, this.txLport);
+    wr16(out, 2, this.txRport);
+    wr32(out, 4, seg.seq);
+    wr32(out, 8, seg.ack);
+    out[12] = (hl / 4) << 4;
+    out[13] = seg.flags & 0xff;
+    wr16(out, 14, seg.window);
+    wr16(out, 16, 0);
+    wr16(out, 18, 0);
+    if (this.txOptLen > 0) writeTcpOptions(seg.options, out, 20);
+    let o = hl;
+    const views = seg.payload;
+    for (let i = 0; i < views.length; i++) {
+      const v = views[i] as Uint8Array;
+      out.set(v, o);
+      o += v.length;
+    }
   }
 
   close(): void {
