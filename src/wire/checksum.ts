@@ -101,6 +101,12 @@ export function pseudoHeaderSumV4(src: Uint8Array, dst: Uint8Array, protocol: nu
   return fold16(s);
 }
 
+/** As `pseudoHeaderSumV4`, with the addresses as uint32 numbers (no byte views needed). */
+export function pseudoHeaderSumV4Addr(src: number, dst: number, protocol: number, length: number): number {
+  const s = (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff) + (protocol & 0xff) + (length & 0xffff);
+  return fold16(s);
+}
+
 /**
  * Incremental update of a checksum field after one 16-bit word of the covered data
  * changed from `oldWord` to `newWord`: RFC 1624 eqn. 3, `HC' = ~(~HC + ~m + m')`.

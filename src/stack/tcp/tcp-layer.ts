@@ -17,7 +17,7 @@
  */
 import { IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ENOMEM } from '../../base/iot-constants.ts';
 import { randomInt, type Rng } from '../../base/rand.ts';
-import { pseudoHeaderSumV4 } from '../../wire/checksum.ts';
+import { pseudoHeaderSumV4Addr } from '../../wire/checksum.ts';
 import { wr16, wr32 } from '../../wire/bytes.ts';
 import { TcpFlag, parseTcp, type TcpRepr } from '../../wire/tcp.ts';
 import { tcpOptionsLen, writeTcpOptions } from '../../wire/tcp-options.ts';
@@ -109,7 +109,6 @@ export class TcpLayer implements TransportHandler {
   private readonly timers = new TimerHeap<TcpConn>();
   private readonly dirty = new Set<TcpConn>();
   private connCount = 0;
-  private readonly parseScratch = new Uint8Array(4);
   /** Segments answered with RST because nothing listened. */
   resets = 0;
   /** Segments dropped (bad checksum, malformed, broadcast). */
@@ -274,7 +273,7 @@ export class TcpLayer implements TransportHandler {
       this.dropped++;
       return;
     }
-    const pseudo = pseudoHeaderSumV4(ip4ToBytes(ctx.src, this.parseScratch), ip4ToBytes(ctx.dst, new Uint8Array(4)), TCP, segment.length);
+    const pseudo = ctx.checksumVerified ? 0 : pseudoHeaderSumV4Addr(ctx.src, ctx.dst, TCP, segment.length);
     const repr = parseTcp(segment, pseudo, { checksumOffload: ctx.checksumVerified });
     if (isFault(repr)) {
       this.dropped++;

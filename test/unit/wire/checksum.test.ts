@@ -1,11 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   checksumAdjust,
   foldChecksum,
   internetChecksum,
   onesSum,
   pseudoHeaderSumV4,
+  pseudoHeaderSumV4Addr,
 } from '../../../src/wire/checksum.ts';
 import { rd16, wr16 } from '../../../src/wire/bytes.ts';
 import { ETH, ETH_IP20, ETH_IPV4_UDP, IP_D, IP_S, RFC1071_EXAMPLE, RFC1071_EXAMPLE_SUM } from './golden.ts';
@@ -126,5 +128,14 @@ describe('checksumAdjust (RFC 1624 eqn. 3)', () => {
 
   it('an unchanged word leaves a checksum unchanged (except the all-zero corner, documented)', () => {
     for (const c of [0x0001, 0x1234, 0xfffe, 0x0000]) assert.equal(checksumAdjust(c, 0xabcd, 0xabcd), c);
+  });
+});
+
+describe('pseudoHeaderSumV4Addr', () => {
+  it('equals pseudoHeaderSumV4 over the same addresses as bytes (fast-check)', () => {
+    fc.assert(fc.property(fc.nat({ max: 0xffffffff }), fc.nat({ max: 0xffffffff }), fc.nat({ max: 255 }), fc.nat({ max: 0xffff }), (src, dst, proto, len) => {
+      const b = (x: number): Uint8Array => Uint8Array.of(x >>> 24, (x >>> 16) & 0xff, (x >>> 8) & 0xff, x & 0xff);
+      assert.equal(pseudoHeaderSumV4Addr(src, dst, proto, len), pseudoHeaderSumV4(b(src), b(dst), proto, len));
+    }));
   });
 });
