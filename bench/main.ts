@@ -15,7 +15,7 @@ export interface Figure {
   key: string;
   label: string;
   value: number;
-  unit: 'MB/s' | 'us' | 'ns' | 'B';
+  unit: 'MB/s' | 'us' | 'ns' | 'B' | 'MiB';
   /** Key of the baseline figure this one is compared with. */
   baseline?: string;
   /** Goal, as text, for the table. */
@@ -43,6 +43,7 @@ function parseArgs(argv: string[]): { json: string | undefined; quick: boolean }
 
 async function main(): Promise<void> {
   const { json, quick } = parseArgs(process.argv.slice(2));
+  const started = performance.now();
   const peer = new Worker(new URL('./peer.mjs', import.meta.url));
   const ports = await new Promise<{ sink: number; echo: number }>((resolve, reject) => {
     peer.once('message', resolve);
@@ -67,17 +68,21 @@ async function main(): Promise<void> {
     return { ...f, ratio, baselineValue: base?.value };
   });
   const pad = (s: string, n: number): string => s.padEnd(n);
+  const digits = (u: Figure['unit']): number => (u === 'us' || u === 'MiB' ? 1 : 0);
   process.stdout.write(`\n${pad('figure', 44)}${pad('value', 14)}${pad('baseline', 14)}${pad('ratio', 8)}goal\n`);
   for (const r of rows) {
-    const v = `${r.value.toFixed(r.unit === 'us' ? 1 : 0)} ${r.unit}`;
-    const b = r.baselineValue !== undefined ? `${r.baselineValue.toFixed(r.unit === 'us' ? 1 : 0)} ${r.unit}` : '';
+    const v = `${r.value.toFixed(digits(r.unit))} ${r.unit}`;
+    const b = r.baselineValue !== undefined ? `${r.baselineValue.toFixed(digits(r.unit))} ${r.unit}` : '';
     process.stdout.write(`${pad(r.key, 44)}${pad(v, 14)}${pad(b, 14)}${pad(r.ratio !== undefined ? r.ratio.toFixed(2) : '', 8)}${r.goal ?? ''}\n`);
   }
+  const seconds = (performance.now() - started) / 1000;
+  process.stderr.write(`bench: ${seconds.toFixed(0)} s\n`);
   if (json !== undefined) {
     const out = {
       date: new Date().toISOString(),
       node: process.version,
       quick,
+      seconds,
       figures: Object.fromEntries(rows.map((r) => [r.key, r.value])),
       ratios: Object.fromEntries(rows.filter((r) => r.ratio !== undefined).map((r) => [`${r.key}_ratio`, r.ratio])),
       details: rows,
