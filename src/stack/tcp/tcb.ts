@@ -117,6 +117,7 @@ const CHALLENGE_ACK_LIMIT = 10;
 /** RFC 7323 5.5: a timestamp older than 24 days is invalid for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 60 * 60 * 1000;
 const NO_PAYLOAD: readonly Uint8Array[] = [];
+const NO_LOSS_STATS: Readonly<TcbStats> = Object.freeze({ retransmittedSegments: 0, timeouts: 0, fastRecoveries: 0, lossProbes: 0 });
 const EMPTY_OPTIONS: TcpOptions = Object.freeze({});
 /** Empty rings are released after this long without data movement. */
 const IDLE_RELEASE_MS = 1000;
@@ -155,7 +156,17 @@ export interface TcbStats {
 
 export class Tcb {
   state: TcpState = 'CLOSED';
-  readonly stats: TcbStats = { retransmittedSegments: 0, timeouts: 0, fastRecoveries: 0, lossProbes: 0 };
+  /** Created on the first loss event (idle connections carry none). */
+  private statsStore: TcbStats | undefined = undefined;
+
+  /** Loss-recovery counters (all zero until something was lost). */
+  get stats(): Readonly<TcbStats> {
+    return this.statsStore ?? NO_LOSS_STATS;
+  }
+
+  private bumpStats(): TcbStats {
+    return (this.statsStore ??= { retransmittedSegments: 0, timeouts: 0, fastRecoveries: 0, lossProbes: 0 });
+  }
   readonly cfg: TcbConfig;
   /** Set when the connection failed or was reset: the IoT Socket code to report. */
   error: number | undefined;
@@ -608,8 +619,9 @@ export class Tcb {
       return false;
     }
     const window = seg.window << this.sndShift;
-    const log = this.log;
-    this.rack.now = now;
+    // The scoreboard exists once data was sent (and until it went idle).
+    const log = this.logStore;
+    if (log !== undefined) this.rack.now = now;
     let delivered = 0;
     if (seqGt(ack, this.sndUna)) {
       const acked = seqSub(ack, this.sndUna);
@@ -619,7 +631,7 @@ export class Tcb {
       dataAcked = Math.max(0, Math.min(dataAcked, this.sendBuf.length));
       this.sendBuf.consume(dataAcked);
       this.sndUna = ack;
-      delivered += log.ackTo(ack, this.rack);
+      if (log !== undefined) delivered += log.ackTo(ack, this.rack);
       this.sampleRtt(now, seg);
       this.retransmits = 0;
       this.persistBackoff = 0;
@@ -650,17 +662,17 @@ export class Tcb {
         }
       }
     }
-    if (this.sackOn) delivered += this.recordSack(seg);
+    if (this.sackOn && log !== undefined) delivered += this.recordSack(seg);
     // Loss detection: RACK (RFC 8985) with SACK.
-    if (this.sackOn && log.length > 0 && (this.rack.advanced || this.rackAt <= now)) this.detectLoss(now);
+    if (this.sackOn && log !== undefined && log.length > 0 && (this.rack.advanced || this.rackAt <= now)) this.detectLoss(now);
     // Fast recovery (RFC 6675 5, with PRR).
     if (this.recovery !== RECOVERY_NONE && seqGe(this.sndUna, this.recoveryPoint)) {
       if (this.recovery === RECOVERY_FAST) this.cc.exitRecovery();
       this.recovery = RECOVERY_NONE;
     }
-    if (this.recovery === RECOVERY_NONE && log.lostBytes > 0) this.enterRecovery();
+    if (this.recovery === RECOVERY_NONE && log !== undefined && log.lostBytes > 0) this.enterRecovery();
     if (this.recovery === RECOVERY_FAST) this.cc.onRecoveryAck(delivered, this.pipe());
-    if (log.length === 0) this.tlpAt = this.rackAt = Infinity;
+    if (this.inFlightSegs === 0) this.tlpAt = this.rackAt = Infinity;
     else if (this.recovery === RECOVERY_NONE) this.armTlp(now);
     // Window update (RFC 9293 3.10.7.4): only from newer segments.
     if (seqLt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && seqLe(this.sndWl2, ack))) {
@@ -705,9 +717,25 @@ export class Tcb {
 
   // --- loss recovery (RFC 6675 scoreboard and pipe, RFC 8985 RACK-TLP, RFC 6937 PRR)
 
-  /** One record per segment in flight (the scoreboard). */
-  private readonly log = new SegLog();
-  private readonly rack = new Rack();
+  /**
+   * One record per segment in flight (the scoreboard) and the RACK state: created with
+   * the first data segment, dropped with the idle rings (`releaseIdleBuffers`).
+   */
+  private logStore: SegLog | undefined = undefined;
+  private rackStore: Rack | undefined = undefined;
+
+  private get log(): SegLog {
+    return (this.logStore ??= new SegLog());
+  }
+
+  private get rack(): Rack {
+    return (this.rackStore ??= new Rack());
+  }
+
+  /** Records in flight (0 without a log: no allocation just to look). */
+  private get inFlightSegs(): number {
+    return this.logStore?.length ?? 0;
+  }
   /** RECOVERY_NONE, RECOVERY_FAST (RFC 6675) or RECOVERY_RTO (after a timeout). */
   private recovery = RECOVERY_NONE;
   /** SND.MAX when the recovery began: it ends once this is acknowledged. */
@@ -730,8 +758,10 @@ export class Tcb {
 
   /** Bytes in flight (RFC 6675 4 "pipe"): outstanding - SACKed - lost + retransmitted. */
   private pipe(): number {
-    const log = this.log;
-    let pipe = seqSub(this.sndMax, this.sndUna) - log.sackedBytes - log.lostBytes + log.retransBytes;
+    const log = this.logStore;
+    let pipe = seqSub(this.sndMax, this.sndUna);
+    if (log === undefined) return Math.max(0, pipe);
+    pipe += log.retransBytes - log.sackedBytes - log.lostBytes;
     // Without SACK each duplicate ACK stands for one segment that left the network.
     if (!this.sackOn) pipe -= Math.min(this.dupAcks, Math.max(0, log.length - 1)) * this.sndMssBytes();
     return Math.max(0, pipe);
@@ -743,7 +773,7 @@ export class Tcb {
 
   /** Marks the first unacknowledged record lost (fast retransmit without SACK). */
   private markHeadLost(): void {
-    if (this.log.length === 0) return;
+    if (this.inFlightSegs === 0) return;
     const f = this.log.flags(0);
     if ((f & SegFlag.SACKED) === 0) this.log.setFlags(0, (f | SegFlag.LOST) & ~SegFlag.RETRANS);
   }
@@ -755,7 +785,7 @@ export class Tcb {
   }
 
   private enterRecovery(): void {
-    this.stats.fastRecoveries++;
+    this.bumpStats().fastRecoveries++;
     this.recovery = RECOVERY_FAST;
     this.recoveryPoint = this.sndMax;
     this.recoveryValid = true;
@@ -768,13 +798,13 @@ export class Tcb {
 
   /** Arms the probe timeout (RFC 8985 7.2) when data is outstanding and no probe is out. */
   private armTlp(now: number): void {
-    if (!this.sackOn || this.tlpOutstanding || this.recovery !== RECOVERY_NONE || this.log.length === 0) {
+    if (!this.sackOn || this.tlpOutstanding || this.recovery !== RECOVERY_NONE || this.inFlightSegs === 0) {
       this.tlpAt = Infinity;
       return;
     }
     const srtt = this.rtt.srtt;
     let pto = srtt === undefined ? TLP_NO_RTT_MS : Math.max(TLP_MIN_MS, 2 * srtt);
-    if (this.log.length === 1) pto += TLP_DELACK_MS;
+    if (this.inFlightSegs === 1) pto += TLP_DELACK_MS;
     this.tlpAt = Math.min(now + pto, this.rtoAt);
   }
 
@@ -897,7 +927,7 @@ export class Tcb {
     this.changed = true;
     this.rtoAt = this.ackAt = this.persistAt = this.keepAt = this.timeWaitAt = this.swsAt = Infinity;
     this.assembler.clear();
-    this.log.clear();
+    this.logStore?.clear();
     this.rackAt = this.tlpAt = Infinity;
     this.tlpNow = false;
     this.recvBuf.keepOutOfOrder = false;
@@ -931,7 +961,10 @@ export class Tcb {
     }
     if (now >= this.releaseAt) {
       if (this.sendBuf.length === 0) this.sendBuf.release();
-      this.log.release();
+      if (this.inFlightSegs === 0 && this.recovery === RECOVERY_NONE) {
+        this.logStore = undefined;
+        this.rackStore = undefined;
+      }
       if (this.recvBuf.length === 0 && this.assembler.isEmpty) this.recvBuf.release();
       this.releaseAt = Infinity;
     }
@@ -1029,7 +1062,7 @@ export class Tcb {
         return;
       }
       this.retransmits++;
-      this.stats.timeouts++;
+      this.bumpStats().timeouts++;
       this.rtt.backoff();
       // RFC 6298 5.4-5.6, RFC 5681 3.1, RFC 8985 6.3: everything not SACKed is lost; it
       // goes out again in slow start from the first unacknowledged byte.
@@ -1052,11 +1085,11 @@ export class Tcb {
     if (now >= this.rackAt) {
       this.rackAt = Infinity;
       this.detectLoss(now);
-      if (this.recovery === RECOVERY_NONE && this.log.lostBytes > 0) this.enterRecovery();
+      if (this.recovery === RECOVERY_NONE && (this.logStore?.lostBytes ?? 0) > 0) this.enterRecovery();
     }
     if (now >= this.tlpAt) {
       this.tlpAt = Infinity;
-      if (this.recovery === RECOVERY_NONE && this.log.length > 0) this.tlpNow = true;
+      if (this.recovery === RECOVERY_NONE && this.inFlightSegs > 0) this.tlpNow = true;
     }
     if (this.cfg.userTimeoutMs > 0 && seqGt(this.sndMax, this.sndUna) && now - this.firstUnackedAt >= this.cfg.userTimeoutMs) {
       this.error = IOT_SOCKET_ECONNABORTED;
@@ -1121,11 +1154,11 @@ export class Tcb {
    * congestion window (RFC 8985 7.3).
    */
   private nextDataSegment(now: number): TcpSegmentOut | undefined {
-    const log = this.log;
+    const log = this.logStore;
     const probe = this.tlpNow;
     const room = this.cc.cwnd - this.pipe();
     this.txRecord = -1;
-    if (log.pendingLostBytes > 0 && room > 0) {
+    if (log !== undefined && log.pendingLostBytes > 0 && room > 0) {
       const i = log.firstPendingLost();
       if (i >= 0) return this.recordSegment(now, i);
     }
@@ -1193,7 +1226,7 @@ export class Tcb {
 
   /** A tail loss probe with no new data to send: the last segment again (RFC 8985 7.3). */
   private probeSegment(now: number): TcpSegmentOut | undefined {
-    const last = this.log.length - 1;
+    const last = this.inFlightSegs - 1;
     if (last < 0 || (this.log.flags(last) & SegFlag.SACKED) !== 0) {
       this.tlpNow = false;
       return undefined;
@@ -1221,7 +1254,7 @@ export class Tcb {
       log.setFlags(i, f | SegFlag.EVER_RETRANS | (lost ? SegFlag.RETRANS : 0));
       log.setTime(i, now);
       this.txRecord = -1;
-      this.stats.retransmittedSegments++;
+      this.bumpStats().retransmittedSegments++;
       if (this.tlpNow) this.startProbe(now, true);
     } else {
       if (this.rttSeq === undefined && len > 0) {
@@ -1253,7 +1286,7 @@ export class Tcb {
 
   /** A tail loss probe went out: one per episode, then the RTO takes over (RFC 8985 7.3). */
   private startProbe(now: number, retransmission: boolean): void {
-    this.stats.lossProbes++;
+    this.bumpStats().lossProbes++;
     this.tlpNow = false;
     this.tlpOutstanding = true;
     this.tlpRetrans = retransmission;
