@@ -933,14 +933,16 @@ export function defineConformance(target: ConformanceTarget): void {
         const chunks: Uint8Array[] = [];
         let total = 0;
         const buf = new Uint8Array(8192);
+        // The STAT line may straddle two receives: test the tail of everything so far.
+        let tail = '';
         for (;;) {
           const r = await api.socketRecv(s, buf, buf.length);
           if (r <= 0) {
-            assert.fail(`recv ended with ${fmt(r)} after ${total} bytes before STAT`);
+            assert.fail(`recv ended with ${fmt(r)} after ${total} bytes before STAT (last bytes: ${JSON.stringify(tail)})`);
           }
           chunks.push(buf.slice(0, r));
           total += r;
-          const tail = new TextDecoder().decode(chunks.at(-1)!.subarray(-40));
+          tail = (tail + new TextDecoder('latin1').decode(buf.subarray(Math.max(0, r - 64), r))).slice(-64);
           if (/STAT \d+ bytes\.$/.test(tail)) break;
         }
         const all = new Uint8Array(total);
