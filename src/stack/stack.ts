@@ -70,7 +70,7 @@ import { BROADCAST_MAC, EtherType, parseMac } from '../wire/ethernet.ts';
 import type { WireFault } from '../wire/fault.ts';
 import { isFault } from '../wire/fault.ts';
 import { Icmpv4Type, Icmpv4Unreachable, Icmpv4TimeExceeded, emitIcmpv4, isIcmpv4ErrorType, parseIcmpv4, ICMPV4_ERROR_MAX_DATAGRAM_LEN } from '../wire/icmpv4.ts';
-import { IpProtocol, IPV4_DEFAULT_TTL, checkIpv4, ipv4HeaderLen, parseIpv4Quoted, verifyIpv4Checksum } from '../wire/ipv4.ts';
+import { IpProtocol, IPV4_DEFAULT_TTL, Ipv4View, ipv4HeaderLen, parseIpv4Quoted, validateIpv4 } from '../wire/ipv4.ts';
 import { checkUdp, UDP_HEADER_LEN } from '../wire/udp.ts';
 import { ArpCache, type ArpCacheOptions } from './arp-cache.ts';
 import type { Device } from './device.ts';
@@ -1187,17 +1187,17 @@ export class Stack {
 
   private ipInput(iface: NetInterface, pkt: Uint8Array, linkBroadcast: boolean, now: number, looped: boolean): void {
     const verified = looped || iface.checksumOffload;
-    // Hot path: the checks of `parseIpv4`, then the fields read in place (no
-    // representation object or address views per datagram).
-    const fault = checkIpv4(pkt) ?? (verified || verifyIpv4Checksum(pkt) ? undefined : 'bad-checksum');
+    // Hot path: the checks of `parseIpv4`, then the fields read in place through a view
+    // (no representation object or address views per datagram).
+    const fault = validateIpv4(pkt, verified);
     if (fault !== undefined) {
       this.countFault(fault);
       return;
     }
-    const ff = rd16(pkt, 6);
-    const moreFrags = (ff & 0x2000) !== 0;
-    const fragOffset = (ff & 0x1fff) * 8;
-    const protocol = pkt[9] as number;
+    const ip = new Ipv4View(pkt);
+    const moreFrags = ip.moreFrags;
+    const fragOffset = ip.fragOffset;
+    const protocol = ip.protocol;
     const src = ip4FromBytes(pkt, 12);
     const dst = ip4FromBytes(pkt, 16);
     let broadcast = false;
@@ -1211,15 +1211,15 @@ export class Stack {
       this.stats.drops.martian++;
       return;
     }
-    const hl = ((pkt[0] as number) & 0x0f) * 4;
+    const hl = ip.headerLen;
     const header = pkt.subarray(0, hl);
-    let payload = pkt.subarray(hl, rd16(pkt, 2));
+    let payload = pkt.subarray(hl, ip.totalLen);
     let reassembled = false;
     if (moreFrags || fragOffset !== 0) {
       this.stats.ip.fragmentsIn++;
       const rs = this.reassembler.stats;
       const before = reassemblyDrops(rs);
-      const whole = this.reassembler.add(src, dst, protocol, rd16(pkt, 4), fragOffset, moreFrags, payload, header, now);
+      const whole = this.reassembler.add(src, dst, protocol, ip.ident, fragOffset, moreFrags, payload, header, now);
       this.stats.drops.reassembly += reassemblyDrops(rs) - before;
       this.arm(this.reassemblyTimer, this.reassembler.pollAt());
       if (whole === undefined) return;
@@ -1233,8 +1233,8 @@ export class Stack {
     ctx.src = src;
     ctx.dst = dst;
     ctx.protocol = protocol;
-    ctx.ttl = pkt[8] as number;
-    ctx.tos = pkt[1] as number;
+    ctx.ttl = ip.ttl;
+    ctx.tos = (ip.dscp << 2) | ip.ecn;
     ctx.broadcast = broadcast || linkBroadcast;
     ctx.header = header;
     ctx.checksumVerified = verified;

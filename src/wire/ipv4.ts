@@ -181,10 +181,18 @@ function reprOf(buf: Uint8Array, hl: number): Ipv4Repr {
  * the payload is `ipv4Payload(buf)`.
  */
 export function parseIpv4(buf: Uint8Array, checksumOffload = false): Ipv4Repr | WireFault {
+  return validateIpv4(buf, checksumOffload) ?? reprOf(buf, ((buf[F.VER_IHL] as number) & 0x0f) * 4);
+}
+
+/**
+ * The checks of `parseIpv4` without building a representation (receive hot path: read
+ * the fields through an `Ipv4View` afterwards): `checkIpv4`, then the header checksum
+ * unless `checksumOffload`.
+ */
+export function validateIpv4(buf: Uint8Array, checksumOffload = false): WireFault | undefined {
   const fault = checkIpv4(buf);
   if (fault !== undefined) return fault;
-  if (!checksumOffload && !verifyIpv4Checksum(buf)) return 'bad-checksum';
-  return reprOf(buf, ((buf[F.VER_IHL] as number) & 0x0f) * 4);
+  return checksumOffload || verifyIpv4Checksum(buf) ? undefined : 'bad-checksum';
 }
 
 /**

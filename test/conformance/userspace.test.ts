@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { skipWithoutTool } from '../support/system-tool.ts';
 import { createUserspaceBackend } from '../../src/backends/userspace/index.ts';
 import { startSockServer } from '../../src/apps/sockserver/index.ts';
 import { XorShiftRng } from '../../src/base/rand.ts';
@@ -88,13 +89,7 @@ for (const lossPct of [0, 2]) defineConformance({
 describe('pcap of the lossless userspace conformance run', () => {
   after(() => rmSync(dirname(CAPTURE), { recursive: true, force: true }));
   it('tshark reads it with no malformed packets and no IPv4/TCP/UDP/ICMP checksum errors', (t) => {
-    if (spawnSync('sh', ['-c', 'command -v tshark'], { stdio: 'ignore' }).status !== 0) {
-      const msg = 'SKIPPED: tshark is not installed (apt-get install tshark)';
-      process.stdout.write(`\n*** ${msg} ***\n`);
-      if (process.env.CI === 'true') assert.fail(msg);
-      t.skip(msg);
-      return;
-    }
+    if (skipWithoutTool(t, 'tshark', 'tshark', 'the conformance capture')) return;
     assert.ok(existsSync(CAPTURE) && statSync(CAPTURE).size > 24, 'the conformance run wrote a capture');
     const count = (filter: string): number => {
       const r = spawnSync('tshark', ['-r', CAPTURE, '-n', '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE',

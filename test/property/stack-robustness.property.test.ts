@@ -15,34 +15,15 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { PingResult } from '../../src/stack/stack.ts';
 import { aimRandomFrame, mutateFrame } from '../support/frame-mutator.ts';
-import { drain, enc, ipFrame, openUdp, run, twoHosts } from '../support/stack-net.ts';
+import { drain, enc, ipFrame, openUdp, run, twoHosts, udpTargets } from '../support/stack-net.ts';
 
 describe('Stack robustness (property)', () => {
   it('20,000 random and mutated frames into a live stack: no throw, drops counted, bounded memory, UDP still works', (t) => {
     const { sched, A, B, ends, tap } = twoHosts({ tapA: true });
     // B is the stack under test; A is its peer (and also receives whatever B answers).
     run(sched);
-    const echo = openUdp(B.stack, 7);
-    const connected = openUdp(B.stack, 5000);
-    B.stack.udpConnect(connected, A.ip, 5001);
-    const broadcastListener = openUdp(B.stack, 68);
-    const buf = new Uint8Array(70_000);
-    echo.onChange = () => {
-      const from = { address: 0, port: 0 };
-      for (let n = B.stack.udpRecvFrom(echo, buf, buf.length, from); n >= 0; n = B.stack.udpRecvFrom(echo, buf, buf.length, from)) {
-        B.stack.udpSendTo(sched.now(), echo, buf, n, from.address, from.port);
-      }
-    };
-
     // Golden frames: a real exchange as A sent it.
-    const pa = openUdp(A.stack, 5001);
-    A.stack.udpSendTo(sched.now(), pa, enc.encode('hello'), 5, B.ip, 7);
-    A.stack.udpSendTo(sched.now(), pa, enc.encode('filter'), 6, B.ip, 5000);
-    A.stack.udpSendTo(sched.now(), pa, enc.encode('nobody'), 6, B.ip, 9);
-    A.stack.udpSendTo(sched.now(), pa, new Uint8Array(3000), 3000, B.ip, 7);
-    A.stack.udpSendTo(sched.now(), pa, enc.encode('bcast'), 5, 0xffffffff, 68);
-    A.stack.ping(sched.now(), B.ip);
-    A.stack.ping(sched.now(), B.ip, { size: 2000 });
+    const { echo, connected, broadcast: broadcastListener } = udpTargets(sched, A, B);
     A.stack.sendIp(sched.now(), { dst: B.ip, protocol: 6, payload: new Uint8Array(20) });
     run(sched);
     B.stack.udpSendTo(sched.now(), connected, enc.encode('x'), 1, A.ip, 9); // draws a port unreachable from A

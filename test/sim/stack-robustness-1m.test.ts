@@ -74,7 +74,7 @@ import { ipv4HeaderLen, isFragment, parseIpv4 } from '../../src/wire/ipv4.ts';
 import { TcpFlag, parseTcp, type TcpRepr } from '../../src/wire/tcp.ts';
 import { seqAdd, seqGe, seqLe, seqLt } from '../../src/wire/tcp-seq.ts';
 import { aimRandomFrame, fixChecksums, rawTcpSegment, type ChecksumFix } from '../support/frame-mutator.ts';
-import { dec, drain, enc, ipFrame, openUdp, pattern, run, twoHosts, type Host } from '../support/stack-net.ts';
+import { dec, drain, enc, ipFrame, pattern, run, twoHosts, udpTargets, type Host } from '../support/stack-net.ts';
 
 const FRAMES = Number(process.env.IOTNET_ROBUSTNESS_FRAMES ?? 1_000_000);
 const SEED = Number(process.env.IOTNET_ROBUSTNESS_SEED ?? 0x5eed1);
@@ -705,27 +705,8 @@ describe('Stack robustness: 1,000,000 frames into a live stack (issue 3)', () =>
     });
 
     // ---- UDP on B: echo on 7 (answers from its change callback), a connected socket, a broadcast listener
-    const echo = openUdp(B.stack, 7);
-    const connected = openUdp(B.stack, 5000);
-    B.stack.udpConnect(connected, A.ip, 5001);
-    const bcast = openUdp(B.stack, 68);
-    const ubuf = new Uint8Array(70_000);
-    echo.onChange = () => {
-      const from = { address: 0, port: 0 };
-      for (let n = B.stack.udpRecvFrom(echo, ubuf, ubuf.length, from); n >= 0; n = B.stack.udpRecvFrom(echo, ubuf, ubuf.length, from)) {
-        B.stack.udpSendTo(sched.now(), echo, ubuf, n, from.address, from.port);
-      }
-    };
-    const clientA = openUdp(A.stack, 5001);
-
     // ---- golden frames: a real exchange as A sent it (ARP, UDP, fragmented ping, ICMP error, TCP)
-    A.stack.udpSendTo(sched.now(), clientA, enc.encode('hello'), 5, B.ip, 7);
-    A.stack.udpSendTo(sched.now(), clientA, enc.encode('filter'), 6, B.ip, 5000);
-    A.stack.udpSendTo(sched.now(), clientA, enc.encode('nobody'), 6, B.ip, 9);
-    A.stack.udpSendTo(sched.now(), clientA, new Uint8Array(3000), 3000, B.ip, 7);
-    A.stack.udpSendTo(sched.now(), clientA, enc.encode('bcast'), 5, 0xffffffff, 68);
-    A.stack.ping(sched.now(), B.ip);
-    A.stack.ping(sched.now(), B.ip, { size: 2000 });
+    const { echo, connected, broadcast: bcast, client: clientA } = udpTargets(sched, A, B);
     A.stack.ping(sched.now(), 0x0a00004d); // an ARP request from A (10.0.0.77 is nobody)
     run(sched);
     B.stack.udpSendTo(sched.now(), connected, enc.encode('x'), 1, A.ip, 9); // draws a port unreachable from A

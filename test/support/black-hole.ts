@@ -6,30 +6,17 @@
  * unsupported.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { ensureTool } from './system-tool.ts';
 
 export interface BlackHole {
   readonly port: number;
   remove(): void;
 }
 
-function have(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 export function installBlackHole(port: number): BlackHole | { reason: string } {
   if (process.getuid?.() !== 0) return { reason: 'needs root for an nftables drop rule' };
-  if (!have('nft')) {
-    const apt = (args: string[]): number | null => spawnSync('apt-get', args, {
-      stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }, timeout: 300_000,
-    }).status;
-    const install = ['install', '-y', '--no-install-recommends', 'nftables'];
-    // A fresh machine may have no package lists yet: update once, then retry.
-    if (apt(install) !== 0) {
-      apt(['update']);
-      apt(install);
-    }
-    if (!have('nft')) return { reason: 'nftables is not installed and apt-get could not install it' };
-  }
+  const missing = ensureTool('nft', 'nftables');
+  if (missing !== undefined) return { reason: missing };
   const table = `iotnet_bh_${process.pid}_${port}`;
   try {
     execFileSync('nft', ['add', 'table', 'inet', table]);

@@ -219,3 +219,43 @@ export function ipv4Of(frame: Uint8Array): { src: number; dst: number; protocol:
   const rd32 = (o: number): number => ((rd(o) << 16) | rd(o + 2)) >>> 0;
   return { src: rd32(12), dst: rd32(16), protocol: ip[9] as number, ttl: ip[8] as number, id: rd(4), mf: (rd(6) & 0x2000) !== 0, offset: (rd(6) & 0x1fff) * 8, total: rd(2) };
 }
+
+/** UDP sockets on a stack under test (`UdpTargets`) and the peer's client socket. */
+export interface UdpTargets {
+  /** Port 7: echoes every datagram back from its change callback. */
+  echo: UdpPcb;
+  /** Port 5000, connected to the peer's port 5001 (receive filter, ICMP errors). */
+  connected: UdpPcb;
+  /** Port 68, bound to the wildcard address: receives broadcasts. */
+  broadcast: UdpPcb;
+  /** The peer's socket on port 5001. */
+  client: UdpPcb;
+}
+
+/**
+ * Opens `UdpTargets` on `B` and sends the golden UDP and ping exchange from `A` (to the
+ * echo, filtered, closed and broadcast ports; a fragmented datagram and ping). The
+ * frames are transmitted at the next `run`.
+ */
+export function udpTargets(sched: VirtualScheduler, A: Host, B: Host): UdpTargets {
+  const echo = openUdp(B.stack, 7);
+  const connected = openUdp(B.stack, 5000);
+  B.stack.udpConnect(connected, A.ip, 5001);
+  const broadcast = openUdp(B.stack, 68);
+  const buf = new Uint8Array(70_000);
+  echo.onChange = () => {
+    const from = { address: 0, port: 0 };
+    for (let n = B.stack.udpRecvFrom(echo, buf, buf.length, from); n >= 0; n = B.stack.udpRecvFrom(echo, buf, buf.length, from)) {
+      B.stack.udpSendTo(sched.now(), echo, buf, n, from.address, from.port);
+    }
+  };
+  const client = openUdp(A.stack, 5001);
+  A.stack.udpSendTo(sched.now(), client, enc.encode('hello'), 5, B.ip, 7);
+  A.stack.udpSendTo(sched.now(), client, enc.encode('filter'), 6, B.ip, 5000);
+  A.stack.udpSendTo(sched.now(), client, enc.encode('nobody'), 6, B.ip, 9);
+  A.stack.udpSendTo(sched.now(), client, new Uint8Array(3000), 3000, B.ip, 7);
+  A.stack.udpSendTo(sched.now(), client, enc.encode('bcast'), 5, 0xffffffff, 68);
+  A.stack.ping(sched.now(), B.ip);
+  A.stack.ping(sched.now(), B.ip, { size: 2000 });
+  return { echo, connected, broadcast, client };
+}

@@ -108,8 +108,8 @@ export class NewReno {
   }
 
   /** A tail loss probe repaired a loss (RFC 8985 7.4.2): the same reduction as fast recovery. */
-  onProbeRepairedLoss(flight: number): void {
-    this.ssthresh = Math.max(Math.floor(Math.max(flight, this.cwnd) / 2), 2 * this.smss);
+  onProbeRepairedLoss(): void {
+    this.ssthresh = Math.max(Math.floor(this.cwnd / 2), 2 * this.smss);
     this.cwnd = this.ssthresh;
     this.caAcked = 0;
   }

@@ -114,20 +114,26 @@ export class SegLog {
     const old = this.a[s + FLAGS] as number;
     if (old === flags) return;
     const len = seqSub(this.a[s + END] as number, this.a[s + START] as number);
-    this.count(old, len, -1);
-    this.count(flags, len, 1);
+    this.countRecord(old, len, -1);
+    this.countRecord(flags, len, 1);
     this.a[s + FLAGS] = flags;
   }
 
-  private count(f: number, len: number, sign: number): void {
-    if ((f & SegFlag.SACKED) !== 0) {
-      this.sackedBytes += sign * len;
-      this.sackedSegs += sign;
-    } else {
-      if ((f & SegFlag.LOST) !== 0) this.lostBytes += sign * len;
-      if ((f & SegFlag.RETRANS) !== 0) this.retransBytes += sign * len;
-    }
+  /** Adds (sign 1) or removes (-1) a whole record with flags `f` and `len` bytes. */
+  private countRecord(f: number, len: number, sign: number): void {
+    this.countBytes(f, sign * len);
+    if ((f & SegFlag.SACKED) !== 0) this.sackedSegs += sign;
     if ((f & SegFlag.EVER_RETRANS) !== 0) this.everRetrans += sign;
+  }
+
+  /** Adds `bytes` (negative: removes) to the byte counters a record with flags `f` feeds. */
+  private countBytes(f: number, bytes: number): void {
+    if ((f & SegFlag.SACKED) !== 0) {
+      this.sackedBytes += bytes;
+      return;
+    }
+    if ((f & SegFlag.LOST) !== 0) this.lostBytes += bytes;
+    if ((f & SegFlag.RETRANS) !== 0) this.retransBytes += bytes;
   }
 
   /**
@@ -142,7 +148,7 @@ export class SegLog {
       const start = a[s + START] as number, end = a[s + END] as number, f = a[s + FLAGS] as number;
       if (seqLe(end, una)) {
         const len = seqSub(end, start);
-        this.count(f, len, -1);
+        this.countRecord(f, len, -1);
         if ((f & SegFlag.SACKED) === 0) {
           delivered += len;
           sink.delivered(a[s + TIME] as number, end, f);
@@ -154,9 +160,7 @@ export class SegLog {
       if (seqGt(una, start)) {
         // Partly acknowledged (the peer trimmed a segment to its window).
         const cut = seqSub(una, start);
-        this.count(f, cut, -1);
-        if ((f & SegFlag.SACKED) !== 0) this.sackedSegs++; // count() took one off; the record stays
-        if ((f & SegFlag.EVER_RETRANS) !== 0) this.everRetrans++;
+        this.countBytes(f, -cut);
         if ((f & SegFlag.SACKED) === 0) delivered += cut;
         a[s + START] = una;
       }

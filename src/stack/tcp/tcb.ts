@@ -176,13 +176,20 @@ export class Tcb {
   // --- send sequence space (RFC 9293 3.3.1)
   iss = 0;
   sndUna = 0;
-  sndNxt = 0;
-  /** Highest sequence number sent so far (SND.NXT can move back on retransmission). */
+  /**
+   * Highest sequence number sent so far. Retransmissions go out from the segment log,
+   * so SND.NXT never moves back and always equals it (see `sndNxt`).
+   */
   sndMax = 0;
   sndWnd = 0;
   sndWl1 = 0;
   sndWl2 = 0;
   private maxSndWnd = 0;
+  /** SND.NXT (RFC 9293 3.3.1): the next new sequence number, SND.MAX here. */
+  get sndNxt(): number {
+    return this.sndMax;
+  }
+
   /** Peer's MSS (effective send MSS before option overhead). */
   sndMss = DEFAULT_PEER_MSS;
 
@@ -266,7 +273,6 @@ export class Tcb {
   connect(now: number, iss: number, tsOffset = 0): void {
     this.iss = iss >>> 0;
     this.sndUna = this.iss;
-    this.sndNxt = this.iss;
     this.sndMax = this.iss;
     this.tsOffset = tsOffset >>> 0;
     this.state = 'SYN-SENT';
@@ -282,7 +288,6 @@ export class Tcb {
   accept(now: number, syn: TcpRepr, iss: number, tsOffset = 0): void {
     this.iss = iss >>> 0;
     this.sndUna = this.iss;
-    this.sndNxt = this.iss;
     this.sndMax = this.iss;
     this.tsOffset = tsOffset >>> 0;
     this.irs = syn.seq;
@@ -600,8 +605,7 @@ export class Tcb {
     } else {
       // Simultaneous open (RFC 9293 3.10.7.3 fourth): SYN-RECEIVED, send SYN-ACK.
       this.state = 'SYN-RECEIVED';
-      this.sndWnd = seg.window;
-      this.sndNxt = this.iss; // the SYN-ACK reuses our ISS
+      this.sndWnd = seg.window; // the SYN-ACK (emitSyn) reuses our ISS
       this.rtoAt = now;
     }
   }
@@ -645,7 +649,7 @@ export class Tcb {
         // The probe's episode ended (RFC 8985 7.4). A retransmitted probe that was needed
         // means a loss was repaired without recovery: react as to a loss.
         this.tlpOutstanding = false;
-        if (this.tlpRetrans && this.recovery === RECOVERY_NONE) this.cc.onProbeRepairedLoss(acked);
+        if (this.tlpRetrans && this.recovery === RECOVERY_NONE) this.cc.onProbeRepairedLoss();
       }
       // Non-SACK NewReno (RFC 6582 3.2): a partial ACK in recovery means the next
       // segment was lost too.
@@ -656,7 +660,7 @@ export class Tcb {
       // retransmit on the third, RFC 5681 3.2) and stands for one segment delivered.
       this.dupAcks++;
       if (!this.sackOn) {
-        delivered += this.sndMssBytes();
+        delivered += this.effMss();
         if (this.dupAcks === DUP_THRESH && this.recovery === RECOVERY_NONE && (!this.recoveryValid || seqGe(ack, this.recoveryPoint))) {
           this.markHeadLost();
         }
@@ -763,12 +767,8 @@ export class Tcb {
     if (log === undefined) return Math.max(0, pipe);
     pipe += log.retransBytes - log.sackedBytes - log.lostBytes;
     // Without SACK each duplicate ACK stands for one segment that left the network.
-    if (!this.sackOn) pipe -= Math.min(this.dupAcks, Math.max(0, log.length - 1)) * this.sndMssBytes();
+    if (!this.sackOn) pipe -= Math.min(this.dupAcks, Math.max(0, log.length - 1)) * this.effMss();
     return Math.max(0, pipe);
-  }
-
-  private sndMssBytes(): number {
-    return this.effMss();
   }
 
   /** Marks the first unacknowledged record lost (fast retransmit without SACK). */
@@ -1138,8 +1138,7 @@ export class Tcb {
       if (this.retransmits === 1) this.rtt.afterSynTimeout();
     }
     this.retransmits++;
-    this.sndNxt = seqAdd(this.iss, 1);
-    this.sndMax = this.sndNxt;
+    this.sndMax = seqAdd(this.iss, 1);
     // In SYN-SENT, RCV.NXT is not known yet: inputSynSent sets the edge from the IRS.
     if (synAck) this.rcvAdvRight = seqAdd(this.rcvNxt, seg.window);
     this.rtoAt = now + this.rtt.rto;
@@ -1269,7 +1268,6 @@ export class Tcb {
       const end = seqAdd(seg.seq, len);
       log.push(seg.seq, end, now, fin ? SegFlag.FIN : 0);
       this.sndMax = end;
-      this.sndNxt = end;
       if (fin) this.finSent = true;
       if (this.tlpNow) this.startProbe(now, false);
     }
@@ -1296,7 +1294,7 @@ export class Tcb {
   }
 
   private armPersist(now: number): void {
-    const unsent = this.sendBuf.length - Math.max(0, seqSub(this.sndNxt, this.sndUna));
+    const unsent = this.sendBuf.length - Math.max(0, seqSub(this.sndMax, this.sndUna));
     if (this.sndWnd === 0 && unsent > 0 && this.persistAt === Infinity && this.rtoAt === Infinity) {
       this.persistAt = now + Math.max(PERSIST_MIN_MS, this.rtt.rto);
     }
@@ -1310,10 +1308,9 @@ export class Tcb {
   }
 
   private emitAck(now: number, emit: TcpEmit): void {
-    // SEG.SEQ of a pure ACK is the highest sequence number sent (SND.MAX): after a
-    // go-back retransmission SND.NXT is behind it, and an ACK carrying the rewound value
-    // would look old to the peer, which discards it (and its ACK field) and answers with
-    // an ACK of its own: an ACK storm. Linux's snd_nxt likewise never moves back.
+    // SEG.SEQ of a pure ACK is the highest sequence number sent (SND.MAX), never the
+    // sequence number of a retransmission: an older value would look old to the peer,
+    // which discards it (and its ACK field) and answers with an ACK: an ACK storm.
     const seg: TcpSegmentOut = {
       seq: this.sndMax, ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindowField(),
       options: this.segmentOptions(now, 0), payload: NO_PAYLOAD, payloadLength: 0,

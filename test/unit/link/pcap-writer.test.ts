@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { skipWithoutTool } from '../../support/system-tool.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -108,10 +109,6 @@ function udpPacket(payload: Uint8Array): Uint8Array {
   return p;
 }
 
-function tsharkAvailable(): boolean {
-  return spawnSync('tshark', ['-v'], { encoding: 'utf8' }).status === 0;
-}
-
 /** Runs tshark on `file`; returns stdout lines, failing on a non-zero exit or any stderr beyond the root warning. */
 function tshark(file: string, fields: string[]): string[] {
   const r = spawnSync('tshark', ['-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
@@ -125,15 +122,7 @@ function tshark(file: string, fields: string[]): string[] {
 }
 
 describe('pcap files read by tshark', () => {
-  const haveTshark = tsharkAvailable();
-  const skip = (t: { skip(msg: string): void }): boolean => {
-    if (haveTshark) return false;
-    const msg = 'SKIPPED: tshark is not installed (apt-get install -y tshark): pcap files are NOT checked against Wireshark';
-    console.error(`\n!!!!!!!! ${msg} !!!!!!!!\n`);
-    if (process.env.CI === 'true') assert.fail(`${msg} (CI=true: a skip is a failure)`);
-    t.skip(msg);
-    return true;
-  };
+  const skip = (t: { skip(msg: string): void }): boolean => skipWithoutTool(t, 'tshark', 'tshark', 'pcap files against Wireshark');
 
   it('an Ethernet capture through a cable: every frame, both directions, decoded', async (t) => {
     if (skip(t)) return;

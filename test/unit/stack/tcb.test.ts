@@ -11,6 +11,7 @@ import { IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_ECONNRESET, IOT_SOCKET_ETIMEDOUT } 
 import { Tcb, type TcbConfig, type TcpSegmentOut } from '../../../src/stack/tcp/tcb.ts';
 import { TcpFlag, type TcpRepr } from '../../../src/wire/tcp.ts';
 import { seqAdd } from '../../../src/wire/tcp-seq.ts';
+import { pattern } from '../../support/stack-net.ts';
 
 interface InFlight {
   at: number;
@@ -110,18 +111,6 @@ class Wire {
   }
 }
 
-function pattern(n: number, seed: number): Uint8Array {
-  const r = new XorShiftRng(seed);
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 4) {
-    const x = r.nextU32();
-    out[i] = x & 0xff;
-    out[i + 1] = (x >>> 8) & 0xff;
-    out[i + 2] = (x >>> 16) & 0xff;
-    out[i + 3] = x >>> 24;
-  }
-  return out;
-}
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 /** Moves `data` a -> b and `back` b -> a through the app APIs, reading as it arrives. */
