@@ -2,7 +2,8 @@
 // `npm test`: every test tier, in order. Each tier is a list of node:test files run
 // through tsx. Static checks (lint, types) run first.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -42,19 +43,53 @@ const tiers = [
   ['sim', () => nodeTest('simulation (two stacks, seeded impairments, virtual time)', files('test/sim'))],
   ['conformance', () => nodeTest('conformance suite', files('test/conformance'))],
   ['e2e', () => nodeTest('end-to-end (CLI, demo)', files('test/e2e'))],
+  ['interop', () => interopTier()],
 ];
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
 
+/**
+ * The interop tier: the userspace stack over real TAP devices against the Linux kernel
+ * and standard servers (dnsmasq, udhcpc, nmap, hping3, scapy, tshark). Needs root: each
+ * file runs in its own network namespace (scripts/netns-run.mjs creates it and removes
+ * it, with every process and device in it, afterwards). Captures go to one directory
+ * that the last file (zz-pcap-check) runs tshark over.
+ */
+async function interopTier() {
+  const list = files('test/interop');
+  const title = 'interop (Linux kernel and real servers over TAP, in network namespaces)';
+  const why = process.platform !== 'linux' ? 'not Linux' : process.getuid?.() !== 0 ? 'not root' : undefined;
+  if (why !== undefined) {
+    process.stdout.write(`\n=== ${title}\n!!!!!!!! SKIPPED: ${why}: the interop tier (${list.length} files) NOT run !!!!!!!!\n`);
+    if (process.env.CI === 'true') {
+      process.stdout.write('CI=true: a skipped required tier is a failure\n');
+      process.exit(1);
+    }
+    totals.skipped += list.length;
+    return;
+  }
+  spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: 'inherit' });
+  const pcaps = mkdtempSync(join(tmpdir(), 'iotnet-interop-pcap-'));
+  process.stdout.write(`\n=== ${title}: captures in ${pcaps}\n`);
+  for (const file of list) {
+    await nodeTest(`interop: ${file.slice(root.length)}`, [file], {
+      wrap: [join(root, 'scripts', 'netns-run.mjs'), '--'],
+      env: { IOTNET_INTEROP_PCAP_DIR: pcaps },
+    });
+  }
+}
+
 /** Runs node:test on `list`, echoing its output and adding its summary to the totals. */
-async function nodeTest(title, list) {
+async function nodeTest(title, list, opts = {}) {
   if (list.length === 0) {
     process.stdout.write(`\n=== ${title}: no test files\n`);
     return;
   }
   process.stdout.write(`\n=== ${title}\n`);
-  const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...list], {
-    cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
+  const testArgs = ['--import', 'tsx', '--test', '--test-concurrency=1', ...list];
+  const args = opts.wrap !== undefined ? [...opts.wrap, process.execPath, ...testArgs] : testArgs;
+  const child = spawn(process.execPath, args, {
+    cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...opts.env },
   });
   let tail = '';
   child.stdout.on('data', (d) => {
@@ -66,6 +101,12 @@ async function nodeTest(title, list) {
   totals.passed += count('pass');
   totals.failed += count('fail') + count('cancelled');
   totals.skipped += count('skipped');
+  if (code === 77 && opts.wrap !== undefined) {
+    process.stdout.write(`\n!!!!!!!! SKIPPED: ${title}: no network namespace could be made !!!!!!!!\n`);
+    if (process.env.CI === 'true') process.exit(1);
+    totals.skipped += 1;
+    return;
+  }
   if (code !== 0) {
     process.stdout.write(`\n=== ${title}: FAILED (exit ${code})\n${totals.passed} passed, ${Math.max(1, totals.failed)} failed\n`);
     process.exit(typeof code === 'number' && code > 0 ? code : 1);
