@@ -4,6 +4,7 @@
  *   iotnet --help
  *   iotnet demo [--port-offset K]
  *   iotnet sockserver [--port-offset K] [--host ADDR] [--no-ipv6] [--chargen-style sockserver|rfc864] [--verbose]
+ *   iotnet tap IFNAME --ipv4 ADDR/LEN [--gateway ADDR] [--dns ADDR] [--serve sockserver] [--port-offset K] [--pcap FILE]
  *
  * Exit codes: 0 success, 1 failure at run time, 2 usage error (unknown command or option).
  */
@@ -13,12 +14,12 @@ import type { SockServerOptions } from '../apps/sockserver/index.ts';
 import { createHostBackend } from '../backends/host/index.ts';
 import { SocketError } from '../base/socket-error.ts';
 import { Network } from '../socket/network.ts';
+import { runTap, TAP_USAGE } from './tap-command.ts';
+import { UsageError } from './usage-error.ts';
 
 /** Exit code for usage errors. */
 const USAGE = 2;
 
-/** Thrown by argument parsing: printed with the usage hint, exit 2. */
-class UsageError extends Error {}
 
 interface Command {
   /** One line for `iotnet --help`. */
@@ -197,6 +198,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run the reference test server (echo, discard, daytime, chargen, time, control)',
     usage: SOCKSERVER_USAGE,
     run: runSockServer,
+  },
+  tap: {
+    summary: 'attach a userspace stack to a TAP interface (optionally serving the test server)',
+    usage: TAP_USAGE,
+    run: (args) => runTap(args, describeError),
   },
   demo: {
     summary: 'run the demo: the host stack and the test server, through both APIs',

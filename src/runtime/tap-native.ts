@@ -55,3 +55,15 @@ export function interfaceMtu(name: string): number | undefined {
     return undefined;
   }
 }
+
+const IFF_UP = 0x1;
+
+/** Whether interface `name` is administratively up (sysfs flags), or undefined when unknown. */
+export function interfaceAdminUp(name: string): boolean | undefined {
+  if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name)) return undefined;
+  try {
+    return (Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim(), 16) & IFF_UP) !== 0;
+  } catch {
+    return undefined;
+  }
+}

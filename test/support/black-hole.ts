@@ -13,15 +13,19 @@ export interface BlackHole {
   remove(): void;
 }
 
-export function installBlackHole(port: number): BlackHole | { reason: string } {
+/**
+ * `hook`: `'input'` (default) drops SYNs arriving at this host (the server side);
+ * `'output'` drops those leaving it (the client side, when the server is elsewhere).
+ */
+export function installBlackHole(port: number, hook: 'input' | 'output' = 'input'): BlackHole | { reason: string } {
   if (process.getuid?.() !== 0) return { reason: 'needs root for an nftables drop rule' };
   const missing = ensureTool('nft', 'nftables');
   if (missing !== undefined) return { reason: missing };
   const table = `iotnet_bh_${process.pid}_${port}`;
   try {
     execFileSync('nft', ['add', 'table', 'inet', table]);
-    execFileSync('nft', ['add', 'chain', 'inet', table, 'input', '{ type filter hook input priority 0; policy accept; }']);
-    execFileSync('nft', ['add', 'rule', 'inet', table, 'input', 'tcp', 'dport', String(port), 'drop']);
+    execFileSync('nft', ['add', 'chain', 'inet', table, hook, `{ type filter hook ${hook} priority 0; policy accept; }`]);
+    execFileSync('nft', ['add', 'rule', 'inet', table, hook, 'tcp', 'dport', String(port), 'drop']);
   } catch (e) {
     spawnSync('nft', ['delete', 'table', 'inet', table], { stdio: 'ignore' });
     return { reason: `nft failed: ${(e as Error).message.split('\n')[0]}` };

@@ -143,6 +143,8 @@ export interface TapHostOptions {
   readonly noAddress?: boolean;
   readonly stack?: Partial<StackOptions>;
   readonly mtu?: number;
+  /** Wraps the link under the capture (a filter, say). */
+  readonly wrap?: (link: Link) => Link;
 }
 
 export interface TapHost {
@@ -175,6 +177,7 @@ export function tapHost(opts: TapHostOptions = {}): TapHost {
     ? new FaultInjector(link, { rng: new XorShiftRng(7000 + n), scheduler: systemScheduler, lossPct: opts.lossPct, direction: 'both' })
     : undefined;
   if (fault !== undefined) link = fault;
+  if (opts.wrap !== undefined) link = opts.wrap(link);
   let file: FileSink | undefined;
   if (opts.capture !== false) {
     file = pcapFileSink(join(pcapDir(), opts.capture ?? `${name}.pcap`));

@@ -1,0 +1,166 @@
+/**
+ * `iotnet tap IFNAME`: a userspace stack on an existing TAP interface, one status line
+ * per state change, until SIGINT or SIGTERM.
+ */
+import { startTapNode, type TapNodeOptions, type TapNodeStatus } from '../apps/tap-node/tap-node.ts';
+import { parseIPv4 } from '../base/ip-address.ts';
+import { UsageError } from './usage-error.ts';
+
+export const TAP_USAGE = `Usage: iotnet tap IFNAME [options]
+
+Attaches a userspace TCP/IP stack to the TAP interface IFNAME (an existing one, e.g.
+made by 'ip tuntap add mode tap name IFNAME'; root or CAP_NET_ADMIN is needed to open
+it) and runs until SIGINT or SIGTERM, printing one line per state change.
+
+Options:
+  --ipv4 ADDR/LEN       the stack's IPv4 address and prefix length (required)
+  --gateway ADDR        default gateway
+  --dns ADDR            a DNS server (repeatable)
+  --mac MAC             the stack's Ethernet address (default: random, locally administered)
+  --serve sockserver    run the reference test server on the stack (ports as 'iotnet sockserver')
+  --port-offset K       add K to the served ports (default 0)
+  --pcap FILE           capture every frame to FILE (pcap, Ethernet)
+  --verbose             report failures inside served sessions on stderr
+  -h, --help            this text
+
+The TAP addon must be built ('npm run build:native', done by npm install when a C
+compiler is present).`;
+
+interface TapArgs {
+  options: TapNodeOptions;
+  help: boolean;
+  verbose: boolean;
+}
+
+function parseAddressLen(text: string): { address: string; prefixLen: number } {
+  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
+  if (m === null || parseIPv4(m[1] as string) === undefined || Number(m[2]) > 32) throw new UsageError(`--ipv4: expected ADDR/LEN (10.0.0.2/24), got '${text}'`);
+  return { address: m[1] as string, prefixLen: Number(m[2]) };
+}
+
+function ipv4Arg(name: string, text: string): string {
+  if (parseIPv4(text) === undefined) throw new UsageError(`${name}: not an IPv4 address: '${text}'`);
+  return text;
+}
+
+export function parseTapArgs(args: readonly string[]): TapArgs {
+  let ifname: string | undefined;
+  let ipv4: { address: string; prefixLen: number } | undefined;
+  let gateway: string | undefined;
+  const dns: string[] = [];
+  let mac: string | undefined;
+  let serve: 'sockserver' | undefined;
+  let portOffset: number | undefined;
+  let pcap: string | undefined;
+  let help = false;
+  let verbose = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const eq = arg.indexOf('=');
+    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) return inline;
+      const next = args[++i];
+      if (next === undefined) throw new UsageError(`${name} needs a value`);
+      return next;
+    };
+    switch (name) {
+      case '--ipv4':
+        ipv4 = parseAddressLen(value());
+        break;
+      case '--gateway':
+        gateway = ipv4Arg('--gateway', value());
+        break;
+      case '--dns': {
+        const v = value();
+        const host = v.includes(':') ? v.slice(0, v.lastIndexOf(':')) : v;
+        ipv4Arg('--dns', host);
+        dns.push(v);
+        break;
+      }
+      case '--mac': {
+        const v = value();
+        if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(v)) throw new UsageError(`--mac: expected aa:bb:cc:dd:ee:ff, got '${v}'`);
+        mac = v;
+        break;
+      }
+      case '--serve': {
+        const v = value();
+        if (v !== 'sockserver') throw new UsageError(`--serve: unknown service '${v}' (known: sockserver)`);
+        serve = v;
+        break;
+      }
+      case '--port-offset': {
+        const v = value();
+        if (!/^[0-9]+$/.test(v) || Number(v) > 65535) throw new UsageError(`--port-offset: not a port offset: '${v}'`);
+        portOffset = Number(v);
+        break;
+      }
+      case '--pcap':
+        pcap = value();
+        break;
+      case '--verbose':
+        verbose = true;
+        break;
+      case '-h':
+      case '--help':
+        help = true;
+        break;
+      default:
+        if (arg.startsWith('-') || ifname !== undefined) throw new UsageError(`unknown option '${arg}'`);
+        if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(arg)) throw new UsageError(`not an interface name: '${arg}' (1-15 characters)`);
+        ifname = arg;
+    }
+  }
+  if (help) return { options: { ifname: ifname ?? '', ipv4: { address: '0.0.0.0', prefixLen: 0 } }, help, verbose };
+  if (ifname === undefined) throw new UsageError('IFNAME is missing');
+  if (ipv4 === undefined) throw new UsageError('--ipv4 ADDR/LEN is required');
+  const options: TapNodeOptions = {
+    ifname,
+    ipv4,
+    dns,
+    ...(gateway !== undefined ? { gateway } : {}),
+    ...(mac !== undefined ? { mac } : {}),
+    ...(serve !== undefined ? { serve } : {}),
+    ...(portOffset !== undefined ? { portOffset } : {}),
+    ...(pcap !== undefined ? { pcap } : {}),
+  };
+  return { options, help, verbose };
+}
+
+/** One line per status. */
+export function statusLine(s: TapNodeStatus): string {
+  switch (s.type) {
+    case 'link-up':
+    case 'link-down':
+      return `tap: link ${s.type === 'link-up' ? 'up' : 'down'}: ${s.ifname} (mtu ${s.mtu}, stack mac ${s.mac})`;
+    case 'address':
+      return `tap: address ${s.address}/${s.prefixLen} (${s.source})${s.gateway !== undefined ? `, gateway ${s.gateway}` : ''}${s.dns.length > 0 ? `, dns ${s.dns.join(' ')}` : ''}`;
+    case 'serving':
+      return `tap: serving ${s.service}: ${s.ports}`;
+    case 'stopped':
+      return 'tap: stopped';
+  }
+}
+
+export async function runTap(args: readonly string[], describeError: (e: unknown) => string): Promise<number> {
+  const parsed = parseTapArgs(args);
+  if (parsed.help) {
+    console.log(TAP_USAGE);
+    return 0;
+  }
+  const node = await startTapNode({
+    ...parsed.options,
+    onStatus: (s) => console.log(statusLine(s)),
+    ...(parsed.verbose ? { onServeError: (e: unknown, service: string) => console.error(`tap: ${service}: ${describeError(e)}`) } : {}),
+  });
+  console.log('tap: ready; SIGINT or SIGTERM stops');
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  console.log(`tap: ${signal}, shutting down`);
+  await node.close();
+  return 0;
+}

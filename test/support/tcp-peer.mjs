@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// A kernel-side TCP peer for the interop tier and the TAP benchmarks (plain node:net,
+// its own process, so it does not share an event loop with the stack under test).
+//
+//   node tcp-peer.mjs sink HOST PORT              accept one connection, read to EOF
+//   node tcp-peer.mjs source HOST PORT BYTES      connect, send BYTES pseudo-random bytes, end
+//
+// Prints `ready` once listening (sink) and, at the end, one JSON line:
+//   {"bytes":N,"sha256":"...","ms":T,"mbps":R}   (ms from the first to the last byte)
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+
+const [mode, host, portText, bytesText] = process.argv.slice(2);
+const port = Number(portText);
+
+function report(bytes, hash, t0) {
+  const ms = performance.now() - t0;
+  process.stdout.write(`${JSON.stringify({ bytes, sha256: hash.digest('hex'), ms: Math.round(ms), mbps: Math.round((bytes / 1e6 / (ms / 1000)) * 10) / 10 })}\n`);
+}
+
+if (mode === 'sink') {
+  const server = net.createServer((s) => {
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let t0 = 0;
+    s.on('data', (d) => {
+      if (bytes === 0) t0 = performance.now();
+      bytes += d.length;
+      hash.update(d);
+    });
+    s.on('end', () => {
+      report(bytes, hash, t0);
+      s.end();
+      server.close();
+    });
+    s.on('error', (e) => {
+      process.stdout.write(`${JSON.stringify({ error: e.code ?? e.message, bytes })}\n`);
+      process.exitCode = 1;
+      server.close();
+    });
+  });
+  server.listen(port, host, () => process.stdout.write('ready\n'));
+} else if (mode === 'source') {
+  const total = Number(bytesText);
+  // xorshift32 stream: cheap, not compressible, not a repeating short pattern.
+  const chunk = Buffer.alloc(64 * 1024);
+  let x = 0x9e3779b9;
+  const fill = () => {
+    for (let i = 0; i < chunk.length; i += 4) {
+      x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+      chunk.writeInt32LE(x | 0, i);
+    }
+  };
+  const hash = createHash('sha256');
+  const s = net.connect(port, host, () => {
+    const t0 = performance.now();
+    let sent = 0;
+    const pump = () => {
+      while (sent < total) {
+        fill();
+        const n = Math.min(chunk.length, total - sent);
+        const piece = Buffer.from(chunk.subarray(0, n));
+        hash.update(piece);
+        sent += n;
+        if (!s.write(piece)) return void s.once('drain', pump);
+      }
+      s.end(() => report(sent, hash, t0));
+    };
+    pump();
+  });
+  s.on('error', (e) => {
+    process.stdout.write(`${JSON.stringify({ error: e.code ?? e.message })}\n`);
+    process.exitCode = 1;
+  });
+  s.on('close', () => process.exit());
+} else {
+  process.stderr.write('usage: tcp-peer.mjs sink HOST PORT | source HOST PORT BYTES\n');
+  process.exit(2);
+}
