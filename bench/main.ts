@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { runTcpBench } from './tcp-host.bench.ts';
 import { runWireBench } from './wire.bench.ts';
 import { runUserspaceTcpBench } from './tcp-userspace.bench.ts';
+import { runTapBench } from './tcp-tap.bench.ts';
 
 export interface Figure {
   key: string;
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
     };
     figures.push(...(await runTcpBench(ports, { quick, progress })));
     figures.push(...(await runUserspaceTcpBench({ quick, progress })));
+    figures.push(...(await runTapBench({ quick, progress })));
     figures.push(...(await runWireBench({ quick, progress })));
   } finally {
     peer.postMessage('stop');

@@ -1,0 +1,199 @@
+/**
+ * TCP between the userspace stack and the Linux kernel over a real TAP interface, each
+ * way (`tcp_tap_tx_mbps`: stack -> kernel, `tcp_tap_rx_mbps`: kernel -> stack), beside
+ * kernel <-> kernel over a veth pair (`tcp_veth_kernel_mbps`), all measured in this run.
+ *
+ * Like for like: the kernel end is the same program in every figure
+ * (test/support/tcp-peer.mjs, plain node:net in its own process, inside a network
+ * namespace); only the other end differs: the userspace stack in this process over the
+ * TAP, or a second tcp-peer.mjs process in a second namespace over veth. Rates are
+ * measured at the receiver, from its first byte to its last. MTU 1500 everywhere, no
+ * checksum offload on the TAP (the stack computes and verifies every checksum; the
+ * kernel does too, as TAP frames carry no offload metadata), no capture.
+ *
+ * Needs root (namespaces, /dev/net/tun) and the TAP addon; otherwise the figures are
+ * left out with a note. Namespaces and devices are removed afterwards, also on failure.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createUserspaceBackend } from '../src/backends/userspace/index.ts';
+import { XorShiftRng } from '../src/base/rand.ts';
+import { TapLink } from '../src/link/tap-link.ts';
+import { loadTapAddon } from '../src/runtime/tap-native.ts';
+import { StackRunner } from '../src/runtime/stack-runner.ts';
+import { Network } from '../src/socket/network.ts';
+import { Stack } from '../src/stack/stack.ts';
+import type { Figure } from './main.ts';
+
+const PEER = new URL('../test/support/tcp-peer.mjs', import.meta.url).pathname;
+const MiB = 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+interface Options {
+  quick: boolean;
+  progress: (msg: string) => void;
+}
+
+function ip(...args: string[]): void {
+  const r = spawnSync('ip', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
+}
+
+interface PeerProc {
+  child: ChildProcess;
+  out: () => string;
+}
+
+function peer(ns: string, args: string[]): PeerProc {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout?.on('data', (d: Buffer) => { text += d.toString(); });
+  child.stderr?.on('data', (d: Buffer) => { text += d.toString(); });
+  return { child, out: () => text };
+}
+
+async function waitFor(p: PeerProc, re: RegExp, timeoutMs = 60_000): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const m = re.exec(p.out());
+    if (m !== null) return m[0];
+    if (p.child.exitCode !== null || Date.now() > end) throw new Error(`tcp-peer: ${p.child.exitCode !== null ? `exited ${p.child.exitCode}` : 'timed out'}: ${p.out()}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function report(p: PeerProc): Promise<{ bytes: number; mbps: number }> {
+  return waitFor(p, /\{.*\}\n/).then((line) => JSON.parse(line) as { bytes: number; mbps: number });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+/** Why the TAP figures cannot be measured here, or undefined. */
+function unavailable(): string | undefined {
+  if (process.platform !== 'linux') return 'not Linux';
+  if (process.getuid?.() !== 0) return 'needs root (namespaces, /dev/net/tun)';
+  const load = loadTapAddon();
+  if (!load.ok) return load.reason;
+  if (spawnSync('ip', ['netns', 'list']).status !== 0) return "no 'ip netns'";
+  return undefined;
+}
+
+export async function runTapBench(opts: Options): Promise<Figure[]> {
+  const why = unavailable();
+  if (why !== undefined) {
+    opts.progress(`tcp over TAP: skipped (${why})`);
+    return [];
+  }
+  const bytes = (opts.quick ? 16 : 128) * MiB;
+  const rounds = opts.quick ? 1 : 3;
+  const tag = `${process.pid}`;
+  const nsK = `iotnet-${tag}-bk`;
+  const nsA = `iotnet-${tag}-ba`;
+  const nsB = `iotnet-${tag}-bb`;
+  const tapName = `iotb${tag}`.slice(0, 15);
+  const procs: PeerProc[] = [];
+  let tap: TapLink | undefined;
+  let stack: Stack | undefined;
+  let runner: StackRunner | undefined;
+  let network: Network | undefined;
+  const cleanup = (): void => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    for (const ns of [nsK, nsA, nsB]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  };
+  process.once('exit', cleanup);
+  try {
+    // --- the TAP: opened here (root namespace), kernel side moved into nsK.
+    ip('netns', 'add', nsK);
+    ip('-n', nsK, 'link', 'set', 'lo', 'up');
+    tap = TapLink.open(tapName, { mtu: 1500 });
+    ip('link', 'set', tapName, 'netns', nsK);
+    spawnSync('ip', ['netns', 'exec', nsK, 'sysctl', '-q', '-w', `net.ipv6.conf.${tapName}.disable_ipv6=1`]);
+    ip('-n', nsK, 'addr', 'add', '10.98.0.1/24', 'dev', tapName);
+    ip('-n', nsK, 'link', 'set', tapName, 'up');
+    stack = new Stack({ rng: new XorShiftRng(9), name: 'bench-tap' });
+    stack.addInterface(tap, { ipv4: { address: '10.98.0.2', prefixLen: 24 } });
+    runner = new StackRunner(stack);
+    network = new Network(createUserspaceBackend(stack, runner, { rng: new XorShiftRng(10) }));
+
+    // --- veth baseline: nsA <-> nsB.
+    ip('netns', 'add', nsA);
+    ip('netns', 'add', nsB);
+    ip('link', 'add', 'bva', 'netns', nsA, 'type', 'veth', 'peer', 'bvb', 'netns', nsB);
+    ip('-n', nsA, 'addr', 'add', '10.97.0.1/24', 'dev', 'bva');
+    ip('-n', nsB, 'addr', 'add', '10.97.0.2/24', 'dev', 'bvb');
+    for (const [ns, dev] of [[nsA, 'bva'], [nsB, 'bvb']] as const) {
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+      ip('-n', ns, 'link', 'set', dev, 'up');
+    }
+
+    const tx: number[] = [];
+    const rx: number[] = [];
+    const veth: number[] = [];
+    const chunk = new Uint8Array(CHUNK);
+    for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 131 + 7) & 0xff;
+    let port = 9100;
+    for (let round = 0; round < rounds; round++) {
+      // stack -> kernel
+      {
+        const sink = peer(nsK, ['sink', '10.98.0.1', String(++port), '--no-hash']);
+        procs.push(sink);
+        await waitFor(sink, /ready/);
+        const s = await network.connect(`10.98.0.1:${port}`, { timeoutMs: 5000 });
+        for (let sent = 0; sent < bytes; sent += CHUNK) await s.write(chunk);
+        await s.end();
+        const r = await report(sink);
+        await s.close();
+        if (r.bytes !== bytes) throw new Error(`tap tx: the kernel got ${r.bytes} of ${bytes} bytes`);
+        tx.push(r.mbps);
+        opts.progress(`tcp over TAP, stack -> kernel, round ${round + 1}/${rounds}: ${r.mbps} MB/s`);
+      }
+      // kernel -> stack
+      {
+        const server = await network.listen({ host: '10.98.0.2', port: ++port });
+        const source = peer(nsK, ['source', '10.98.0.2', String(port), String(bytes), '--no-hash']);
+        procs.push(source);
+        const s = await server.accept({ timeoutMs: 5000 });
+        let got = 0;
+        let t0 = 0;
+        for (let c = await s.read(); c !== null; c = await s.read()) {
+          if (got === 0) t0 = performance.now();
+          got += c.length;
+        }
+        const secs = (performance.now() - t0) / 1000;
+        await s.close();
+        await server.close();
+        if (got !== bytes) throw new Error(`tap rx: the stack got ${got} of ${bytes} bytes`);
+        const mbps = bytes / 1e6 / secs;
+        rx.push(mbps);
+        opts.progress(`tcp over TAP, kernel -> stack, round ${round + 1}/${rounds}: ${mbps.toFixed(1)} MB/s`);
+      }
+      // kernel -> kernel over veth
+      {
+        const sink = peer(nsB, ['sink', '10.97.0.2', String(++port), '--no-hash']);
+        procs.push(sink);
+        await waitFor(sink, /ready/);
+        const source = peer(nsA, ['source', '10.97.0.2', String(port), String(bytes), '--no-hash']);
+        procs.push(source);
+        const r = await report(sink);
+        if (r.bytes !== bytes) throw new Error(`veth: got ${r.bytes} of ${bytes} bytes`);
+        veth.push(r.mbps);
+        opts.progress(`tcp kernel <-> kernel over veth, round ${round + 1}/${rounds}: ${r.mbps} MB/s`);
+      }
+    }
+    const goal = '>= 150 MB/s';
+    return [
+      { key: 'tcp_veth_kernel_mbps', label: 'TCP kernel <-> kernel over veth (node:net both ends)', value: median(veth), unit: 'MB/s' },
+      { key: 'tcp_tap_tx_mbps', label: 'TCP stack -> kernel over TAP', value: median(tx), unit: 'MB/s', baseline: 'tcp_veth_kernel_mbps', goal },
+      { key: 'tcp_tap_rx_mbps', label: 'TCP kernel -> stack over TAP', value: median(rx), unit: 'MB/s', baseline: 'tcp_veth_kernel_mbps', goal },
+    ];
+  } finally {
+    await network?.close();
+    runner?.close();
+    stack?.close();
+    tap?.close();
+    cleanup();
+    process.removeListener('exit', cleanup);
+  }
+}
