@@ -21,8 +21,8 @@ export class NetInterface implements Timed {
   readonly medium: 'ethernet' | 'ip';
   /** MAC-48 on Ethernet; empty on an `'ip'` medium. */
   readonly mac: Uint8Array;
-  /** Largest IP packet sent (<= the device's MTU). */
-  readonly mtu: number;
+  /** Largest IP packet sent (68 ..= the device's MTU; `Stack.setInterfaceMtu` changes it, e.g. DHCP option 26). */
+  mtu: number;
   /** Link-layer header bytes in front of each IP packet (14 on Ethernet, 0 on `'ip'`). */
   readonly linkHeaderLen: number;
   /** The link computes and verifies checksums: the stack skips transport checksums on send and all verification on receive. */
@@ -37,9 +37,9 @@ export class NetInterface implements Timed {
   /**
    * The one transmit frame buffer: link header + up to `mtu` bytes of IP packet. Every
    * frame the stack sends on this interface is built here and handed to
-   * `device.transmit`, which copies it.
+   * `device.transmit`, which copies it. Replaced (larger) when the MTU is raised.
    */
-  readonly tx: Uint8Array;
+  tx: Uint8Array;
   /** @internal Routes this interface installed (connected subnet, default gateway). */
   routes: Route[] = [];
   /** @internal Gratuitous ARP announcements still to send (RFC 5227 §2.3: two, 2 s apart). */
@@ -60,6 +60,15 @@ export class NetInterface implements Timed {
     this.checksumOffload = checksumOffload;
     this.tx = new Uint8Array(this.linkHeaderLen + mtu);
     if (this.medium === 'ethernet') this.tx.set(this.mac, 6);
+  }
+
+  /** @internal Sets the MTU (the caller checks 68 ..= device MTU); grows the frame buffer when needed. */
+  setMtu(mtu: number): void {
+    this.mtu = mtu;
+    if (this.linkHeaderLen + mtu > this.tx.length) {
+      this.tx = new Uint8Array(this.linkHeaderLen + mtu);
+      if (this.medium === 'ethernet') this.tx.set(this.mac, 6);
+    }
   }
 
   /** @internal Sets the address fields (0 clears). */

@@ -54,6 +54,16 @@
  * Datagrams to one of our own addresses are looped back through a bounded queue and
  * received in the next poll.
  *
+ * ## Services (DHCP and other protocol engines)
+ * `addService({ poll, pollAt })` registers an engine that runs at the end of every poll
+ * (after the TCP handler) with its deadline folded into `pollAt()`, so the runner drives
+ * it in real time and tests on virtual time, like the transports. Hooks for them:
+ * `udpBindToInterface` (a PCB tied to one interface: its 255.255.255.255 datagrams leave
+ * there — from 0.0.0.0 while the interface has no address — and it receives only what
+ * arrived there), `sendArpProbe`/`watchArp` (RFC 5227 probing and conflict detection),
+ * `setNeighbor` (an ARP entry from another source: a DHCP server unicasting to a client
+ * that cannot answer ARP yet), `setInterfaceMtu` (DHCP option 26).
+ *
  * ## Notifications
  * Changes (a PCB became readable or got an error, a ping finished) are collected during
  * a poll and delivered at its end, after the stack's state is consistent: application
@@ -179,7 +189,8 @@ export interface StackStats {
   rxBytes: number;
   txFrames: number;
   txBytes: number;
-  arp: { requestsIn: number; repliesIn: number; requestsOut: number; repliesOut: number; announcementsOut: number; conflicts: number; failed: number };
+  /** `probesOut`: RFC 5227 probes (`sendArpProbe`); `conflicts`: packets claiming one of our addresses. */
+  arp: { requestsIn: number; repliesIn: number; requestsOut: number; repliesOut: number; announcementsOut: number; probesOut: number; conflicts: number; failed: number };
   ip: { rxDatagrams: number; txDatagrams: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number };
   icmp: {
     in: number; out: number; echoRequestsIn: number; echoRepliesIn: number; echoRequestsOut: number; echoRepliesOut: number;
@@ -281,7 +292,7 @@ export interface IpSend {
   /** Set DF: a datagram that needs fragmentation is refused with `EINVAL` instead. */
   dontFragment?: boolean;
   /** Interface for limited broadcasts. */
-  ifIndex?: number;
+  ifIndex?: number | undefined;
   payload?: Uint8Array;
   payloadLen?: number;
   payloadWriter?: (out: Uint8Array, src: number, dst: number) => void;
@@ -322,6 +333,39 @@ export interface PingOptions {
   timeoutMs?: number;
 }
 
+/**
+ * A protocol engine polled by the stack (`stack.addService`): DHCP client and server.
+ * - `poll(now)`: runs at the end of every stack poll, after every received frame went
+ *   through the stack and after the TCP handler's poll. Keep it cheap when there is
+ *   nothing due: it runs for every burst of frames.
+ * - `pollAt()`: the next deadline (or undefined), folded into `stack.pollAt()`. After
+ *   changing it outside a poll (an application call), call `stack.requestPoll()`.
+ * Application callbacks must not run inside `poll`: collect them and deliver them through
+ * `stack.markChanged(target)` (they run after the poll).
+ */
+export interface StackService {
+  poll(now: number): void;
+  pollAt(): number | undefined;
+}
+
+/**
+ * RFC 5227 §2.1.1 conflict detection for one address on one interface (`stack.watchArp`):
+ * counts every received ARP packet whose sender IP is `address` (another host uses it),
+ * and every ARP probe (sender IP 0) for `address` from a MAC that is not ours (another
+ * host is probing for it too). Checked for every ARP packet received on the interface,
+ * whether it has an address or not.
+ */
+export interface ArpConflictWatch {
+  readonly ifIndex: number;
+  readonly address: number;
+  /** Conflicting packets seen so far. */
+  readonly conflicts: number;
+  /** Sender MAC of the latest conflicting packet (a copy). */
+  readonly conflictMac: Uint8Array | undefined;
+  /** Stops watching. Idempotent. */
+  close(): void;
+}
+
 /** Anything `markChanged` can notify: a PCB, a TCP socket. */
 export interface ChangeTarget {
   onChange: (() => void) | undefined;
@@ -358,6 +402,19 @@ class PingEntry implements StackTimer {
   ) {}
   fire(now: number): void {
     this.stack.finishPing(this, { seq: this.seq, code: IOT_SOCKET_ETIMEDOUT, rttMs: now - this.sentAt, from: 0, ttl: 0, bytes: 0, dataMatches: false });
+  }
+}
+
+class ArpWatch implements ArpConflictWatch {
+  conflicts = 0;
+  conflictMac: Uint8Array | undefined = undefined;
+  constructor(
+    readonly ifIndex: number,
+    readonly address: number,
+    private readonly remove: (w: ArpWatch) => void,
+  ) {}
+  close(): void {
+    this.remove(this);
   }
 }
 
@@ -431,7 +488,7 @@ function udpErrorCode(type: number, code: number): number {
 function newStats(): StackStats {
   return {
     rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0,
-    arp: { requestsIn: 0, repliesIn: 0, requestsOut: 0, repliesOut: 0, announcementsOut: 0, conflicts: 0, failed: 0 },
+    arp: { requestsIn: 0, repliesIn: 0, requestsOut: 0, repliesOut: 0, announcementsOut: 0, probesOut: 0, conflicts: 0, failed: 0 },
     ip: { rxDatagrams: 0, txDatagrams: 0, fragmentsIn: 0, reassembled: 0, fragmentsOut: 0, looped: 0 },
     icmp: { in: 0, out: 0, echoRequestsIn: 0, echoRepliesIn: 0, echoRequestsOut: 0, echoRepliesOut: 0, errorsIn: 0, errorsOut: 0, rateLimited: 0 },
     udp: { rxDatagrams: 0, txDatagrams: 0, filtered: 0 },
@@ -470,7 +527,8 @@ export class Stack {
   /** The last exception caught in the receive path (a bug; diagnostics). */
   lastInternalError: unknown = undefined;
 
-  private readonly rng: Rng;
+  /** The stack's randomness (services draw from it: DHCP transaction ids, back-off jitter). */
+  readonly rng: Rng;
   private readonly rxBatch: number;
   private readonly defaultTtl: number;
   private readonly ifaces: (NetInterface | undefined)[] = [];
@@ -480,6 +538,9 @@ export class Stack {
   private readonly icmpBucket: TokenBucket;
   private readonly wakes = new Set<() => void>();
   private tcp: TransportHandler | undefined = undefined;
+  /** Replaced, never mutated, so a poll iterates a stable array. */
+  private services: readonly StackService[] = [];
+  private arpWatches: readonly ArpWatch[] = [];
 
   private readonly udpPorts = new UdpPortTable();
   private readonly udpPcbs = new Set<UdpPcb>();
@@ -522,7 +583,7 @@ export class Stack {
     const d = this.udpData;
     out.set(this.udpLen === d.length ? d : d.subarray(0, this.udpLen), UDP_HEADER_LEN);
   };
-  private readonly udpSend: IpSend = { src: 0, dst: 0, protocol: IpProtocol.UDP, payloadLen: 0, payloadWriter: this.udpWriter, checksumOffset: 6 };
+  private readonly udpSend: IpSend = { src: 0, dst: 0, protocol: IpProtocol.UDP, ifIndex: undefined, payloadLen: 0, payloadWriter: this.udpWriter, checksumOffset: 6 };
 
   constructor(opts: StackOptions) {
     this.rng = opts.rng;
@@ -647,6 +708,49 @@ export class Stack {
     this.requestPoll();
   }
 
+  /**
+   * Sets the largest IP packet sent on an interface (DHCP option 26, RFC 2132 §5.1),
+   * clamped to the device's MTU; returns the MTU applied. Datagrams sent afterwards use
+   * it (TCP connections keep the MSS they negotiated). RangeError below 68 (RFC 791).
+   */
+  setInterfaceMtu(ifIndex: number, mtu: number): number {
+    const iface = this.mustIface(ifIndex);
+    if (!Number.isInteger(mtu) || mtu < 68) throw new RangeError(`interface MTU must be an integer >= 68 (RFC 791), got ${mtu}`);
+    iface.setMtu(Math.min(mtu, iface.device.caps.mtu));
+    return iface.mtu;
+  }
+
+  /**
+   * Enters `ip` -> `mac` in the ARP cache as reachable (as a received ARP packet for us
+   * would), releasing datagrams waiting for it. For a DHCP server that unicasts an offer to
+   * a client that cannot answer ARP yet (RFC 2131 §4.1: to `yiaddr` at `chaddr`). The entry
+   * ages like any other. `ip` should be on an interface's subnet (else it is never used).
+   */
+  setNeighbor(now: number, ip: number, mac: Uint8Array): void {
+    if (mac.length !== 6 || ((mac[0] as number) & 1) !== 0) throw new RangeError('setNeighbor: not a unicast MAC-48');
+    this.learnNeighbor(ip >>> 0, mac, now, true);
+  }
+
+  /**
+   * Sends one RFC 5227 ARP probe for `target` out of an Ethernet interface: a request with
+   * sender IP 0.0.0.0, target MAC zero, to the broadcast MAC. Nothing on other media or
+   * while the interface is down. Watch the answers with `watchArp`.
+   */
+  sendArpProbe(now: number, ifIndex: number, target: number): void {
+    const iface = this.mustIface(ifIndex);
+    this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, target >>> 0, BROADCAST_MAC, now, 0);
+  }
+
+  /** Starts counting ARP conflicts for `address` on an interface (see `ArpConflictWatch`). */
+  watchArp(ifIndex: number, address: number): ArpConflictWatch {
+    this.mustIface(ifIndex);
+    const w = new ArpWatch(ifIndex, address >>> 0, (x) => {
+      this.arpWatches = this.arpWatches.filter((y) => y !== x);
+    });
+    this.arpWatches = [...this.arpWatches, w];
+    return w;
+  }
+
   /** True when `addr` (uint32) is an address of one of our interfaces. */
   isLocalAddress(addr: number): boolean {
     return this.ifaceByAddress(addr >>> 0) !== undefined;
@@ -725,6 +829,15 @@ export class Stack {
         }
       }
       this.tcp?.poll(now);
+      const services = this.services;
+      for (let i = 0; i < services.length; i++) {
+        try {
+          (services[i] as StackService).poll(now);
+        } catch (error) {
+          this.stats.drops.internalError++;
+          this.lastInternalError = error;
+        }
+      }
     } finally {
       this.inPoll = false;
     }
@@ -742,12 +855,26 @@ export class Stack {
     let at = this.timers.nextAt();
     const t = this.tcp?.pollAt();
     if (t !== undefined && (at === undefined || t < at)) at = t;
+    const services = this.services;
+    for (let i = 0; i < services.length; i++) {
+      const s = (services[i] as StackService).pollAt();
+      if (s !== undefined && (at === undefined || s < at)) at = s;
+    }
     return at;
   }
 
   /** Sockets open in this stack (UDP PCBs and the TCP handler's): the runner keeps the process alive while nonzero. */
   get openSockets(): number {
     return this.udpPcbs.size + (this.tcp?.openSockets ?? 0);
+  }
+
+  /** Registers a service polled with the stack (see `StackService`); returns its removal. */
+  addService(service: StackService): () => void {
+    this.services = [...this.services, service];
+    this.requestPoll();
+    return () => {
+      this.services = this.services.filter((s) => s !== service);
+    };
   }
 
   /** Installs (or removes) the TCP implementation. */
@@ -776,6 +903,8 @@ export class Stack {
     this.changed.clear();
     this.completions = [];
     this.wakes.clear();
+    this.services = [];
+    this.arpWatches = [];
     this.closed = true;
   }
 
@@ -1099,25 +1228,41 @@ export class Stack {
       this.stats.drops.martian++; // a group address is never a sender
       return;
     }
-    if (macEquals(a.senderMac, 0, iface.mac) || iface.address === 0) return;
+    if (macEquals(a.senderMac, 0, iface.mac)) return;
     const spa = ip4FromBytes(a.senderIp);
     const tpa = ip4FromBytes(a.targetIp);
+    if (this.arpWatches.length > 0) this.checkArpWatches(iface, spa, tpa, a.senderMac);
+    if (iface.address === 0) return;
     if (spa === iface.address) {
       this.stats.arp.conflicts++; // somebody else claims our address
       return;
     }
     const forUs = tpa === iface.address;
-    if (spa !== 0 && iface.onLink(spa) && spa !== iface.broadcast) {
-      const released = this.arp.update(spa, a.senderMac, now, forUs);
-      this.arm(this.arpTimer, this.arp.pollAt());
-      if (released.length > 0) {
-        const mac = this.arp.freshMac(spa, now) ?? a.senderMac.slice();
-        for (const d of released) this.flushPending(d, mac, now);
-      }
-    }
+    if (spa !== 0 && iface.onLink(spa) && spa !== iface.broadcast) this.learnNeighbor(spa, a.senderMac, now, forUs);
     if (a.op === ArpOp.REQUEST && forUs) {
       const senderMac = a.senderMac.slice();
       this.sendArp(iface, ArpOp.REPLY, senderMac, spa, senderMac, now);
+    }
+  }
+
+  /** RFC 826 merge of `ip` -> `mac` (`create`: add a missing entry); sends what waited for it. */
+  private learnNeighbor(ip: number, mac: Uint8Array, now: number, create: boolean): void {
+    const released = this.arp.update(ip, mac, now, create);
+    this.arm(this.arpTimer, this.arp.pollAt());
+    if (released.length > 0) {
+      const m = this.arp.freshMac(ip, now) ?? mac.slice();
+      for (const d of released) this.flushPending(d, m, now);
+    }
+  }
+
+  /** RFC 5227 §2.1.1: a sender using a watched address, or another host's probe for it. */
+  private checkArpWatches(iface: NetInterface, spa: number, tpa: number, senderMac: Uint8Array): void {
+    for (const w of this.arpWatches) {
+      if (w.ifIndex !== iface.index) continue;
+      if (spa === w.address || (spa === 0 && tpa === w.address)) {
+        w.conflicts++;
+        w.conflictMac = senderMac.slice(0, 6);
+      }
     }
   }
 
@@ -1132,8 +1277,8 @@ export class Stack {
     this.emitDatagram(iface, mac, packet, d.mtu, now);
   }
 
-  /** Sends an ARP packet on `iface` (sender = the interface). */
-  private sendArp(iface: NetInterface, op: number, targetMac: Uint8Array, targetIp: number, ethDst: Uint8Array, now: number): void {
+  /** Sends an ARP packet on `iface` (sender = the interface's MAC and `senderIp`, default its address). */
+  private sendArp(iface: NetInterface, op: number, targetMac: Uint8Array, targetIp: number, ethDst: Uint8Array, now: number, senderIp = iface.address): void {
     if (iface.medium !== 'ethernet' || !iface.up) return;
     const b = iface.tx;
     const o = 14;
@@ -1143,12 +1288,13 @@ export class Stack {
     b[o + 5] = 4;
     wr16(b, o + 6, op);
     b.set(iface.mac, o + 8);
-    wr32(b, o + 14, iface.address);
+    wr32(b, o + 14, senderIp);
     b.set(targetMac, o + 18);
     wr32(b, o + 24, targetIp);
     b.fill(0, o + 28, ARP_FRAME_LEN);
     if (op === ArpOp.REPLY) this.stats.arp.repliesOut++;
-    else if (targetIp === iface.address) this.stats.arp.announcementsOut++;
+    else if (senderIp === 0) this.stats.arp.probesOut++;
+    else if (targetIp === senderIp) this.stats.arp.announcementsOut++;
     else this.stats.arp.requestsOut++;
     this.transmit(iface, ethDst, EtherType.ARP, ARP_FRAME_LEN, now);
   }
@@ -1511,6 +1657,20 @@ export class Stack {
   }
 
   /**
+   * Ties an unbound PCB to an interface (`undefined` unties it), as `SO_BINDTODEVICE`:
+   * it receives only datagrams that arrived on that interface, its datagrams to
+   * 255.255.255.255 leave there (from 0.0.0.0 while the interface has no address: DHCP),
+   * and PCBs tied to different interfaces may bind the same address and port. `0`, or
+   * `EINVAL` (closed, already bound, no such interface).
+   */
+  udpBindToInterface(pcb: UdpPcb, ifIndex: number | undefined): number {
+    if (pcb.closed || pcb.localPort !== 0) return IOT_SOCKET_EINVAL;
+    if (ifIndex !== undefined && this.ifaces[ifIndex] === undefined) return IOT_SOCKET_EINVAL;
+    pcb.ifIndex = ifIndex ?? -1;
+    return 0;
+  }
+
+  /**
    * Sets the default destination and receive filter (`address` 0 clears both). Binds an
    * unbound PCB to an ephemeral port. Clears a pending error. `0`, `EADDRINUSE` (no free
    * port), `EINVAL` (port 0 with an address), `ERROR` (closed).
@@ -1567,6 +1727,7 @@ export class Stack {
     const p = this.udpSend;
     p.src = pcb.localAddr;
     p.dst = to;
+    p.ifIndex = pcb.ifIndex >= 0 ? pcb.ifIndex : undefined;
     p.payloadLen = UDP_HEADER_LEN + len;
     const r = this.sendIp(now, p);
     this.udpData = EMPTY;
@@ -1606,6 +1767,7 @@ export class Stack {
     if (pcb.closed) return;
     pcb.closed = true;
     this.udpPorts.unbind(pcb);
+    pcb.ifIndex = -1;
     pcb.clearQueue();
     pcb.onChange = undefined;
     pcb.remoteAddr = 0;
@@ -1647,7 +1809,7 @@ export class Stack {
       // a PCB bound to a unicast address does not see them).
       for (let i = 0; i < list.length; i++) {
         const pcb = list[i] as UdpPcb;
-        if (pcb.localAddr !== 0) continue;
+        if (pcb.localAddr !== 0 || (pcb.ifIndex >= 0 && pcb.ifIndex !== ctx.ifIndex)) continue;
         delivered = true;
         this.udpDeliver(pcb, ctx, payload, len, srcPort, false);
       }
@@ -1656,7 +1818,7 @@ export class Stack {
     }
     for (let i = 0; i < list.length; i++) {
       const pcb = list[i] as UdpPcb;
-      if (pcb.localAddr !== 0 && pcb.localAddr !== ctx.dst) continue;
+      if ((pcb.localAddr !== 0 && pcb.localAddr !== ctx.dst) || (pcb.ifIndex >= 0 && pcb.ifIndex !== ctx.ifIndex)) continue;
       this.udpDeliver(pcb, ctx, payload, len, srcPort, reassembled);
       return;
     }

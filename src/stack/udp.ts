@@ -5,9 +5,11 @@
  *
  * Binding rules (the BSD rule without `SO_REUSEADDR`, as the host backend's port table):
  * two PCBs conflict when they have the same port and their local addresses are equal
- * or either is the wildcard (0). So at most one PCB can match a given (local address,
- * port), and demultiplexing is a `Map` lookup by port plus a scan of the (one or few)
- * PCBs bound to distinct specific addresses of that port.
+ * or either is the wildcard (0) — unless both are tied to different interfaces
+ * (`ifIndex`, like Linux's `SO_BINDTODEVICE`: a DHCP client per interface each binds
+ * 0.0.0.0:68). So at most one PCB can match a given (interface, local address, port),
+ * and demultiplexing is a `Map` lookup by port plus a scan of the (one or few) PCBs
+ * bound to distinct specific addresses or interfaces of that port.
  *
  * Implicit ports are RFC 6056 Algorithm 1 ("simple port randomization") over the IANA
  * dynamic range 49152-65535 (RFC 6335): a random start from the stack's `Rng`, then the
@@ -55,6 +57,12 @@ export class UdpPcb {
   /** Default destination and receive filter (port 0 = none). */
   remoteAddr = 0;
   remotePort = 0;
+  /**
+   * Interface the PCB is tied to (`Stack.udpBindToInterface`), -1 for none: it receives
+   * only datagrams that arrived there, and its limited broadcasts (255.255.255.255) go
+   * out there. Unicast sends are routed as usual.
+   */
+  ifIndex = -1;
   /**
    * A pending error (negative IoT code, 0 = none), reported once by the next
    * `udpRecvFrom` or `udpSendTo`: `ECONNREFUSED` after an ICMP port unreachable,
@@ -145,17 +153,20 @@ export class UdpPortTable {
     return this.byPort.get(port) ?? EMPTY;
   }
 
-  /** True when `addr:port` conflicts with a bound PCB. */
-  conflicts(addr: number, port: number): boolean {
+  /** True when `addr:port` on interface `ifIndex` (-1: any) conflicts with a bound PCB. */
+  conflicts(addr: number, port: number, ifIndex = -1): boolean {
     const list = this.byPort.get(port);
     if (list === undefined) return false;
-    for (const p of list) if (p.localAddr === 0 || addr === 0 || p.localAddr === addr) return true;
+    for (const p of list) {
+      if (ifIndex >= 0 && p.ifIndex >= 0 && p.ifIndex !== ifIndex) continue;
+      if (p.localAddr === 0 || addr === 0 || p.localAddr === addr) return true;
+    }
     return false;
   }
 
-  /** Binds `pcb` (unbound) to `addr:port`; false on a conflict. */
+  /** Binds `pcb` (unbound) to `addr:port` (on its `ifIndex`); false on a conflict. */
   bind(pcb: UdpPcb, addr: number, port: number): boolean {
-    if (this.conflicts(addr, port)) return false;
+    if (this.conflicts(addr, port, pcb.ifIndex)) return false;
     pcb.localAddr = addr >>> 0;
     pcb.localPort = port;
     const list = this.byPort.get(port);
