@@ -4,9 +4,15 @@
  *
  * IPv4 TCP (`createSocket(1, 1)`, over the stack's `TcpLayer`, created on the stack
  * unless one is given) and UDP (`createSocket(1, 2)`). IPv6 (`af 2`) returns `ENOTSUP`
- * until it lands, and `caps` say so. Name lookup has no DNS client yet: with
- * a static `hosts` map it answers from the map (`EHOSTNOTFOUND` for other names),
- * otherwise `ERROR` (spec §12: no resolver configured).
+ * until it lands, and `caps` say so.
+ *
+ * Name lookup (`lookup`): the static `hosts` map first (IPv4), then the DNS resolver
+ * (`../dns/resolver.ts`: A for `af` 1, AAAA for `af` 2) over this stack's own sockets,
+ * with the servers of `dns.servers` or `setDnsServers` (from DHCP or the CLI). DNS
+ * sockets do not count against `maxSockets` (spec §12: resolution never takes an
+ * application socket slot). Without servers: `EHOSTNOTFOUND` for names not in
+ * `hosts` when there is a `hosts` map, otherwise `ERROR` (spec §12: no resolver
+ * configured).
  *
  * Every operation runs synchronously against the stack with the runner's clock as
  * `now`; whatever the stack must do later (ARP retransmissions, reassembly timeouts,
@@ -23,6 +29,9 @@ import { UserspaceTcpSocket, type UserspaceTcpEnv } from './userspace-tcp-socket
 import { TcpLayer } from '../../stack/tcp/tcp-layer.ts';
 import type { Rng } from '../../base/rand.ts';
 import { CryptoRng } from '../../runtime/crypto-rng.ts';
+import { DnsResolver, type DnsResolverOptions } from '../dns/resolver.ts';
+import { canonicalName } from '../dns/dns-name.ts';
+import type { DnsServerSpec } from '../dns/dns-servers.ts';
 
 export interface UserspaceBackendOptions {
   /** Name in diagnostics (default `'userspace'`). */
@@ -35,8 +44,14 @@ export interface UserspaceBackendOptions {
   readonly connectTimeoutMs?: number;
   /** The stack's TCP layer (default: a new one on `stack`, with `rng`). */
   readonly tcp?: TcpLayer;
-  /** Randomness for a TCP layer created here (ISNs, ports); default crypto-backed. */
+  /** Randomness for a TCP layer created here (ISNs, ports) and for DNS query ids; default crypto-backed. */
   readonly rng?: Rng;
+  /**
+   * DNS resolver: `servers` (`'10.0.0.1'`, `'10.0.0.1:53'`; more can be set later with
+   * `setDnsServers`) and the resolver settings (`DnsResolverOptions`: timeout 2 s per
+   * try, 2 attempts, cache of 256 answers, ...). A bad server entry throws `RangeError`.
+   */
+  readonly dns?: DnsResolverOptions;
 }
 
 export class UserspaceBackend implements SocketBackend {
@@ -45,11 +60,15 @@ export class UserspaceBackend implements SocketBackend {
   readonly stack: Stack;
   readonly runner: StackRunner;
   private readonly sockets = new Set<CoreSocket>();
+  /** The resolver's own sockets: not counted against `maxSockets`. */
+  private readonly dnsSockets = new Set<CoreSocket>();
   private readonly hosts: Map<string, Uint8Array> | undefined;
   private readonly env: UserspaceTcpEnv;
   private closed = false;
   /** The TCP layer of the stack. */
   readonly tcp: TcpLayer;
+  /** The DNS resolver behind `lookup` (servers, stats, cache). */
+  readonly resolver: DnsResolver;
 
   constructor(stack: Stack, runner: StackRunner, options: UserspaceBackendOptions = {}) {
     this.stack = stack;
@@ -72,15 +91,17 @@ export class UserspaceBackend implements SocketBackend {
       for (const [name, value] of entries) {
         const bytes = typeof value === 'string' ? parseIPv4(value) : value;
         if (bytes === undefined || bytes.length !== 4) throw new RangeError(`hosts: '${name}' maps to an invalid IPv4 address`);
-        this.hosts.set(name.toLowerCase(), Uint8Array.from(bytes));
+        this.hosts.set(canonicalName(name), Uint8Array.from(bytes));
       }
     }
-    this.tcp = options.tcp ?? new TcpLayer(stack, { rng: options.rng ?? new CryptoRng() });
+    const rng = options.rng ?? new CryptoRng();
+    this.tcp = options.tcp ?? new TcpLayer(stack, { rng });
     this.env = {
       stack,
       now: () => runner.now(),
       released: (socket) => {
         this.sockets.delete(socket);
+        this.dnsSockets.delete(socket);
       },
       tcp: this.tcp,
       scheduler: runner.scheduler,
@@ -89,6 +110,25 @@ export class UserspaceBackend implements SocketBackend {
         this.sockets.add(socket);
       },
     };
+    this.resolver = new DnsResolver(
+      { createSocket: (af, type) => this.open(af, type, this.dnsSockets) },
+      { ...options.dns, scheduler: runner.scheduler, rng },
+    );
+  }
+
+  /**
+   * Replaces the DNS servers (from a DHCP lease, the CLI's `--dns`, configuration):
+   * `'10.0.0.1'`, `'10.0.0.1:5353'`, or 4-byte addresses; an empty list turns DNS off.
+   * Lookups under way finish with the old servers; a changed list flushes the cache.
+   * Throws `RangeError` on an entry that is not an address with an optional port.
+   */
+  setDnsServers(list: readonly DnsServerSpec[]): void {
+    this.resolver.setServers(list);
+  }
+
+  /** The DNS servers in use, as `'address:port'` text. */
+  get dnsServers(): readonly string[] {
+    return this.resolver.servers;
   }
 
   /** Open sockets (for leak checks). */
@@ -97,33 +137,46 @@ export class UserspaceBackend implements SocketBackend {
   }
 
   createSocket(af: Af, type: SockType): CoreSocket | number {
+    if (af === 1 && !this.closed && this.sockets.size >= this.caps.maxSockets) return IOT_SOCKET_ENOMEM;
+    return this.open(af, type, this.sockets);
+  }
+
+  /** A socket recorded in `into` (application sockets or the resolver's). */
+  private open(af: Af, type: SockType, into: Set<CoreSocket>): CoreSocket | number {
     if (af !== 1) return IOT_SOCKET_ENOTSUP; // IPv6: not yet
-    if (this.closed || this.sockets.size >= this.caps.maxSockets) return IOT_SOCKET_ENOMEM;
+    if (this.closed) return IOT_SOCKET_ENOMEM;
     if (type === 1) {
       const tcp = new UserspaceTcpSocket(this.env);
-      this.sockets.add(tcp);
+      into.add(tcp);
       return tcp;
     }
     const pcb = this.stack.udpOpen(4);
     if (typeof pcb === 'number') return pcb;
     const socket = new UserspaceUdpSocket(this.env, pcb);
-    this.sockets.add(socket);
+    into.add(socket);
     return socket;
   }
 
+  /**
+   * `hosts` first (IPv4 entries), then DNS (A or AAAA). Without DNS servers:
+   * `EHOSTNOTFOUND` if a `hosts` map is configured, else `ERROR` (no resolver).
+   */
   async lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
     if (signal?.aborted) return IOT_SOCKET_ERROR;
-    if (af !== 1) return IOT_SOCKET_ENOTSUP;
-    if (this.hosts === undefined) return IOT_SOCKET_ERROR; // no resolver configured (spec §12)
-    const found = this.hosts.get(name.toLowerCase());
-    return found === undefined ? IOT_SOCKET_EHOSTNOTFOUND : Uint8Array.from(found);
+    if (af !== 1 && af !== 2) return IOT_SOCKET_ENOTSUP;
+    const found = af === 1 ? this.hosts?.get(canonicalName(name)) : undefined;
+    if (found !== undefined) return Uint8Array.from(found);
+    if (this.resolver.servers.length === 0) return this.hosts === undefined ? IOT_SOCKET_ERROR : IOT_SOCKET_EHOSTNOTFOUND;
+    return this.resolver.resolve(name, af, signal);
   }
 
-  /** Closes every socket. The stack and the runner belong to the caller and stay up. */
+  /** Closes every socket and ends DNS lookups under way. The stack and the runner belong to the caller and stay up. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const s of [...this.sockets]) s.close(true);
+    this.resolver.close();
+    for (const s of [...this.sockets, ...this.dnsSockets]) s.close(true);
     this.sockets.clear();
+    this.dnsSockets.clear();
   }
 }
 
