@@ -52,7 +52,7 @@ for (const lossPct of [0, 2]) {
   describe(`TCP with Linux kernel sockets over TAP, ${MIB} MiB each way${lossPct ? `, ${lossPct} % loss each way` : ''}`, () => {
     let h: TapHost | undefined;
     const peers = new Peers();
-    const host = (): TapHost => (h ??= tapHost({ subnet: 2 + lossPct, lossPct, ...(lossPct === 0 ? {} : { capture: false as const }) }));
+    const host = (): TapHost => (h ??= tapHost({ subnet: 2 + lossPct, lossPct }));
     after(async () => {
       await peers.killAll();
       await h?.close();
