@@ -35,7 +35,7 @@
  */
 import type { Af, LookupResult } from '../contract.ts';
 import {
-  IOT_SOCKET_EHOSTNOTFOUND, IOT_SOCKET_EINVAL, IOT_SOCKET_ERROR, IOT_SOCKET_ETIMEDOUT,
+  IOT_SOCKET_EHOSTNOTFOUND, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR, IOT_SOCKET_ETIMEDOUT,
 } from '../../base/iot-constants.ts';
 import { parseIPv4, parseIPv6 } from '../../base/ip-address.ts';
 import type { Rng } from '../../base/rand.ts';
@@ -327,7 +327,7 @@ export class DnsResolver {
     } else {
       this.#stats.coalesced++;
     }
-    const r = await this.#join(flight, signal);
+    const r = await this.#join(key, flight, signal);
     return typeof r === 'number' ? r : { ...r, addresses: r.addresses.map((a) => Uint8Array.from(a)) };
   }
 
@@ -341,15 +341,21 @@ export class DnsResolver {
     };
   }
 
-  /** Waits for a shared query, or for this caller's abort (`ERROR`). */
-  #join(flight: Flight, signal: AbortSignal | undefined): Promise<DnsAnswer | number> {
+  /**
+   * Waits for a shared query, or for this caller's abort (`ERROR`). The last caller
+   * to give up stops the query, and a later lookup starts a new one.
+   */
+  #join(key: string, flight: Flight, signal: AbortSignal | undefined): Promise<DnsAnswer | number> {
     flight.waiters++;
     return new Promise((resolve) => {
       let done = false;
       const onAbort = (): void => {
         if (done) return;
         done = true;
-        if (--flight.waiters === 0) flight.controller.abort();
+        if (--flight.waiters === 0) {
+          flight.controller.abort();
+          if (this.#flights.get(key) === flight) this.#flights.delete(key);
+        }
         resolve(IOT_SOCKET_ERROR);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -426,6 +432,7 @@ export class DnsResolver {
         onlyTimeouts = false;
         if (out.kind === 'error') {
           this.#stats.socketErrors++;
+          if (out.code === IOT_SOCKET_ENOTSUP) dropped.add(i); // e.g. an IPv6 server on an IPv4-only stack
           continue;
         }
         const rcode = rcodeOf(out.message);

@@ -362,6 +362,20 @@ describe('DNS resolver: names, abort, coalescing, close', () => {
     assert.equal(await resolver.resolve('h.test', 1, pre.signal), IOT_SOCKET_ERROR);
   });
 
+  it('after every caller gave up, the next lookup starts a new query', async () => {
+    const { sched, net, resolver } = setup({ [S1]: () => ({ kind: 'answer', answers: [a('h.test', '10.0.0.1')], delayMs: 50 }) });
+    const ac = new AbortController();
+    const p1 = resolver.resolve('h.test', 1, ac.signal);
+    await new Promise<void>((r) => setImmediate(r));
+    ac.abort();
+    const p2 = resolver.resolve('h.test', 1);
+    const [r1, r2] = (await drive(sched, Promise.all([p1, p2]))).value;
+    assert.equal(r1, IOT_SOCKET_ERROR);
+    assert.deepEqual(bytes(r2), [10, 0, 0, 1]);
+    assert.equal(net.log.length, 2);
+    assert.equal(resolver.stats.coalesced, 0);
+  });
+
   it('identical concurrent lookups share one query; one caller aborting leaves the others', async () => {
     const { sched, net, resolver } = setup({ [S1]: () => ({ kind: 'answer', answers: [a('h.test', '10.0.0.1')], delayMs: 50 }) });
     const ac = new AbortController();

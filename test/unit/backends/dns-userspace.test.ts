@@ -110,6 +110,10 @@ describe('DNS on the userspace stack', () => {
     assert.ok(noArp.ms <= 4000, `ARP gives up after 3 tries 1 s apart, then its negative cache answers (${noArp.ms} ms)`);
     ba.setDnsServers(['10.0.0.9', '10.0.0.2']);
     assert.deepEqual((await gethost('broker.iot.test')).ip, [10, 0, 0, 2], 'the next server answers');
+    ba.setDnsServers(['[fd00::53]', '10.0.0.2']);
+    const errors = ba.resolver.stats.socketErrors;
+    assert.deepEqual((await gethost('mqtt.iot.test')).ip, [10, 0, 0, 2], 'an IPv6 server is skipped on this IPv4-only stack');
+    assert.equal(ba.resolver.stats.socketErrors - errors, 1);
   });
 
   it('servers set at run time (as from DHCP); none: ERROR without hosts', async () => {
