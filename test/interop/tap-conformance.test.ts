@@ -11,6 +11,7 @@ import { createHostBackend } from '../../src/backends/host/index.ts';
 import { parseIp } from '../../src/base/ip-address.ts';
 import { IotSocketLayer } from '../../src/socket/iot-socket-layer.ts';
 import { installBlackHole } from '../support/black-hole.ts';
+import { ensureTool } from '../support/system-tool.ts';
 import { startDnsFixture } from '../support/dns-fixture.ts';
 import { Peers, interopUnavailable, sh, skipWithoutInterop, tapHost } from '../support/interop.ts';
 import { it } from 'node:test';
@@ -42,8 +43,12 @@ if (interopUnavailable() === undefined) {
       const h = tapHost({ subnet: 5, capture: 'conformance-client-on-tap.pcap', wrap: (l) => new SynFilter(l, p.blackHole) });
       const server = peers.spawn(process.execPath, [CLI, 'sockserver', '--port-offset', String(OFFSET), '--host', h.kernelIp, '--no-ipv6']);
       await peers.waitFor(server, /ready/);
-      // Names: a static table until the resolver lands in this tier's DNS tests.
-      const backend = createUserspaceBackend(h.stack, h.runner, { tcp: h.backend.tcp, connectTimeoutMs: CONNECT_TIMEOUT_MS, hosts: { 'sockserver.test': h.kernelIp } });
+      // Names through a real dnsmasq on the kernel side (DNS only, port 53 of the TAP's kernel address).
+      if (ensureTool('dnsmasq', 'dnsmasq') !== undefined) throw new Error('dnsmasq is needed for the DNS cases');
+      const dns = peers.spawn('dnsmasq', ['--no-daemon', '--conf-file=/dev/null', '-u', 'root', `--listen-address=${h.kernelIp}`, '--bind-interfaces',
+        '--no-resolv', '--no-hosts', '--port=53', '--local=/test/', `--host-record=sockserver.test,${h.kernelIp}`, '--log-queries']);
+      await peers.waitFor(dns, /started, version/);
+      const backend = createUserspaceBackend(h.stack, h.runner, { tcp: h.backend.tcp, connectTimeoutMs: CONNECT_TIMEOUT_MS, dns: { servers: [h.kernelIp] } });
       const layer = new IotSocketLayer(backend);
       return {
         layer,

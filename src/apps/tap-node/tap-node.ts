@@ -90,7 +90,10 @@ export async function startTapNode(options: TapNodeOptions): Promise<TapNode> {
   });
   const iface = stack.interface(ifIndex);
   const runner = new StackRunner(stack);
-  const backend = createUserspaceBackend(stack, runner, { name: `userspace:${options.ifname}` });
+  const backend = createUserspaceBackend(stack, runner, {
+    name: `userspace:${options.ifname}`,
+    ...(options.dns !== undefined && options.dns.length > 0 ? { dns: { servers: options.dns } } : {}),
+  });
   const network = new Network(backend);
   const linkInfo = { ifname: tap.name, mtu: tap.caps.mtu, mac: iface !== undefined ? macText(iface.mac) : '' };
 
