@@ -75,7 +75,7 @@ export interface DnsServerStats {
 
 type MutableStats = { -readonly [K in keyof DnsServerStats]: number };
 
-const OUTCOME_KEY: Record<DnsOutcome, keyof DnsServerStats> = {
+const OUTCOME_KEY: Readonly<Record<DnsOutcome, keyof DnsServerStats>> = Object.freeze({
   answer: 'answers',
   nodata: 'nodata',
   nxdomain: 'nxdomain',
@@ -85,7 +85,7 @@ const OUTCOME_KEY: Record<DnsOutcome, keyof DnsServerStats> = {
   servfail: 'servfail',
   badvers: 'badvers',
   dropped: 'dropped',
-};
+});
 
 /** Largest TCP receive backlog per connection: one maximal message and its prefix, twice. */
 const MAX_TCP_BUFFERED = 2 * (2 + 65_535);

@@ -203,7 +203,8 @@ export async function udpExchange(ctx: ExchangeContext, server: DnsServerAddress
           ctx.counters.mismatched++; // not from the server we asked (RFC 5452 §9.1)
           continue;
         }
-        const m = accept(ctx, ctx.scratch.subarray(0, n), req);
+        // A copy: the codec's Buffer-typed fields (TXT, OPT options) would alias the shared buffer.
+        const m = accept(ctx, ctx.scratch.slice(0, n), req);
         if (m !== undefined) return { kind: 'response', message: m };
       }
       const stop = s.stopped();

@@ -227,6 +227,8 @@ export class DnsResolver {
   readonly #scratch = new Uint8Array(DNS_MAX_MESSAGE);
   #servers: readonly DnsServerAddress[] = [];
   #next = 0;
+  /** Bumped by a new server list: answers from older lookups are not cached, nor joined. */
+  #generation = 0;
   #closed = false;
 
   /** A resolver whose sockets come from `sockets` (any `SocketBackend`). Bad server entries throw `RangeError`. */
@@ -274,7 +276,10 @@ export class DnsResolver {
     const same = servers.length === this.#servers.length && servers.every((s, i) => s.text === this.#servers[i]?.text);
     this.#servers = servers;
     this.#next = 0;
-    if (!same) this.#cache.clear();
+    if (!same) {
+      this.#cache.clear();
+      this.#generation++;
+    }
   }
 
   /** Forgets every cached answer. */
@@ -313,21 +318,23 @@ export class DnsResolver {
       return this.#fromEntry(qname, hit, now);
     }
     if (this.#servers.length === 0) return IOT_SOCKET_ERROR; // no resolver configured (spec §12)
-    let flight = this.#flights.get(key);
+    const generation = this.#generation;
+    const flightKey = `${generation} ${key}`;
+    let flight = this.#flights.get(flightKey);
     if (flight === undefined) {
       const controller = new AbortController();
       const f: Flight = { controller, waiters: 0, promise: Promise.resolve(IOT_SOCKET_ERROR) };
-      f.promise = this.#lookup(qname, type, key, controller.signal)
+      f.promise = this.#lookup(qname, type, key, generation, controller.signal)
         .catch(() => IOT_SOCKET_ERROR)
         .finally(() => {
-          if (this.#flights.get(key) === f) this.#flights.delete(key);
+          if (this.#flights.get(flightKey) === f) this.#flights.delete(flightKey);
         });
-      this.#flights.set(key, f);
+      this.#flights.set(flightKey, f);
       flight = f;
     } else {
       this.#stats.coalesced++;
     }
-    const r = await this.#join(key, flight, signal);
+    const r = await this.#join(flightKey, flight, signal);
     return typeof r === 'number' ? r : { ...r, addresses: r.addresses.map((a) => Uint8Array.from(a)) };
   }
 
@@ -369,21 +376,21 @@ export class DnsResolver {
     });
   }
 
-  #remember(key: string, entry: Omit<DnsCacheEntry, 'expiresAt'>, ttlS: number): void {
-    if (ttlS <= 0) return;
+  #remember(key: string, generation: number, entry: Omit<DnsCacheEntry, 'expiresAt'>, ttlS: number): void {
+    if (ttlS <= 0 || generation !== this.#generation || this.#closed) return;
     const now = this.#scheduler.now();
     this.#cache.set(key, { ...entry, expiresAt: now + ttlS * 1000 }, now);
   }
 
-  #negative(key: string, m: DecodedPacket, chainTtl: number): number {
+  #negative(key: string, generation: number, m: DecodedPacket, chainTtl: number): number {
     const soa = soaNegativeTtl(m);
     const ttl = Math.min(chainTtl, soa === undefined ? this.#negativeTtlS : Math.min(soa, this.#maxNegativeTtlS));
-    this.#remember(key, { addresses: [], code: IOT_SOCKET_EHOSTNOTFOUND, canonicalName: '' }, ttl);
+    this.#remember(key, generation, { addresses: [], code: IOT_SOCKET_EHOSTNOTFOUND, canonicalName: '' }, ttl);
     return IOT_SOCKET_EHOSTNOTFOUND;
   }
 
   /** One uncached lookup: queries, CNAME re-queries, caching. */
-  async #lookup(qname: string, type: RecordType, key: string, signal: AbortSignal): Promise<DnsAnswer | number> {
+  async #lookup(qname: string, type: RecordType, key: string, generation: number, signal: AbortSignal): Promise<DnsAnswer | number> {
     const seen = new Set([qname]);
     let current = qname;
     let chainTtl = Infinity;
@@ -393,14 +400,14 @@ export class DnsResolver {
       const chain = followChain(m.answers ?? [], current, type, seen, this.#maxCnameDepth);
       if (chain.broken) return IOT_SOCKET_ERROR; // CNAME loop, bad target or chain too long: not cached
       chainTtl = Math.min(chainTtl, chain.cnameTtl);
-      if (rcodeOf(m) === RCODE_NXDOMAIN) return this.#negative(key, m, chainTtl);
+      if (rcodeOf(m) === RCODE_NXDOMAIN) return this.#negative(key, generation, m, chainTtl);
       if (chain.addresses.length > 0) {
         const ttl = Math.min(chainTtl, chain.dataTtl, this.#maxTtlS);
         const answer: DnsAnswer = { name: qname, canonicalName: chain.final, addresses: chain.addresses, ttl };
-        this.#remember(key, { addresses: chain.addresses, code: 0, canonicalName: chain.final }, ttl);
+        this.#remember(key, generation, { addresses: chain.addresses, code: 0, canonicalName: chain.final }, ttl);
         return answer;
       }
-      if (chain.final === current) return this.#negative(key, m, chainTtl); // NODATA
+      if (chain.final === current) return this.#negative(key, generation, m, chainTtl); // NODATA
       current = chain.final; // the chain ends without data: ask for its target (RFC 1034 §5.3.3)
     }
   }

@@ -362,6 +362,24 @@ describe('DNS resolver: names, abort, coalescing, close', () => {
     assert.equal(await resolver.resolve('h.test', 1, pre.signal), IOT_SOCKET_ERROR);
   });
 
+  it('new servers: lookups under way neither serve nor fill the cache for later ones', async () => {
+    const { sched, net, resolver } = setup({
+      [S1]: () => ({ kind: 'answer', answers: [a('h.test', '10.0.0.1')], delayMs: 50 }),
+      [S2]: () => ({ kind: 'answer', answers: [a('h.test', '10.0.0.2')], delayMs: 1 }),
+    });
+    resolver.setServers([S1]);
+    const old = resolver.resolve('h.test', 1);
+    await new Promise<void>((r) => setImmediate(r));
+    resolver.setServers([S2]);
+    const fresh = resolver.resolve('h.test', 1);
+    const [r1, r2] = (await drive(sched, Promise.all([old, fresh]))).value;
+    assert.deepEqual(bytes(r1), [10, 0, 0, 1]);
+    assert.deepEqual(bytes(r2), [10, 0, 0, 2]);
+    assert.deepEqual(bytes((await drive(sched, resolver.resolve('h.test', 1))).value), [10, 0, 0, 2], 'the old answer was not cached');
+    assert.equal(net.log.length, 2);
+    assert.equal(resolver.stats.coalesced, 0);
+  });
+
   it('after every caller gave up, the next lookup starts a new query', async () => {
     const { sched, net, resolver } = setup({ [S1]: () => ({ kind: 'answer', answers: [a('h.test', '10.0.0.1')], delayMs: 50 }) });
     const ac = new AbortController();
