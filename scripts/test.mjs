@@ -69,6 +69,7 @@ async function interopTier() {
     return;
   }
   spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs')], { cwd: root, stdio: 'inherit' });
+  installInteropTools();
   const pcaps = mkdtempSync(join(tmpdir(), 'iotnet-interop-pcap-'));
   process.stdout.write(`\n=== ${title}: captures in ${pcaps}\n`);
   for (const file of list) {
@@ -76,6 +77,30 @@ async function interopTier() {
       wrap: [join(root, 'scripts', 'netns-run.mjs'), '--'],
       env: { IOTNET_INTEROP_PCAP_DIR: pcaps },
     });
+  }
+}
+
+/**
+ * The peers and oracles of the interop tier, installed with apt-get (root) before the
+ * files run: inside their network namespaces there is no route to the package mirror.
+ * Whatever stays missing makes its tests skip loudly (and fail under CI=true).
+ */
+function installInteropTools() {
+  const tools = [
+    ['ping', 'iputils-ping'], ['dnsmasq', 'dnsmasq'], ['udhcpc', 'udhcpc'], ['dig', 'bind9-dnsutils'],
+    ['tshark', 'tshark'], ['mergecap', 'wireshark-common'], ['nmap', 'nmap'], ['hping3', 'hping3'],
+    ['nft', 'nftables'], ['/usr/bin/python3', 'python3-scapy'],
+  ];
+  const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  const scapy = () => spawnSync('/usr/bin/python3', ['-c', 'import scapy'], { stdio: 'ignore' }).status === 0;
+  const missing = tools.filter(([cmd, pkg]) => (pkg === 'python3-scapy' ? !scapy() : !have(cmd))).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  process.stdout.write(`installing interop peers: ${missing.join(' ')}\n`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { stdio: 'ignore', env, timeout: 900_000 }).status;
+  if (install() !== 0) {
+    spawnSync('apt-get', ['update'], { stdio: 'ignore', env, timeout: 600_000 });
+    if (install() !== 0) process.stdout.write('!!!!!!!! apt-get could not install every interop peer: their tests will report SKIPPED !!!!!!!!\n');
   }
 }
 

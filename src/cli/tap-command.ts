@@ -13,7 +13,10 @@ made by 'ip tuntap add mode tap name IFNAME'; root or CAP_NET_ADMIN is needed to
 it) and runs until SIGINT or SIGTERM, printing one line per state change.
 
 Options:
-  --ipv4 ADDR/LEN       the stack's IPv4 address and prefix length (required)
+  --ipv4 ADDR/LEN       the stack's IPv4 address and prefix length, or
+  --ipv4 dhcp           an address from DHCPv4 (RFC 2131, with RFC 5227 probing): the lease
+                        sets address, route, MTU and DNS servers (unless --dns is given)
+  --hostname NAME       DHCP: the host name sent to the server
   --gateway ADDR        default gateway
   --dns ADDR            a DNS server (repeatable)
   --mac MAC             the stack's Ethernet address (default: random, locally administered)
@@ -45,7 +48,8 @@ function ipv4Arg(name: string, text: string): string {
 
 export function parseTapArgs(args: readonly string[]): TapArgs {
   let ifname: string | undefined;
-  let ipv4: { address: string; prefixLen: number } | undefined;
+  let ipv4: { address: string; prefixLen: number } | 'dhcp' | undefined;
+  let hostname: string | undefined;
   let gateway: string | undefined;
   const dns: string[] = [];
   let mac: string | undefined;
@@ -66,9 +70,17 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
       return next;
     };
     switch (name) {
-      case '--ipv4':
-        ipv4 = parseAddressLen(value());
+      case '--ipv4': {
+        const v = value();
+        ipv4 = v === 'dhcp' ? 'dhcp' : parseAddressLen(v);
         break;
+      }
+      case '--hostname': {
+        const v = value();
+        if (!/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(v) || v.length > 253) throw new UsageError(`--hostname: not a host name: '${v}'`);
+        hostname = v;
+        break;
+      }
       case '--gateway':
         gateway = ipv4Arg('--gateway', value());
         break;
@@ -113,14 +125,16 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
         ifname = arg;
     }
   }
-  if (help) return { options: { ifname: ifname ?? '', ipv4: { address: '0.0.0.0', prefixLen: 0 } }, help, verbose };
+  if (help) return { options: { ifname: ifname ?? '', ipv4: 'dhcp' }, help, verbose };
   if (ifname === undefined) throw new UsageError('IFNAME is missing');
-  if (ipv4 === undefined) throw new UsageError('--ipv4 ADDR/LEN is required');
+  if (ipv4 === undefined) throw new UsageError('--ipv4 ADDR/LEN or --ipv4 dhcp is required');
+  if (hostname !== undefined && ipv4 !== 'dhcp') throw new UsageError('--hostname is for --ipv4 dhcp');
   const options: TapNodeOptions = {
     ifname,
     ipv4,
     dns,
     ...(gateway !== undefined ? { gateway } : {}),
+    ...(hostname !== undefined ? { hostname } : {}),
     ...(mac !== undefined ? { mac } : {}),
     ...(serve !== undefined ? { serve } : {}),
     ...(portOffset !== undefined ? { portOffset } : {}),
@@ -137,6 +151,28 @@ export function statusLine(s: TapNodeStatus): string {
       return `tap: link ${s.type === 'link-up' ? 'up' : 'down'}: ${s.ifname} (mtu ${s.mtu}, stack mac ${s.mac})`;
     case 'address':
       return `tap: address ${s.address}/${s.prefixLen} (${s.source})${s.gateway !== undefined ? `, gateway ${s.gateway}` : ''}${s.dns.length > 0 ? `, dns ${s.dns.join(' ')}` : ''}`;
+    case 'dhcp': {
+      const lease = s.leaseSeconds !== undefined ? `, lease ${s.leaseSeconds} s` : '';
+      const extra = `${s.gateway !== undefined ? `, gateway ${s.gateway}` : ''}${s.dns !== undefined && s.dns.length > 0 ? `, dns ${s.dns.join(' ')}` : ''}${s.mtu !== undefined ? `, mtu ${s.mtu}` : ''}`;
+      switch (s.event) {
+        case 'bound':
+          return `tap: address ${s.address}/${s.prefixLen ?? 0} (dhcp from ${s.server ?? '?'}${lease})${extra}`;
+        case 'renewed':
+        case 'rebound':
+          return `tap: lease ${s.event} ${s.address} (dhcp from ${s.server ?? '?'}${lease})`;
+        case 'expired':
+          return `tap: lease expired, address ${s.address} removed`;
+        case 'nak':
+          return `tap: dhcp NAK from ${s.server ?? '?'}`;
+        case 'declined':
+          return `tap: dhcp address ${s.address} in use by another host (RFC 5227 conflict), declined`;
+        case 'reboot-failed':
+          return `tap: dhcp could not reuse ${s.address}, starting over`;
+      }
+      return `tap: dhcp ${String(s.event)}`;
+    }
+    case 'dhcp-state':
+      return `tap: dhcp ${s.state}`;
     case 'serving':
       return `tap: serving ${s.service}: ${s.ports}`;
     case 'stopped':

@@ -3,7 +3,9 @@
  *
  * `startTapNode(options)` opens the TAP (`TapLink`), optionally wraps it in a pcap
  * capture, puts a `Stack` with its `StackRunner`, a userspace backend and a `Network`
- * on it, configures IPv4 (static address, gateway, DNS servers) and optionally runs the
+ * on it, configures IPv4 (a static address, gateway and DNS servers, or a DHCPv4 client
+ * whose lease sets the address, route, MTU and, unless DNS servers were given, the
+ * resolver's servers) and optionally runs the
  * reference test server (`sockserver`) on the stack. Every state change is reported
  * through `onStatus` as one `TapNodeStatus` (the CLI prints one line each); the node
  * runs until `close()`.
@@ -22,13 +24,16 @@ import { pcapFileSink, type FileSink } from '../../runtime/pcap-file.ts';
 import { StackRunner } from '../../runtime/stack-runner.ts';
 import { systemScheduler } from '../../runtime/system-scheduler.ts';
 import { Network } from '../../socket/network.ts';
+import { Dhcp4Client, type Dhcp4ClientEvent, type Dhcp4ClientState } from '../../stack/dhcp/dhcp4-client.ts';
 import { Stack } from '../../stack/stack.ts';
 
 export interface TapNodeOptions {
   /** The TAP interface to attach to (it must exist, or we must be allowed to create it). */
   readonly ifname: string;
-  /** Static IPv4 address and prefix length. */
-  readonly ipv4: { readonly address: string; readonly prefixLen: number };
+  /** Static IPv4 address and prefix length, or `'dhcp'`. */
+  readonly ipv4: { readonly address: string; readonly prefixLen: number } | 'dhcp';
+  /** DHCP: host name sent to the server (option 12). */
+  readonly hostname?: string;
   /** Default gateway. */
   readonly gateway?: string;
   /** DNS servers (`'10.0.0.1'` or `'10.0.0.1:53'`). */
@@ -50,6 +55,19 @@ export interface TapNodeOptions {
 export type TapNodeStatus =
   | { readonly type: 'link-up' | 'link-down'; readonly ifname: string; readonly mtu: number; readonly mac: string }
   | { readonly type: 'address'; readonly address: string; readonly prefixLen: number; readonly source: 'static'; readonly gateway?: string; readonly dns: readonly string[] }
+  | {
+      readonly type: 'dhcp';
+      /** bound: address acquired; renewed/rebound: lease extended; expired/nak/declined: address lost or refused. */
+      readonly event: 'bound' | 'renewed' | 'rebound' | 'expired' | 'nak' | 'declined' | 'reboot-failed';
+      readonly address: string;
+      readonly prefixLen?: number;
+      readonly server?: string;
+      readonly gateway?: string;
+      readonly dns?: readonly string[];
+      readonly leaseSeconds?: number;
+      readonly mtu?: number;
+    }
+  | { readonly type: 'dhcp-state'; readonly state: Dhcp4ClientState }
   | { readonly type: 'serving'; readonly service: 'sockserver'; readonly ports: string }
   | { readonly type: 'stopped' };
 
@@ -60,6 +78,8 @@ export interface TapNode {
   readonly network: Network;
   readonly link: TapLink;
   readonly server: SockServer | undefined;
+  /** The DHCP client (with `ipv4: 'dhcp'`). */
+  readonly dhcp: Dhcp4Client | undefined;
   close(): Promise<void>;
 }
 
@@ -82,9 +102,10 @@ export async function startTapNode(options: TapNodeOptions): Promise<TapNode> {
     throw e;
   }
   const stack = new Stack({ rng: new CryptoRng(), name: options.ifname });
+  const ipv4 = options.ipv4;
   const ifIndex = stack.addInterface(link, {
     name: options.ifname,
-    ipv4: { address: options.ipv4.address, prefixLen: options.ipv4.prefixLen },
+    ...(ipv4 !== 'dhcp' ? { ipv4: { address: ipv4.address, prefixLen: ipv4.prefixLen } } : {}),
     ...(options.gateway !== undefined ? { gateway: options.gateway } : {}),
     ...(options.mac !== undefined ? { mac: options.mac } : {}),
   });
@@ -109,19 +130,34 @@ export async function startTapNode(options: TapNodeOptions): Promise<TapNode> {
     status({ type: up ? 'link-up' : 'link-down', ...linkInfo });
   };
   stopWatch = systemScheduler.setTimer(1000, watch);
-  status({
-    type: 'address',
-    address: options.ipv4.address,
-    prefixLen: options.ipv4.prefixLen,
-    source: 'static',
-    ...(options.gateway !== undefined ? { gateway: options.gateway } : {}),
-    dns: options.dns ?? [],
-  });
+  let dhcp: Dhcp4Client | undefined;
+  if (ipv4 === 'dhcp') {
+    dhcp = new Dhcp4Client(stack, { ifIndex, ...(options.hostname !== undefined ? { hostname: options.hostname } : {}) });
+    const fixedDns = options.dns !== undefined && options.dns.length > 0;
+    dhcp.on((e) => {
+      const s = dhcpStatus(e);
+      if (s !== undefined) status(s);
+      // Servers from the lease feed the resolver unless --dns fixed them.
+      if (!fixedDns && (e.type === 'bound' || e.type === 'renewed' || e.type === 'rebound')) backend.setDnsServers(e.lease.dnsServers.map(Stack.format));
+      if (!fixedDns && e.type === 'expired') backend.setDnsServers([]);
+    });
+    dhcp.start(runner.now());
+  } else {
+    status({
+      type: 'address',
+      address: ipv4.address,
+      prefixLen: ipv4.prefixLen,
+      source: 'static',
+      ...(options.gateway !== undefined ? { gateway: options.gateway } : {}),
+      dns: options.dns ?? [],
+    });
+  }
 
   let server: SockServer | undefined;
   const close = async (): Promise<void> => {
     stopWatch?.();
     stopWatch = undefined;
+    dhcp?.stop(runner.now(), { release: true });
     await server?.close();
     await network.close();
     await backend.close();
@@ -146,5 +182,38 @@ export async function startTapNode(options: TapNodeOptions): Promise<TapNode> {
     const ports = server.listeners.map((l) => `${l.service}/${l.protocol} ${l.address.port}`).join(', ');
     status({ type: 'serving', service: 'sockserver', ports });
   }
-  return { stack, runner, backend, network, link: tap, server, close };
+  return { stack, runner, backend, network, link: tap, server, dhcp, close };
+}
+
+/** The status of a DHCP client event (state changes are reported as 'dhcp-state'). */
+function dhcpStatus(e: Dhcp4ClientEvent): TapNodeStatus | undefined {
+  switch (e.type) {
+    case 'state':
+      return { type: 'dhcp-state', state: e.to };
+    case 'bound':
+    case 'renewed':
+    case 'rebound':
+    case 'expired': {
+      const l = e.lease;
+      return {
+        type: 'dhcp',
+        event: e.type,
+        address: Stack.format(l.address),
+        prefixLen: l.prefixLen,
+        server: Stack.format(l.serverId),
+        ...(l.gateway !== undefined ? { gateway: Stack.format(l.gateway) } : {}),
+        dns: l.dnsServers.map(Stack.format),
+        leaseSeconds: l.leaseSeconds,
+        ...(l.mtu !== undefined ? { mtu: l.mtu } : {}),
+      };
+    }
+    case 'released':
+      return undefined; // reported by 'stopped'
+    case 'nak':
+      return { type: 'dhcp', event: 'nak', address: '', server: Stack.format(e.serverId) };
+    case 'declined':
+      return { type: 'dhcp', event: 'declined', address: Stack.format(e.address), server: Stack.format(e.serverId) };
+    case 'reboot-failed':
+      return { type: 'dhcp', event: 'reboot-failed', address: Stack.format(e.address) };
+  }
 }
