@@ -1,0 +1,51 @@
+/**
+ * `iotnet/userspace`: the project's own TCP/IP stack and what runs on it.
+ *
+ * ```ts
+ * import { Stack, StackRunner, TapLink, Dhcp4Client, createUserspaceBackend, CryptoRng } from 'iotnet/userspace';
+ * import { Network } from 'iotnet';
+ *
+ * const stack = new Stack({ rng: new CryptoRng() });
+ * const ifIndex = stack.addInterface(TapLink.open('tap0'));          // or createCable(), VirtualSwitch ports
+ * const runner = new StackRunner(stack);                             // drives it in real time
+ * const backend = createUserspaceBackend(stack, runner);
+ * const dhcp = new Dhcp4Client(stack, { ifIndex });
+ * dhcp.on((e) => { if (e.type === 'bound') backend.setDnsServers(e.lease.dnsServers.map(Stack.format)); });
+ * dhcp.start(runner.now());
+ * const net = new Network(backend);                                  // the idiomatic API over this stack
+ * ```
+ *
+ * `userspaceSocketApi(backend)` gives the IoT Socket table for `iotSocketRegisterApi`.
+ * `TapLink` needs Linux and the project's addon (`npm run build:native`); everything else
+ * runs anywhere Node runs.
+ */
+import type { UserspaceBackend } from './backends/userspace/userspace-backend.ts';
+import type { IotSocketApi } from './socket/iot-socket-types.ts';
+import { IotSocketLayer, type IotSocketLayerOptions } from './socket/iot-socket-layer.ts';
+
+export { Stack, toIpv4 } from './stack/stack.ts';
+export type { InterfaceOptions, PingOptions, PingResult, StackOptions, StackStats } from './stack/stack.ts';
+export { StackRunner, type StackRunnerOptions } from './runtime/stack-runner.ts';
+export { CryptoRng } from './runtime/crypto-rng.ts';
+export { pcapFileSink, type FileSink } from './runtime/pcap-file.ts';
+export { XorShiftRng, type Rng } from './base/rand.ts';
+export { VirtualScheduler, type Scheduler } from './base/time.ts';
+export * from './link/index.ts';
+export { TapLink, type TapLinkOptions, type TapLinkStats } from './link/tap-link.ts';
+export { createUserspaceBackend, UserspaceBackend, type UserspaceBackendOptions } from './backends/userspace/index.ts';
+export { TcpLayer } from './stack/tcp/tcp-layer.ts';
+export {
+  Dhcp4Client, DHCP4_CLIENT_TIMING, dhcp4ClientIdFromMac,
+  type Dhcp4ClientEvent, type Dhcp4ClientOptions, type Dhcp4ClientState, type Dhcp4ClientStats, type Dhcp4ClientTiming, type Dhcp4Lease,
+} from './stack/dhcp/dhcp4-client.ts';
+export {
+  Dhcp4Server,
+  type Dhcp4Reservation, type Dhcp4ServerEvent, type Dhcp4ServerLease, type Dhcp4ServerLeaseState, type Dhcp4ServerOptions, type Dhcp4ServerStats,
+} from './stack/dhcp/dhcp4-server.ts';
+export * from './backends/dns/index.ts';
+export { startDnsServer, DnsServer, DnsZone, type DnsServerOptions, type DnsZoneConfig, type DnsRecord } from './apps/dns-server/index.ts';
+
+/** The IoT Socket API table of an IoT Socket layer over `backend`, for `iotSocketRegisterApi`. */
+export function userspaceSocketApi(backend: UserspaceBackend, options: IotSocketLayerOptions = {}): IotSocketApi {
+  return new IotSocketLayer(backend, options).api();
+}
