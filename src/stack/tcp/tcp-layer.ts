@@ -47,6 +47,8 @@ export class TcpConn implements ChangeTarget, Timed {
   deadline: number | undefined = undefined;
   /** In the layer's table (false once removed after CLOSED). */
   attached = true;
+  /** Counted in the layer's TIME-WAIT count. */
+  timeWait = false;
 
   constructor(tcb: Tcb, localIp: number, localPort: number, remoteIp: number, remotePort: number) {
     this.tcb = tcb;
@@ -109,6 +111,8 @@ export class TcpLayer implements TransportHandler {
   private readonly timers = new TimerHeap<TcpConn>();
   private readonly dirty = new Set<TcpConn>();
   private connCount = 0;
+  /** Connections in TIME-WAIT (see `openSockets`). */
+  private timeWaitCount = 0;
   /** Segments answered with RST because nothing listened. */
   resets = 0;
   /** Segments dropped (bad checksum, malformed, broadcast). */
@@ -124,8 +128,14 @@ export class TcpLayer implements TransportHandler {
     stack.setTcp(this);
   }
 
+  /**
+   * Listeners and connections that still carry something for an application: every
+   * connection except those in TIME-WAIT, which hold no data (as with kernel sockets, a
+   * process may exit while its connections wait out 2 MSL). The runner keeps the process
+   * alive while this is nonzero.
+   */
   get openSockets(): number {
-    return this.connCount + this.listeners.size;
+    return this.connCount - this.timeWaitCount + this.listeners.size;
   }
 
   /** Number of connections in the table (all states). */
@@ -161,6 +171,10 @@ export class TcpLayer implements TransportHandler {
       else this.conns.set(c.key, rest);
     }
     this.connCount--;
+    if (c.timeWait) {
+      c.timeWait = false;
+      this.timeWaitCount--;
+    }
     this.timers.cancel(c);
     this.dirty.delete(c);
   }
@@ -382,6 +396,10 @@ export class TcpLayer implements TransportHandler {
     this.runNow = prevNow;
     if (tcb.changed) {
       tcb.changed = false;
+      if (!c.timeWait && tcb.state === 'TIME-WAIT') {
+        c.timeWait = true;
+        this.timeWaitCount++;
+      }
       this.stack.markChanged(c);
       if (c.listener !== undefined && tcb.state !== 'SYN-RECEIVED') this.afterInput(now, c);
     }

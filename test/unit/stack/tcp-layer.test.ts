@@ -62,6 +62,9 @@ describe('TCP layer over the stack', () => {
     run(sched, 100);
     assert.equal(s.tcb.state, 'CLOSED');
     assert.equal(c.tcb.state, 'TIME-WAIT');
+    // TIME-WAIT holds nothing for an application: it does not keep the process alive.
+    assert.equal(ta.connections, 1);
+    assert.equal(ta.openSockets, 0);
     run(sched, 61_000);
     assert.equal(c.tcb.state, 'CLOSED');
     assert.equal(ta.connections, 0, 'TIME-WAIT expired: the table is empty');
@@ -83,6 +86,7 @@ describe('TCP layer over the stack', () => {
     run(sched, 100);
     assert.equal(s.tcb.state, 'TIME-WAIT');
     assert.equal(c.tcb.state, 'CLOSED');
+    assert.equal(tb.openSockets, 1, 'the listener only');
     run(sched, 1000); // the timestamp clock moves on
     const again = ta.connect(sched.now(), B.ip, 80, 0, 40_000) as TcpConn;
     assert.equal(typeof again, 'object');
@@ -90,6 +94,7 @@ describe('TCP layer over the stack', () => {
     assert.equal(again.tcb.state, 'ESTABLISHED', 'no retransmission needed');
     const s2 = tb.accept(l);
     assert.ok(s2 !== undefined && s2 !== s && s2.tcb.state === 'ESTABLISHED');
+    assert.equal(tb.openSockets, 2, 'the listener and the new incarnation (the TIME-WAIT one left the count)');
   });
 
   it('a SYN to a closed port is answered with RST: ECONNREFUSED', () => {
