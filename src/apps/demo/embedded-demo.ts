@@ -294,7 +294,8 @@ export async function runEmbeddedDemo(options: EmbeddedDemoOptions = {}): Promis
     // Application sockets, UDP PCBs and listeners must all be gone; TCP connections may
     // still be closing (TIME_WAIT: 2 MSL), and go with the stacks.
     const count = (n: Node): { open: number; closing: number } => ({
-      open: n.backend.openSockets + n.stack.openSockets - n.backend.tcp.connections,
+      // stack.openSockets: UDP PCBs, listeners and the connections not in TIME-WAIT.
+      open: n.backend.openSockets + n.stack.openSockets - (n.backend.tcp.connections - n.backend.tcp.timeWaitConnections),
       closing: n.backend.tcp.connections,
     });
     const left = { device: count(dev), gateway: count(gw) };

@@ -138,6 +138,11 @@ export class TcpLayer implements TransportHandler {
     return this.connCount - this.timeWaitCount + this.listeners.size;
   }
 
+  /** Connections in TIME-WAIT (in `connections`, not in `openSockets`). */
+  get timeWaitConnections(): number {
+    return this.timeWaitCount;
+  }
+
   /** Number of connections in the table (all states). */
   get connections(): number {
     return this.connCount;
