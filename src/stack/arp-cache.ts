@@ -180,12 +180,12 @@ export class ArpCache<P> {
     const failed: { ip: number; pending: P[] }[] = [];
     for (const e of this.entries.values()) {
       if (e.state === 'failed') {
-        if (now - e.updatedAt >= this.failHoldMs) this.entries.delete(e.ip);
+        if (now >= e.updatedAt + this.failHoldMs) this.entries.delete(e.ip); // the sum pollAt() returns: exact at fractional times
         continue;
       }
       if (e.state === 'reachable' && !e.refreshing) {
         // Unused entries simply age out.
-        if (now - e.updatedAt >= this.reachableMs * 2) this.entries.delete(e.ip);
+        if (now >= e.updatedAt + this.reachableMs * 2) this.entries.delete(e.ip);
         continue;
       }
       if (now < e.nextRequestAt) continue;

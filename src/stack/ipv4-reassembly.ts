@@ -177,7 +177,7 @@ export class Ipv4Reassembler {
   poll(now: number): Expired[] {
     const out: Expired[] = [];
     for (const p of this.pending.values()) {
-      if (now - p.createdAt < this.timeoutMs) continue;
+      if (now < p.createdAt + this.timeoutMs) continue; // the sum pollAt() returns (now - createdAt can round below it)
       const [src, dst] = p.key.split('/').map(Number) as [number, number];
       out.push({ src, dst, firstHeader: p.firstHeader });
       this.stats.timedOut++;

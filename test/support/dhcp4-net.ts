@@ -70,9 +70,10 @@ export function dhcpLan(opts: { server?: Partial<Dhcp4ServerOptions> | false; se
   return { sched, sw, server, dhcp };
 }
 
-/** A host on the LAN with an unaddressed interface. */
-export function addClientHost(lan: Lan, seed: number, opts: { tap?: boolean; mac?: string; address?: string } = {}): Node {
-  return node(lan.sched, lan.sw.port(), seed, `client${seed}`, opts);
+/** A host on the LAN with an unaddressed interface (`wrap`: middleware around its switch port, e.g. a fault injector). */
+export function addClientHost(lan: Lan, seed: number, opts: { tap?: boolean; mac?: string; address?: string; wrap?: (port: Link) => Link } = {}): Node {
+  const port = lan.sw.port();
+  return node(lan.sched, opts.wrap?.(port) ?? port, seed, `client${seed}`, opts);
 }
 
 /** Starts a DHCP client on `host`, recording its events. */
