@@ -13,7 +13,9 @@
  * - every other option in `other`, in order of first appearance;
  * - RFC 3396: all instances of one option code are concatenated in order (options field,
  *   then `file`, then `sname` when option 52 overloads them, RFC 2131 §4.1), and emit
- *   splits values longer than 255 bytes into consecutive instances;
+ *   splits values longer than 255 bytes into consecutive instances (address lists at 252
+ *   bytes, so each instance is still a whole list for parsers without RFC 3396, such as
+ *   Wireshark's, which flags a 255-byte router or DNS option as an error);
  * - option 52 (overload) is honoured on parse and never emitted (emit always fits the
  *   options into the options field, which simply grows); an overloaded `sname`/`file`
  *   parses as ''.
@@ -494,16 +496,21 @@ function optionList(o: Dhcpv4Options): Dhcpv4RawOption[] {
   return out;
 }
 
+/** Largest instance of an option (RFC 3396 pieces): whole addresses for the address lists. */
+function pieceLen(code: number): number {
+  return code === Dhcpv4Option.ROUTER || code === Dhcpv4Option.DNS_SERVER ? 252 : 255;
+}
+
 /** Bytes one option takes: RFC 3396 splits values over 255 bytes into consecutive instances. */
-function encodedLen(data: Uint8Array): number {
-  const pieces = Math.max(1, Math.ceil(data.length / 255));
+function encodedLen(code: number, data: Uint8Array): number {
+  const pieces = Math.max(1, Math.ceil(data.length / pieceLen(code)));
   return 2 * pieces + data.length;
 }
 
 /** Bytes `emitDhcpv4` writes: fixed part, options, END, padding to 300. */
 export function dhcpv4BufferLen(repr: Dhcpv4Repr): number {
   let n = DHCPV4_FIXED_LEN + 1;
-  for (const o of optionList(repr.options)) n += encodedLen(o.data);
+  for (const o of optionList(repr.options)) n += encodedLen(o.code, o.data);
   return Math.max(DHCPV4_MIN_LEN, n);
 }
 
@@ -517,7 +524,7 @@ export function dhcpv4BufferLen(repr: Dhcpv4Repr): number {
 export function emitDhcpv4(repr: Dhcpv4Repr, out: Uint8Array): number {
   const opts = optionList(repr.options);
   let len = DHCPV4_FIXED_LEN + 1;
-  for (const o of opts) len += encodedLen(o.data);
+  for (const o of opts) len += encodedLen(o.code, o.data);
   len = Math.max(DHCPV4_MIN_LEN, len);
   if (out.length < len) throw new RangeError('emitDhcpv4: buffer too small');
   if (repr.chaddr.length > CHADDR_LEN) throw new RangeError('emitDhcpv4: chaddr over 16 bytes');
@@ -542,9 +549,10 @@ export function emitDhcpv4(repr: Dhcpv4Repr, out: Uint8Array): number {
   wr32(out, F.COOKIE, DHCPV4_MAGIC_COOKIE);
   let o = F.OPTIONS;
   for (const { code, data } of opts) {
+    const piece = pieceLen(code);
     let pos = 0;
     do {
-      const n = Math.min(255, data.length - pos);
+      const n = Math.min(piece, data.length - pos);
       out[o] = code;
       out[o + 1] = n;
       out.set(data.subarray(pos, pos + n), o + 2);

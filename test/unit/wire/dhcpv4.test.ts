@@ -166,17 +166,28 @@ describe('DHCPv4 codec: golden messages', () => {
 });
 
 describe('DHCPv4 codec: options', () => {
-  it('RFC 3396: a 280-byte DNS list is emitted as 255 + 25 bytes and concatenated back', () => {
+  it('RFC 3396: a 280-byte DNS list is emitted as 252 + 28 bytes (whole addresses) and concatenated back', () => {
     const dns = Array.from({ length: 70 }, (_, i) => ip(10, 0, 1, i));
     const r: Dhcpv4Repr = { ...DISCOVER_REPR, options: { messageType: 5, dnsServers: dns } };
     const b = encodeDhcpv4(r);
-    assert.equal(b.length, 240 + 3 + 2 + 255 + 2 + 25 + 1);
-    assert.deepEqual([...b.subarray(243, 245)], [6, 255]);
+    assert.equal(b.length, 240 + 3 + 2 + 252 + 2 + 28 + 1);
+    assert.deepEqual([...b.subarray(243, 245)], [6, 252]);
     assert.deepEqual([...b.subarray(245, 249)], [10, 0, 1, 0]);
-    assert.deepEqual([...b.subarray(500, 502)], [6, 25], 'second instance of option 6');
-    assert.deepEqual([...b.subarray(500 + 2 + 21, 500 + 2 + 25)], [10, 0, 1, 69]);
+    assert.deepEqual([...b.subarray(497, 499)], [6, 28], 'second instance of option 6');
+    assert.deepEqual([...b.subarray(499, 503)], [10, 0, 1, 63], 'starts with a whole address');
+    assert.deepEqual([...b.subarray(499 + 24, 499 + 28)], [10, 0, 1, 69]);
     assert.equal(b[527], 255);
     assert.deepEqual(repr(b).options.dnsServers, dns);
+  });
+
+  it('RFC 3396: other long values are split at 255 bytes', () => {
+    const data = Uint8Array.from({ length: 600 }, (_, i) => i & 0xff);
+    const b = encodeDhcpv4({ ...DISCOVER_REPR, options: { other: [{ code: 43, data }] } });
+    assert.deepEqual([...b.subarray(240, 242)], [43, 255]);
+    assert.deepEqual([...b.subarray(497, 499)], [43, 255]);
+    assert.deepEqual([...b.subarray(754, 756)], [43, 90]);
+    assert.equal(b[846], 255);
+    assert.deepEqual(repr(b).options.other, [{ code: 43, data }]);
   });
 
   it('RFC 2131 §4.1 overload (52 = 3): options field, then file, then sname; split values concatenated in that order', () => {
