@@ -603,7 +603,7 @@ export class Dhcp4Client implements StackService, ChangeTarget {
   private backoff(): number {
     const t = this.timing;
     const base = Math.min(t.retransmitMaxMs, t.retransmitBaseMs * 2 ** Math.min(20, this.tries - 1));
-    return Math.max(0, base + randomInt(this.stack.rng, -t.retransmitJitterMs, t.retransmitJitterMs));
+    return Math.max(1, base + randomInt(this.stack.rng, -t.retransmitJitterMs, t.retransmitJitterMs)); // >= 1 ms: never re-fires at the same instant
   }
 
   /** Sends (or re-sends) the message of the current state and sets the next deadline. */
