@@ -17,6 +17,7 @@ import { createHostBackend } from '../backends/host/index.ts';
 import { SocketError } from '../base/socket-error.ts';
 import { Network } from '../socket/network.ts';
 import { runTap, TAP_USAGE } from './tap-command.ts';
+import { forEachOption, portOffsetArg } from './args.ts';
 import { UsageError } from './usage-error.ts';
 
 /** Exit code for usage errors. */
@@ -59,25 +60,11 @@ function parseSockServerArgs(args: readonly string[]): SockServerArgs {
   const options: SockServerOptions = {};
   let verbose = false;
   let help = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = args[++i];
-      if (next === undefined) throw new UsageError(`${name} needs a value`);
-      return next;
-    };
+  forEachOption(args, (name, value, arg) => {
     switch (name) {
-      case '--port-offset': {
-        const text = value();
-        const k = Number(text);
-        if (!/^[0-9]+$/.test(text) || k > 65535) throw new UsageError(`--port-offset: not a port offset: '${text}'`);
-        options.portOffset = k;
+      case '--port-offset':
+        options.portOffset = portOffsetArg(value());
         break;
-      }
       case '--host':
         options.host = value();
         break;
@@ -100,7 +87,7 @@ function parseSockServerArgs(args: readonly string[]): SockServerArgs {
       default:
         throw new UsageError(`unknown option '${arg}'`);
     }
-  }
+  });
   return { options, verbose, help };
 }
 

@@ -4,6 +4,7 @@
  */
 import { startTapNode, type TapNodeOptions, type TapNodeStatus } from '../apps/tap-node/tap-node.ts';
 import { parseIPv4 } from '../base/ip-address.ts';
+import { forEachOption, portOffsetArg } from './args.ts';
 import { UsageError } from './usage-error.ts';
 
 export const TAP_USAGE = `Usage: iotnet tap IFNAME [options]
@@ -58,17 +59,7 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
   let pcap: string | undefined;
   let help = false;
   let verbose = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const inline = arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : undefined;
-    const value = (): string => {
-      if (inline !== undefined) return inline;
-      const next = args[++i];
-      if (next === undefined) throw new UsageError(`${name} needs a value`);
-      return next;
-    };
+  forEachOption(args, (name, value, arg) => {
     switch (name) {
       case '--ipv4': {
         const v = value();
@@ -103,12 +94,9 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
         serve = v;
         break;
       }
-      case '--port-offset': {
-        const v = value();
-        if (!/^[0-9]+$/.test(v) || Number(v) > 65535) throw new UsageError(`--port-offset: not a port offset: '${v}'`);
-        portOffset = Number(v);
+      case '--port-offset':
+        portOffset = portOffsetArg(value());
         break;
-      }
       case '--pcap':
         pcap = value();
         break;
@@ -124,7 +112,7 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
         if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(arg)) throw new UsageError(`not an interface name: '${arg}' (1-15 characters)`);
         ifname = arg;
     }
-  }
+  });
   if (help) return { options: { ifname: ifname ?? '', ipv4: 'dhcp' }, help, verbose };
   if (ifname === undefined) throw new UsageError('IFNAME is missing');
   if (ipv4 === undefined) throw new UsageError('--ipv4 ADDR/LEN or --ipv4 dhcp is required');
