@@ -62,13 +62,10 @@ function heapAfterGc(): NodeJS.MemoryUsage {
   return process.memoryUsage();
 }
 
-/**
- * The TcpLayer's listener on `port`. The layer keeps its listeners private; the half-open
- * queue and the eviction counter are read from there (update this when the layer changes).
- */
-function listenerOf(h: TapHost, port: number): TcpListener {
-  const l = (h.backend.tcp as unknown as { listeners?: Map<number, TcpListener> }).listeners?.get(port);
-  assert.ok(l !== undefined, `no TcpListener for port ${port} in the TcpLayer's (private) listeners map`);
+/** The TcpLayer's listener on `port`: its half-open queue and eviction counter. */
+function listenerOf(h: TapHost, port: number): Readonly<TcpListener> {
+  const l = h.backend.tcp.listenerOn(port);
+  assert.ok(l !== undefined, `no TcpListener for port ${port}`);
   return l;
 }
 

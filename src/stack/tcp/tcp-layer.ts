@@ -138,6 +138,14 @@ export class TcpLayer implements TransportHandler {
     return this.connCount - this.timeWaitCount + this.listeners.size;
   }
 
+  /**
+   * The listener on `port`, if any: read-only diagnostics (its half-open queue, accept
+   * queue and `evicted` count of SYNs that pushed out the oldest half-open connection).
+   */
+  listenerOn(port: number): Readonly<TcpListener> | undefined {
+    return this.listeners.get(port);
+  }
+
   /** Connections in TIME-WAIT (in `connections`, not in `openSockets`). */
   get timeWaitConnections(): number {
     return this.timeWaitCount;
