@@ -73,6 +73,8 @@ export class TapLink implements Link {
   private count = 0;
   private next = 0;
   private armed = false;
+  /** errno of a read failure that ended reception (the interface was deleted, say), or 0. */
+  private failedErrno = 0;
   private readonly counters: TapLinkStats = {
     rxFrames: 0,
     rxBytes: 0,
@@ -138,15 +140,29 @@ export class TapLink implements Link {
     return this.handle === undefined;
   }
 
+  /**
+   * The errno (positive) of the read error that ended reception, e.g. 77 (EBADFD) when
+   * the interface was deleted under us; 0 while receiving works. Close the link then.
+   */
+  get failure(): number {
+    return this.failedErrno;
+  }
+
   receive(_now: Instant): Uint8Array | undefined {
     if (this.next >= this.count) {
       const h = this.handle;
-      if (h === undefined) return undefined;
+      if (h === undefined || this.failedErrno !== 0) return undefined;
       this.count = 0;
       this.next = 0;
       const n = this.addon.read(h, this.area, this.lengths, this.slot, this.batch);
       if (n <= 0) {
-        if (n < 0 && n !== -EAGAIN) this.counters.rxErrors++;
+        if (n < 0 && n !== -EAGAIN) {
+          // A hard error (EBADFD once the interface is deleted, EIO): the fd stays
+          // readable-with-error, so re-arming would spin. Reception ends here.
+          this.counters.rxErrors++;
+          this.failedErrno = -n;
+          return undefined;
+        }
         this.arm();
         return undefined;
       }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { PingResult } from '../../src/stack/stack.ts';
-import { Peers, run, skipWithoutInterop, tapHost, type TapHost } from '../support/interop.ts';
+import { Peers, run, sh, skipWithoutInterop, tapHost, type TapHost } from '../support/interop.ts';
 import { skipWithoutTool } from '../support/system-tool.ts';
 
 function stackPing(h: TapHost, dst: string, size: number): Promise<PingResult> {
@@ -46,4 +46,27 @@ describe('ICMP echo with the Linux kernel over TAP', () => {
       if (size > 1472) assert.ok(h.stack.stats.ip.fragmentsIn > 0 && h.stack.stats.ip.reassembled > 0, 'the reply came in fragments and was reassembled');
     });
   }
+});
+
+describe('TAP link lifetime', () => {
+  it('an interface deleted under the link ends reception (EBADFD) without a busy loop; close() still works', async (t) => {
+    if (skipWithoutInterop(t)) return;
+    const h = tapHost({ subnet: 30, capture: false });
+    try {
+      const ping = await run('ping', ['-c', '1', '-W', '2', h.stackIp]);
+      assert.equal(ping.code, 0, ping.out);
+      sh('ip', ['link', 'del', h.name]);
+      const before = h.runner.polls;
+      await new Promise((r) => setTimeout(r, 500));
+      const polls = h.runner.polls - before;
+      t.diagnostic(`polls in the 500 ms after the deletion: ${polls}; read failure errno ${h.tap.failure}`);
+      assert.ok(polls < 50, `the runner kept polling: ${polls} polls`);
+      assert.equal(h.tap.failure, 77, 'EBADFD');
+      assert.equal(h.tap.transmit(h.runner.now(), new Uint8Array(60)), false, 'writes fail and are counted');
+      assert.ok(h.tap.stats().txErrors >= 1);
+    } finally {
+      await h.close();
+    }
+    assert.equal(h.tap.closed, true);
+  });
 });

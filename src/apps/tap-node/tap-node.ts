@@ -124,8 +124,9 @@ export async function startTapNode(options: TapNodeOptions): Promise<TapNode> {
   let stopWatch: (() => void) | undefined;
   const watch = (): void => {
     stopWatch = systemScheduler.setTimer(1000, watch);
-    const now = adminUp(tap.name);
-    if (now === undefined || now === up) return;
+    // A deleted interface (no sysfs entry, or reads failing) is down for good.
+    const now = tap.failure !== 0 ? false : (adminUp(tap.name) ?? false);
+    if (now === up) return;
     up = now;
     status({ type: up ? 'link-up' : 'link-down', ...linkInfo });
   };
