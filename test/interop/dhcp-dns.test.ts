@@ -115,6 +115,13 @@ describe('DHCPv4 and DNS with dnsmasq, udhcpc and dig over TAP', () => {
       assert.match(out, /tap: address 10\.99\.9\.\d+\/24 \(dhcp from 10\.99\.9\.1, lease 120 s\), gateway 10\.99\.9\.1, dns 10\.99\.9\.1, mtu 1400/);
       node.kill('SIGTERM');
       await peers.waitFor(node, /tap: stopped/, 5000);
+      // The process exits by itself once the stack is closed (nothing native keeps it alive).
+      const t0 = Date.now();
+      const code = node.exitCode ?? await new Promise<number | null>((resolve) => node.once('exit', (c) => resolve(c)));
+      assert.equal(code, 0, `exit code after SIGTERM: ${code}`);
+      t.diagnostic(`exited ${Date.now() - t0} ms after 'tap: stopped'`);
+      assert.ok(Date.now() - t0 < 2000, 'exits promptly');
+      await peers.waitFor(dnsmasq, /DHCPRELEASE\(/, 3000);
     } finally {
       sh('ip', ['link', 'del', ifname], { allowFail: true });
     }
