@@ -213,3 +213,121 @@ export function ipv4Any(): Uint8Array {
 export function ipv6Any(): Uint8Array {
   return new Uint8Array(16);
 }
+
+// ---- IPv6 address helpers (RFC 4291) -------------------------------------------------
+
+/**
+ * Link-local unicast: `fe80::/10` (RFC 4291 §2.5.6) or `169.254.0.0/16` (RFC 3927).
+ * False for other lengths.
+ */
+export function isLinkLocal(b: Uint8Array): boolean {
+  if (isBytes(b, 16)) return b[0] === 0xfe && ((b[1] as number) & 0xc0) === 0x80;
+  if (isBytes(b, 4)) return b[0] === 169 && b[1] === 254;
+  return false;
+}
+
+/** Solicited-node multicast `ff02::1:ff00:0/104` (RFC 4291 §2.7.1). */
+export function isSolicitedNodeMulticast(b: Uint8Array): boolean {
+  if (!isBytes(b, 16) || b[0] !== 0xff || b[1] !== 0x02) return false;
+  for (let i = 2; i < 11; i++) if (b[i] !== 0) return false;
+  return b[11] === 0x01 && b[12] === 0xff;
+}
+
+/**
+ * The scope field (low 4 bits of byte 1) of an IPv6 multicast address (RFC 4291 §2.7:
+ * 1 interface-local, 2 link-local, 5 site-local, 8 organization, 14 global); undefined for
+ * anything that is not a 16-byte multicast address.
+ */
+export function ipv6MulticastScope(b: Uint8Array): number | undefined {
+  return isBytes(b, 16) && b[0] === 0xff ? (b[1] as number) & 0x0f : undefined;
+}
+
+/**
+ * The solicited-node multicast address of a unicast or anycast IPv6 address (RFC 4291
+ * §2.7.1): `ff02::1:ff` + its low 24 bits. Writes into `out` (16 bytes) when given, else a
+ * fresh array. Undefined when `addr` is not 16 bytes.
+ */
+export function solicitedNodeMulticast(addr: Uint8Array, out: Uint8Array = new Uint8Array(16)): Uint8Array | undefined {
+  if (!isBytes(addr, 16) || out.length < 16) return undefined;
+  const a = addr[13] as number;
+  const b = addr[14] as number;
+  const c = addr[15] as number;
+  out.fill(0, 0, 16);
+  out[0] = 0xff;
+  out[1] = 0x02;
+  out[11] = 0x01;
+  out[12] = 0xff;
+  out[13] = a;
+  out[14] = b;
+  out[15] = c;
+  return out;
+}
+
+/**
+ * The Ethernet destination of an IPv6 multicast address (RFC 2464 §7): `33:33` + its low
+ * 32 bits. Writes into `out` (6 bytes) when given, else a fresh array. Undefined when
+ * `addr` is not a 16-byte multicast address.
+ */
+export function ipv6MulticastMac(addr: Uint8Array, out: Uint8Array = new Uint8Array(6)): Uint8Array | undefined {
+  if (!isBytes(addr, 16) || addr[0] !== 0xff || out.length < 6) return undefined;
+  out[0] = 0x33;
+  out[1] = 0x33;
+  out[2] = addr[12] as number;
+  out[3] = addr[13] as number;
+  out[4] = addr[14] as number;
+  out[5] = addr[15] as number;
+  return out;
+}
+
+/**
+ * The modified EUI-64 interface identifier (RFC 4291 §2.5.1 and appendix A) of a 48-bit MAC
+ * (`ff:fe` inserted in the middle) or of a 64-bit EUI-64, with the universal/local bit
+ * (0x02 of the first byte) inverted. 8 fresh bytes; undefined for other lengths.
+ */
+export function modifiedEui64(mac: Uint8Array): Uint8Array | undefined {
+  if (!(mac instanceof Uint8Array)) return undefined;
+  let iid: Uint8Array;
+  if (mac.length === 6) iid = Uint8Array.of(mac[0] as number, mac[1] as number, mac[2] as number, 0xff, 0xfe, mac[3] as number, mac[4] as number, mac[5] as number);
+  else if (mac.length === 8) iid = mac.slice();
+  else return undefined;
+  iid[0] = (iid[0] as number) ^ 0x02;
+  return iid;
+}
+
+/**
+ * A 16-byte address from the first 64 bits of `prefix` (8 or 16 bytes) and an 8-byte
+ * interface identifier (RFC 4291 §2.5.1 / RFC 4862 §5.3, 64-bit IIDs as on Ethernet).
+ * Undefined for other lengths.
+ */
+export function ipv6FromPrefixAndIid(prefix: Uint8Array, iid: Uint8Array): Uint8Array | undefined {
+  if (!(prefix instanceof Uint8Array) || (prefix.length !== 8 && prefix.length !== 16) || !isBytes(iid, 8)) return undefined;
+  const out = new Uint8Array(16);
+  out.set(prefix.subarray(0, 8), 0);
+  out.set(iid, 8);
+  return out;
+}
+
+/** The link-local address `fe80::/64` + `iid` (RFC 4862 §5.3); undefined unless `iid` is 8 bytes. */
+export function ipv6LinkLocalFromIid(iid: Uint8Array): Uint8Array | undefined {
+  return ipv6FromPrefixAndIid(Uint8Array.of(0xfe, 0x80, 0, 0, 0, 0, 0, 0), iid);
+}
+
+/**
+ * Length in bits of the common prefix of two addresses of the same length (RFC 6724 §2.2
+ * CommonPrefixLen); −1 when the lengths differ or are not 4 or 16.
+ */
+export function commonPrefixLength(a: Uint8Array, b: Uint8Array): number {
+  if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.length !== b.length) return -1;
+  if (a.length !== 4 && a.length !== 16) return -1;
+  for (let i = 0; i < a.length; i++) {
+    const x = (a[i] as number) ^ (b[i] as number);
+    if (x !== 0) return i * 8 + Math.clz32(x) - 24;
+  }
+  return a.length * 8;
+}
+
+/** True when the first `prefixLen` bits of `addr` and `prefix` agree (same length, 0 ≤ prefixLen ≤ bits). */
+export function ipPrefixMatches(addr: Uint8Array, prefix: Uint8Array, prefixLen: number): boolean {
+  const n = commonPrefixLength(addr, prefix);
+  return n >= 0 && Number.isInteger(prefixLen) && prefixLen >= 0 && prefixLen <= addr.length * 8 && n >= prefixLen;
+}

@@ -108,6 +108,24 @@ export function pseudoHeaderSumV4Addr(src: number, dst: number, protocol: number
 }
 
 /**
+ * Ones'-complement sum of the IPv6 pseudo-header (RFC 8200 §8.1): source and destination
+ * address (16 bytes each, read in place), the 32-bit upper-layer packet length, three zero
+ * bytes and the Next Header value of the upper-layer protocol (not of an extension header).
+ * Returns a folded accumulator to pass as `acc` to `onesSum` over the upper-layer packet.
+ * With a Routing header the destination is the final one (not this node's concern: hosts
+ * process no routing header with segments left).
+ */
+export function pseudoHeaderSumV6(src: Uint8Array, dst: Uint8Array, nextHeader: number, length: number): number {
+  let s = 0;
+  for (let i = 0; i < 16; i += 2) {
+    s += (((src[i] ?? 0) << 8) | (src[i + 1] ?? 0)) + (((dst[i] ?? 0) << 8) | (dst[i + 1] ?? 0));
+  }
+  const len = length >>> 0;
+  s += (len >>> 16) + (len & 0xffff) + (nextHeader & 0xff);
+  return fold16(s);
+}
+
+/**
  * Incremental update of a checksum field after one 16-bit word of the covered data
  * changed from `oldWord` to `newWord`: RFC 1624 eqn. 3, `HC' = ~(~HC + ~m + m')`.
  * Equals recomputation except for data that becomes all zeros (where recomputation
