@@ -1,8 +1,8 @@
 /**
  * IPv6 interface identifiers for address autoconfiguration (RFC 4862): stable,
- * semantically opaque identifiers per RFC 7217 (the default), modified EUI-64 (RFC 4291
- * Appendix A) where a fixed identifier is wanted, and the RFC 5453 reserved ranges that
- * neither may produce.
+ * semantically opaque identifiers per RFC 7217 (the default) and the RFC 5453 reserved
+ * ranges they must avoid. (Modified EUI-64, for a fixed identifier, is `modifiedEui64` in
+ * src/base/ip-address.ts.)
  *
  * RFC 7217 §5: RID = F(Prefix, Net_Iface, Network_ID, DAD_Counter, secret_key), the
  * interface identifier being the low 64 bits. F here is SipHash-2-4, a keyed PRF (the
@@ -26,11 +26,6 @@ export interface StableIidInput {
   readonly networkId?: Uint8Array;
   /** Incremented after each DAD conflict (`DAD_Counter`, RFC 7217 §6). */
   readonly dadCounter: number;
-}
-
-/** Modified EUI-64 identifier of a 48-bit MAC (RFC 4291 Appendix A): the U/L bit inverted, ff:fe in the middle. */
-export function modifiedEui64(mac: Uint8Array): Uint8Array {
-  return Uint8Array.from([(mac[0] as number) ^ 0x02, mac[1] as number, mac[2] as number, 0xff, 0xfe, mac[3] as number, mac[4] as number, mac[5] as number]);
 }
 
 /**

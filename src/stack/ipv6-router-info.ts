@@ -13,7 +13,7 @@
  * absolute stack ms here; 0xffffffff is infinity.
  */
 
-/** A Prefix Information option (RFC 4861 §4.6.2). */
+/** A Prefix Information option (RFC 4861 §4.6.2), as the wire codec's `NdPrefixInfo`. */
 export interface RaPrefix {
   /** 16 bytes (bits past `prefixLen` are ignored). */
   readonly prefix: Uint8Array;
@@ -26,12 +26,16 @@ export interface RaPrefix {
   readonly preferredLifetime: number;
 }
 
-/** The fields of one Router Advertisement that matter to a host. */
+/**
+ * The fields of one Router Advertisement that matter to a host, named as the wire codec
+ * (`src/wire/icmpv6.ts`, kind `'router-advert'` and its `NdOptions`) names them, plus
+ * the IPv6 source address.
+ */
 export interface RaInfo {
   /** The router's link-local source address. */
   readonly source: Uint8Array;
   /** Cur Hop Limit (0: unspecified). */
-  readonly curHopLimit: number;
+  readonly hopLimit: number;
   /** M and O flags. */
   readonly managed: boolean;
   readonly other: boolean;
@@ -42,9 +46,9 @@ export interface RaInfo {
   readonly retransTimer: number;
   /** MTU option (undefined: none). */
   readonly mtu?: number;
-  readonly prefixes: readonly RaPrefix[];
-  /** RDNSS option (RFC 8106): servers and their lifetime in seconds. */
-  readonly rdnss?: { readonly servers: readonly Uint8Array[]; readonly lifetime: number };
+  readonly prefixes?: readonly RaPrefix[];
+  /** RDNSS options (RFC 8106): servers and their lifetime in seconds, each. */
+  readonly rdnss?: readonly { readonly servers: readonly Uint8Array[]; readonly lifetime: number }[];
 }
 
 /** A SLAAC prefix the stack should have (or keep) an address in. */
@@ -157,7 +161,7 @@ export class RouterInfo {
       else if (this.routers.size < this.max) this.routers.set(rk, { addr: ra.source.slice(0, 16), expiresAt: now + ra.routerLifetime * 1000 });
     }
     const slaac: SlaacPrefix[] = [];
-    for (const p of ra.prefixes) {
+    for (const p of ra.prefixes ?? []) {
       if (p.prefixLen > 128) continue;
       const linkLocal = p.prefix[0] === 0xfe && ((p.prefix[1] as number) & 0xc0) === 0x80;
       if (linkLocal) continue; // §6.3.4 / RFC 4862 §5.5.3 (b): ignore the link-local prefix
@@ -176,24 +180,24 @@ export class RouterInfo {
       }
     }
     let dnsChanged = false;
-    if (ra.rdnss !== undefined) {
-      for (const server of ra.rdnss.servers) {
+    for (const option of ra.rdnss ?? []) {
+      for (const server of option.servers) {
         const k = addrKey(server);
-        if (ra.rdnss.lifetime === 0) {
+        if (option.lifetime === 0) {
           if (this.dns.delete(k)) dnsChanged = true;
           continue;
         }
         const d = this.dns.get(k);
-        if (d !== undefined) d.expiresAt = until(now, ra.rdnss.lifetime);
+        if (d !== undefined) d.expiresAt = until(now, option.lifetime);
         else if (this.dns.size < this.max) {
-          this.dns.set(k, { addr: server.slice(0, 16), expiresAt: until(now, ra.rdnss.lifetime) });
+          this.dns.set(k, { addr: server.slice(0, 16), expiresAt: until(now, option.lifetime) });
           dnsChanged = true;
         }
       }
     }
     return {
       slaac,
-      curHopLimit: ra.curHopLimit !== 0 ? ra.curHopLimit : undefined,
+      curHopLimit: ra.hopLimit !== 0 ? ra.hopLimit : undefined,
       reachableTime: ra.reachableTime !== 0 ? ra.reachableTime : undefined,
       retransTimer: ra.retransTimer !== 0 ? ra.retransTimer : undefined,
       mtu: ra.mtu !== undefined && ra.mtu >= 1280 ? ra.mtu : undefined,

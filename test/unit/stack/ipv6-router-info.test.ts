@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RouterInfo, type RaInfo, type RaPrefix } from '../../../src/stack/ipv6-router-info.ts';
+import { isFault } from '../../../src/wire/fault.ts';
+import { emitIcmpv6, icmpv6BufferLen, parseIcmpv6 } from '../../../src/wire/icmpv6.ts';
 
 const ip6 = (...words: number[]): Uint8Array => {
   const a = new Uint8Array(16);
@@ -14,14 +16,14 @@ const DNS1 = ip6(0x2001, 0xdb8, 1, 2, 0, 0, 0, 0x53);
 const H = 3600;
 
 function ra(over: Partial<RaInfo> = {}, prefixes: RaPrefix[] = []): RaInfo {
-  return { source: ROUTER, curHopLimit: 64, managed: false, other: false, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, prefixes, ...over };
+  return { source: ROUTER, hopLimit: 64, managed: false, other: false, routerLifetime: 1800, reachableTime: 0, retransTimer: 0, prefixes, ...over };
 }
 const pio = (over: Partial<RaPrefix> = {}): RaPrefix => ({ prefix: P1, prefixLen: 64, onLink: true, autonomous: true, validLifetime: 24 * H, preferredLifetime: 4 * H, ...over });
 
 describe('Router Advertisement processing', () => {
   it('learns the default router, on-link prefix, a SLAAC prefix, link parameters and RDNSS', () => {
     const r = new RouterInfo();
-    const res = r.receive(ra({ reachableTime: 20_000, retransTimer: 500, mtu: 1400, other: true, rdnss: { servers: [DNS1], lifetime: 600 } }, [pio()]), 0);
+    const res = r.receive(ra({ reachableTime: 20_000, retransTimer: 500, mtu: 1400, other: true, rdnss: [{ servers: [DNS1], lifetime: 600 }] }, [pio()]), 0);
     assert.deepEqual(r.defaultRouters(), [ROUTER]);
     assert.equal(r.isOnLink(ip6(0x2001, 0xdb8, 1, 2, 9, 9, 9, 9)), true);
     assert.equal(r.isOnLink(ip6(0x2001, 0xdb8, 1, 3, 9)), false);
@@ -65,7 +67,7 @@ describe('Router Advertisement processing', () => {
 
   it('expiry: router lifetime, deprecation at the preferred lifetime, removal at the valid lifetime, RDNSS lifetime', () => {
     const r = new RouterInfo();
-    r.receive(ra({ routerLifetime: 100, rdnss: { servers: [DNS1], lifetime: 50 } }, [pio({ validLifetime: 300, preferredLifetime: 200 })]), 0);
+    r.receive(ra({ routerLifetime: 100, rdnss: [{ servers: [DNS1], lifetime: 50 }] }, [pio({ validLifetime: 300, preferredLifetime: 200 })]), 0);
     assert.equal(r.pollAt(), 50_000);
     let p = r.poll(50_000);
     assert.equal(p.dnsChanged, true);
@@ -84,14 +86,40 @@ describe('Router Advertisement processing', () => {
 
   it('router lifetime 0 removes the router; RDNSS lifetime 0 removes the server; infinite lifetimes never expire; bounded lists', () => {
     const r = new RouterInfo({ maxEntries: 2 });
-    r.receive(ra({ rdnss: { servers: [DNS1], lifetime: 0xffffffff } }, [pio({ validLifetime: 0xffffffff, preferredLifetime: 0xffffffff })]), 0);
+    r.receive(ra({ rdnss: [{ servers: [DNS1], lifetime: 0xffffffff }] }, [pio({ validLifetime: 0xffffffff, preferredLifetime: 0xffffffff })]), 0);
     assert.equal(r.pollAt(), 1_800_000, 'only the router lifetime is finite');
-    r.receive(ra({ routerLifetime: 0, rdnss: { servers: [DNS1], lifetime: 0 } }), 10);
+    r.receive(ra({ routerLifetime: 0, rdnss: [{ servers: [DNS1], lifetime: 0 }] }), 10);
     assert.deepEqual(r.defaultRouters(), []);
     assert.deepEqual(r.dnsServers(), []);
     for (let i = 2; i < 6; i++) r.receive(ra({ source: ip6(0xfe80, 0, 0, 0, 0, 0, 0, i) }), 20);
     assert.equal(r.defaultRouters().length, 2);
     r.removeRouter(ip6(0xfe80, 0, 0, 0, 0, 0, 0, 2));
     assert.equal(r.defaultRouters().length, 1);
+  });
+});
+
+describe('Router Advertisement processing from the wire codec', () => {
+  it("takes a parsed 'router-advert' and its options as they come: encode, parse, receive", () => {
+    const dst = ip6(0xff02, 0, 0, 0, 0, 0, 0, 1);
+    const repr = {
+      kind: 'router-advert' as const, hopLimit: 64, managed: false, other: true, routerPreference: 0, routerLifetime: 1800,
+      reachableTime: 0, retransTimer: 0,
+      options: {
+        sourceLinkAddr: Uint8Array.from([2, 0, 0, 0, 0, 1]), mtu: 1480,
+        prefixes: [{ prefix: P1, prefixLen: 64, onLink: true, autonomous: true, validLifetime: 86400, preferredLifetime: 14400 }],
+        rdnss: [{ lifetime: 600, servers: [DNS1] }],
+      },
+    };
+    const buf = new Uint8Array(icmpv6BufferLen(repr));
+    emitIcmpv6(repr, buf, ROUTER, dst);
+    const parsed = parseIcmpv6(buf, ROUTER, dst);
+    assert.ok(!isFault(parsed) && parsed.kind === 'router-advert', JSON.stringify(parsed));
+    const r = new RouterInfo();
+    const res = r.receive({ ...parsed, ...parsed.options, source: ROUTER }, 0);
+    assert.deepEqual(r.defaultRouters(), [ROUTER]);
+    assert.equal(res.slaac[0]?.created, true);
+    assert.equal(res.mtu, 1480);
+    assert.equal(res.other, true);
+    assert.deepEqual(r.dnsServers(), [DNS1]);
   });
 });
