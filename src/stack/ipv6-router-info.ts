@@ -45,7 +45,7 @@ export interface RaInfo {
   readonly reachableTime: number;
   readonly retransTimer: number;
   /** MTU option (undefined: none). */
-  readonly mtu?: number;
+  readonly mtu?: number | undefined;
   readonly prefixes?: readonly RaPrefix[];
   /** RDNSS options (RFC 8106): servers and their lifetime in seconds, each. */
   readonly rdnss?: readonly { readonly servers: readonly Uint8Array[]; readonly lifetime: number }[];
