@@ -55,6 +55,16 @@ static napi_value make_int(napi_env env, int64_t v) {
   return r;
 }
 
+/* Throws an Error with `code` (a short name) and `errno` e, message strerror(e). */
+static void throw_errno(napi_env env, const char *code_name, int e) {
+  napi_value err, code, msg;
+  napi_create_string_utf8(env, code_name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &err);
+  napi_set_named_property(env, err, "errno", make_int(env, e));
+  napi_throw(env, err);
+}
+
 static tap_t *unwrap(napi_env env, napi_value obj) {
   tap_t *t = NULL;
   if (napi_unwrap(env, obj, (void **)&t) != napi_ok || t == NULL) {
@@ -138,13 +148,8 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
 
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
-    napi_value err, code, msg;
     int e = errno;
-    napi_create_string_utf8(env, e == EACCES || e == EPERM ? "EACCES" : "ENODEV", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &err);
-    napi_set_named_property(env, err, "errno", make_int(env, e));
-    napi_throw(env, err);
+    throw_errno(env, e == EACCES || e == EPERM ? "EACCES" : "ENODEV", e);
     return NULL;
   }
   struct ifreq ifr;
@@ -154,12 +159,7 @@ static napi_value tap_open(napi_env env, napi_callback_info info) {
   if (ioctl(fd, TUNSETIFF, (void *)&ifr) < 0) {
     int e = errno;
     close(fd);
-    napi_value err, code, msg;
-    napi_create_string_utf8(env, e == EPERM || e == EACCES ? "EACCES" : e == EBUSY ? "EBUSY" : "EINVAL", NAPI_AUTO_LENGTH, &code);
-    napi_create_string_utf8(env, strerror(e), NAPI_AUTO_LENGTH, &msg);
-    napi_create_error(env, code, msg, &err);
-    napi_set_named_property(env, err, "errno", make_int(env, e));
-    napi_throw(env, err);
+    throw_errno(env, e == EPERM || e == EACCES ? "EACCES" : e == EBUSY ? "EBUSY" : "EINVAL", e);
     return NULL;
   }
   tap_t *t = (tap_t *)calloc(1, sizeof(tap_t));

@@ -13,6 +13,8 @@
  * solicited-node group before the first probe (RFC 4862 §5.4.2) and sends the NS.
  */
 
+import { ipEquals } from '../base/ip-address.ts';
+
 export type DadState = 'TENTATIVE' | 'PREFERRED' | 'DUPLICATE';
 
 export interface DadOptions {
@@ -34,11 +36,6 @@ export interface DadPollResult {
   readonly probe: Uint8Array[];
   /** Addresses that passed DAD: usable now. */
   readonly preferred: Uint8Array[];
-}
-
-function same(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export class DuplicateAddressDetection {
@@ -67,13 +64,13 @@ export class DuplicateAddressDetection {
 
   /** Forgets `addr` (removed from the interface). */
   stop(addr: Uint8Array): void {
-    const i = this.entries.findIndex((e) => same(e.addr, addr));
+    const i = this.entries.findIndex((e) => ipEquals(e.addr, addr));
     if (i >= 0) this.entries.splice(i, 1);
   }
 
   /** The DAD state of `addr`, or undefined when it is not tracked. */
   state(addr: Uint8Array): DadState | undefined {
-    return this.entries.find((e) => same(e.addr, addr))?.state;
+    return this.entries.find((e) => ipEquals(e.addr, addr))?.state;
   }
 
   /**
@@ -83,7 +80,7 @@ export class DuplicateAddressDetection {
    * Returns true when this made a tentative address DUPLICATE.
    */
   conflict(target: Uint8Array): boolean {
-    const e = this.entries.find((x) => same(x.addr, target));
+    const e = this.entries.find((x) => ipEquals(x.addr, target));
     if (e === undefined || e.state !== 'TENTATIVE') return false;
     e.state = 'DUPLICATE';
     e.nextAt = Infinity;

@@ -1,8 +1,9 @@
 /**
  * IPv6 interface identifiers for address autoconfiguration (RFC 4862): stable,
  * semantically opaque identifiers per RFC 7217 (the default) and the RFC 5453 reserved
- * ranges they must avoid. (Modified EUI-64, for a fixed identifier, is `modifiedEui64` in
- * src/base/ip-address.ts.)
+ * ranges they must avoid. Modified EUI-64 (a fixed identifier) and building an address
+ * from a prefix and an identifier are in src/base/ip-address.ts (`modifiedEui64`,
+ * `ipv6FromPrefixAndIid`, `ipv6LinkLocalFromIid`).
  *
  * RFC 7217 §5: RID = F(Prefix, Net_Iface, Network_ID, DAD_Counter, secret_key), the
  * interface identifier being the low 64 bits. F here is SipHash-2-4, a keyed PRF (the
@@ -69,14 +70,3 @@ export function stableIid(input: StableIidInput): { iid: Uint8Array; dadCounter:
     if (!isReservedIid(iid)) return { iid, dadCounter: counter };
   }
 }
-
-/** `prefix` (first 8 bytes) followed by `iid`: a 16-byte address. */
-export function addressFromIid(prefix: Uint8Array, iid: Uint8Array): Uint8Array {
-  const a = new Uint8Array(16);
-  a.set(prefix.subarray(0, 8), 0);
-  a.set(iid.subarray(0, 8), 8);
-  return a;
-}
-
-/** The link-local prefix fe80::/64 as 8 bytes. */
-export const LINK_LOCAL_PREFIX: Readonly<Uint8Array> = Uint8Array.from([0xfe, 0x80, 0, 0, 0, 0, 0, 0]);

@@ -13,6 +13,8 @@
  * absolute stack ms here; 0xffffffff is infinity.
  */
 
+import { ipPrefixMatches, isLinkLocal } from '../base/ip-address.ts';
+
 /** A Prefix Information option (RFC 4861 §4.6.2), as the wire codec's `NdPrefixInfo`. */
 export interface RaPrefix {
   /** 16 bytes (bits past `prefixLen` are ignored). */
@@ -135,8 +137,8 @@ export class RouterInfo {
 
   /** Whether `addr` is on-link per the prefix list (link-local addresses always are). */
   isOnLink(addr: Uint8Array): boolean {
-    if (addr[0] === 0xfe && ((addr[1] as number) & 0xc0) === 0x80) return true;
-    for (const p of this.onLink.values()) if (key(addr, p.len) === key(p.prefix, p.len)) return true;
+    if (isLinkLocal(addr)) return true;
+    for (const p of this.onLink.values()) if (ipPrefixMatches(addr, p.prefix, p.len)) return true;
     return false;
   }
 
@@ -163,8 +165,7 @@ export class RouterInfo {
     const slaac: SlaacPrefix[] = [];
     for (const p of ra.prefixes ?? []) {
       if (p.prefixLen > 128) continue;
-      const linkLocal = p.prefix[0] === 0xfe && ((p.prefix[1] as number) & 0xc0) === 0x80;
-      if (linkLocal) continue; // §6.3.4 / RFC 4862 §5.5.3 (b): ignore the link-local prefix
+      if (isLinkLocal(p.prefix)) continue; // §6.3.4 / RFC 4862 §5.5.3 (b): ignore the link-local prefix
       if (p.onLink) {
         const k = key(p.prefix, p.prefixLen);
         if (p.validLifetime === 0) this.onLink.delete(k);

@@ -37,6 +37,9 @@
  * is evicted, else the new resolution fails.
  */
 
+import { ipEquals } from '../base/ip-address.ts';
+import { equalBytes } from '../wire/bytes.ts';
+
 export interface NeighborCacheOptions {
   /** Most entries (default 512). */
   maxEntries?: number;
@@ -123,13 +126,8 @@ function hash16(a: Uint8Array): number {
   return h >>> 0;
 }
 
-function equal(a: Uint8Array, b: Uint8Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function sameLl(a: Uint8Array | undefined, b: Uint8Array): boolean {
-  return a !== undefined && a.length === b.length && equal(a, b, a.length);
+  return a !== undefined && equalBytes(a, b);
 }
 
 export class NeighborCache<P> {
@@ -398,8 +396,8 @@ export class NeighborCache<P> {
     if (addr.length !== 16) return undefined;
     const b = this.buckets.get(hash16(addr));
     if (b === undefined) return undefined;
-    if (!Array.isArray(b)) return equal(b.addr, addr, 16) ? b : undefined;
-    for (const e of b) if (equal(e.addr, addr, 16)) return e;
+    if (!Array.isArray(b)) return ipEquals(b.addr, addr) ? b : undefined;
+    for (const e of b) if (ipEquals(e.addr, addr)) return e;
     return undefined;
   }
 

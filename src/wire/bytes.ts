@@ -32,6 +32,13 @@ export function wr32(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = v & 0xff;
 }
 
+/** Same length and same bytes (MACs, identifiers, option data). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Lowercase hex of bytes, for diagnostics and golden tests. */
 export function toHex(b: Uint8Array): string {
   let s = '';

@@ -47,13 +47,15 @@
  * 'expired', 'released', 'nak', 'declined', 'reboot-failed'.
  */
 import { randomInt } from '../../base/rand.ts';
+import { equalBytes } from '../../wire/bytes.ts';
 import { isFault } from '../../wire/fault.ts';
 import {
   BootpOp, DHCPV4_CLIENT_PORT, DHCPV4_FLAG_BROADCAST, DHCPV4_HTYPE_ETHERNET, DHCPV4_MIN_MAX_MESSAGE_SIZE, DHCPV4_SERVER_PORT,
   Dhcpv4MessageType, encodeDhcpv4, parseDhcpv4, type Dhcpv4Options, type Dhcpv4Repr,
 } from '../../wire/dhcpv4.ts';
 import { prefixMask } from '../ipv4-addr.ts';
-import type { ArpConflictWatch, ChangeTarget, Stack, StackService } from '../stack.ts';
+import { PostPollEvents } from '../post-poll-events.ts';
+import type { ArpConflictWatch, Stack, StackService } from '../stack.ts';
 import { IPV4_BROADCAST, toIpv4 } from '../stack.ts';
 import type { UdpPcb } from '../udp.ts';
 
@@ -222,15 +224,13 @@ interface Offer {
   readonly leaseTime: number | undefined;
 }
 
-export class Dhcp4Client implements StackService, ChangeTarget {
+export class Dhcp4Client implements StackService {
   readonly stack: Stack;
   readonly ifIndex: number;
   readonly stats: Dhcp4ClientStats = {
     discoversSent: 0, requestsSent: 0, declinesSent: 0, releasesSent: 0, offersReceived: 0, acksReceived: 0, naksReceived: 0,
     malformed: 0, ignored: 0, sendErrors: 0, conflicts: 0,
   };
-  /** @internal Event delivery after the stack's poll (`ChangeTarget`). */
-  onChange: (() => void) | undefined = () => this.deliver();
 
   private readonly timing: Dhcp4ClientTiming;
   private readonly clientId: Uint8Array | undefined;
@@ -239,8 +239,7 @@ export class Dhcp4Client implements StackService, ChangeTarget {
   private readonly probeEnabled: boolean;
   private readonly broadcastFlag: boolean;
   private readonly applyMtu: boolean;
-  private readonly listeners: ((e: Dhcp4ClientEvent) => void)[] = [];
-  private events: Dhcp4ClientEvent[] = [];
+  private readonly events: PostPollEvents<Dhcp4ClientEvent>;
 
   private st: Dhcp4ClientState = 'STOPPED';
   private deadline: number | undefined = undefined;
@@ -289,7 +288,8 @@ export class Dhcp4Client implements StackService, ChangeTarget {
     this.probeEnabled = (opts.probe ?? true) && iface?.medium === 'ethernet';
     this.broadcastFlag = opts.broadcastFlag ?? true;
     this.applyMtu = opts.applyMtu ?? true;
-    if (opts.onEvent !== undefined) this.listeners.push(opts.onEvent);
+    this.events = new PostPollEvents((t) => stack.markChanged(t));
+    if (opts.onEvent !== undefined) this.events.on(opts.onEvent);
   }
 
   /** The current state. */
@@ -309,11 +309,7 @@ export class Dhcp4Client implements StackService, ChangeTarget {
 
   /** Adds an event listener; returns its removal. Listeners run after the stack's poll. */
   on(listener: (e: Dhcp4ClientEvent) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return this.events.on(listener);
   }
 
   /**
@@ -364,7 +360,6 @@ export class Dhcp4Client implements StackService, ChangeTarget {
     this.removeService = undefined;
     if (this.pcb !== undefined) this.stack.udpClose(this.pcb);
     this.pcb = undefined;
-    this.stack.markChanged(this);
     return lease;
   }
 
@@ -396,7 +391,7 @@ export class Dhcp4Client implements StackService, ChangeTarget {
     }
     const mac = this.stack.interface(this.ifIndex)?.mac;
     const type = m.options.messageType;
-    if (m.op !== BootpOp.REPLY || m.xid !== this.xid || mac === undefined || !sameBytes(m.chaddr, mac) || type === undefined) {
+    if (m.op !== BootpOp.REPLY || m.xid !== this.xid || mac === undefined || !equalBytes(m.chaddr, mac) || type === undefined) {
       this.stats.ignored++;
       return;
     }
@@ -776,20 +771,6 @@ export class Dhcp4Client implements StackService, ChangeTarget {
   }
 
   private emit(e: Dhcp4ClientEvent): void {
-    this.events.push(e);
-    this.stack.markChanged(this);
+    this.events.emit(e);
   }
-
-  private deliver(): void {
-    const batch = this.events;
-    if (batch.length === 0) return;
-    this.events = [];
-    for (const e of batch) for (const l of [...this.listeners]) l(e);
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -42,7 +42,8 @@ import {
 } from '../../wire/dhcpv4.ts';
 import { parseMac } from '../../wire/ethernet.ts';
 import { prefixMask } from '../ipv4-addr.ts';
-import type { ChangeTarget, Stack, StackService } from '../stack.ts';
+import { PostPollEvents } from '../post-poll-events.ts';
+import type { Stack, StackService } from '../stack.ts';
 import { IPV4_BROADCAST, toIpv4 } from '../stack.ts';
 import type { UdpPcb } from '../udp.ts';
 
@@ -144,7 +145,7 @@ const INFINITE_LEASE = 0xffffffff;
 const MAX_POOL = 65536;
 const RX_BUFFER = 2048;
 
-export class Dhcp4Server implements StackService, ChangeTarget {
+export class Dhcp4Server implements StackService {
   readonly stack: Stack;
   readonly ifIndex: number;
   /** Our address: the server identifier (option 54). */
@@ -155,8 +156,6 @@ export class Dhcp4Server implements StackService, ChangeTarget {
   readonly stats: Dhcp4ServerStats = {
     discovers: 0, requests: 0, declines: 0, releases: 0, informs: 0, offers: 0, acks: 0, naks: 0, exhausted: 0, malformed: 0, ignored: 0, sendErrors: 0,
   };
-  /** @internal Event delivery after the stack's poll. */
-  onChange: (() => void) | undefined = () => this.deliver();
 
   private readonly netmask: number;
   private readonly network: number;
@@ -173,8 +172,7 @@ export class Dhcp4Server implements StackService, ChangeTarget {
   /** Addresses never handed out: ours, routers, DNS servers. */
   private readonly excluded = new Set<number>();
   private readonly table = new Map<number, Entry>();
-  private readonly listeners: ((e: Dhcp4ServerEvent) => void)[] = [];
-  private events: Dhcp4ServerEvent[] = [];
+  private readonly events: PostPollEvents<Dhcp4ServerEvent>;
   private pcb: UdpPcb | undefined = undefined;
   private removeService: (() => void) | undefined = undefined;
   private readonly rx = new Uint8Array(RX_BUFFER);
@@ -227,7 +225,8 @@ export class Dhcp4Server implements StackService, ChangeTarget {
       this.reservations.set(toHex(mac), { address, hostname: r.hostname === undefined ? undefined : checkText(r.hostname, 'hostname') });
       this.reserved.add(address);
     }
-    if (opts.onEvent !== undefined) this.listeners.push(opts.onEvent);
+    this.events = new PostPollEvents((t) => stack.markChanged(t));
+    if (opts.onEvent !== undefined) this.events.on(opts.onEvent);
     const pcb = stack.udpOpen(4);
     if (typeof pcb === 'number') throw new Error(`DHCP server: no UDP socket (${pcb})`);
     const r = stack.udpBindToInterface(pcb, this.ifIndex) || stack.udpBind(pcb, 0, DHCPV4_SERVER_PORT);
@@ -241,11 +240,7 @@ export class Dhcp4Server implements StackService, ChangeTarget {
 
   /** Adds an event listener (run after the stack's poll); returns its removal. */
   on(listener: (e: Dhcp4ServerEvent) => void): () => void {
-    this.listeners.push(listener);
-    return () => {
-      const i = this.listeners.indexOf(listener);
-      if (i >= 0) this.listeners.splice(i, 1);
-    };
+    return this.events.on(listener);
   }
 
   /** The lease table at `now`, by address. */
@@ -579,16 +574,8 @@ export class Dhcp4Server implements StackService, ChangeTarget {
   // ---------------------------------------------------------------- events
 
   private emit(type: Dhcp4ServerEvent['type'], address: number, c: Client): void {
-    if (this.listeners.length === 0) return;
-    this.events.push({ type, address, mac: c.mac.slice() });
-    this.stack.markChanged(this);
-  }
-
-  private deliver(): void {
-    const batch = this.events;
-    if (batch.length === 0) return;
-    this.events = [];
-    for (const e of batch) for (const l of [...this.listeners]) l(e);
+    if (!this.events.listened) return;
+    this.events.emit({ type, address, mac: c.mac.slice() });
   }
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { modifiedEui64 } from '../../../src/base/ip-address.ts';
-import { addressFromIid, isReservedIid, LINK_LOCAL_PREFIX, stableIid } from '../../../src/stack/ipv6-iid.ts';
+import { ipv6FromPrefixAndIid, ipv6LinkLocalFromIid, modifiedEui64 } from '../../../src/base/ip-address.ts';
+import { isReservedIid, stableIid } from '../../../src/stack/ipv6-iid.ts';
 
 const hex = (b: Uint8Array): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
 const key = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
@@ -56,7 +56,7 @@ describe('IPv6 interface identifiers', () => {
 
   it('addresses from a prefix and an identifier', () => {
     const iid = modifiedEui64(Uint8Array.from([0x02, 0, 0, 0, 0, 9])) ?? new Uint8Array(8);
-    assert.equal(hex(addressFromIid(LINK_LOCAL_PREFIX, iid)), 'fe80000000000000' + '000000fffe000009');
-    assert.equal(hex(addressFromIid(prefix, iid)), '20010db800010002000000fffe000009');
+    assert.equal(hex(ipv6LinkLocalFromIid(iid) ?? new Uint8Array()), 'fe80000000000000' + '000000fffe000009');
+    assert.equal(hex(ipv6FromPrefixAndIid(prefix, iid) ?? new Uint8Array()), '20010db800010002000000fffe000009');
   });
 });
