@@ -14,7 +14,7 @@
  * Needs root (namespaces, /dev/net/tun) and the TAP addon; otherwise the figures are
  * left out with a note. Namespaces and devices are removed afterwards, also on failure.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { createUserspaceBackend } from '../src/backends/userspace/index.ts';
 import { XorShiftRng } from '../src/base/rand.ts';
 import { TapLink } from '../src/link/tap-link.ts';
@@ -22,6 +22,7 @@ import { loadTapAddon } from '../src/runtime/tap-native.ts';
 import { StackRunner } from '../src/runtime/stack-runner.ts';
 import { Network } from '../src/socket/network.ts';
 import { Stack } from '../src/stack/stack.ts';
+import { Peers } from '../test/support/interop.ts';
 import type { Figure } from './main.ts';
 
 const PEER = new URL('../test/support/tcp-peer.mjs', import.meta.url).pathname;
@@ -38,31 +39,14 @@ function ip(...args: string[]): void {
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
 }
 
-interface PeerProc {
-  child: ChildProcess;
-  out: () => string;
+/** A tcp-peer.mjs process inside namespace `ns`. */
+function peer(peers: Peers, ns: string, args: string[]): ChildProcess & { out: () => string } {
+  return peers.spawn('ip', ['netns', 'exec', ns, process.execPath, PEER, ...args]);
 }
 
-function peer(ns: string, args: string[]): PeerProc {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, PEER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let text = '';
-  child.stdout?.on('data', (d: Buffer) => { text += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { text += d.toString(); });
-  return { child, out: () => text };
-}
-
-async function waitFor(p: PeerProc, re: RegExp, timeoutMs = 60_000): Promise<string> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const m = re.exec(p.out());
-    if (m !== null) return m[0];
-    if (p.child.exitCode !== null || Date.now() > end) throw new Error(`tcp-peer: ${p.child.exitCode !== null ? `exited ${p.child.exitCode}` : 'timed out'}: ${p.out()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function report(p: PeerProc): Promise<{ bytes: number; mbps: number }> {
-  return waitFor(p, /\{.*\}\n/).then((line) => JSON.parse(line) as { bytes: number; mbps: number });
+async function report(peers: Peers, p: ChildProcess & { out: () => string }): Promise<{ bytes: number; mbps: number }> {
+  const m = await peers.waitFor(p, /\{.*\}\n/, 60_000);
+  return JSON.parse(m[0]) as { bytes: number; mbps: number };
 }
 
 function median(xs: number[]): number {
@@ -93,13 +77,13 @@ export async function runTapBench(opts: Options): Promise<Figure[]> {
   const nsA = `iotnet-${tag}-ba`;
   const nsB = `iotnet-${tag}-bb`;
   const tapName = `iotb${tag}`.slice(0, 15);
-  const procs: PeerProc[] = [];
+  const peers = new Peers();
   let tap: TapLink | undefined;
   let stack: Stack | undefined;
   let runner: StackRunner | undefined;
   let network: Network | undefined;
   const cleanup = (): void => {
-    for (const p of procs) p.child.kill('SIGKILL');
+    peers.killNow();
     for (const ns of [nsK, nsA, nsB]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
   };
   process.once('exit', cleanup);
@@ -137,13 +121,12 @@ export async function runTapBench(opts: Options): Promise<Figure[]> {
     for (let round = 0; round < rounds; round++) {
       // stack -> kernel
       {
-        const sink = peer(nsK, ['sink', '10.98.0.1', String(++port), '--no-hash']);
-        procs.push(sink);
-        await waitFor(sink, /ready/);
+        const sink = peer(peers, nsK, ['sink', '10.98.0.1', String(++port), '--no-hash']);
+        await peers.waitFor(sink, /ready/);
         const s = await network.connect(`10.98.0.1:${port}`, { timeoutMs: 5000 });
         for (let sent = 0; sent < bytes; sent += CHUNK) await s.write(chunk);
         await s.end();
-        const r = await report(sink);
+        const r = await report(peers, sink);
         await s.close();
         if (r.bytes !== bytes) throw new Error(`tap tx: the kernel got ${r.bytes} of ${bytes} bytes`);
         tx.push(r.mbps);
@@ -152,8 +135,7 @@ export async function runTapBench(opts: Options): Promise<Figure[]> {
       // kernel -> stack
       {
         const server = await network.listen({ host: '10.98.0.2', port: ++port });
-        const source = peer(nsK, ['source', '10.98.0.2', String(port), String(bytes), '--no-hash']);
-        procs.push(source);
+        peer(peers, nsK, ['source', '10.98.0.2', String(port), String(bytes), '--no-hash']);
         const s = await server.accept({ timeoutMs: 5000 });
         let got = 0;
         let t0 = 0;
@@ -171,12 +153,10 @@ export async function runTapBench(opts: Options): Promise<Figure[]> {
       }
       // kernel -> kernel over veth
       {
-        const sink = peer(nsB, ['sink', '10.97.0.2', String(++port), '--no-hash']);
-        procs.push(sink);
-        await waitFor(sink, /ready/);
-        const source = peer(nsA, ['source', '10.97.0.2', String(port), String(bytes), '--no-hash']);
-        procs.push(source);
-        const r = await report(sink);
+        const sink = peer(peers, nsB, ['sink', '10.97.0.2', String(++port), '--no-hash']);
+        await peers.waitFor(sink, /ready/);
+        peer(peers, nsA, ['source', '10.97.0.2', String(port), String(bytes), '--no-hash']);
+        const r = await report(peers, sink);
         if (r.bytes !== bytes) throw new Error(`veth: got ${r.bytes} of ${bytes} bytes`);
         veth.push(r.mbps);
         opts.progress(`tcp kernel <-> kernel over veth, round ${round + 1}/${rounds}: ${r.mbps} MB/s`);

@@ -112,6 +112,11 @@ export class Peers {
     }
   }
 
+  /** SIGKILLs every child at once (for synchronous cleanup, e.g. in a process 'exit' handler). */
+  killNow(): void {
+    for (const c of this.children) c.kill('SIGKILL');
+  }
+
   async killAll(): Promise<void> {
     const waits = [...this.children].map((c) => new Promise<void>((resolve) => {
       if (c.exitCode !== null || c.signalCode !== null) return resolve();
