@@ -4,6 +4,7 @@
  */
 import { startTapNode, type TapNodeOptions, type TapNodeStatus } from '../apps/tap-node/tap-node.ts';
 import { parseIPv4 } from '../base/ip-address.ts';
+import { isInterfaceName } from '../runtime/tap-native.ts';
 import { forEachOption, portOffsetArg } from './args.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -109,7 +110,7 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
         break;
       default:
         if (arg.startsWith('-') || ifname !== undefined) throw new UsageError(`unknown option '${arg}'`);
-        if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(arg)) throw new UsageError(`not an interface name: '${arg}' (1-15 characters)`);
+        if (!isInterfaceName(arg)) throw new UsageError(`not an interface name: '${arg}' (1-15 characters)`);
         ifname = arg;
     }
   });

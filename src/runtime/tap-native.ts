@@ -45,9 +45,17 @@ export function loadTapAddon(): TapAddonLoad {
   }
 }
 
+/**
+ * Whether `name` can be a Linux interface name as used here: 1-15 characters (IFNAMSIZ
+ * - 1) of letters, digits and `_.:-` (also keeps sysfs paths built from it safe).
+ */
+export function isInterfaceName(name: string): boolean {
+  return /^[A-Za-z0-9_.:-]{1,15}$/.test(name);
+}
+
 /** The kernel's MTU of interface `name` (sysfs), or undefined when unknown. */
 export function interfaceMtu(name: string): number | undefined {
-  if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name)) return undefined;
+  if (!isInterfaceName(name)) return undefined;
   try {
     const v = Number(readFileSync(`/sys/class/net/${name}/mtu`, 'utf8').trim());
     return Number.isInteger(v) && v >= 68 ? v : undefined;
@@ -60,7 +68,7 @@ const IFF_UP = 0x1;
 
 /** Whether interface `name` is administratively up (sysfs flags), or undefined when unknown. */
 export function interfaceAdminUp(name: string): boolean | undefined {
-  if (!/^[A-Za-z0-9_.:-]{1,15}$/.test(name)) return undefined;
+  if (!isInterfaceName(name)) return undefined;
   try {
     return (Number.parseInt(readFileSync(`/sys/class/net/${name}/flags`, 'utf8').trim(), 16) & IFF_UP) !== 0;
   } catch {
