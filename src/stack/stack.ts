@@ -207,18 +207,25 @@ export interface StackStats {
  * datagram: read it during the call, copy what you keep.
  */
 export interface IpInputContext {
+  /** 4 or 6: which of `src`/`dst` (IPv4) or `src6`/`dst6` (IPv6) hold the addresses. */
+  family: 4 | 6;
   /** Receiving interface. */
   ifIndex: number;
-  /** Source and destination (uint32). */
+  /** IPv4 source and destination (uint32); 0 for IPv6. */
   src: number;
   dst: number;
+  /** IPv6 source and destination (16-byte views, valid during the call); empty for IPv4. */
+  src6: Uint8Array;
+  dst6: Uint8Array;
+  /** IPv4 protocol, or the IPv6 upper-layer next header (after extension headers). */
   protocol: number;
+  /** TTL, or the IPv6 hop limit. */
   ttl: number;
-  /** The TOS byte (DSCP << 2 | ECN). */
+  /** The TOS byte (DSCP << 2 | ECN), or the IPv6 traffic class. */
   tos: number;
-  /** Sent to a broadcast address (TCP must drop it; never answer with RST). */
+  /** Sent to a broadcast address, or (IPv6) a multicast one: TCP must drop it, never answer with RST. */
   broadcast: boolean;
-  /** The IPv4 header as received (a view, valid during the call). */
+  /** The IPv4 header as received, or the IPv6 header and its extension headers (a view, valid during the call). */
   header: Uint8Array;
   /** Transport checksums were verified by the link (interface `checksumOffload`, or looped back): skip verification. */
   checksumVerified: boolean;
@@ -231,6 +238,8 @@ export interface IpInputContext {
  */
 export interface IcmpErrorInfo {
   readonly source: 'icmp' | 'local';
+  /** 4: an ICMP error (`src`, `dst`, `reporter` are uint32); 6: an ICMPv6 one (`src6`, `dst6`, `reporter6`). */
+  readonly family: 4 | 6;
   /** ICMP type (3 destination unreachable, 11 time exceeded) and code. */
   readonly type: number;
   readonly code: number;
@@ -244,6 +253,10 @@ export interface IcmpErrorInfo {
   readonly protocol: number;
   /** The quoted transport bytes (at least the first 8: ports and, for TCP, the sequence number). */
   readonly transport: Uint8Array;
+  /** IPv6: the quoted packet's source and destination and who reported it (empty for IPv4 and local errors). */
+  readonly src6: Uint8Array;
+  readonly dst6: Uint8Array;
+  readonly reporter6: Uint8Array;
 }
 
 /**
@@ -302,6 +315,32 @@ export interface IpSend {
    * writer leaves it 0). Skipped when the interface has checksum offload and the
    * datagram is not fragmented. Omit it when the payload carries its own checksum.
    */
+  checksumOffset?: number;
+}
+
+/**
+ * One IPv6 packet for `sendIp6`: the payload as in `IpSend` (bytes, or a length and a
+ * writer that writes exactly `payloadLen` bytes at `out[0]`).
+ */
+export interface Ip6Send {
+  /** Source address (16 bytes); undefined or `::`: chosen by RFC 6724 source selection. */
+  src?: Uint8Array | undefined;
+  /** Destination (16 bytes). */
+  dst: Uint8Array;
+  /** Upper-layer next header (6 TCP, 17 UDP, 58 ICMPv6). */
+  protocol: number;
+  /** 1-255 (default: the interface's current hop limit, from RAs, else 64). */
+  hopLimit?: number;
+  /** Traffic class (DSCP << 2 | ECN), default 0. */
+  trafficClass?: number;
+  /** Outgoing interface: required scope for link-local and multicast destinations on a multi-interface stack (default: the first IPv6-enabled interface that is up). */
+  ifIndex?: number | undefined;
+  /** Refuse (`EINVAL`) instead of fragmenting a packet larger than the path MTU. */
+  dontFragment?: boolean;
+  payload?: Uint8Array;
+  payloadLen?: number;
+  payloadWriter?: (out: Uint8Array) => void;
+  /** As `IpSend.checksumOffset`, over the IPv6 pseudo-header (RFC 8200 §8.1); a UDP sum of 0 goes out as 0xffff. */
   checksumOffset?: number;
 }
 
@@ -503,9 +542,12 @@ function newStats(): StackStats {
 
 /** Mutable `IpInputContext`, reused for every received datagram. */
 class InputContext implements IpInputContext {
+  family: 4 | 6 = 4;
   ifIndex = 0;
   src = 0;
   dst = 0;
+  src6: Uint8Array = EMPTY;
+  dst6: Uint8Array = EMPTY;
   protocol = 0;
   ttl = 0;
   tos = 0;
@@ -1375,6 +1417,9 @@ export class Stack {
     }
     this.stats.ip.rxDatagrams++;
     const ctx = this.ctx;
+    ctx.family = 4;
+    ctx.src6 = EMPTY;
+    ctx.dst6 = EMPTY;
     ctx.ifIndex = iface.index;
     ctx.src = src;
     ctx.dst = dst;
@@ -1474,7 +1519,7 @@ export class Stack {
         }
         const type = m.kind === 'dest-unreachable' ? Icmpv4Type.DEST_UNREACHABLE : Icmpv4Type.TIME_EXCEEDED;
         this.deliverError(now, {
-          source: 'icmp', type, code: m.code, nextHopMtu: m.kind === 'dest-unreachable' ? m.nextHopMtu : 0,
+          source: 'icmp', family: 4, src6: EMPTY, dst6: EMPTY, reporter6: EMPTY, type, code: m.code, nextHopMtu: m.kind === 'dest-unreachable' ? m.nextHopMtu : 0,
           reporter: ctx.src, src: qsrc, dst: qdst, protocol: q.protocol, transport: m.data.subarray(ipv4HeaderLen(q)),
         });
         return;
@@ -1529,7 +1574,7 @@ export class Stack {
     if (packet.length < IPV4_HLEN) return;
     const hl = ((packet[0] as number) & 0x0f) * 4;
     this.deliverError(now, {
-      source: 'local', type: Icmpv4Type.DEST_UNREACHABLE, code: Icmpv4Unreachable.HOST, nextHopMtu: 0, reporter: 0,
+      source: 'local', family: 4, src6: EMPTY, dst6: EMPTY, reporter6: EMPTY, type: Icmpv4Type.DEST_UNREACHABLE, code: Icmpv4Unreachable.HOST, nextHopMtu: 0, reporter: 0,
       src: ip4FromBytes(packet, 12), dst: ip4FromBytes(packet, 16), protocol: packet[9] as number,
       transport: packet.subarray(hl, Math.min(packet.length, hl + 64)),
     });

@@ -118,7 +118,7 @@ describe('TCP layer over the stack', () => {
       const repr = { srcPort: 1024 + i, dstPort: 80, seq: i * 7919, ack: 0, flags: TcpFlag.SYN, window: 65535, urgent: 0, options: { mss: 1460 }, payloadLength: 0 };
       const seg = new Uint8Array(tcpHeaderLen(repr));
       emitTcp(repr, seg, pseudoHeaderSumV4(ip4ToBytes(src), dst, 6, seg.length));
-      tb.input(sched.now(), { ifIndex: B.ifIndex, src, dst: B.ip, protocol: 6, ttl: 64, tos: 0, broadcast: false, header: new Uint8Array(20), checksumVerified: false }, seg);
+      tb.input(sched.now(), { family: 4, src6: new Uint8Array(0), dst6: new Uint8Array(0), ifIndex: B.ifIndex, src, dst: B.ip, protocol: 6, ttl: 64, tos: 0, broadcast: false, header: new Uint8Array(20), checksumVerified: false }, seg);
     }
     run(sched, 10);
     assert.ok(l.halfOpen.length <= 64, `half-open ${l.halfOpen.length} <= 64`);
