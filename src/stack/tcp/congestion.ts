@@ -39,6 +39,21 @@ export class NewReno {
   }
 
   /**
+   * The path MTU shrank mid-connection (RFC 8201): the sender MSS drops to `smss`. Not a
+   * congestion signal: the window and ssthresh keep their size in segments (as Linux,
+   * which counts both in packets), so the bytes in flight shrink with the segments.
+   * Never raises the MSS.
+   */
+  lowerMss(smss: number): void {
+    if (!(smss > 0 && smss < this.smss)) return;
+    const ratio = smss / this.smss;
+    this.cwnd = Math.max(smss, Math.floor(this.cwnd * ratio));
+    if (this.ssthresh !== 0x7fffffff) this.ssthresh = Math.max(2 * smss, Math.floor(this.ssthresh * ratio));
+    this.caAcked = Math.floor(this.caAcked * ratio);
+    this.smss = smss;
+  }
+
+  /**
    * New data acknowledged outside fast recovery (`acked` bytes): slow start with
    * appropriate byte counting (RFC 3465, at most 2 SMSS per ACK), or congestion
    * avoidance (one SMSS per window's worth of acknowledged bytes).

@@ -10,7 +10,7 @@
  * connection holds nothing. Byte counters for the pipe (RFC 6675 §4) are kept up to
  * date on every flag change.
  */
-import { seqGe, seqGt, seqLe, seqLt, seqSub } from '../../wire/tcp-seq.ts';
+import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from '../../wire/tcp-seq.ts';
 
 /** Record state bits. */
 export const SegFlag = {
@@ -214,6 +214,64 @@ export class SegLog {
       const f = this.flags(i);
       if ((f & SegFlag.SACKED) !== 0) this.setFlags(i, f & ~SegFlag.SACKED);
     }
+  }
+
+  /**
+   * Splits every record carrying more than `maxPayload` data bytes into records of at
+   * most that many, each with the original send time and flags (a FIN stays on the last
+   * piece): the path MTU shrank (RFC 8201 §5.2) and segments that large were dropped on
+   * the way. The pieces of a record not SACKed are marked lost, with no retransmission
+   * in flight, so they go out again at the new size. Records that fit are left alone.
+   * Returns how many records were split (O(records); only after a Packet Too Big).
+   */
+  splitLarge(maxPayload: number): number {
+    if (!(maxPayload >= 1)) return 0;
+    let split = 0, total = this.n;
+    for (let i = 0; i < this.n; i++) {
+      const data = seqSub(this.end(i), this.start(i)) - ((this.flags(i) & SegFlag.FIN) !== 0 ? 1 : 0);
+      if (data > maxPayload) {
+        split++;
+        total += Math.ceil(data / maxPayload) - 1;
+      }
+    }
+    if (split === 0) return 0;
+    let cap = 16;
+    while (cap < total) cap *= 2;
+    const next = new Float64Array(cap * STRIDE);
+    let k = 0;
+    const put = (start: number, end: number, time: number, flags: number): void => {
+      const s = k++ * STRIDE;
+      next[s + START] = start;
+      next[s + END] = end;
+      next[s + TIME] = time;
+      next[s + FLAGS] = flags;
+    };
+    for (let i = 0; i < this.n; i++) {
+      const start = this.start(i), end = this.end(i), time = this.time(i);
+      let f = this.flags(i);
+      const fin = (f & SegFlag.FIN) !== 0;
+      let left = seqSub(end, start) - (fin ? 1 : 0);
+      if (left <= maxPayload) {
+        put(start, end, time, f);
+        continue;
+      }
+      if ((f & SegFlag.SACKED) === 0) f = (f | SegFlag.LOST) & ~SegFlag.RETRANS;
+      for (let s = start; left > 0;) {
+        const len = Math.min(maxPayload, left);
+        left -= len;
+        const last = left === 0;
+        const e = seqAdd(s, len + (last && fin ? 1 : 0));
+        put(s, e, time, last ? f : f & ~SegFlag.FIN);
+        s = e;
+      }
+    }
+    this.a = next;
+    this.head = 0;
+    this.mask = cap - 1;
+    this.n = total;
+    this.sackedBytes = this.sackedSegs = this.lostBytes = this.retransBytes = this.everRetrans = 0;
+    for (let i = 0; i < total; i++) this.countRecord(this.flags(i), seqSub(this.end(i), this.start(i)), 1);
+    return split;
   }
 
   /** Drops everything (connection closed). */

@@ -44,8 +44,13 @@ export type TcpState = 'CLOSED' | 'LISTEN' | 'SYN-SENT' | 'SYN-RECEIVED' | 'ESTA
   | 'FIN-WAIT-2' | 'CLOSE-WAIT' | 'CLOSING' | 'LAST-ACK' | 'TIME-WAIT';
 
 export interface TcbConfig {
-  /** MSS we advertise (interface MTU - 40 on IPv4). */
+  /** MSS we advertise (interface MTU - 40 on IPv4, - 60 on IPv6). */
   mss: number;
+  /**
+   * Send MSS assumed when the peer's SYN carries no MSS option (RFC 9293 §3.7.1, MUST-15:
+   * 536 on IPv4, 1220 on IPv6). Default 536.
+   */
+  defaultPeerMss?: number;
   sendBufferBytes: number;
   recvBufferBytes: number;
   /** Disables Nagle's algorithm (RFC 896). */
@@ -107,7 +112,7 @@ export interface TcpSegmentOut {
 /** Hands a segment to the network; false when it could not be sent now (it is retried). */
 export type TcpEmit = (seg: TcpSegmentOut) => boolean;
 
-/** RFC 9293 3.7.1: MSS assumed when the peer sends none (IPv4). */
+/** RFC 9293 3.7.1: MSS assumed when the peer sends none (IPv4; see `TcbConfig.defaultPeerMss`). */
 const DEFAULT_PEER_MSS = 536;
 /** RFC 9293 3.8.6.1: persist timer bounds. */
 const PERSIST_MIN_MS = 200;
@@ -305,7 +310,7 @@ export class Tcb {
   /** Applies the options of the peer's SYN; `passive`: we answer with what both support. */
   private negotiate(syn: TcpRepr, passive: boolean): void {
     const o = syn.options;
-    this.sndMss = Math.max(64, Math.min(o.mss ?? DEFAULT_PEER_MSS, this.cfg.mss));
+    this.sndMss = Math.max(64, Math.min(o.mss ?? this.cfg.defaultPeerMss ?? DEFAULT_PEER_MSS, this.cfg.mss));
     if (o.windowScale !== undefined && this.cfg.windowScale) {
       this.sndShift = Math.min(14, o.windowScale);
       if (passive) this.rcvShift = windowShiftFor(this.cfg.recvBufferBytes);
@@ -325,6 +330,43 @@ export class Tcb {
   /** Payload bytes per full-sized segment (MSS minus the timestamp option, RFC 7323 4.2). */
   private effMss(): number {
     return this.sndMss - (this.tsOn ? TS_OPTION_BYTES : 0);
+  }
+
+  /**
+   * Lowers the send MSS for what is sent from now on: path MTU discovery (RFC 8201 §5.2,
+   * RFC 1191 §6.5, RFC 9293 §3.7.3) after a Packet Too Big (or fragmentation needed)
+   * for this connection. `mss` counts as the MSS option does: the path MTU minus the
+   * fixed IP and TCP headers (- 60 on IPv6, - 40 on IPv4); TCP options still come out of
+   * it. Never raises the MSS, never goes below 64 (the floor of the handshake), and does
+   * nothing before the peer's MSS is known (SYN-SENT) or once in TIME-WAIT or CLOSED.
+   *
+   * Segments in flight larger than the new size were dropped on the way: their log
+   * records are split to the new size and marked lost, and a loss episode without any
+   * window reduction (the window keeps its size in segments, like Linux's
+   * tcp_simple_retransmit) sends them again at once instead of waiting for the RTO.
+   * Returns true when the MSS went down (the owner should run `output` soon).
+   */
+  lowerMss(mss: number): boolean {
+    const st = this.state;
+    if (st === 'CLOSED' || st === 'LISTEN' || st === 'SYN-SENT' || st === 'TIME-WAIT') return false;
+    const next = Math.max(64, Math.floor(mss));
+    if (!(next < this.sndMss)) return false;
+    this.sndMss = next;
+    const eff = this.effMss();
+    this.cc.lowerMss(eff);
+    const log = this.logStore;
+    if (log !== undefined && log.splitLarge(eff) > 0) {
+      if (this.recovery === RECOVERY_NONE) {
+        this.recovery = RECOVERY_RTO;
+        this.recoveryPoint = this.sndMax;
+        this.recoveryValid = true;
+        this.tlpAt = Infinity;
+        this.tlpOutstanding = false;
+      }
+      this.rttSeq = undefined; // Karn: those bytes go out again
+    }
+    this.wantOutput = true;
+    return true;
   }
 
   // ======================================================================= application side

@@ -86,6 +86,44 @@ describe('SegLog', () => {
     for (let i = 0; i < log.length; i++) assert.equal(log.end(i) - log.start(i), 10);
     assert.equal(log.start(44), next - 10);
   });
+
+  it('splitLarge: oversized records become pieces of at most maxPayload (FIN on the last), marked lost unless SACKed; counters follow', () => {
+    const base = 0xffff_ff00; // the pieces cross the sequence wrap
+    const log = new SegLog();
+    const sink = new Sink();
+    log.push(base, (base + 250) >>> 0, 1, 0); // 250 bytes: 100 + 100 + 50
+    log.push((base + 250) >>> 0, (base + 330) >>> 0, 2, 0); // 80 bytes: fits
+    log.push((base + 330) >>> 0, (base + 560) >>> 0, 3, 0); // 230: 100 + 100 + 30, a retransmission in flight below
+    log.push((base + 560) >>> 0, (base + 760) >>> 0, 4, 0); // 200 bytes, SACKed below
+    log.push((base + 760) >>> 0, (base + 911) >>> 0, 5, SegFlag.FIN); // 150 data + FIN: 100 + (50 + FIN)
+    log.push((base + 911) >>> 0, (base + 912) >>> 0, 6, SegFlag.FIN); // (never happens twice; a bare FIN fits)
+    log.setFlags(2, SegFlag.RETRANS | SegFlag.LOST | SegFlag.EVER_RETRANS);
+    log.sack((base + 560) >>> 0, (base + 760) >>> 0, sink);
+    assert.equal(log.retransBytes, 230);
+    assert.equal(log.splitLarge(100), 4);
+    const rows = Array.from({ length: log.length }, (_, i) => [(log.start(i) - base) >>> 0, (log.end(i) - base) >>> 0, log.time(i), log.flags(i)]);
+    const L = SegFlag.LOST, S = SegFlag.SACKED, F = SegFlag.FIN, E = SegFlag.EVER_RETRANS;
+    assert.deepEqual(rows, [
+      [0, 100, 1, L], [100, 200, 1, L], [200, 250, 1, L],
+      [250, 330, 2, 0],
+      [330, 430, 3, L | E], [430, 530, 3, L | E], [530, 560, 3, L | E],
+      [560, 660, 4, S], [660, 760, 4, S],
+      [760, 860, 5, L], [860, 911, 5, L | F],
+      [911, 912, 6, F],
+    ]);
+    assert.equal(log.lostBytes, 250 + 230 + 151);
+    assert.equal(log.retransBytes, 0, 'the retransmission in flight was too large as well');
+    assert.equal(log.sackedBytes, 200);
+    assert.equal(log.sackedSegs, 2);
+    assert.equal(log.everRetrans, 3);
+    assert.equal(log.firstPendingLost(), 0);
+    assert.equal(log.splitLarge(100), 0, 'nothing left to split');
+    assert.equal(log.splitLarge(0), 0);
+    // Cumulative ACKs still walk the pieces.
+    assert.equal(log.ackTo((base + 330) >>> 0, sink), 330);
+    assert.equal(log.length, 8);
+    assert.equal(log.lostBytes, 230 + 151);
+  });
 });
 
 describe('RACK (RFC 8985 6.2)', () => {

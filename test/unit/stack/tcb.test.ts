@@ -10,6 +10,7 @@ import { XorShiftRng } from '../../../src/base/rand.ts';
 import { IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_ECONNRESET, IOT_SOCKET_ETIMEDOUT } from '../../../src/base/iot-constants.ts';
 import { Tcb, type TcbConfig, type TcpSegmentOut } from '../../../src/stack/tcp/tcb.ts';
 import { TcpFlag, type TcpRepr } from '../../../src/wire/tcp.ts';
+import { tcpOptionsLen } from '../../../src/wire/tcp-options.ts';
 import { seqAdd } from '../../../src/wire/tcp-seq.ts';
 import { pattern } from '../../support/stack-net.ts';
 
@@ -466,6 +467,68 @@ describe('TCB: flow control and timers', () => {
     assert.equal(w.a.error, -13, 'ECONNABORTED');
     const probes = w.log.filter((l) => l.from === 'a' && l.repr.payloadLength === 0 && l.repr.seq === ((w.a.sndMax - 1) >>> 0));
     assert.ok(probes.length >= 3, `${probes.length} keep-alive probes`);
+  });
+});
+
+describe('TCB: path MTU (lowerMss)', () => {
+  it('a narrower path mid-transfer: lowerMss splits and resends the dropped segments at once, later ones fit, no timeout', () => {
+    const w = new Wire(60);
+    w.connect();
+    const b = w.b as Tcb;
+    assert.equal(w.a.sndMss, 1460);
+    // From now on the path carries 1280-byte IPv6 packets: TCP header + options + data <= 1240.
+    const mss6 = 1280 - 60;
+    let narrow = false, ptb = false, dropped = 0;
+    const tooBig = (r: TcpRepr): boolean => 20 + tcpOptionsLen(r.options) + r.payloadLength > 1280 - 40;
+    w.dropIf = (from, r) => {
+      if (!narrow || from !== 'a' || !tooBig(r)) return false;
+      dropped++;
+      ptb = true; // the router answers with a Packet Too Big
+      return true;
+    };
+    const data = pattern(400 * 1448, 61);
+    let sent = 0, got = 0;
+    const atB = new Uint8Array(data.length), tmp = new Uint8Array(65536);
+    let lowered = false, afterLower = 0, oversizedAfter = 0;
+    w.run(() => got === data.length, 60_000, () => {
+      if (sent < data.length) sent += w.a.send(data.subarray(sent, Math.min(data.length, sent + 65536)));
+      for (let n; (n = b.recv(tmp)) > 0;) { atB.set(tmp.subarray(0, n), got); got += n; }
+      if (!narrow && got > 50 * 1448) narrow = true;
+      if (ptb && !lowered) {
+        assert.equal(w.a.lowerMss(mss6), true);
+        assert.equal(w.a.lowerMss(mss6), false, 'the same value again changes nothing');
+        assert.equal(w.a.lowerMss(1460), false, 'never raised');
+        lowered = true;
+        afterLower = w.log.length;
+      }
+    });
+    for (const l of w.log.slice(afterLower)) if (l.from === 'a' && tooBig(l.repr)) oversizedAfter++;
+    assert.equal(sha(atB), sha(data));
+    assert.ok(lowered && dropped > 0, `segments were dropped (${dropped}) and the MSS lowered`);
+    assert.equal(w.a.sndMss, mss6);
+    assert.equal(oversizedAfter, 0, 'nothing too large after lowerMss');
+    assert.equal(w.a.stats.timeouts, 0, 'the dropped segments went out again without waiting for the RTO');
+    assert.equal(w.a.stats.fastRecoveries, 0, 'not treated as congestion');
+  });
+
+  it('lowerMss does nothing in SYN-SENT or CLOSED and keeps a floor of 64', () => {
+    const w = new Wire(62);
+    assert.equal(w.a.lowerMss(500), false, 'CLOSED');
+    w.a.connect(0, 1000);
+    assert.equal(w.a.lowerMss(500), false, 'SYN-SENT: the peer MSS is not known yet');
+    w.connect();
+    assert.equal(w.a.lowerMss(10), true);
+    assert.equal(w.a.sndMss, 64);
+  });
+
+  it('defaultPeerMss: the send MSS assumed without an MSS option (RFC 9293 MUST-15: 1220 on IPv6)', () => {
+    const syn: TcpRepr = { srcPort: 1000, dstPort: 80, seq: 5, ack: 0, flags: TcpFlag.SYN, window: 65535, urgent: 0, options: {}, payloadLength: 0 };
+    const v4 = new Tcb({});
+    v4.accept(0, syn, 1);
+    assert.equal(v4.sndMss, 536);
+    const v6 = new Tcb({ mss: 1440, defaultPeerMss: 1220 });
+    v6.accept(0, syn, 1);
+    assert.equal(v6.sndMss, 1220);
   });
 });
 
