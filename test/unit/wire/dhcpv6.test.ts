@@ -32,6 +32,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { formatIPv6, parseIPv6 } from '../../../src/base/ip-address.ts';
+import { XorShiftRng } from '../../../src/base/rand.ts';
+import { Dhcp6InfoClient } from '../../../src/stack/dhcp/dhcp6-info-client.ts';
 import { fromHex, toHex, wr16 } from '../../../src/wire/bytes.ts';
 import { foldChecksum, onesSum, pseudoHeaderSumV6 } from '../../../src/wire/checksum.ts';
 import {
@@ -429,9 +431,17 @@ const infoRequest: fc.Arbitrary<Dhcpv6Repr> = fc.record({
 }).map((r) => ({ ...r }));
 
 describe('DHCPv6 emitter: a capture checked by tshark', () => {
-  it('random Information-requests and Replies: no malformed packet or expert warning, fields as sent', (t) => {
+  it('the stateless client\'s Information-requests, random Information-requests and Replies: no malformed packet or expert warning, fields as sent', (t) => {
     if (skipWithoutTool(t, 'tshark', 'tshark', 'the DHCPv6 emitter capture')) return;
     const messages: { m: Uint8Array; toServer: boolean; repr: Dhcpv6Repr }[] = [];
+    // The stateless client's own first Information-request and retransmissions (elapsed time > 0, then capped).
+    const client = new Dhcp6InfoClient({ rng: new XorShiftRng(7), duid: duidLl(MAC), requestOptions: [Dhcpv6Option.SOL_MAX_RT] });
+    client.start(0);
+    for (let i = 0; i < 14; i++) {
+      const at = client.pollAt() as number;
+      for (const m of client.poll(at)) messages.push({ m, toServer: true, repr: repr(m) });
+    }
+    const fromClient = messages.length;
     for (const r of fc.sample(infoRequest, { seed: 20250606, numRuns: 10 })) messages.push({ m: encodeDhcpv6(r), toServer: true, repr: r });
     for (const r of fc.sample(reply, { seed: 20250607, numRuns: 40 })) messages.push({ m: encodeDhcpv6(r), toServer: false, repr: r });
 
@@ -464,6 +474,8 @@ describe('DHCPv6 emitter: a capture checked by tshark', () => {
         const duids = [o.clientId, o.serverId].filter((d): d is Dhcpv6Duid => d !== undefined).map((d) => toHex(encodeDuid(d)));
         assert.deepEqual(col('dhcpv6.duid.bytes'), duids, what);
       });
+      const elapsed = messages.slice(0, fromClient).map((x) => x.repr.options.elapsedTime ?? -1);
+      assert.ok(fromClient === 14 && elapsed[0] === 0 && (elapsed[1] as number) > 0 && elapsed.at(-1) === 0xffff, `the client's elapsed times ${elapsed.join(' ')}`);
     } finally {
       // KEEP_PCAP=1 keeps the capture for a look with `tshark -V`.
       if (process.env.KEEP_PCAP === undefined) rmSync(dir, { recursive: true, force: true });
