@@ -141,7 +141,11 @@ export type Dhcpv6Duid =
   | { readonly kind: 'll'; readonly hardwareType: number; readonly linkLayerAddress: Uint8Array }
   | { readonly kind: 'opaque'; readonly type: number; readonly data: Uint8Array };
 
-/** Option 13: a status code and a UTF-8 message for humans (RFC 8415 §21.13). */
+/**
+ * Option 13: a status code and a UTF-8 message for humans (RFC 8415 §21.13). Parse turns
+ * invalid UTF-8 into U+FFFD; emit encodes as `TextEncoder` does (a lone surrogate becomes
+ * U+FFFD).
+ */
 export interface Dhcpv6Status {
   readonly code: number;
   readonly message: string;
