@@ -1,13 +1,24 @@
 /**
  * The TCP layer of a `Stack`: the `TransportHandler` behind `stack.setTcp(...)`.
  *
- * - Demultiplexing by numeric 4-tuple keys (no string building per segment), listeners
- *   by local port.
+ * - IPv4 and IPv6 (RFC 8200, RFC 9293): each connection is one or the other
+ *   (`TcpConn.family`); IPv4 keeps uint32 addresses, IPv6 16-byte copies.
+ * - Demultiplexing by numeric 4-tuple keys (no string building per segment): IPv4 and
+ *   IPv6 connections in separate tables, the IPv6 key a keyed hash of the 16-byte
+ *   addresses (an IPv6 peer picks its source among 2^64 addresses: an unkeyed hash would
+ *   let it pile connections onto one key); lookups compare the addresses themselves.
+ * - Listeners by local port: at most one taking IPv4 and one taking IPv6 per port. An
+ *   IPv6 listener on `::` takes IPv4 too unless `v6only` (Linux's IPV6_V6ONLY=0 default);
+ *   its IPv4 connections have `family` 4, for the socket layer to report IPv4-mapped
+ *   addresses.
  * - Passive opens: a listener keeps a bounded half-open queue (SYN-RECEIVED TCBs; when
  *   full, the oldest is dropped, so a SYN flood cannot exhaust memory or lock out
  *   legitimate clients for long) and an accept queue bounded by the backlog.
  * - Segments for no connection and no listener are answered with RST (RFC 9293
- *   3.10.7.1), never for RSTs and never for broadcasts.
+ *   3.10.7.1), never for RSTs and never for broadcasts or IPv6 multicasts.
+ * - MSS from the path MTU: - 40 on IPv4, - 60 on IPv6 (at least 1220, RFC 8200 §5). An
+ *   ICMPv6 Packet Too Big for data in flight lowers that connection's send MSS
+ *   (`Tcb.lowerMss`, RFC 8201 §5.2, RFC 5927 §4.1 sequence check).
  * - Active opens pick a random ephemeral port in 49152-65535 (RFC 6056, RFC 6335) and an
  *   RFC 6528 ISN.
  * - Timers: each connection's next deadline sits in one `TimerHeap`; `poll(now)` runs
@@ -15,16 +26,20 @@
  *   then those whose deadline came. Readiness changes reach applications through
  *   `stack.markChanged`, after the poll.
  */
-import { IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ENOMEM } from '../../base/iot-constants.ts';
+import {
+  IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR,
+} from '../../base/iot-constants.ts';
 import { randomInt, type Rng } from '../../base/rand.ts';
-import { pseudoHeaderSumV4Addr } from '../../wire/checksum.ts';
-import { wr16, wr32 } from '../../wire/bytes.ts';
+import { pseudoHeaderSumV4Addr, pseudoHeaderSumV6 } from '../../wire/checksum.ts';
+import { rd16, rd32, wr16, wr32 } from '../../wire/bytes.ts';
+import { Icmpv6Type } from '../../wire/icmpv6.ts';
+import { IPV6_MIN_MTU } from '../../wire/ipv6.ts';
 import { TcpFlag, parseTcp, type TcpRepr } from '../../wire/tcp.ts';
 import { tcpOptionsLen, writeTcpOptions } from '../../wire/tcp-options.ts';
-import { seqAdd } from '../../wire/tcp-seq.ts';
+import { seqAdd, seqGe, seqLt } from '../../wire/tcp-seq.ts';
 import { isFault } from '../../wire/fault.ts';
 import { ip4ToBytes } from '../ipv4-addr.ts';
-import type { ChangeTarget, IpInputContext, IpSend, Stack, TransportHandler } from '../stack.ts';
+import type { ChangeTarget, IcmpErrorInfo, IpInputContext, Ip6Send, IpSend, TransportHandler } from '../stack.ts';
 import { TimerHeap, type Timed } from '../timer-heap.ts';
 import { IsnGenerator } from './isn.ts';
 import { Tcb, type TcbConfig, type TcpEmit, type TcpSegmentOut } from './tcb.ts';
@@ -32,15 +47,48 @@ import { Tcb, type TcbConfig, type TcpEmit, type TcpSegmentOut } from './tcb.ts'
 const TCP = 6;
 const EPHEMERAL_LOW = 49152;
 const EPHEMERAL_HIGH = 65535;
+/** IPv6 header + TCP header: MSS = path MTU - 60 (RFC 9293 §3.7.1). */
+const IPV6_TCP_OVERHEAD = 60;
+/** RFC 9293 §3.7.1 (MUST-15): the send MSS assumed on IPv6 without an MSS option. */
+const IPV6_DEFAULT_MSS = IPV6_MIN_MTU - IPV6_TCP_OVERHEAD;
+/** The IPv6 address of IPv4 connections and listeners (empty; cannot be written to). */
+const NO_IP6 = new Uint8Array(0);
+
+/**
+ * An address for `listen` and `connect`: an IPv4 address as a uint32, or bytes: 4 (IPv4)
+ * or 16 (IPv6; `::ffff:a.b.c.d`, IPv4-mapped, stands for that IPv4 address, as on a
+ * dual-stack socket). 0, `0.0.0.0` and `::` mean "any" (listen) or "choose" (connect).
+ */
+export type TcpAddress = number | Uint8Array;
+
+export interface TcpListenOptions {
+  /**
+   * An IPv6 listener on `::` takes IPv6 connections only (IPV6_V6ONLY). Default false:
+   * it takes IPv4 ones as well (they have `family` 4). A listener on a specific IPv6
+   * address never takes IPv4; IPv4 listeners ignore this.
+   */
+  v6only?: boolean;
+}
+
+/** The IPv6 endpoints of a connection (copies) and, for link-local ones, their interface. */
+export interface TcpConnIp6 {
+  readonly local: Uint8Array;
+  readonly remote: Uint8Array;
+  /** The interface a link-local peer was heard on (passive opens); undefined: the stack routes. */
+  readonly ifIndex: number | undefined;
+}
 
 /** One connection: a TCB with its endpoints. */
 export class TcpConn implements ChangeTarget, Timed {
   readonly tcb: Tcb;
+  /** IPv4 endpoints (uint32); 0 on an IPv6 connection. */
   readonly localIp: number;
   readonly localPort: number;
   readonly remoteIp: number;
   readonly remotePort: number;
   readonly key: number;
+  /** IPv6 endpoints; undefined on an IPv4 connection (one field: IPv4 connections carry no more). */
+  readonly ip6: TcpConnIp6 | undefined;
   /** The listener a passive connection belongs to until accepted. */
   listener: TcpListener | undefined;
   onChange: (() => void) | undefined = undefined;
@@ -50,20 +98,48 @@ export class TcpConn implements ChangeTarget, Timed {
   /** Counted in the layer's TIME-WAIT count. */
   timeWait = false;
 
-  constructor(tcb: Tcb, localIp: number, localPort: number, remoteIp: number, remotePort: number) {
+  /**
+   * IPv4: the endpoints (uint32 addresses). IPv6: addresses 0, the endpoints in `ip6`
+   * (kept as given: pass copies) and the layer's table key.
+   */
+  constructor(tcb: Tcb, localIp: number, localPort: number, remoteIp: number, remotePort: number, ip6?: TcpConnIp6, key?: number) {
     this.tcb = tcb;
     this.localIp = localIp;
     this.localPort = localPort;
     this.remoteIp = remoteIp;
     this.remotePort = remotePort;
-    this.key = connKey(localIp, localPort, remoteIp, remotePort);
+    this.ip6 = ip6;
+    this.key = key ?? connKey(localIp, localPort, remoteIp, remotePort);
+  }
+
+  /** 4 or 6. An IPv4 connection accepted by a dual-stack IPv6 listener is 4. */
+  get family(): 4 | 6 {
+    return this.ip6 === undefined ? 4 : 6;
+  }
+
+  /** IPv6: the local address (16 bytes, not to be modified); empty on IPv4. */
+  get localIp6(): Uint8Array {
+    return this.ip6?.local ?? NO_IP6;
+  }
+
+  /** IPv6: the remote address (16 bytes, not to be modified); empty on IPv4. */
+  get remoteIp6(): Uint8Array {
+    return this.ip6?.remote ?? NO_IP6;
   }
 }
 
 /** A listening port. */
 export class TcpListener implements ChangeTarget {
+  /** IPv4 listeners: the local address (0: any); 0 on IPv6 listeners. */
   readonly localIp: number;
   readonly localPort: number;
+  /** 4 or 6 (an IPv6 listener on `::` takes IPv4 as well unless `v6only`). */
+  readonly family: 4 | 6;
+  /** IPv6 listeners: the local address (16 bytes, `::` for any); empty on IPv4. */
+  readonly localIp6: Uint8Array;
+  /** An IPv6 listener that takes no IPv4 connections (set, or bound to a specific address); false on IPv4. */
+  readonly v6only: boolean;
+  private readonly any6: boolean;
   backlog: number;
   /** Connections in SYN-RECEIVED, oldest first. */
   readonly halfOpen: TcpConn[] = [];
@@ -74,10 +150,25 @@ export class TcpListener implements ChangeTarget {
   /** SYNs dropped because the half-open queue was full (oldest evicted). */
   evicted = 0;
 
-  constructor(localIp: number, localPort: number, backlog: number) {
+  /** IPv4: `localIp` (0: any). IPv6: `localIp` 0 and `localIp6` (16 bytes, kept: pass a copy). */
+  constructor(localIp: number, localPort: number, backlog: number, localIp6: Uint8Array = NO_IP6, v6only = false) {
     this.localIp = localIp;
     this.localPort = localPort;
     this.backlog = backlog;
+    this.family = localIp6.length === 16 ? 6 : 4;
+    this.localIp6 = localIp6;
+    this.any6 = this.family === 6 && isAny6(localIp6);
+    this.v6only = this.family === 6 && (v6only || !this.any6);
+  }
+
+  /** Takes IPv4 SYNs to `dst`. */
+  takes4(dst: number): boolean {
+    return this.family === 4 ? this.localIp === 0 || this.localIp === dst : !this.v6only;
+  }
+
+  /** Takes IPv6 SYNs to `dst`. */
+  takes6(dst: Uint8Array): boolean {
+    return this.family === 6 && (this.any6 || equal16(this.localIp6, dst));
   }
 }
 
@@ -87,6 +178,72 @@ function connKey(lip: number, lport: number, rip: number, rport: number): number
   h = Math.imul(h ^ rip ^ (h >>> 13), 0xc2b2ae35);
   h = Math.imul(h ^ ((lport << 16) | rport) ^ (h >>> 16), 0x27d4eb2f);
   return (h ^ (h >>> 15)) >>> 0;
+}
+
+/**
+ * A keyed 32-bit mix of an IPv6 4-tuple (`seed` secret per layer; collisions resolved by
+ * comparing the fields). Reads the addresses in place. Exported for tests.
+ */
+export function connKey6(seed: number, lip: Uint8Array, lport: number, rip: Uint8Array, rport: number): number {
+  let h = seed ^ ((lport << 16) | rport);
+  for (let i = 0; i < 16; i += 4) {
+    h = Math.imul(h ^ rd32(lip, i), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h ^ rd32(rip, i), 0xc2b2ae35);
+    h ^= h >>> 16;
+  }
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+function equal16(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `::` (16 zero bytes). */
+function isAny6(a: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
+/** `::ffff:0:0/96`, IPv4-mapped (RFC 4291 §2.5.5.2). */
+function isV4Mapped(a: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
+  return a[10] === 0xff && a[11] === 0xff;
+}
+
+/** `fe80::/10`. */
+function isLinkLocal6(a: Uint8Array): boolean {
+  return a[0] === 0xfe && ((a[1] as number) & 0xc0) === 0x80;
+}
+
+/** The IPv4 address a `TcpAddress` stands for (a uint32, 4 bytes, or IPv4-mapped), else undefined. */
+function ipv4Of(a: TcpAddress): number | undefined {
+  if (typeof a === 'number') return a >>> 0;
+  if (a.length === 4) return rd32(a, 0);
+  if (a.length === 16 && isV4Mapped(a)) return rd32(a, 12);
+  return undefined;
+}
+
+/**
+ * The stack services the TCP layer uses. `Stack` provides them all; tests may pass a
+ * fake. The IPv6 ones are optional: without them, IPv6 `listen` works but `connect` to
+ * an IPv6 address fails with `ENOTSUP` (no IPv6 segment can arrive either).
+ */
+export interface TcpStackPort {
+  setTcp(handler: TransportHandler | undefined): void;
+  sendIp(now: number, p: IpSend): number;
+  /** The source address for `dst` (0 without a route). */
+  sourceAddressFor(dst: number): number;
+  /** The largest IP datagram towards `dst` (0 without a route). */
+  pathMtu(dst: number): number;
+  markChanged(target: ChangeTarget): void;
+  requestPoll(): void;
+  sendIp6?(now: number, p: Ip6Send): number;
+  /** RFC 6724 source for `dst` (a copy), undefined without one. */
+  sourceAddressFor6?(dst: Uint8Array, ifIndex?: number): Uint8Array | undefined;
+  /** The path MTU towards `dst` (>= 1280), 0 without a route. */
+  pathMtu6?(dst: Uint8Array): number;
 }
 
 export interface TcpLayerOptions {
@@ -100,14 +257,24 @@ export interface TcpLayerOptions {
 }
 
 export class TcpLayer implements TransportHandler {
-  private readonly stack: Stack;
+  private readonly stack: TcpStackPort;
   private readonly rng: Rng;
   private readonly isn: IsnGenerator;
+  /** Secret seed of the IPv6 connection keys. */
+  private readonly keySeed: number;
   private readonly config: Partial<TcbConfig>;
   private readonly maxConnections: number;
   private readonly maxHalfOpen: number | undefined;
+  /** IPv4 connections by `connKey` (collisions in arrays). */
   private readonly conns = new Map<number, TcpConn | TcpConn[]>();
+  /** IPv6 connections by `connKey6`. */
+  private readonly conns6 = new Map<number, TcpConn | TcpConn[]>();
+  /** Listeners taking IPv4 SYNs, by port (IPv4 listeners and dual-stack IPv6 ones). */
   private readonly listeners = new Map<number, TcpListener>();
+  /** Listeners taking IPv6 SYNs, by port. */
+  private readonly listeners6 = new Map<number, TcpListener>();
+  /** Distinct open listeners (a dual-stack one is in both maps). */
+  private listenerCount = 0;
   private readonly timers = new TimerHeap<TcpConn>();
   private readonly dirty = new Set<TcpConn>();
   private connCount = 0;
@@ -118,10 +285,14 @@ export class TcpLayer implements TransportHandler {
   /** Segments dropped (bad checksum, malformed, broadcast). */
   dropped = 0;
 
-  constructor(stack: Stack, opts: TcpLayerOptions) {
+  constructor(stack: TcpStackPort, opts: TcpLayerOptions) {
     this.stack = stack;
     this.rng = opts.rng;
     this.isn = new IsnGenerator(opts.rng);
+    // Derived from the ISN secret (no draw from the Rng: the IPv4 sequence of ephemeral
+    // ports stays what it was); ff..ff is a pair no connection has.
+    const ff = new Uint8Array(16).fill(0xff);
+    this.keySeed = this.isn.tsOffset(ff, ff);
     this.config = opts.config ?? {};
     this.maxConnections = opts.maxConnections ?? 16384;
     this.maxHalfOpen = opts.maxHalfOpen;
@@ -135,15 +306,18 @@ export class TcpLayer implements TransportHandler {
    * alive while this is nonzero.
    */
   get openSockets(): number {
-    return this.connCount - this.timeWaitCount + this.listeners.size;
+    return this.connCount - this.timeWaitCount + this.listenerCount;
   }
 
   /**
    * The listener on `port`, if any: read-only diagnostics (its half-open queue, accept
    * queue and `evicted` count of SYNs that pushed out the oldest half-open connection).
+   * `family`: the one taking that family's SYNs; default: the IPv4 one, else the IPv6 one.
    */
-  listenerOn(port: number): Readonly<TcpListener> | undefined {
-    return this.listeners.get(port);
+  listenerOn(port: number, family?: 4 | 6): Readonly<TcpListener> | undefined {
+    if (family === 6) return this.listeners6.get(port);
+    if (family === 4) return this.listeners.get(port);
+    return this.listeners.get(port) ?? this.listeners6.get(port);
   }
 
   /** Connections in TIME-WAIT (in `connections`, not in `openSockets`). */
@@ -165,23 +339,36 @@ export class TcpLayer implements TransportHandler {
     return e.find((c) => c.localIp === lip && c.localPort === lport && c.remoteIp === rip && c.remotePort === rport);
   }
 
+  private find6(lip: Uint8Array, lport: number, rip: Uint8Array, rport: number): TcpConn | undefined {
+    const e = this.conns6.get(connKey6(this.keySeed, lip, lport, rip, rport));
+    if (e === undefined) return undefined;
+    if (!Array.isArray(e)) return matches6(e, lip, lport, rip, rport) ? e : undefined;
+    for (let i = 0; i < e.length; i++) {
+      const c = e[i] as TcpConn;
+      if (matches6(c, lip, lport, rip, rport)) return c;
+    }
+    return undefined;
+  }
+
   private insert(c: TcpConn): void {
-    const e = this.conns.get(c.key);
-    if (e === undefined) this.conns.set(c.key, c);
+    const table = c.ip6 === undefined ? this.conns : this.conns6;
+    const e = table.get(c.key);
+    if (e === undefined) table.set(c.key, c);
     else if (Array.isArray(e)) e.push(c);
-    else this.conns.set(c.key, [e, c]);
+    else table.set(c.key, [e, c]);
     this.connCount++;
   }
 
   private remove(c: TcpConn): void {
     if (!c.attached) return;
     c.attached = false;
-    const e = this.conns.get(c.key);
-    if (e === c) this.conns.delete(c.key);
+    const table = c.ip6 === undefined ? this.conns : this.conns6;
+    const e = table.get(c.key);
+    if (e === c) table.delete(c.key);
     else if (Array.isArray(e)) {
       const rest = e.filter((x) => x !== c);
-      if (rest.length === 1) this.conns.set(c.key, rest[0] as TcpConn);
-      else this.conns.set(c.key, rest);
+      if (rest.length === 1) table.set(c.key, rest[0] as TcpConn);
+      else table.set(c.key, rest);
     }
     this.connCount--;
     if (c.timeWait) {
@@ -194,11 +381,31 @@ export class TcpLayer implements TransportHandler {
 
   // ------------------------------------------------------------------ application side
 
-  /** Starts listening on `port` (all local addresses when `localIp` is 0). */
-  listen(localIp: number, port: number, backlog: number): TcpListener | number {
-    if (this.listeners.has(port)) return IOT_SOCKET_EADDRINUSE;
-    const l = new TcpListener(localIp >>> 0, port, Math.max(1, backlog));
-    this.listeners.set(port, l);
+  /**
+   * Starts listening on `port`. `localIp` (see `TcpAddress`): an IPv4 address (0: all),
+   * or 16 IPv6 bytes (`::`: all; copied): an IPv6 listener on `::` takes IPv4 SYNs as
+   * well unless `opts.v6only`; an IPv4-mapped address makes an IPv4 listener. One
+   * listener per port and family: `EADDRINUSE` when the port already has one taking
+   * the same family (a dual-stack listener takes both); `EINVAL` for a malformed or
+   * multicast address.
+   */
+  listen(localIp: TcpAddress, port: number, backlog: number, opts?: TcpListenOptions): TcpListener | number {
+    const v4 = ipv4Of(localIp);
+    let l: TcpListener;
+    if (v4 !== undefined) {
+      if (this.listeners.has(port)) return IOT_SOCKET_EADDRINUSE;
+      l = new TcpListener(v4, port, Math.max(1, backlog));
+      this.listeners.set(port, l);
+    } else {
+      const a = localIp as Uint8Array;
+      if (a.length !== 16 || a[0] === 0xff) return IOT_SOCKET_EINVAL;
+      const dual = isAny6(a) && opts?.v6only !== true;
+      if (this.listeners6.has(port) || (dual && this.listeners.has(port))) return IOT_SOCKET_EADDRINUSE;
+      l = new TcpListener(0, port, Math.max(1, backlog), a.slice(), !dual);
+      this.listeners6.set(port, l);
+      if (dual) this.listeners.set(port, l);
+    }
+    this.listenerCount++;
     return l;
   }
 
@@ -213,7 +420,9 @@ export class TcpLayer implements TransportHandler {
   closeListener(now: number, l: TcpListener): void {
     if (l.closed) return;
     l.closed = true;
+    this.listenerCount--;
     if (this.listeners.get(l.localPort) === l) this.listeners.delete(l.localPort);
+    if (this.listeners6.get(l.localPort) === l) this.listeners6.delete(l.localPort);
     for (const c of [...l.halfOpen, ...l.acceptQueue]) {
       c.listener = undefined;
       c.tcb.abort();
@@ -225,17 +434,42 @@ export class TcpLayer implements TransportHandler {
   }
 
   /**
-   * Active open to `remoteIp:remotePort`. `localPort` 0 picks a random ephemeral port.
-   * Returns the connection (SYN-SENT) or `EADDRINUSE` / `ENOMEM` / `EAGAIN` (no ports).
+   * Active open to `remoteIp:remotePort` (see `TcpAddress`: a uint32 or 4 bytes for
+   * IPv4, 16 bytes for IPv6, an IPv4-mapped address connects over IPv4). `localIp`
+   * 0/`::` lets the stack choose the source (RFC 6724 on IPv6); an IPv6 source with an
+   * IPv4 destination, or the reverse, is `EINVAL`. `localPort` 0 picks a random
+   * ephemeral port. Returns the connection (SYN-SENT) or `EADDRINUSE` / `ENOMEM` /
+   * `EAGAIN` (no ports) / `EINVAL` (malformed, unspecified or multicast destination) /
+   * IPv6 only: `ENOTSUP` (the stack has no IPv6 output), `ERROR` (no source address:
+   * no route).
    */
-  connect(now: number, remoteIp: number, remotePort: number, localIp = 0, localPort = 0): TcpConn | number {
+  connect(now: number, remoteIp: TcpAddress, remotePort: number, localIp: TcpAddress = 0, localPort = 0): TcpConn | number {
+    if (typeof remoteIp === 'number' && typeof localIp === 'number') return this.connect4(now, remoteIp, remotePort, localIp, localPort);
+    const r4 = ipv4Of(remoteIp);
+    if (r4 !== undefined) {
+      const l4 = ipv4Of(localIp) ?? (isAny6(localIp as Uint8Array) ? 0 : undefined);
+      if (l4 === undefined) return IOT_SOCKET_EINVAL;
+      return this.connect4(now, r4, remotePort, l4, localPort);
+    }
+    const r = remoteIp as Uint8Array;
+    if (r.length !== 16 || r[0] === 0xff || isAny6(r)) return IOT_SOCKET_EINVAL;
+    let lip: Uint8Array | undefined;
+    if (ipv4Of(localIp) !== 0) {
+      const a = localIp as Uint8Array;
+      if (typeof localIp === 'number' || a.length !== 16 || isV4Mapped(a) || a[0] === 0xff) return IOT_SOCKET_EINVAL;
+      if (!isAny6(a)) lip = a.slice();
+    }
+    return this.connect6(now, r.slice(), remotePort, lip, localPort);
+  }
+
+  private connect4(now: number, remoteIp: number, remotePort: number, localIp: number, localPort: number): TcpConn | number {
     if (this.connCount >= this.maxConnections) return IOT_SOCKET_ENOMEM;
     const lip = localIp !== 0 ? localIp >>> 0 : this.stack.sourceAddressFor(remoteIp);
     let lport = localPort;
     if (lport === 0) {
       for (let i = 0; i < 64 && lport === 0; i++) {
         const p = randomInt(this.rng, EPHEMERAL_LOW, EPHEMERAL_HIGH);
-        if (!this.listeners.has(p) && this.find(lip, p, remoteIp, remotePort) === undefined) lport = p;
+        if (!this.isListening(p) && this.find(lip, p, remoteIp, remotePort) === undefined) lport = p;
       }
       if (lport === 0) return IOT_SOCKET_EAGAIN;
     } else if (this.find(lip, lport, remoteIp, remotePort) !== undefined) {
@@ -249,6 +483,36 @@ export class TcpLayer implements TransportHandler {
     return c;
   }
 
+  /** `remoteIp` and `localIp` (undefined: choose) are copies the connection keeps. */
+  private connect6(now: number, remoteIp: Uint8Array, remotePort: number, localIp: Uint8Array | undefined, localPort: number): TcpConn | number {
+    if (this.connCount >= this.maxConnections) return IOT_SOCKET_ENOMEM;
+    const stack = this.stack;
+    if (stack.sendIp6 === undefined) return IOT_SOCKET_ENOTSUP;
+    const lip = localIp ?? stack.sourceAddressFor6?.(remoteIp);
+    if (lip === undefined || lip.length !== 16) return IOT_SOCKET_ERROR;
+    let lport = localPort;
+    if (lport === 0) {
+      for (let i = 0; i < 64 && lport === 0; i++) {
+        const p = randomInt(this.rng, EPHEMERAL_LOW, EPHEMERAL_HIGH);
+        if (!this.isListening(p) && this.find6(lip, p, remoteIp, remotePort) === undefined) lport = p;
+      }
+      if (lport === 0) return IOT_SOCKET_EAGAIN;
+    } else if (this.find6(lip, lport, remoteIp, remotePort) !== undefined) {
+      return IOT_SOCKET_EADDRINUSE;
+    }
+    const tcb = new Tcb(this.tcbConfig6(remoteIp));
+    const ip6: TcpConnIp6 = { local: lip, remote: remoteIp, ifIndex: undefined };
+    const c = new TcpConn(tcb, 0, lport, 0, remotePort, ip6, connKey6(this.keySeed, lip, lport, remoteIp, remotePort));
+    tcb.connect(now, this.isnFor(now, c), this.tsOffsetFor(c));
+    this.insert(c);
+    this.touch(c);
+    return c;
+  }
+
+  private isListening(port: number): boolean {
+    return this.listeners.has(port) || this.listeners6.has(port);
+  }
+
   /** Ports reserved by bound sockets that neither listen nor connect yet. */
   private readonly reserved = new Set<number>();
 
@@ -259,7 +523,7 @@ export class TcpLayer implements TransportHandler {
    * servers); a duplicate 4-tuple is refused at connect time instead.
    */
   isPortUsed(port: number): boolean {
-    return this.reserved.has(port) || this.listeners.has(port);
+    return this.reserved.has(port) || this.isListening(port);
   }
 
   /** Reserves a port for a bound socket (false when taken). */
@@ -285,17 +549,36 @@ export class TcpLayer implements TransportHandler {
     return { mss: Math.max(536, mtu - 40), ...this.config };
   }
 
+  /**
+   * IPv6: MSS = path MTU - 60, at least 1220 (also without a route); an explicit
+   * `config.mss` only lowers it. Without an MSS option the peer's is taken as 1220.
+   */
+  private tcbConfig6(remoteIp: Uint8Array): Partial<TcbConfig> {
+    const mtu = this.stack.pathMtu6?.(remoteIp) ?? 0;
+    const mss = Math.max(IPV6_DEFAULT_MSS, mtu - IPV6_TCP_OVERHEAD);
+    const cfg = this.config;
+    return { ...cfg, mss: Math.min(cfg.mss ?? mss, mss), defaultPeerMss: cfg.defaultPeerMss ?? IPV6_DEFAULT_MSS };
+  }
+
   private isnFor(now: number, c: TcpConn): number {
+    const ip6 = c.ip6;
+    if (ip6 !== undefined) return this.isn.isn(now, ip6.local, c.localPort, ip6.remote, c.remotePort);
     return this.isn.isn(now, ip4ToBytes(c.localIp), c.localPort, ip4ToBytes(c.remoteIp), c.remotePort);
   }
 
   private tsOffsetFor(c: TcpConn): number {
+    const ip6 = c.ip6;
+    if (ip6 !== undefined) return this.isn.tsOffset(ip6.local, ip6.remote);
     return this.isn.tsOffset(ip4ToBytes(c.localIp), ip4ToBytes(c.remoteIp));
   }
 
   // ------------------------------------------------------------------ input
 
   input(now: number, ctx: IpInputContext, segment: Uint8Array): void {
+    if (ctx.family === 6) {
+      this.input6(now, ctx, segment);
+      return;
+    }
     if (ctx.broadcast) {
       this.dropped++;
       return;
@@ -322,7 +605,7 @@ export class TcpLayer implements TransportHandler {
       return;
     }
     const l = this.listeners.get(repr.dstPort);
-    if (l !== undefined && !l.closed && (l.localIp === 0 || l.localIp === ctx.dst)) {
+    if (l !== undefined && !l.closed && l.takes4(ctx.dst)) {
       if ((repr.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN) {
         this.passiveOpen(now, l, ctx, repr);
         return;
@@ -331,8 +614,47 @@ export class TcpLayer implements TransportHandler {
     this.resetFor(now, ctx, repr);
   }
 
-  private passiveOpen(now: number, l: TcpListener, ctx: IpInputContext, syn: TcpRepr): void {
-    if (l.acceptQueue.length >= l.backlog) return; // accept queue full: drop, the client retries
+  /** `input` for IPv6 (`ctx.src6`/`ctx.dst6` are views valid during the call: copied when kept). */
+  private input6(now: number, ctx: IpInputContext, segment: Uint8Array): void {
+    const src = ctx.src6, dst = ctx.dst6;
+    // Multicast destinations (never answered), and sources no connection can have:
+    // multicast, unspecified, IPv4-mapped (RFC 4291 §2.5.5.2: not on the wire).
+    if (ctx.broadcast || dst.length !== 16 || src.length !== 16 || dst[0] === 0xff || src[0] === 0xff || isAny6(src) || isV4Mapped(src) || isV4Mapped(dst)) {
+      this.dropped++;
+      return;
+    }
+    const pseudo = ctx.checksumVerified ? 0 : pseudoHeaderSumV6(src, dst, TCP, segment.length);
+    const repr = parseTcp(segment, pseudo, { checksumOffload: ctx.checksumVerified });
+    if (isFault(repr)) {
+      this.dropped++;
+      return;
+    }
+    const hl = segment.length - repr.payloadLength;
+    const payload = segment.subarray(hl);
+    let c = this.find6(dst, repr.dstPort, src, repr.srcPort);
+    if (c !== undefined && c.tcb.state === 'TIME-WAIT' && (repr.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN
+      && c.tcb.acceptsNewIncarnation(repr)) {
+      this.remove(c); // a new incarnation (as in `input`)
+      c = undefined;
+    }
+    if (c !== undefined) {
+      c.tcb.input(now, repr, payload);
+      this.afterInput(now, c);
+      return;
+    }
+    const l = this.listeners6.get(repr.dstPort);
+    if (l !== undefined && !l.closed && l.takes6(dst)) {
+      if ((repr.flags & (TcpFlag.SYN | TcpFlag.ACK | TcpFlag.RST)) === TcpFlag.SYN) {
+        this.passiveOpen6(now, l, ctx, repr);
+        return;
+      }
+    }
+    this.resetFor6(now, ctx, repr);
+  }
+
+  /** Room for one more half-open connection on `l` (evicting the oldest when full); false: drop the SYN. */
+  private admitSyn(l: TcpListener): boolean {
+    if (l.acceptQueue.length >= l.backlog) return false; // accept queue full: drop, the client retries
     const maxHalf = this.maxHalfOpen ?? Math.max(64, 2 * l.backlog);
     if (l.halfOpen.length >= maxHalf) {
       const oldest = l.halfOpen.shift() as TcpConn;
@@ -341,10 +663,28 @@ export class TcpLayer implements TransportHandler {
       this.remove(oldest);
       l.evicted++;
     }
-    if (this.connCount >= this.maxConnections) return;
+    return this.connCount < this.maxConnections;
+  }
+
+  private passiveOpen(now: number, l: TcpListener, ctx: IpInputContext, syn: TcpRepr): void {
+    if (!this.admitSyn(l)) return;
     const tcb = new Tcb(this.tcbConfig(ctx.src));
     const c = new TcpConn(tcb, ctx.dst, syn.dstPort, ctx.src, syn.srcPort);
-    tcb.accept(now, syn, this.isnFor(now, c), this.tsOffsetFor(c));
+    this.openAccepted(now, l, c, syn);
+  }
+
+  private passiveOpen6(now: number, l: TcpListener, ctx: IpInputContext, syn: TcpRepr): void {
+    if (!this.admitSyn(l)) return;
+    const local = ctx.dst6.slice(), remote = ctx.src6.slice();
+    const scoped = isLinkLocal6(local) || isLinkLocal6(remote);
+    const ip6: TcpConnIp6 = { local, remote, ifIndex: scoped ? ctx.ifIndex : undefined };
+    const tcb = new Tcb(this.tcbConfig6(remote));
+    const c = new TcpConn(tcb, 0, syn.dstPort, 0, syn.srcPort, ip6, connKey6(this.keySeed, local, syn.dstPort, remote, syn.srcPort));
+    this.openAccepted(now, l, c, syn);
+  }
+
+  private openAccepted(now: number, l: TcpListener, c: TcpConn, syn: TcpRepr): void {
+    c.tcb.accept(now, syn, this.isnFor(now, c), this.tsOffsetFor(c));
     c.listener = l;
     l.halfOpen.push(c);
     this.insert(c);
@@ -355,11 +695,35 @@ export class TcpLayer implements TransportHandler {
   private resetFor(now: number, ctx: IpInputContext, seg: TcpRepr): void {
     if ((seg.flags & TcpFlag.RST) !== 0) return;
     this.resets++;
-    const segLen = seg.payloadLength + ((seg.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((seg.flags & TcpFlag.FIN) !== 0 ? 1 : 0);
-    const out: TcpSegmentOut = (seg.flags & TcpFlag.ACK) !== 0
-      ? { seq: seg.ack, ack: 0, flags: TcpFlag.RST, window: 0, options: {}, payload: [], payloadLength: 0 }
-      : { seq: 0, ack: seqAdd(seg.seq, segLen), flags: TcpFlag.RST | TcpFlag.ACK, window: 0, options: {}, payload: [], payloadLength: 0 };
-    this.transmit(now, ctx.dst, seg.dstPort, ctx.src, seg.srcPort, out);
+    this.transmit(now, ctx.dst, seg.dstPort, ctx.src, seg.srcPort, resetSegment(seg));
+  }
+
+  private resetFor6(now: number, ctx: IpInputContext, seg: TcpRepr): void {
+    if ((seg.flags & TcpFlag.RST) !== 0) return;
+    this.resets++;
+    const scoped = isLinkLocal6(ctx.src6) || isLinkLocal6(ctx.dst6);
+    this.transmit6(now, ctx.dst6, seg.dstPort, ctx.src6, seg.srcPort, scoped ? ctx.ifIndex : undefined, resetSegment(seg));
+  }
+
+  /**
+   * An ICMP error quoting one of our segments. Only ICMPv6 Packet Too Big acts (RFC 8201
+   * §5.2): for data in flight (RFC 5927 §4.1: SND.UNA <= SEG.SEQ < SND.NXT, so a blind
+   * attacker must guess the window), the connection's send MSS drops to the reported
+   * MTU (never below 1280, RFC 8201 §4) - 60. Other errors are soft (RFC 5461) and
+   * ignored, as are IPv4 ones (IPv4 segments go out without DF: the stack fragments).
+   */
+  onIcmpError(now: number, err: IcmpErrorInfo): void {
+    if (err.family !== 6 || err.source !== 'icmp' || err.type !== Icmpv6Type.PACKET_TOO_BIG) return;
+    const t = err.transport;
+    if (t.length < 8 || err.src6.length !== 16 || err.dst6.length !== 16) return;
+    const c = this.find6(err.src6, rd16(t, 0), err.dst6, rd16(t, 2));
+    if (c === undefined) return;
+    const tcb = c.tcb;
+    const seq = rd32(t, 4);
+    if (seqLt(seq, tcb.sndUna) || seqGe(seq, tcb.sndNxt)) return;
+    const mtu = Math.max(IPV6_MIN_MTU, err.nextHopMtu);
+    if (tcb.lowerMss(mtu - IPV6_TCP_OVERHEAD)) this.touch(c);
+    void now;
   }
 
   private afterInput(now: number, c: TcpConn): void {
@@ -404,7 +768,7 @@ export class TcpLayer implements TransportHandler {
     const prevConn = this.runConn, prevNow = this.runNow;
     this.runConn = c;
     this.runNow = now;
-    tcb.output(now, this.emitForRun);
+    tcb.output(now, c.ip6 === undefined ? this.emitForRun : this.emitForRun6);
     this.runConn = prevConn;
     this.runNow = prevNow;
     if (tcb.changed) {
@@ -438,9 +802,15 @@ export class TcpLayer implements TransportHandler {
   private txRport = 0;
   private txHl = 0;
   private txOptLen = 0;
+  /** The one payload writer of both families (an `(out) => void` fits `IpSend` and `Ip6Send`). */
+  private readonly txWriter = (out: Uint8Array): void => this.writeSegment(out);
   private readonly txArgs: IpSend = {
     src: 0, dst: 0, protocol: TCP, payloadLen: 0, checksumOffset: 16,
-    payloadWriter: (out) => this.writeSegment(out),
+    payloadWriter: this.txWriter,
+  };
+  private readonly txArgs6: Ip6Send = {
+    src: NO_IP6, dst: NO_IP6, protocol: TCP, payloadLen: 0, checksumOffset: 16, ifIndex: undefined,
+    payloadWriter: this.txWriter,
   };
   /** The connection and time `run` is emitting for (`emitForRun` reads them). */
   private runConn: TcpConn | undefined = undefined;
@@ -448,6 +818,11 @@ export class TcpLayer implements TransportHandler {
   private readonly emitForRun: TcpEmit = (seg) => {
     const c = this.runConn as TcpConn;
     return this.transmit(this.runNow, c.localIp, c.localPort, c.remoteIp, c.remotePort, seg);
+  };
+  private readonly emitForRun6: TcpEmit = (seg) => {
+    const c = this.runConn as TcpConn;
+    const ip6 = c.ip6 as TcpConnIp6;
+    return this.transmit6(this.runNow, ip6.local, c.localPort, ip6.remote, c.remotePort, ip6.ifIndex, seg);
   };
 
   /** Sends one segment through the stack: header written in place, payload copied from the ring views. */
@@ -467,6 +842,27 @@ export class TcpLayer implements TransportHandler {
     this.txSeg = undefined;
     // EAGAIN: the link refused the frame (queue full): the TCB retries later. Anything
     // else (queued for ARP, sent, or a routing error the ICMP path reports) counts as sent.
+    return r !== IOT_SOCKET_EAGAIN;
+  }
+
+  /** `transmit` over IPv6 (`lip`/`rip` read during the call only; `ifIndex` for link-local peers). */
+  private transmit6(now: number, lip: Uint8Array, lport: number, rip: Uint8Array, rport: number, ifIndex: number | undefined, seg: TcpSegmentOut): boolean {
+    const optLen = tcpOptionsLen(seg.options);
+    const hl = 20 + optLen;
+    this.txSeg = seg;
+    this.txLport = lport;
+    this.txRport = rport;
+    this.txHl = hl;
+    this.txOptLen = optLen;
+    const a = this.txArgs6;
+    a.src = lip;
+    a.dst = rip;
+    a.ifIndex = ifIndex;
+    a.payloadLen = hl + seg.payloadLength;
+    const r = this.stack.sendIp6?.(now, a) ?? IOT_SOCKET_ERROR;
+    this.txSeg = undefined;
+    a.src = NO_IP6; // hold no view of a received packet
+    a.dst = NO_IP6;
     return r !== IOT_SOCKET_EAGAIN;
   }
 
@@ -493,6 +889,19 @@ export class TcpLayer implements TransportHandler {
   }
 
   close(): void {
-    for (const l of [...this.listeners.values()]) this.closeListener(0, l);
+    for (const l of new Set([...this.listeners.values(), ...this.listeners6.values()])) this.closeListener(0, l);
   }
+}
+
+function matches6(c: TcpConn, lip: Uint8Array, lport: number, rip: Uint8Array, rport: number): boolean {
+  const ip6 = c.ip6;
+  return ip6 !== undefined && c.localPort === lport && c.remotePort === rport && equal16(ip6.local, lip) && equal16(ip6.remote, rip);
+}
+
+/** The RST answering `seg` (RFC 9293 3.10.7.1): SEQ = SEG.ACK, or ACK = SEG.SEQ + SEG.LEN. */
+function resetSegment(seg: TcpRepr): TcpSegmentOut {
+  const segLen = seg.payloadLength + ((seg.flags & TcpFlag.SYN) !== 0 ? 1 : 0) + ((seg.flags & TcpFlag.FIN) !== 0 ? 1 : 0);
+  return (seg.flags & TcpFlag.ACK) !== 0
+    ? { seq: seg.ack, ack: 0, flags: TcpFlag.RST, window: 0, options: {}, payload: [], payloadLength: 0 }
+    : { seq: 0, ack: seqAdd(seg.seq, segLen), flags: TcpFlag.RST | TcpFlag.ACK, window: 0, options: {}, payload: [], payloadLength: 0 };
 }
