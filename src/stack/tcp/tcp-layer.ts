@@ -70,14 +70,6 @@ export interface TcpListenOptions {
   v6only?: boolean;
 }
 
-/** The IPv6 endpoints of a connection (copies) and, for link-local ones, their interface. */
-export interface TcpConnIp6 {
-  readonly local: Uint8Array;
-  readonly remote: Uint8Array;
-  /** The interface a link-local peer was heard on (passive opens); undefined: the stack routes. */
-  readonly ifIndex: number | undefined;
-}
-
 /** One connection: a TCB with its endpoints. */
 export class TcpConn implements ChangeTarget, Timed {
   readonly tcb: Tcb;
@@ -87,8 +79,6 @@ export class TcpConn implements ChangeTarget, Timed {
   readonly remoteIp: number;
   readonly remotePort: number;
   readonly key: number;
-  /** IPv6 endpoints; undefined on an IPv4 connection (one field: IPv4 connections carry no more). */
-  readonly ip6: TcpConnIp6 | undefined;
   /** The listener a passive connection belongs to until accepted. */
   listener: TcpListener | undefined;
   onChange: (() => void) | undefined = undefined;
@@ -98,33 +88,68 @@ export class TcpConn implements ChangeTarget, Timed {
   /** Counted in the layer's TIME-WAIT count. */
   timeWait = false;
 
-  /**
-   * IPv4: the endpoints (uint32 addresses). IPv6: addresses 0, the endpoints in `ip6`
-   * (kept as given: pass copies) and the layer's table key.
-   */
-  constructor(tcb: Tcb, localIp: number, localPort: number, remoteIp: number, remotePort: number, ip6?: TcpConnIp6, key?: number) {
+  /** `key`: the layer's table key (default: the IPv4 one). */
+  constructor(tcb: Tcb, localIp: number, localPort: number, remoteIp: number, remotePort: number, key = connKey(localIp, localPort, remoteIp, remotePort)) {
     this.tcb = tcb;
     this.localIp = localIp;
     this.localPort = localPort;
     this.remoteIp = remoteIp;
     this.remotePort = remotePort;
-    this.ip6 = ip6;
-    this.key = key ?? connKey(localIp, localPort, remoteIp, remotePort);
+    this.key = key;
   }
 
-  /** 4 or 6. An IPv4 connection accepted by a dual-stack IPv6 listener is 4. */
+  /** 4 or 6 (`TcpConn6`). An IPv4 connection accepted by a dual-stack IPv6 listener is 4. */
   get family(): 4 | 6 {
-    return this.ip6 === undefined ? 4 : 6;
+    return 4;
   }
 
   /** IPv6: the local address (16 bytes, not to be modified); empty on IPv4. */
   get localIp6(): Uint8Array {
-    return this.ip6?.local ?? NO_IP6;
+    return NO_IP6;
   }
 
   /** IPv6: the remote address (16 bytes, not to be modified); empty on IPv4. */
   get remoteIp6(): Uint8Array {
-    return this.ip6?.remote ?? NO_IP6;
+    return NO_IP6;
+  }
+
+  /** IPv6: the interface of a link-local peer (passive opens); undefined: the stack routes. */
+  get scopeIfIndex(): number | undefined {
+    return undefined;
+  }
+}
+
+/**
+ * An IPv6 connection: a `TcpConn` (IPv4 addresses 0) with its 16-byte endpoints. A
+ * subclass, so that IPv4 connections carry no IPv6 field at all.
+ */
+export class TcpConn6 extends TcpConn {
+  private readonly local6: Uint8Array;
+  private readonly remote6: Uint8Array;
+  private readonly scope: number | undefined;
+
+  /** `localIp6`/`remoteIp6` are kept as given (pass copies); `key` is the layer's (`connKey6`). */
+  constructor(tcb: Tcb, localIp6: Uint8Array, localPort: number, remoteIp6: Uint8Array, remotePort: number, scopeIfIndex: number | undefined, key: number) {
+    super(tcb, 0, localPort, 0, remotePort, key);
+    this.local6 = localIp6;
+    this.remote6 = remoteIp6;
+    this.scope = scopeIfIndex;
+  }
+
+  override get family(): 4 | 6 {
+    return 6;
+  }
+
+  override get localIp6(): Uint8Array {
+    return this.local6;
+  }
+
+  override get remoteIp6(): Uint8Array {
+    return this.remote6;
+  }
+
+  override get scopeIfIndex(): number | undefined {
+    return this.scope;
   }
 }
 
@@ -351,7 +376,7 @@ export class TcpLayer implements TransportHandler {
   }
 
   private insert(c: TcpConn): void {
-    const table = c.ip6 === undefined ? this.conns : this.conns6;
+    const table = c.family === 4 ? this.conns : this.conns6;
     const e = table.get(c.key);
     if (e === undefined) table.set(c.key, c);
     else if (Array.isArray(e)) e.push(c);
@@ -362,7 +387,7 @@ export class TcpLayer implements TransportHandler {
   private remove(c: TcpConn): void {
     if (!c.attached) return;
     c.attached = false;
-    const table = c.ip6 === undefined ? this.conns : this.conns6;
+    const table = c.family === 4 ? this.conns : this.conns6;
     const e = table.get(c.key);
     if (e === c) table.delete(c.key);
     else if (Array.isArray(e)) {
@@ -501,8 +526,7 @@ export class TcpLayer implements TransportHandler {
       return IOT_SOCKET_EADDRINUSE;
     }
     const tcb = new Tcb(this.tcbConfig6(remoteIp));
-    const ip6: TcpConnIp6 = { local: lip, remote: remoteIp, ifIndex: undefined };
-    const c = new TcpConn(tcb, 0, lport, 0, remotePort, ip6, connKey6(this.keySeed, lip, lport, remoteIp, remotePort));
+    const c = new TcpConn6(tcb, lip, lport, remoteIp, remotePort, undefined, connKey6(this.keySeed, lip, lport, remoteIp, remotePort));
     tcb.connect(now, this.isnFor(now, c), this.tsOffsetFor(c));
     this.insert(c);
     this.touch(c);
@@ -561,14 +585,12 @@ export class TcpLayer implements TransportHandler {
   }
 
   private isnFor(now: number, c: TcpConn): number {
-    const ip6 = c.ip6;
-    if (ip6 !== undefined) return this.isn.isn(now, ip6.local, c.localPort, ip6.remote, c.remotePort);
+    if (c.family === 6) return this.isn.isn(now, c.localIp6, c.localPort, c.remoteIp6, c.remotePort);
     return this.isn.isn(now, ip4ToBytes(c.localIp), c.localPort, ip4ToBytes(c.remoteIp), c.remotePort);
   }
 
   private tsOffsetFor(c: TcpConn): number {
-    const ip6 = c.ip6;
-    if (ip6 !== undefined) return this.isn.tsOffset(ip6.local, ip6.remote);
+    if (c.family === 6) return this.isn.tsOffset(c.localIp6, c.remoteIp6);
     return this.isn.tsOffset(ip4ToBytes(c.localIp), ip4ToBytes(c.remoteIp));
   }
 
@@ -677,9 +699,9 @@ export class TcpLayer implements TransportHandler {
     if (!this.admitSyn(l)) return;
     const local = ctx.dst6.slice(), remote = ctx.src6.slice();
     const scoped = isLinkLocal6(local) || isLinkLocal6(remote);
-    const ip6: TcpConnIp6 = { local, remote, ifIndex: scoped ? ctx.ifIndex : undefined };
     const tcb = new Tcb(this.tcbConfig6(remote));
-    const c = new TcpConn(tcb, 0, syn.dstPort, 0, syn.srcPort, ip6, connKey6(this.keySeed, local, syn.dstPort, remote, syn.srcPort));
+    const key = connKey6(this.keySeed, local, syn.dstPort, remote, syn.srcPort);
+    const c = new TcpConn6(tcb, local, syn.dstPort, remote, syn.srcPort, scoped ? ctx.ifIndex : undefined, key);
     this.openAccepted(now, l, c, syn);
   }
 
@@ -768,7 +790,7 @@ export class TcpLayer implements TransportHandler {
     const prevConn = this.runConn, prevNow = this.runNow;
     this.runConn = c;
     this.runNow = now;
-    tcb.output(now, c.ip6 === undefined ? this.emitForRun : this.emitForRun6);
+    tcb.output(now, c.family === 4 ? this.emitForRun : this.emitForRun6);
     this.runConn = prevConn;
     this.runNow = prevNow;
     if (tcb.changed) {
@@ -821,8 +843,7 @@ export class TcpLayer implements TransportHandler {
   };
   private readonly emitForRun6: TcpEmit = (seg) => {
     const c = this.runConn as TcpConn;
-    const ip6 = c.ip6 as TcpConnIp6;
-    return this.transmit6(this.runNow, ip6.local, c.localPort, ip6.remote, c.remotePort, ip6.ifIndex, seg);
+    return this.transmit6(this.runNow, c.localIp6, c.localPort, c.remoteIp6, c.remotePort, c.scopeIfIndex, seg);
   };
 
   /** Sends one segment through the stack: header written in place, payload copied from the ring views. */
@@ -894,8 +915,7 @@ export class TcpLayer implements TransportHandler {
 }
 
 function matches6(c: TcpConn, lip: Uint8Array, lport: number, rip: Uint8Array, rport: number): boolean {
-  const ip6 = c.ip6;
-  return ip6 !== undefined && c.localPort === lport && c.remotePort === rport && equal16(ip6.local, lip) && equal16(ip6.remote, rip);
+  return c.localPort === lport && c.remotePort === rport && c.family === 6 && equal16(c.localIp6, lip) && equal16(c.remoteIp6, rip);
 }
 
 /** The RST answering `seg` (RFC 9293 3.10.7.1): SEQ = SEG.ACK, or ACK = SEG.SEQ + SEG.LEN. */

@@ -284,6 +284,51 @@ describe('TCP layer over IPv6', () => {
     assert.equal(tb.openSockets, 1, 'the listener');
   });
 
+  it('RFC 6191 over IPv6: a new SYN from the same port takes over a server-side TIME-WAIT at once', () => {
+    const { net, A, B, ta, tb } = setup();
+    const l = tb.listen(ip6('::'), 80, 4) as TcpListener;
+    const c = own(A, ta.connect(net.now, ip6(B6), 80, 0, 40_000) as TcpConn);
+    net.run(50);
+    const s = own(B, tb.accept(l) as TcpConn);
+    s.tcb.close();
+    touch(s);
+    net.run(100);
+    c.tcb.close();
+    touch(c);
+    net.run(100);
+    assert.equal(s.tcb.state, 'TIME-WAIT');
+    assert.equal(c.tcb.state, 'CLOSED');
+    net.run(1000);
+    const again = own(A, ta.connect(net.now, ip6(B6), 80, 0, 40_000) as TcpConn);
+    assert.equal(typeof again, 'object');
+    net.run(20);
+    assert.equal(again.tcb.state, 'ESTABLISHED');
+    const s2 = tb.accept(l);
+    assert.ok(s2 !== undefined && s2 !== s && s2.tcb.state === 'ESTABLISHED');
+    assert.equal(tb.connections, 1, 'the TIME-WAIT connection left the table');
+  });
+
+  it('SYN flood from spoofed IPv6 sources: the half-open queue stays bounded and a real client still gets in', () => {
+    const { net, A, ta, tb } = setup();
+    const l = tb.listen(ip6('::'), 80, 4) as TcpListener;
+    const dst = ip6(B6);
+    for (let i = 0; i < 2000; i++) {
+      const src = ip6(`2001:db8:66::${(i + 1).toString(16)}`); // nobody there answers
+      const repr: TcpRepr = { srcPort: 1024 + i, dstPort: 80, seq: i * 7919, ack: 0, flags: TcpFlag.SYN, window: 65535, urgent: 0, options: { mss: 1440 }, payloadLength: 0 };
+      const seg = new Uint8Array(tcpHeaderLen(repr));
+      emitTcp(repr, seg, pseudoHeaderSumV6(src, dst, 6, seg.length));
+      tb.input(net.now, { family: 6, ifIndex: 1, src: 0, dst: 0, src6: src, dst6: dst, protocol: 6, ttl: 64, tos: 0, broadcast: false, header: new Uint8Array(40), checksumVerified: false }, seg);
+    }
+    net.run(10);
+    assert.ok(l.halfOpen.length <= 64, `half-open ${l.halfOpen.length} <= 64`);
+    assert.ok(l.evicted >= 2000 - 64);
+    assert.ok(tb.connections <= 64);
+    const real = own(A, ta.connect(net.now, ip6(B6), 80) as TcpConn);
+    net.run(200);
+    assert.equal(real.tcb.state, 'ESTABLISHED');
+    assert.equal(hex(tb.accept(l)?.remoteIp6 ?? NONE), hex(ip6(A6)));
+  });
+
   it('MSS: at least 1220 (no route, or a smaller config), 1220 assumed when the peer sends none', () => {
     const { net, A, ta } = setup();
     A.mtu6 = 9000;
