@@ -3,7 +3,7 @@
  * per state change, until SIGINT or SIGTERM.
  */
 import { startTapNode, type TapNodeOptions, type TapNodeStatus } from '../apps/tap-node/tap-node.ts';
-import { parseIPv4 } from '../base/ip-address.ts';
+import { parseIPv4, parseIPv6 } from '../base/ip-address.ts';
 import { isInterfaceName } from '../runtime/tap-native.ts';
 import { forEachOption, portOffsetArg } from './args.ts';
 import { UsageError } from './usage-error.ts';
@@ -18,6 +18,13 @@ Options:
   --ipv4 ADDR/LEN       the stack's IPv4 address and prefix length, or
   --ipv4 dhcp           an address from DHCPv4 (RFC 2131, with RFC 5227 probing): the lease
                         sets address, route, MTU and DNS servers (unless --dns is given)
+  --ipv6 auto           IPv6 by autoconfiguration: a link-local address, SLAAC addresses
+                        from router advertisements (stable identifiers, RFC 7217), DNS
+                        servers from RDNSS and, when the router asks, stateless DHCPv6
+  --ipv6 ADDR/LEN       a static IPv6 address (2001:db8::2/64), beside the link-local one
+  --gateway6 ADDR       IPv6 default router (with --ipv6 ADDR/LEN)
+                        (at least one of --ipv4 and --ipv6 is required; DAD runs for every
+                        IPv6 address, and each address state is reported)
   --hostname NAME       DHCP: the host name sent to the server
   --gateway ADDR        default gateway
   --dns ADDR            a DNS server (repeatable)
@@ -43,6 +50,14 @@ function parseAddressLen(text: string): { address: string; prefixLen: number } {
   return { address: m[1] as string, prefixLen: Number(m[2]) };
 }
 
+function parseAddressLen6(text: string): { address: string; prefixLen: number } {
+  const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(text);
+  const a = m === null ? undefined : parseIPv6(m[1] as string);
+  const len = m === null ? -1 : Number(m[2]);
+  if (a === undefined || len < 1 || len > 128 || a[0] === 0xff) throw new UsageError(`--ipv6: expected auto or ADDR/LEN (2001:db8::2/64), got '${text}'`);
+  return { address: m?.[1] as string, prefixLen: len };
+}
+
 function ipv4Arg(name: string, text: string): string {
   if (parseIPv4(text) === undefined) throw new UsageError(`${name}: not an IPv4 address: '${text}'`);
   return text;
@@ -51,6 +66,8 @@ function ipv4Arg(name: string, text: string): string {
 export function parseTapArgs(args: readonly string[]): TapArgs {
   let ifname: string | undefined;
   let ipv4: { address: string; prefixLen: number } | 'dhcp' | undefined;
+  let ipv6: { address: string; prefixLen: number } | 'auto' | undefined;
+  let gateway6: string | undefined;
   let hostname: string | undefined;
   let gateway: string | undefined;
   const dns: string[] = [];
@@ -65,6 +82,17 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
       case '--ipv4': {
         const v = value();
         ipv4 = v === 'dhcp' ? 'dhcp' : parseAddressLen(v);
+        break;
+      }
+      case '--ipv6': {
+        const v = value();
+        ipv6 = v === 'auto' ? 'auto' : parseAddressLen6(v);
+        break;
+      }
+      case '--gateway6': {
+        const v = value();
+        if (parseIPv6(v) === undefined) throw new UsageError(`--gateway6: not an IPv6 address: '${v}'`);
+        gateway6 = v;
         break;
       }
       case '--hostname': {
@@ -116,11 +144,15 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
   });
   if (help) return { options: { ifname: ifname ?? '', ipv4: 'dhcp' }, help, verbose };
   if (ifname === undefined) throw new UsageError('IFNAME is missing');
-  if (ipv4 === undefined) throw new UsageError('--ipv4 ADDR/LEN or --ipv4 dhcp is required');
+  if (ipv4 === undefined && ipv6 === undefined) throw new UsageError('--ipv4 (ADDR/LEN or dhcp) or --ipv6 (auto or ADDR/LEN) is required');
   if (hostname !== undefined && ipv4 !== 'dhcp') throw new UsageError('--hostname is for --ipv4 dhcp');
+  if (gateway6 !== undefined && (ipv6 === undefined || ipv6 === 'auto')) throw new UsageError('--gateway6 is for --ipv6 ADDR/LEN (with auto, routers come from advertisements)');
+  if (gateway !== undefined && (ipv4 === undefined || ipv4 === 'dhcp')) throw new UsageError('--gateway is for --ipv4 ADDR/LEN');
   const options: TapNodeOptions = {
     ifname,
-    ipv4,
+    ...(ipv4 !== undefined ? { ipv4 } : {}),
+    ...(ipv6 !== undefined ? { ipv6 } : {}),
+    ...(gateway6 !== undefined ? { gateway6 } : {}),
     dns,
     ...(gateway !== undefined ? { gateway } : {}),
     ...(hostname !== undefined ? { hostname } : {}),
@@ -164,6 +196,12 @@ export function statusLine(s: TapNodeStatus): string {
       return `tap: dhcp ${s.state}`;
     case 'serving':
       return `tap: serving ${s.service}: ${s.ports}`;
+    case 'ipv6-address':
+      return `tap: ipv6 address ${s.address}/${s.prefixLen} (${s.origin}) ${s.state}`;
+    case 'ipv6-router':
+      return `tap: ipv6 default router ${s.router} ${s.added ? 'added' : 'gone'}`;
+    case 'ipv6-dns':
+      return `tap: ipv6 dns (${s.source}) ${s.servers.length > 0 ? s.servers.join(' ') : 'none'}${s.domains !== undefined && s.domains.length > 0 ? `, search ${s.domains.join(' ')}` : ''}`;
     case 'stopped':
       return 'tap: stopped';
   }

@@ -146,6 +146,7 @@ export class NeighborCache<P> {
   reachableTimeMs: number;
   /** Packets dropped from full pending queues. */
   droppedPending = 0;
+  private armed: number | undefined = undefined;
 
   constructor(opts: NeighborCacheOptions = {}) {
     this.maxEntries = opts.maxEntries ?? 512;
@@ -177,6 +178,32 @@ export class NeighborCache<P> {
     return e !== undefined && e.state !== 'FAILED' ? e.lladdr : undefined;
   }
 
+  /**
+   * The send fast path: the link-layer address of a REACHABLE entry still within its
+   * reachable time, or a DELAY/PROBE one (usable, timers already running), with no
+   * allocation and no state change; undefined otherwise (call `resolve`).
+   */
+  usableLladdr(addr: Uint8Array, now: number): Uint8Array | undefined {
+    const e = this.find(addr);
+    if (e === undefined || e.lladdr === undefined) return undefined;
+    if (e.state === 'REACHABLE') {
+      if (now - e.updatedAt >= this.reachableTimeMs) return undefined;
+    } else if (e.state !== 'DELAY' && e.state !== 'PROBE') return undefined;
+    e.usedAt = now;
+    return e.lladdr;
+  }
+
+  /**
+   * The earliest timer `resolve` started since the last `takeArmed()` (STALE -> DELAY,
+   * a new INCOMPLETE entry), or undefined: the caller re-arms its deadline cheaply
+   * instead of recomputing `pollAt()` for every packet.
+   */
+  takeArmed(): number | undefined {
+    const a = this.armed;
+    this.armed = undefined;
+    return a;
+  }
+
   /** Whether `addr` is known as a router (its NAs carry the R flag, or it sent an RA). */
   isRouter(addr: Uint8Array): boolean {
     return this.find(addr)?.isRouter ?? false;
@@ -200,6 +227,7 @@ export class NeighborCache<P> {
       if (e.state === 'STALE') {
         e.state = 'DELAY';
         e.timerAt = now + this.delayMs;
+        this.noteArmed(e.timerAt);
       }
       return { kind: 'lladdr', lladdr: e.lladdr };
     }
@@ -209,6 +237,7 @@ export class NeighborCache<P> {
       e.state = 'INCOMPLETE';
       e.solicitsSent = 1;
       e.timerAt = now + this.retransMs;
+      this.noteArmed(e.timerAt);
       e.pending.push(packet);
       return { kind: 'queued', solicit: true, dropped: false };
     }
@@ -370,6 +399,10 @@ export class NeighborCache<P> {
   }
 
   // ------------------------------------------------------------------ internals
+
+  private noteArmed(at: number): void {
+    if (this.armed === undefined || at < this.armed) this.armed = at;
+  }
 
   /** REACHABLE whose time is up reads as STALE (RFC 4861 §7.3.3: no timer needed). */
   private age(e: Entry<P>, now: number): void {

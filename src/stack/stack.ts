@@ -71,11 +71,11 @@
  * is delivered at the end of the next poll, which the stack requests through `onWake`.
  */
 import { IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTCONN, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR, IOT_SOCKET_ETIMEDOUT } from '../base/iot-constants.ts';
-import { parseIPv4 } from '../base/ip-address.ts';
+import { parseIPv4, parseIPv6 } from '../base/ip-address.ts';
 import type { Rng } from '../base/rand.ts';
 import { parseArp, ArpOp } from '../wire/arp.ts';
 import { rd16, wr16, wr32 } from '../wire/bytes.ts';
-import { foldChecksum, onesSum } from '../wire/checksum.ts';
+import { foldChecksum, onesSum, pseudoHeaderSumV6 } from '../wire/checksum.ts';
 import { BROADCAST_MAC, EtherType, parseMac } from '../wire/ethernet.ts';
 import type { WireFault } from '../wire/fault.ts';
 import { isFault } from '../wire/fault.ts';
@@ -92,6 +92,9 @@ import { RouteTable, type Route } from './routes.ts';
 import { TimerHeap, type Timed } from './timer-heap.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { UdpPcb, UdpPortTable } from './udp.ts';
+import { PostPollEvents } from './post-poll-events.ts';
+import { Ipv6Layer, type Ipv6Event, type Ipv6InterfaceOptions, type Ipv6StackOptions } from './ipv6-layer.ts';
+import type { Ipv6AddressInfo } from './ipv6-interface.ts';
 
 // ------------------------------------------------------------------------------------
 // Public types
@@ -126,6 +129,8 @@ export interface StackOptions {
   maxPings?: number;
   /** IP ID counter table size (default 4096, see `IpIdGenerator`). */
   ipIdBuckets?: number;
+  /** IPv6 settings (reassembly, neighbor and path MTU cache sizes). */
+  ipv6?: Ipv6StackOptions;
 }
 
 export interface InterfaceOptions {
@@ -143,6 +148,11 @@ export interface InterfaceOptions {
   checksumOffload?: boolean;
   /** Default true. */
   up?: boolean;
+  /**
+   * IPv6 on this interface (default off): `true` for link-local + SLAAC from RAs, or the
+   * options (static addresses, gateway, DAD, RFC 7217 key). See `Stack.enableIpv6`.
+   */
+  ipv6?: boolean | Ipv6InterfaceOptions;
 }
 
 /** Drops by reason. Wire faults (first five) are counted at whatever layer found them. */
@@ -197,6 +207,14 @@ export interface StackStats {
     errorsIn: number; errorsOut: number; rateLimited: number;
   };
   udp: { rxDatagrams: number; txDatagrams: number; filtered: number };
+  ip6: { rxPackets: number; txPackets: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number };
+  icmp6: {
+    in: number; out: number; echoRequestsIn: number; echoRepliesIn: number; echoRequestsOut: number; echoRepliesOut: number;
+    errorsIn: number; errorsOut: number; rateLimited: number;
+  };
+  /** Neighbor Discovery (RFC 4861): messages, DAD conflicts (RFC 4862), failed address resolutions. */
+  nd: { nsIn: number; nsOut: number; naIn: number; naOut: number; rsOut: number; raIn: number; redirectsIn: number; dadConflicts: number; resolutionFailed: number };
+  mld: { reportsOut: number; queriesIn: number };
   drops: DropCounters;
   /** Change callbacks that threw (the exception is kept in `Stack.lastCallbackError`). */
   callbackErrors: number;
@@ -350,8 +368,10 @@ export interface PingResult {
   /** 0 on an echo reply; `ETIMEDOUT` without reply; `ERROR` on an ICMP error or ARP failure. */
   readonly code: number;
   readonly rttMs: number;
-  /** Who answered (uint32; the reporter of an ICMP error). */
+  /** Who answered (uint32; the reporter of an ICMP error); 0 for IPv6. */
   readonly from: number;
+  /** IPv6: who answered (16 bytes); undefined for IPv4 and timeouts. */
+  readonly from6?: Uint8Array | undefined;
   /** Reply TTL (0 on failure). */
   readonly ttl: number;
   /** Echo data bytes received. */
@@ -370,6 +390,8 @@ export interface PingOptions {
   ttl?: number;
   /** Default 1000 ms. */
   timeoutMs?: number;
+  /** Outgoing interface (IPv6 link-local and multicast destinations). */
+  ifIndex?: number;
 }
 
 /**
@@ -431,6 +453,8 @@ interface LoopDatagram {
 
 class PingEntry implements StackTimer {
   deadline: number | undefined = undefined;
+  /** IPv6 destination (undefined: an IPv4 ping to `dst`). */
+  dst6: Uint8Array | undefined = undefined;
   constructor(
     readonly stack: Stack,
     readonly seq: number,
@@ -488,6 +512,61 @@ function macEquals(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
   return true;
 }
 
+const ANY16 = new Uint8Array(16);
+const IPV6_ICMP = 58;
+const ICMPV6_ECHO_REQUEST = 128;
+
+function isAny16(a: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
+function equal16(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== 16 || b.length !== 16) return false;
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2). */
+function isMapped(a: Uint8Array): boolean {
+  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
+  return a[10] === 0xff && a[11] === 0xff;
+}
+
+function mappedV4(a: Uint8Array): number {
+  return ip4FromBytes(a, 12);
+}
+
+function mapV4(v4: number): Uint8Array {
+  const a = new Uint8Array(16);
+  a[10] = 0xff;
+  a[11] = 0xff;
+  wr32(a, 12, v4);
+  return a;
+}
+
+/** A 16-byte IPv6 address from text or bytes; throws RangeError on bad input (configuration errors). */
+export function toIpv6(a: string | Uint8Array): Uint8Array {
+  if (typeof a !== 'string') {
+    if (a.length !== 16) throw new RangeError('not an IPv6 address: need 16 bytes');
+    return a.slice();
+  }
+  const b = parseIPv6(a);
+  if (b === undefined) throw new RangeError(`not an IPv6 address: ${a}`);
+  return b;
+}
+
+/**
+ * Connected UDP over IPv6, as Linux's `icmpv6_err_convert`: port unreachable ->
+ * `ECONNREFUSED`; no route, administratively prohibited, address unreachable,
+ * parameter problem -> `ERROR`; Packet Too Big and time exceeded are soft (ignored).
+ */
+function udp6ErrorCode(type: number, code: number): number {
+  if (type === 1) return code === 4 ? IOT_SOCKET_ECONNREFUSED : IOT_SOCKET_ERROR;
+  if (type === 4) return IOT_SOCKET_ERROR;
+  return 0;
+}
+
 /** A uint32 address from text or a number; throws RangeError on bad text (configuration errors). */
 export function toIpv4(a: string | number): number {
   if (typeof a === 'number') {
@@ -531,6 +610,10 @@ function newStats(): StackStats {
     ip: { rxDatagrams: 0, txDatagrams: 0, fragmentsIn: 0, reassembled: 0, fragmentsOut: 0, looped: 0 },
     icmp: { in: 0, out: 0, echoRequestsIn: 0, echoRepliesIn: 0, echoRequestsOut: 0, echoRepliesOut: 0, errorsIn: 0, errorsOut: 0, rateLimited: 0 },
     udp: { rxDatagrams: 0, txDatagrams: 0, filtered: 0 },
+    ip6: { rxPackets: 0, txPackets: 0, fragmentsIn: 0, reassembled: 0, fragmentsOut: 0, looped: 0 },
+    icmp6: { in: 0, out: 0, echoRequestsIn: 0, echoRepliesIn: 0, echoRequestsOut: 0, echoRepliesOut: 0, errorsIn: 0, errorsOut: 0, rateLimited: 0 },
+    nd: { nsIn: 0, nsOut: 0, naIn: 0, naOut: 0, rsOut: 0, raIn: 0, redirectsIn: 0, dadConflicts: 0, resolutionFailed: 0 },
+    mld: { reportsOut: 0, queriesIn: 0 },
     drops: {
       truncated: 0, badLength: 0, badChecksum: 0, malformed: 0, unsupported: 0, notForUs: 0, unknownEtherType: 0,
       unknownProtocol: 0, martian: 0, interfaceDown: 0, noRoute: 0, arpFailed: 0, arpQueue: 0, noPcb: 0, queueFull: 0,
@@ -571,6 +654,9 @@ export class Stack {
 
   /** The stack's randomness (services draw from it: DHCP transaction ids, back-off jitter). */
   readonly rng: Rng;
+  /** IPv6 (per-interface state, caches); enabled per interface with `enableIpv6`. */
+  readonly ipv6: Ipv6Layer;
+  private readonly ipv6Events: PostPollEvents<Ipv6Event>;
   private readonly rxBatch: number;
   private readonly defaultTtl: number;
   private readonly ifaces: (NetInterface | undefined)[] = [];
@@ -600,6 +686,8 @@ export class Stack {
   private readonly loopQueueMax: number;
 
   private inPoll = false;
+  /** The `now` of the latest poll (configuration calls made outside a poll start their timers from it). */
+  private lastNow = 0;
   private changed = new Set<ChangeTarget>();
   private spareChanged = new Set<ChangeTarget>();
   private completions: { entry: PingEntry; result: PingResult }[] = [];
@@ -626,6 +714,7 @@ export class Stack {
     out.set(this.udpLen === d.length ? d : d.subarray(0, this.udpLen), UDP_HEADER_LEN);
   };
   private readonly udpSend: IpSend = { src: 0, dst: 0, protocol: IpProtocol.UDP, ifIndex: undefined, payloadLen: 0, payloadWriter: this.udpWriter, checksumOffset: 6 };
+  private readonly udpSend6: Ip6Send = { src: undefined, dst: ANY16, protocol: IpProtocol.UDP, ifIndex: undefined, payloadLen: 0, payloadWriter: this.udpWriter, checksumOffset: 6 };
 
   constructor(opts: StackOptions) {
     this.rng = opts.rng;
@@ -643,6 +732,21 @@ export class Stack {
     this.maxPings = opts.maxPings ?? 64;
     this.pingIdent = opts.rng.nextU32() & 0xffff;
     this.pingSeq = opts.rng.nextU32() & 0xffff;
+    this.ipv6Events = new PostPollEvents<Ipv6Event>((t) => this.markChanged(t));
+    this.ipv6 = new Ipv6Layer({
+      stats: this.stats,
+      rng: this.rng,
+      iface: (i) => this.ifaces[i],
+      transmit: (iface, mac, type, len, now) => this.transmit(iface, mac, type, len, now),
+      loop: (ifIndex, packet) => this.loopPacket(ifIndex, packet),
+      deliver: (now, ctx, payload, reassembled) => this.deliverTransport(now, ctx, payload, reassembled),
+      deliverError: (now, e) => this.deliverError(now, e),
+      echoReply: (now, ident, seq, from, hopLimit, data) => this.echoReply6(now, ident, seq, from, hopLimit, data),
+      takeErrorToken: (now) => this.icmpBucket.take(now),
+      event: (e) => this.ipv6Events.emit(e),
+      requestPoll: () => this.requestPoll(),
+      scratch: () => this.scratchBuffer(),
+    }, opts.ipv6);
   }
 
   // ---------------------------------------------------------------- interfaces
@@ -674,8 +778,81 @@ export class Stack {
     this.ifaceTimers.push({ deadline: undefined, fire: (now) => this.announceTick(iface, now) });
     iface.unsubscribe = device.onReadable(() => this.emitWake());
     if (opts.ipv4 !== undefined) this.setIpv4(index, opts.ipv4, opts.gateway);
+    if (opts.ipv6 !== undefined && opts.ipv6 !== false) this.enableIpv6(index, opts.ipv6 === true ? {} : opts.ipv6);
     this.requestPoll();
     return index;
+  }
+
+  // ---------------------------------------------------------------- IPv6 configuration
+
+  /**
+   * Enables IPv6 on an interface (its MTU must be at least 1280): a link-local address
+   * with a stable identifier (RFC 7217/8064) at once, DAD for every address (RFC 4862),
+   * router solicitation and SLAAC from Router Advertisements unless `autoconf: false`,
+   * plus any static addresses and gateway. Progress is reported by `onIpv6Event`.
+   * `now`: the stack's current time (DAD and solicitation timers start from it).
+   */
+  enableIpv6(ifIndex: number, opts: Ipv6InterfaceOptions = {}, now = this.lastNow): void {
+    this.ipv6.enable(now, this.mustIface(ifIndex), opts);
+    this.requestPoll();
+  }
+
+  /** Adds a static IPv6 address (text or 16 bytes) with its prefix length; its prefix becomes on-link. DAD runs first. */
+  addIpv6Address(ifIndex: number, address: string | Uint8Array, prefixLen: number, now = this.lastNow): void {
+    this.ipv6.addStatic(now, ifIndex, toIpv6(address), prefixLen);
+    this.requestPoll();
+  }
+
+  /** Removes an IPv6 address; false when the interface has no such address. */
+  removeIpv6Address(ifIndex: number, address: string | Uint8Array): boolean {
+    return this.ipv6.removeStatic(ifIndex, toIpv6(address));
+  }
+
+  /** The IPv6 addresses of one interface, or of all (copies, with their state and lifetimes). */
+  ipv6Addresses(ifIndex?: number): Ipv6AddressInfo[] {
+    return this.ipv6.addresses(ifIndex);
+  }
+
+  /** IPv6 default routers of an interface (learned from RAs, then the static gateway). */
+  ipv6Routers(ifIndex: number): Uint8Array[] {
+    return this.ipv6.routers(ifIndex);
+  }
+
+  /** Recursive DNS servers learned from Router Advertisements (RFC 8106), all interfaces. */
+  ipv6DnsServers(): Uint8Array[] {
+    return this.ipv6.dnsServers();
+  }
+
+  /** Listens to IPv6 configuration events (addresses, routers, DNS, the RA's O flag), delivered after polls. */
+  onIpv6Event(listener: (e: Ipv6Event) => void): () => void {
+    return this.ipv6Events.on(listener);
+  }
+
+  /** Joins an IPv6 multicast group on an interface (reference counted; announced by MLDv2 reports). */
+  joinIpv6Group(ifIndex: number, group: string | Uint8Array, now = this.lastNow): void {
+    const g = toIpv6(group);
+    if (g[0] !== 0xff) throw new RangeError('not an IPv6 multicast address');
+    this.ipv6.join(now, ifIndex, g);
+  }
+
+  /** Leaves a group joined with `joinIpv6Group`. */
+  leaveIpv6Group(ifIndex: number, group: string | Uint8Array, now = this.lastNow): void {
+    this.ipv6.leave(now, ifIndex, toIpv6(group));
+  }
+
+  /** Whether `addr` (16 bytes) is one of our usable IPv6 addresses. */
+  isLocalAddress6(addr: Uint8Array): boolean {
+    return this.ipv6.isLocal(addr);
+  }
+
+  /** The source address a packet to `dst` would carry (RFC 6724; a copy), or undefined without route or address. */
+  sourceAddressFor6(dst: Uint8Array, ifIndex?: number): Uint8Array | undefined {
+    return this.ipv6.sourceFor(dst, ifIndex);
+  }
+
+  /** Largest IPv6 packet that goes out unfragmented towards `dst` (interface, RA and path MTU), or 0 without a route. */
+  pathMtu6(dst: Uint8Array): number {
+    return this.ipv6.pathMtu(dst, this.lastNow);
   }
 
   /** The interface with index `ifIndex`, or undefined. */
@@ -742,6 +919,7 @@ export class Stack {
   /** Detaches an interface (its routes go; the device is not closed). */
   removeInterface(ifIndex: number): void {
     const iface = this.mustIface(ifIndex);
+    this.ipv6.disable(ifIndex);
     iface.unsubscribe?.();
     for (const r of iface.routes) this.routes.remove((x) => x === r);
     this.routes.remove((r) => r.ifIndex === ifIndex);
@@ -855,6 +1033,7 @@ export class Stack {
     if (this.inPoll) return true;
     if (this.closed) return false;
     this.inPoll = true;
+    this.lastNow = now;
     let more = false;
     try {
       more = this.drainLoop(now);
@@ -870,6 +1049,7 @@ export class Stack {
           break;
         }
       }
+      this.ipv6.poll(now);
       this.tcp?.poll(now);
       const services = this.services;
       for (let i = 0; i < services.length; i++) {
@@ -895,6 +1075,8 @@ export class Stack {
   pollAt(now?: number): number | undefined {
     if (now !== undefined && (this.loopQueue.length > 0 || this.changed.size > 0 || this.completions.length > 0)) return now;
     let at = this.timers.nextAt();
+    const v6 = this.ipv6.pollAt();
+    if (v6 !== undefined && (at === undefined || v6 < at)) at = v6;
     const t = this.tcp?.pollAt();
     if (t !== undefined && (at === undefined || t < at)) at = t;
     const services = this.services;
@@ -1059,6 +1241,17 @@ export class Stack {
     return this.fragmentOut(iface, mac, scratch.subarray(0, total), mtu, now) ? 0 : IOT_SOCKET_EAGAIN;
   }
 
+  /**
+   * Sends one IPv6 packet (see `Ip6Send`), with the return codes of `sendIp`: 0 (sent,
+   * or queued for neighbor resolution), `EAGAIN` (the device refused a frame), `EINVAL`
+   * (bad parameters, a source that is not ours, `dontFragment` beyond the path MTU),
+   * `ERROR` (no route, no usable source address, interface down, neighbor unreachable).
+   * Packets beyond the path MTU are fragmented (RFC 8200 §4.5).
+   */
+  sendIp6(now: number, p: Ip6Send): number {
+    return this.ipv6.send(now, p);
+  }
+
   /** Writes header and payload of a datagram at `buf[off]`; `l4`: compute the transport checksum. */
   private buildDatagram(buf: Uint8Array, off: number, p: IpSend, src: number, dst: number, ttl: number, payloadLen: number, l4: boolean): void {
     const total = IPV4_HLEN + payloadLen;
@@ -1165,6 +1358,14 @@ export class Stack {
     return 0;
   }
 
+  /** Queues a whole packet (IPv4 or IPv6) to one of our addresses for the next poll; false when the queue is full. */
+  private loopPacket(ifIndex: number, packet: Uint8Array): boolean {
+    if (this.loopQueue.length >= this.loopQueueMax) return false;
+    this.loopQueue.push({ ifIndex, packet });
+    this.requestPoll();
+    return true;
+  }
+
   private scratchBuffer(): Uint8Array {
     if (this.scratch === undefined) this.scratch = new Uint8Array(0x10000);
     return this.scratch;
@@ -1208,7 +1409,8 @@ export class Stack {
       const iface = this.ifaces[d.ifIndex];
       if (iface === undefined) continue;
       try {
-        this.ipInput(iface, d.packet, false, now, true);
+        if (((d.packet[0] as number) >> 4) === 6) this.ipv6.input(now, iface, d.packet, false, undefined, true);
+        else this.ipInput(iface, d.packet, false, now, true);
       } catch (error) {
         this.stats.drops.internalError++;
         this.lastInternalError = error;
@@ -1223,12 +1425,11 @@ export class Stack {
 
   private input(iface: NetInterface, frame: Uint8Array, now: number): void {
     if (iface.medium !== 'ethernet') {
-      if (frame.length < 1 || (frame[0] as number) >> 4 !== 4) {
-        if (frame.length < 1) this.stats.drops.truncated++;
-        else this.stats.drops.unknownProtocol++;
-        return;
-      }
-      this.ipInput(iface, frame, false, now, false);
+      const version = frame.length < 1 ? 0 : (frame[0] as number) >> 4;
+      if (version === 4) this.ipInput(iface, frame, false, now, false);
+      else if (version === 6) this.ipv6.input(now, iface, frame, false, undefined, false);
+      else if (frame.length < 1) this.stats.drops.truncated++;
+      else this.stats.drops.unknownProtocol++;
       return;
     }
     if (frame.length < 14) {
@@ -1237,7 +1438,8 @@ export class Stack {
     }
     let linkBroadcast = false;
     if (((frame[0] as number) & 1) !== 0) {
-      if (!macEquals(frame, 0, BROADCAST_MAC)) {
+      // Broadcast, or IPv6 multicast (33:33:..., RFC 2464 §7) when IPv6 runs here: the IPv6 layer checks the group.
+      if (!macEquals(frame, 0, BROADCAST_MAC) && !(frame[0] === 0x33 && frame[1] === 0x33 && this.ipv6.state(iface.index) !== undefined)) {
         this.stats.drops.notForUs++;
         return;
       }
@@ -1248,6 +1450,7 @@ export class Stack {
     }
     const type = rd16(frame, 12);
     if (type === EtherType.IPV4) this.ipInput(iface, frame.subarray(14), linkBroadcast, now, false);
+    else if (type === EtherType.IPV6) this.ipv6.input(now, iface, frame.subarray(14), linkBroadcast, frame.subarray(6, 12), false);
     else if (type === EtherType.ARP) this.arpInput(iface, frame.subarray(14), now);
     else this.stats.drops.unknownEtherType++;
   }
@@ -1429,20 +1632,28 @@ export class Stack {
     ctx.broadcast = broadcast || linkBroadcast;
     ctx.header = header;
     ctx.checksumVerified = verified;
-    switch (protocol) {
+    if (protocol === IpProtocol.ICMP) {
+      this.icmpInput(ctx, payload, now);
+      return;
+    }
+    if (!this.deliverTransport(now, ctx, payload, reassembled)) {
+      this.stats.drops.unknownProtocol++;
+      this.icmpError(now, ctx, payload, reassembled, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.PROTOCOL);
+    }
+  }
+
+  /** UDP and TCP delivery for both families; false for other protocols. */
+  private deliverTransport(now: number, ctx: IpInputContext, payload: Uint8Array, reassembled: boolean): boolean {
+    switch (ctx.protocol) {
       case IpProtocol.UDP:
         this.udpInput(ctx, payload, reassembled, now);
-        return;
-      case IpProtocol.ICMP:
-        this.icmpInput(ctx, payload, now);
-        return;
+        return true;
       case IpProtocol.TCP:
         if (this.tcp === undefined) this.stats.drops.noHandler++;
         else this.tcp.input(now, ctx, payload);
-        return;
+        return true;
       default:
-        this.stats.drops.unknownProtocol++;
-        this.icmpError(now, ctx, payload, reassembled, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.PROTOCOL);
+        return false;
     }
   }
 
@@ -1583,15 +1794,20 @@ export class Stack {
   /** Routes an error about one of our datagrams to whoever sent it. */
   private deliverError(now: number, e: IcmpErrorInfo): void {
     const t = e.transport;
+    const v6 = e.family === 6;
     switch (e.protocol) {
       case IpProtocol.UDP: {
         if (t.length < 4) return;
         const srcPort = rd16(t, 0);
         const dstPort = rd16(t, 2);
         for (const pcb of this.udpPorts.onPort(srcPort)) {
-          if ((pcb.localAddr !== 0 && pcb.localAddr !== e.src) || !pcb.connected) continue;
-          if (pcb.remoteAddr !== e.dst || pcb.remotePort !== dstPort) continue;
-          const code = e.source === 'local' ? IOT_SOCKET_ERROR : udpErrorCode(e.type, e.code);
+          if (!pcb.connected || pcb.remotePort !== dstPort) continue;
+          if (v6) {
+            if (pcb.family !== 6 || (!isAny16(pcb.localAddr6) && !equal16(pcb.localAddr6, e.src6)) || !equal16(pcb.remoteAddr6, e.dst6)) continue;
+          } else if (pcb.family === 6) {
+            if (!isMapped(pcb.remoteAddr6) || mappedV4(pcb.remoteAddr6) !== e.dst) continue;
+          } else if ((pcb.localAddr !== 0 && pcb.localAddr !== e.src) || pcb.remoteAddr !== e.dst) continue;
+          const code = e.source === 'local' ? IOT_SOCKET_ERROR : v6 ? udp6ErrorCode(e.type, e.code) : udpErrorCode(e.type, e.code);
           if (code === 0) return;
           pcb.error = code;
           this.markChanged(pcb);
@@ -1602,13 +1818,17 @@ export class Stack {
       case IpProtocol.TCP:
         this.tcp?.onIcmpError?.(now, e);
         return;
-      case IpProtocol.ICMP: {
-        if (t.length < 8 || t[0] !== Icmpv4Type.ECHO_REQUEST || rd16(t, 4) !== this.pingIdent) return;
+      case IpProtocol.ICMP:
+      case IPV6_ICMP: {
+        const echo = v6 ? ICMPV6_ECHO_REQUEST : Icmpv4Type.ECHO_REQUEST;
+        if (e.protocol !== (v6 ? IPV6_ICMP : IpProtocol.ICMP)) return;
+        if (t.length < 8 || t[0] !== echo || rd16(t, 4) !== this.pingIdent) return;
         const entry = this.pings.get(rd16(t, 6));
-        if (entry === undefined || (entry.dst !== e.dst && entry.dst !== IPV4_BROADCAST)) return;
+        if (entry === undefined) return;
+        if (v6 ? entry.dst6 === undefined || !equal16(entry.dst6, e.dst6) : entry.dst6 !== undefined || (entry.dst !== e.dst && entry.dst !== IPV4_BROADCAST)) return;
         this.finishPing(entry, {
           seq: entry.seq, code: IOT_SOCKET_ERROR, rttMs: now - entry.sentAt, from: e.reporter, ttl: 0, bytes: 0, dataMatches: false,
-          icmpType: e.type, icmpCode: e.code,
+          icmpType: e.type, icmpCode: e.code, from6: v6 && e.reporter6.length === 16 ? e.reporter6.slice() : undefined,
         });
         return;
       }
@@ -1618,42 +1838,76 @@ export class Stack {
   // ---------------------------------------------------------------- ping
 
   /**
-   * Sends an ICMP echo request to `dst` (uint32 or text). Returns 0 (the result is
-   * passed to `done` after a later poll: reply, `ETIMEDOUT` after `timeoutMs`, or
-   * `ERROR` on an ICMP error / ARP failure), or a negative code at once: `EINVAL` (bad
-   * size or TTL), `ENOMEM` (too many pings in flight), `ERROR` (no route, ...).
+   * Sends an ICMP (or, to an IPv6 destination, ICMPv6) echo request to `dst` (uint32,
+   * text, or 16 bytes). Returns 0 (the result is passed to `done` after a later poll:
+   * reply, `ETIMEDOUT` after `timeoutMs`, or `ERROR` on an ICMP error / resolution
+   * failure), or a negative code at once: `EINVAL` (bad size or TTL), `ENOMEM` (too many
+   * pings in flight), `ERROR` (no route, ...). Echo data beyond the path MTU is sent
+   * fragmented.
    */
-  ping(now: number, dst: number | string, opts: PingOptions = {}, done?: (r: PingResult) => void): number {
-    const to = typeof dst === 'string' ? toIpv4(dst) : dst >>> 0;
+  ping(now: number, dst: number | string | Uint8Array, opts: PingOptions = {}, done?: (r: PingResult) => void): number {
+    let to = 0;
+    let to6: Uint8Array | undefined;
+    if (typeof dst === 'number') to = dst >>> 0;
+    else if (typeof dst === 'string') {
+      if (dst.includes(':')) to6 = toIpv6(dst);
+      else to = toIpv4(dst);
+    } else if (dst.length === 16) to6 = dst.slice();
+    else if (dst.length === 4) to = ip4FromBytes(dst);
+    else return IOT_SOCKET_EINVAL;
+    const hlen = to6 !== undefined ? 40 : IPV4_HLEN;
     let data = opts.data;
     if (data === undefined) {
       const size = opts.size ?? 56;
-      if (!Number.isInteger(size) || size < 0 || size > 0xffff - IPV4_HLEN - 8) return IOT_SOCKET_EINVAL;
+      if (!Number.isInteger(size) || size < 0 || size > 0xffff - hlen - 8) return IOT_SOCKET_EINVAL;
       data = new Uint8Array(size);
       for (let i = 0; i < size; i++) data[i] = (i + 8) & 0xff;
     } else {
       data = data.slice();
-      if (data.length > 0xffff - IPV4_HLEN - 8) return IOT_SOCKET_EINVAL;
+      if (data.length > 0xffff - hlen - 8) return IOT_SOCKET_EINVAL;
     }
     if (this.pings.size >= this.maxPings) return IOT_SOCKET_ENOMEM;
     let seq = this.pingSeq;
     for (let i = 0; this.pings.has(seq) && i < 0x10000; i++) seq = (seq + 1) & 0xffff;
     this.pingSeq = (seq + 1) & 0xffff;
     const entry = new PingEntry(this, seq, to, data, now, done);
-    const req = { kind: 'echo-request' as const, ident: this.pingIdent, seq, data };
+    entry.dst6 = to6;
     this.pings.set(seq, entry);
-    const r = this.sendIp(now, {
-      dst: to, protocol: IpProtocol.ICMP, payloadLen: 8 + data.length, payloadWriter: (out) => emitIcmpv4(req, out),
-      ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}),
-    });
+    let r: number;
+    if (to6 !== undefined) {
+      r = this.ipv6.sendIcmp(now, { kind: 'echo-request', ident: this.pingIdent, seq, data }, to6, undefined, {
+        ifIndex: opts.ifIndex, ...(opts.ttl !== undefined ? { hopLimit: opts.ttl } : {}),
+      });
+      if (r === 0) this.stats.icmp6.echoRequestsOut++;
+    } else {
+      const req = { kind: 'echo-request' as const, ident: this.pingIdent, seq, data };
+      r = this.sendIp(now, {
+        dst: to, protocol: IpProtocol.ICMP, payloadLen: 8 + data.length, payloadWriter: (out) => emitIcmpv4(req, out),
+        ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}),
+      });
+      if (r === 0) {
+        this.stats.icmp.out++;
+        this.stats.icmp.echoRequestsOut++;
+      }
+    }
     if (r !== 0) {
       this.pings.delete(seq);
       return r;
     }
-    this.stats.icmp.out++;
-    this.stats.icmp.echoRequestsOut++;
     this.arm(entry, now + Math.max(0, opts.timeoutMs ?? 1000));
     return 0;
+  }
+
+  /** An ICMPv6 echo reply (from the IPv6 layer). */
+  private echoReply6(now: number, ident: number, seq: number, from: Uint8Array, hopLimit: number, d: Uint8Array): void {
+    if (ident !== this.pingIdent) return;
+    const entry = this.pings.get(seq);
+    if (entry === undefined || entry.dst6 === undefined) return;
+    // A reply to a multicast ping comes from a unicast address.
+    if (entry.dst6[0] !== 0xff && !equal16(entry.dst6, from)) return;
+    let same = d.length === entry.data.length;
+    for (let i = 0; same && i < d.length; i++) same = d[i] === entry.data[i];
+    this.finishPing(entry, { seq, code: 0, rttMs: now - entry.sentAt, from: 0, from6: from.slice(), ttl: hopLimit, bytes: d.length, dataMatches: same });
   }
 
   /** Pings waiting for a reply. */
@@ -1675,38 +1929,47 @@ export class Stack {
   // ---------------------------------------------------------------- UDP
 
   /**
-   * A new UDP PCB (IPv4 only: `family` 6 gives `ENOTSUP`), unbound. `ENOMEM` when
-   * `maxUdpPcbs` are open.
+   * A new UDP PCB, unbound: `family` 4, or 6 (IPv6; dual-stack unless `pcb.v6Only` is set
+   * before binding). `ENOMEM` when `maxUdpPcbs` are open.
    */
   udpOpen(family: 4 | 6 = 4): UdpPcb | number {
-    if (family !== 4) return IOT_SOCKET_ENOTSUP;
+    if (family !== 4 && family !== 6) return IOT_SOCKET_ENOTSUP;
     if (this.closed || this.udpPcbs.size >= this.maxUdpPcbs) return IOT_SOCKET_ENOMEM;
-    const pcb = new UdpPcb(this.nextPcbId++);
+    const pcb = new UdpPcb(this.nextPcbId++, family);
     this.udpPcbs.add(pcb);
     this.requestPoll(); // the runner re-checks whether sockets keep the process alive
     return pcb;
   }
 
   /**
-   * Binds to `address` (uint32; 0 = any, else one of our addresses) and `port` (0 = an
-   * ephemeral port). `0`, `EINVAL` (closed, already bound, address not local),
-   * `EADDRINUSE`.
+   * Binds to `address` (IPv4 PCB: uint32, 0 = any; IPv6 PCB: 16 bytes, `::` = any; else
+   * one of our addresses) and `port` (0 = an ephemeral port). `0`, `EINVAL` (closed,
+   * already bound, address not local or of the other family), `EADDRINUSE`.
    */
-  udpBind(pcb: UdpPcb, address: number, port: number): number {
+  udpBind(pcb: UdpPcb, address: number | Uint8Array, port: number): number {
     if (pcb.closed || pcb.localPort !== 0) return IOT_SOCKET_EINVAL;
-    address >>>= 0;
-    if (address !== 0 && !this.isLocalAddress(address)) return IOT_SOCKET_EINVAL;
     if (!Number.isInteger(port) || port < 0 || port > 0xffff) return IOT_SOCKET_EINVAL;
-    if (port === 0) return this.udpPorts.bindEphemeral(pcb, address, this.rng) ? 0 : IOT_SOCKET_EADDRINUSE;
-    return this.udpPorts.bind(pcb, address, port) ? 0 : IOT_SOCKET_EADDRINUSE;
+    let a: number | Uint8Array;
+    if (pcb.family === 6) {
+      if (typeof address === 'number' || address.length !== 16) return IOT_SOCKET_EINVAL;
+      if (!isAny16(address) && !this.ipv6.isLocal(address)) return IOT_SOCKET_EINVAL;
+      a = address;
+    } else {
+      if (typeof address !== 'number') return IOT_SOCKET_EINVAL;
+      a = address >>> 0;
+      if (a !== 0 && !this.isLocalAddress(a)) return IOT_SOCKET_EINVAL;
+    }
+    if (port === 0) return this.udpPorts.bindEphemeral(pcb, a, this.rng) ? 0 : IOT_SOCKET_EADDRINUSE;
+    return this.udpPorts.bind(pcb, a, port) ? 0 : IOT_SOCKET_EADDRINUSE;
   }
 
   /**
    * Ties an unbound PCB to an interface (`undefined` unties it), as `SO_BINDTODEVICE`:
    * it receives only datagrams that arrived on that interface, its datagrams to
    * 255.255.255.255 leave there (from 0.0.0.0 while the interface has no address: DHCP),
-   * and PCBs tied to different interfaces may bind the same address and port. `0`, or
-   * `EINVAL` (closed, already bound, no such interface).
+   * IPv6 link-local and multicast destinations are sent there, and PCBs tied to
+   * different interfaces may bind the same address and port. `0`, or `EINVAL` (closed,
+   * already bound, no such interface).
    */
   udpBindToInterface(pcb: UdpPcb, ifIndex: number | undefined): number {
     if (pcb.closed || pcb.localPort !== 0) return IOT_SOCKET_EINVAL;
@@ -1716,65 +1979,102 @@ export class Stack {
   }
 
   /**
-   * Sets the default destination and receive filter (`address` 0 clears both). Binds an
-   * unbound PCB to an ephemeral port. Clears a pending error. `0`, `EADDRINUSE` (no free
-   * port), `EINVAL` (port 0 with an address), `ERROR` (closed).
+   * Sets the default destination and receive filter (`address` 0 or `::` clears both;
+   * an IPv6 PCB takes 16 bytes, IPv4-mapped for an IPv4 peer of a dual-stack PCB).
+   * Binds an unbound PCB to an ephemeral port. Clears a pending error. `0`,
+   * `EADDRINUSE` (no free port), `EINVAL` (port 0 with an address, wrong family),
+   * `ERROR` (closed).
    */
-  udpConnect(pcb: UdpPcb, address: number, port: number): number {
+  udpConnect(pcb: UdpPcb, address: number | Uint8Array, port: number): number {
     if (pcb.closed) return IOT_SOCKET_ERROR;
-    address >>>= 0;
     pcb.error = 0;
-    if (address === 0) {
-      pcb.remoteAddr = 0;
-      pcb.remotePort = 0;
-      return 0;
+    if (pcb.family === 6) {
+      if (typeof address === 'number' || address.length !== 16) return IOT_SOCKET_EINVAL;
+      if (isAny16(address)) {
+        pcb.remoteAddr6 = ANY16;
+        pcb.remotePort = 0;
+        return 0;
+      }
+    } else {
+      if (typeof address !== 'number') return IOT_SOCKET_EINVAL;
+      if (address >>> 0 === 0) {
+        pcb.remoteAddr = 0;
+        pcb.remotePort = 0;
+        return 0;
+      }
     }
     if (!Number.isInteger(port) || port < 1 || port > 0xffff) return IOT_SOCKET_EINVAL;
-    if (pcb.localPort === 0 && !this.udpPorts.bindEphemeral(pcb, 0, this.rng)) return IOT_SOCKET_EADDRINUSE;
-    pcb.remoteAddr = address;
+    if (pcb.localPort === 0 && !this.udpPorts.bindEphemeral(pcb, pcb.family === 6 ? ANY16 : 0, this.rng)) return IOT_SOCKET_EADDRINUSE;
+    if (typeof address === 'number') pcb.remoteAddr = address >>> 0;
+    else pcb.remoteAddr6 = address.slice(0, 16);
     pcb.remotePort = port;
     return 0;
   }
 
   /**
    * Sends one datagram of `len` bytes of `data` (copied into the frame at once) to
-   * `dst:dstPort`, or to the connected destination. Binds an unbound PCB (ephemeral
-   * port). Returns `len`, or: a pending error (`ECONNREFUSED`, `ERROR`; reported once),
-   * `ENOTCONN` (no destination), `EINVAL` (more than 65507 bytes, port 0), `ERROR`
-   * (closed, no route, interface down, next hop unreachable), `EADDRINUSE` (no port).
-   * Broadcast destinations (255.255.255.255, a directed broadcast) are allowed.
+   * `dst:dstPort` (uint32 for IPv4 PCBs; 16 bytes for IPv6 ones, IPv4-mapped addresses
+   * going out over IPv4 from a dual-stack PCB), or to the connected destination. Binds
+   * an unbound PCB (ephemeral port). Returns `len`, or: a pending error (`ECONNREFUSED`,
+   * `ERROR`; reported once), `ENOTCONN` (no destination), `EINVAL` (too big, port 0,
+   * wrong family), `ERROR` (closed, no route, interface down, next hop unreachable),
+   * `EADDRINUSE` (no port). IPv4 broadcast destinations are allowed.
    */
-  udpSendTo(now: number, pcb: UdpPcb, data: Uint8Array, len: number = data.length, dst?: number, dstPort?: number): number {
+  udpSendTo(now: number, pcb: UdpPcb, data: Uint8Array, len: number = data.length, dst?: number | Uint8Array, dstPort?: number): number {
     if (pcb.closed) return IOT_SOCKET_ERROR;
     if (pcb.error !== 0) {
       const e = pcb.error;
       pcb.error = 0;
       return e;
     }
-    let to: number;
+    let to: number | Uint8Array;
     let toPort: number;
     if (dst !== undefined) {
-      to = dst >>> 0;
+      to = dst;
       toPort = dstPort ?? 0;
     } else if (pcb.connected) {
-      to = pcb.remoteAddr;
+      to = pcb.family === 6 ? pcb.remoteAddr6 : pcb.remoteAddr;
       toPort = pcb.remotePort;
     } else {
       return IOT_SOCKET_ENOTCONN;
     }
     if (!Number.isInteger(toPort) || toPort < 1 || toPort > 0xffff) return IOT_SOCKET_EINVAL;
-    if (!Number.isInteger(len) || len < 0 || len > MAX_UDP4_PAYLOAD || len > data.length) return IOT_SOCKET_EINVAL;
-    if (pcb.localPort === 0 && !this.udpPorts.bindEphemeral(pcb, 0, this.rng)) return IOT_SOCKET_EADDRINUSE;
+    // An IPv6 PCB sends to IPv4-mapped destinations over IPv4 (dual stack).
+    let to4 = 0;
+    let to6: Uint8Array | undefined;
+    if (pcb.family === 6) {
+      if (typeof to === 'number' || to.length !== 16) return IOT_SOCKET_EINVAL;
+      if (isMapped(to)) {
+        if (pcb.v6Only) return IOT_SOCKET_EINVAL;
+        to4 = mappedV4(to);
+      } else to6 = to;
+    } else {
+      if (typeof to !== 'number') return IOT_SOCKET_EINVAL;
+      to4 = to >>> 0;
+    }
+    const max = to6 !== undefined ? 0xffff - UDP_HEADER_LEN : MAX_UDP4_PAYLOAD;
+    if (!Number.isInteger(len) || len < 0 || len > max || len > data.length) return IOT_SOCKET_EINVAL;
+    if (pcb.localPort === 0 && !this.udpPorts.bindEphemeral(pcb, pcb.family === 6 ? ANY16 : 0, this.rng)) return IOT_SOCKET_EADDRINUSE;
     this.udpData = data;
     this.udpLen = len;
     this.udpSrcPort = pcb.localPort;
     this.udpDstPort = toPort;
-    const p = this.udpSend;
-    p.src = pcb.localAddr;
-    p.dst = to;
-    p.ifIndex = pcb.ifIndex >= 0 ? pcb.ifIndex : undefined;
-    p.payloadLen = UDP_HEADER_LEN + len;
-    const r = this.sendIp(now, p);
+    let r: number;
+    if (to6 !== undefined) {
+      const p = this.udpSend6;
+      p.src = isAny16(pcb.localAddr6) ? undefined : pcb.localAddr6;
+      p.dst = to6;
+      p.ifIndex = pcb.ifIndex >= 0 ? pcb.ifIndex : undefined;
+      p.payloadLen = UDP_HEADER_LEN + len;
+      r = this.sendIp6(now, p);
+    } else {
+      const p = this.udpSend;
+      p.src = pcb.localAddr;
+      p.dst = to4;
+      p.ifIndex = pcb.ifIndex >= 0 ? pcb.ifIndex : undefined;
+      p.payloadLen = UDP_HEADER_LEN + len;
+      r = this.sendIp(now, p);
+    }
     this.udpData = EMPTY;
     if (r < 0 && r !== IOT_SOCKET_EAGAIN) return r; // EAGAIN: the link dropped it, as a wire would
     pcb.stats.sent++;
@@ -1784,11 +2084,11 @@ export class Stack {
 
   /**
    * Receives one datagram into `buf` (at most `len` bytes; the rest of a longer datagram
-   * is discarded). `from` gets the source. Returns the bytes stored, `EAGAIN` (nothing
-   * queued), a pending error (once), `ERROR` (closed). `len` 0 is a readiness poll:
-   * `0` when a datagram is queued (nothing consumed).
+   * is discarded). `from` gets the source (`address6` too on IPv6 PCBs). Returns the
+   * bytes stored, `EAGAIN` (nothing queued), a pending error (once), `ERROR` (closed).
+   * `len` 0 is a readiness poll: `0` when a datagram is queued (nothing consumed).
    */
-  udpRecvFrom(pcb: UdpPcb, buf: Uint8Array, len: number = buf.length, from?: { address: number; port: number }): number {
+  udpRecvFrom(pcb: UdpPcb, buf: Uint8Array, len: number = buf.length, from?: { address: number; port: number; address6?: Uint8Array | undefined }): number {
     if (pcb.closed) return IOT_SOCKET_ERROR;
     if (pcb.error !== 0) {
       const e = pcb.error;
@@ -1803,6 +2103,7 @@ export class Stack {
     if (from !== undefined) {
       from.address = d.src;
       from.port = d.srcPort;
+      if (pcb.family === 6) from.address6 = d.src6;
     }
     return n;
   }
@@ -1816,6 +2117,7 @@ export class Stack {
     pcb.clearQueue();
     pcb.onChange = undefined;
     pcb.remoteAddr = 0;
+    pcb.remoteAddr6 = ANY16;
     pcb.remotePort = 0;
     this.udpPcbs.delete(pcb);
     this.changed.delete(pcb);
@@ -1827,15 +2129,22 @@ export class Stack {
     return this.udpPcbs.size;
   }
 
-  private udpInput(ctx: InputContext, payload: Uint8Array, reassembled: boolean, now: number): void {
+  private udpInput(ctx: IpInputContext, payload: Uint8Array, reassembled: boolean, now: number): void {
     const fault = checkUdp(payload);
     if (fault !== undefined) {
       this.countFault(fault);
       return;
     }
     const len = rd16(payload, 4);
-    if (!ctx.checksumVerified && rd16(payload, 6) !== 0) {
-      if (foldChecksum(onesSum(payload, 0, len, pseudoSum(ctx.src, ctx.dst, IpProtocol.UDP, len))) !== 0) {
+    const v6 = ctx.family === 6;
+    if (!ctx.checksumVerified) {
+      if (v6) {
+        // RFC 8200 §8.1: the checksum is mandatory; a zero checksum is invalid.
+        if (rd16(payload, 6) === 0 || foldChecksum(onesSum(payload, 0, len, pseudoHeaderSumV6(ctx.src6, ctx.dst6, IpProtocol.UDP, len))) !== 0) {
+          this.stats.drops.badChecksum++;
+          return;
+        }
+      } else if (rd16(payload, 6) !== 0 && foldChecksum(onesSum(payload, 0, len, pseudoSum(ctx.src, ctx.dst, IpProtocol.UDP, len))) !== 0) {
         this.stats.drops.badChecksum++;
         return;
       }
@@ -1850,11 +2159,11 @@ export class Stack {
     const list = this.udpPorts.onPort(dstPort);
     let delivered = false;
     if (ctx.broadcast) {
-      // Broadcasts go to every PCB bound to the wildcard on that port (Linux semantics:
-      // a PCB bound to a unicast address does not see them).
+      // Broadcasts (IPv6: multicasts) go to every PCB bound to the wildcard on that port
+      // (Linux semantics: a PCB bound to a unicast address does not see them).
       for (let i = 0; i < list.length; i++) {
         const pcb = list[i] as UdpPcb;
-        if (pcb.localAddr !== 0 || (pcb.ifIndex >= 0 && pcb.ifIndex !== ctx.ifIndex)) continue;
+        if (!this.udpWildcardMatch(pcb, ctx)) continue;
         delivered = true;
         this.udpDeliver(pcb, ctx, payload, len, srcPort, false);
       }
@@ -1863,23 +2172,42 @@ export class Stack {
     }
     for (let i = 0; i < list.length; i++) {
       const pcb = list[i] as UdpPcb;
-      if ((pcb.localAddr !== 0 && pcb.localAddr !== ctx.dst) || (pcb.ifIndex >= 0 && pcb.ifIndex !== ctx.ifIndex)) continue;
+      if (pcb.ifIndex >= 0 && pcb.ifIndex !== ctx.ifIndex) continue;
+      if (v6) {
+        if (pcb.family !== 6 || (!isAny16(pcb.localAddr6) && !equal16(pcb.localAddr6, ctx.dst6))) continue;
+      } else if (pcb.family === 6) {
+        if (!pcb.dualStack) continue;
+      } else if (pcb.localAddr !== 0 && pcb.localAddr !== ctx.dst) continue;
       this.udpDeliver(pcb, ctx, payload, len, srcPort, reassembled);
       return;
     }
     this.stats.drops.noPcb++;
-    this.icmpError(now, ctx, payload, reassembled, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.PORT);
+    if (v6) this.ipv6.portUnreachable(now);
+    else this.icmpError(now, ctx as InputContext, payload, reassembled, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.PORT);
+  }
+
+  /** Whether a broadcast (IPv6: multicast) datagram reaches `pcb`: a wildcard PCB of the family (or dual stack), on the interface. */
+  private udpWildcardMatch(pcb: UdpPcb, ctx: IpInputContext): boolean {
+    if (pcb.ifIndex >= 0 && pcb.ifIndex !== ctx.ifIndex) return false;
+    if (ctx.family === 6) return pcb.family === 6 && isAny16(pcb.localAddr6);
+    return pcb.family === 4 ? pcb.localAddr === 0 : pcb.dualStack;
   }
 
   /** `own`: `payload` is the stack's own buffer (reassembled), so the datagram can keep a view instead of a copy. */
-  private udpDeliver(pcb: UdpPcb, ctx: InputContext, payload: Uint8Array, len: number, srcPort: number, own: boolean): void {
-    if (pcb.connected && (pcb.remoteAddr !== ctx.src || pcb.remotePort !== srcPort)) {
-      pcb.stats.filtered++;
-      this.stats.udp.filtered++;
-      return;
+  private udpDeliver(pcb: UdpPcb, ctx: IpInputContext, payload: Uint8Array, len: number, srcPort: number, own: boolean): void {
+    let src6: Uint8Array | undefined;
+    if (pcb.family === 6) src6 = ctx.family === 6 ? ctx.src6 : mapV4(ctx.src);
+    if (pcb.connected) {
+      const match = pcb.family === 6 ? equal16(pcb.remoteAddr6, src6 as Uint8Array) : pcb.remoteAddr === ctx.src;
+      if (!match || pcb.remotePort !== srcPort) {
+        pcb.stats.filtered++;
+        this.stats.udp.filtered++;
+        return;
+      }
     }
     const data = own ? payload.subarray(UDP_HEADER_LEN, len) : payload.slice(UDP_HEADER_LEN, len);
-    if (!pcb.enqueue({ data, src: ctx.src, srcPort, dst: ctx.dst }, this.udpQueueDatagrams, this.udpQueueBytes)) {
+    const d = { data, src: ctx.src, srcPort, dst: ctx.dst, src6: src6 !== undefined && ctx.family === 6 ? src6.slice() : src6 };
+    if (!pcb.enqueue(d, this.udpQueueDatagrams, this.udpQueueBytes)) {
       this.stats.drops.queueFull++;
       return;
     }

@@ -11,6 +11,12 @@
  * and demultiplexing is a `Map` lookup by port plus a scan of the (one or few) PCBs
  * bound to distinct specific addresses or interfaces of that port.
  *
+ * IPv6 PCBs (`family` 6) bind 16-byte addresses (`localAddr6`, all zero = any). One port
+ * space serves both families, as on Linux: an IPv6 wildcard PCB that is not `v6Only`
+ * is dual-stack (it also receives IPv4 datagrams, reported as IPv4-mapped addresses)
+ * and so conflicts with any IPv4 PCB on its port; a v6-only or specific-address IPv6
+ * PCB never conflicts with an IPv4 one.
+ *
  * Implicit ports are RFC 6056 Algorithm 1 ("simple port randomization") over the IANA
  * dynamic range 49152-65535 (RFC 6335): a random start from the stack's `Rng`, then the
  * next free port.
@@ -24,11 +30,25 @@ export const UDP_EPHEMERAL_LAST = 65535;
 /** One received datagram waiting in a PCB's queue. `data` is the PCB's own copy. */
 export interface UdpDatagram {
   readonly data: Uint8Array;
-  /** Source address (uint32) and port. */
+  /** Source address (uint32; 0 for IPv6) and port. */
   readonly src: number;
   readonly srcPort: number;
-  /** Destination address it was sent to (uint32; a broadcast address for broadcasts). */
+  /** Destination address it was sent to (uint32; a broadcast address for broadcasts; 0 for IPv6). */
   readonly dst: number;
+  /** IPv6 source (16 bytes; IPv4-mapped for an IPv4 datagram on a dual-stack PCB); undefined for IPv4 PCBs. */
+  readonly src6?: Uint8Array | undefined;
+}
+
+const ANY6 = new Uint8Array(16);
+
+function isAny6(a: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
+function equal16(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Counters of one PCB. */
@@ -51,12 +71,19 @@ export interface UdpPcbStats {
  */
 export class UdpPcb {
   readonly id: number;
+  /** 4 or 6: which address fields apply. */
+  readonly family: 4 | 6;
   /** Local address (uint32, 0 = any) and port (0 = unbound). */
   localAddr = 0;
   localPort = 0;
   /** Default destination and receive filter (port 0 = none). */
   remoteAddr = 0;
   remotePort = 0;
+  /** IPv6 PCBs: local address (all zero = any) and default destination (16 bytes each; IPv4-mapped for an IPv4 peer). */
+  localAddr6: Uint8Array = ANY6;
+  remoteAddr6: Uint8Array = ANY6;
+  /** IPv6 PCBs: receive IPv6 only (false: a wildcard PCB also receives IPv4, like Linux's default IPV6_V6ONLY=0). */
+  v6Only = false;
   /**
    * Interface the PCB is tied to (`Stack.udpBindToInterface`), -1 for none: it receives
    * only datagrams that arrived there, and its limited broadcasts (255.255.255.255) go
@@ -79,8 +106,14 @@ export class UdpPcb {
   private head = 0;
   private bytes = 0;
 
-  constructor(id: number) {
+  constructor(id: number, family: 4 | 6 = 4) {
     this.id = id;
+    this.family = family;
+  }
+
+  /** An IPv6 wildcard PCB that also takes IPv4 datagrams. */
+  get dualStack(): boolean {
+    return this.family === 6 && !this.v6Only && isAny6(this.localAddr6);
   }
 
   /** A default destination (and receive filter) is set. */
@@ -153,21 +186,37 @@ export class UdpPortTable {
     return this.byPort.get(port) ?? EMPTY;
   }
 
-  /** True when `addr:port` on interface `ifIndex` (-1: any) conflicts with a bound PCB. */
-  conflicts(addr: number, port: number, ifIndex = -1): boolean {
+  /**
+   * True when `addr:port` on interface `ifIndex` (-1: any) conflicts with a bound PCB.
+   * `addr`: uint32 (IPv4) or 16 bytes (IPv6; `dual`: a dual-stack wildcard).
+   */
+  conflicts(addr: number | Uint8Array, port: number, ifIndex = -1, dual = false): boolean {
     const list = this.byPort.get(port);
     if (list === undefined) return false;
     for (const p of list) {
       if (ifIndex >= 0 && p.ifIndex >= 0 && p.ifIndex !== ifIndex) continue;
-      if (p.localAddr === 0 || addr === 0 || p.localAddr === addr) return true;
+      if (typeof addr === 'number') {
+        if (p.family === 6) {
+          if (p.dualStack) return true;
+          continue;
+        }
+        if (p.localAddr === 0 || addr === 0 || p.localAddr === addr) return true;
+      } else if (p.family === 4) {
+        if (dual) return true;
+      } else if (isAny6(p.localAddr6) || isAny6(addr) || equal16(p.localAddr6, addr)) {
+        return true;
+      }
     }
     return false;
   }
 
-  /** Binds `pcb` (unbound) to `addr:port` (on its `ifIndex`); false on a conflict. */
-  bind(pcb: UdpPcb, addr: number, port: number): boolean {
-    if (this.conflicts(addr, port, pcb.ifIndex)) return false;
-    pcb.localAddr = addr >>> 0;
+  /** Binds `pcb` (unbound) to `addr:port` (on its `ifIndex`); false on a conflict. `addr`: uint32 for IPv4 PCBs, 16 bytes for IPv6 ones. */
+  bind(pcb: UdpPcb, addr: number | Uint8Array, port: number): boolean {
+    const v6 = typeof addr !== 'number';
+    if (v6 !== (pcb.family === 6)) return false;
+    if (this.conflicts(addr, port, pcb.ifIndex, v6 && !pcb.v6Only && isAny6(addr))) return false;
+    if (v6) pcb.localAddr6 = isAny6(addr) ? ANY6 : addr.slice(0, 16);
+    else pcb.localAddr = addr >>> 0;
     pcb.localPort = port;
     const list = this.byPort.get(port);
     if (list === undefined) this.byPort.set(port, [pcb]);
@@ -176,7 +225,7 @@ export class UdpPortTable {
   }
 
   /** Binds `pcb` to `addr` and a free port of 49152-65535 (RFC 6056 Algorithm 1); false when all are taken. */
-  bindEphemeral(pcb: UdpPcb, addr: number, rng: Rng): boolean {
+  bindEphemeral(pcb: UdpPcb, addr: number | Uint8Array, rng: Rng): boolean {
     const count = UDP_EPHEMERAL_LAST - UDP_EPHEMERAL_FIRST + 1;
     const start = randomInt(rng, 0, count - 1);
     for (let i = 0; i < count; i++) {
@@ -197,6 +246,7 @@ export class UdpPortTable {
     }
     pcb.localPort = 0;
     pcb.localAddr = 0;
+    pcb.localAddr6 = ANY6;
   }
 
   /** Bound ports (for leak checks). */
