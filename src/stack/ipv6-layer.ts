@@ -136,6 +136,10 @@ export interface Ipv6Host {
 // ------------------------------------------------------------------------------------
 
 const EMPTY = new Uint8Array(0);
+// Hot-path constants as module locals (an imported object is read through a getter under tsx).
+const NH_TCP = 6;
+const NH_UDP = 17;
+const NH_ICMPV6 = 58;
 const UNSPECIFIED = new Uint8Array(16);
 const FRAG_HLEN = 8;
 const MAX_RTR_SOLICITATION_DELAY = 1000;
@@ -178,6 +182,9 @@ export class Ipv6Layer {
   private readonly maxNeighbors: number;
   private readonly walk = new Ipv6ExtWalk();
   private readonly ctx = new Ip6InputContext();
+  /** The input context's addresses (copied: cheaper than two views per packet). */
+  private readonly src6 = new Uint8Array(16);
+  private readonly dst6 = new Uint8Array(16);
   private redirects: Redirect[] = [];
   /** Earliest deadline of any interface machine (Infinity: none). */
   private nextAt = Infinity;
@@ -510,21 +517,36 @@ export class Ipv6Layer {
   }
 
   private localAddress(addr: Uint8Array): Ip6Addr | undefined {
+    return this.localAt(addr, 0, true)?.a;
+  }
+
+  /**
+   * The address (of any interface) equal to the 16 bytes of `buf` at `off`; `usable`:
+   * only preferred or deprecated ones. Checks the last hit first (one connection's
+   * packets in a row).
+   */
+  private localAt(buf: Uint8Array, off: number, usable: boolean): { st: Ip6Iface; a: Ip6Addr } | undefined {
+    const hit = this.lastLocal;
+    if (hit !== undefined && hit.gen === this.routeGen && equalAt(hit.a.addr, buf, off) && (!usable || hit.a.usable)) return hit;
     for (let i = 0; i < this.ifs.length; i++) {
       const st = this.ifs[i];
       if (st === undefined) continue;
-      const a = st.findAddress(addr);
-      if (a !== undefined && a.usable) return a;
+      const list = st.addresses;
+      for (let k = 0; k < list.length; k++) {
+        const a = list[k] as Ip6Addr;
+        if (!equalAt(a.addr, buf, off)) continue;
+        if (usable && !a.usable) return undefined;
+        this.lastLocal = { st, a, gen: this.routeGen };
+        return this.lastLocal;
+      }
     }
     return undefined;
   }
 
+  private lastLocal: { st: Ip6Iface; a: Ip6Addr; gen: number } | undefined = undefined;
+
   private localAddressAny(addr: Uint8Array): { st: Ip6Iface; a: Ip6Addr } | undefined {
-    for (const st of this.enabled) {
-      const a = st.findAddress(addr);
-      if (a !== undefined) return { st, a };
-    }
-    return undefined;
+    return this.localAt(addr, 0, false);
   }
 
   private randomReachable(base: number): number {
@@ -543,7 +565,7 @@ export class Ipv6Layer {
    * a negative code (no route).
    */
   private route(dst: Uint8Array, ifIndex: number | undefined): number {
-    if (ifIndex === undefined && this.cacheGen === this.routeGen && ipEquals(this.cacheDst, dst)) {
+    if (ifIndex === undefined && this.cacheGen === this.routeGen && equalAt(this.cacheDst, dst, 0)) {
       this.rIf = this.cacheIf;
       this.rHop = this.cacheHop;
       return 0;
@@ -647,8 +669,7 @@ export class Ipv6Layer {
     const dst = p.dst;
     if (dst.length !== 16 || isUnspecified(dst)) return IOT_SOCKET_EINVAL;
 
-    const local = dst[0] === 0xff ? undefined : this.localAddress(dst);
-    if (local !== undefined) return this.loopOut(now, p, payloadLen);
+    if (dst[0] !== 0xff && this.localAt(dst, 0, true) !== undefined) return this.loopOut(now, p, payloadLen);
 
     if (this.route(dst, p.ifIndex) !== 0) {
       this.host.stats.drops.noRoute++;
@@ -668,13 +689,15 @@ export class Ipv6Layer {
         this.host.stats.drops.noRoute++;
         return IOT_SOCKET_ERROR;
       }
-    } else if (src.length !== 16 || this.localAddress(src) === undefined) {
+    } else if (src.length !== 16 || this.localAt(src, 0, true) === undefined) {
       return IOT_SOCKET_EINVAL;
     }
     const hop = hopLimitOpt ?? (dst[0] === 0xff ? 1 : st.hopLimit);
     let mtu = st.mtu;
-    const pm = this.pmtu.get(dst, now);
-    if (pm !== undefined && pm < mtu) mtu = pm;
+    if (this.pmtu.size > 0) {
+      const pm = this.pmtu.get(dst, now);
+      if (pm !== undefined && pm < mtu) mtu = pm;
+    }
     const total = IPV6_HEADER_LEN + payloadLen;
     const fragment = total > mtu;
     if (fragment && p.dontFragment === true) {
@@ -943,22 +966,20 @@ export class Ipv6Layer {
       return;
     }
     if (end < pkt.length) pkt = pkt.subarray(0, end);
-    const src = pkt.subarray(8, 24);
-    const dst = pkt.subarray(24, 40);
-    if (src[0] === 0xff || (!looped && isLoopback6(src))) {
+    if (pkt[8] === 0xff || (!looped && isLoopback6At(pkt, 8))) {
       stats.drops.martian++;
       return;
     }
     let multicast = false;
     let tentativeDst = false;
-    if (dst[0] === 0xff) {
-      if (st.findGroup(dst) === undefined) {
+    if (pkt[24] === 0xff) {
+      if (st.findGroup(pkt.subarray(24, 40)) === undefined) {
         stats.drops.notForUs++;
         return;
       }
       multicast = true;
     } else {
-      const a = this.localAddressAny(dst);
+      const a = this.localAt(pkt, 24, false);
       if (a === undefined) {
         stats.drops.notForUs++;
         return;
@@ -966,7 +987,16 @@ export class Ipv6Layer {
       if (!a.a.usable) tentativeDst = true;
     }
     stats.ip6.rxPackets++;
-    let w = walkIpv6Extensions(pkt, this.walk);
+    // Fast path: no extension headers (TCP, UDP, ICMPv6 straight after the fixed header).
+    const nh0 = pkt[6] as number;
+    let w = this.walk;
+    if (nh0 === NH_TCP || nh0 === NH_UDP || nh0 === NH_ICMPV6) {
+      w.reset();
+      w.upperProtocol = nh0;
+      w.end = end;
+    } else {
+      w = walkIpv6Extensions(pkt, w);
+    }
     let reassembled = false;
     if (w.verdict === 'fragment') {
       stats.ip6.fragmentsIn++;
@@ -1001,15 +1031,17 @@ export class Ipv6Layer {
       this.icmpInput(now, st, pkt, payload, w.routerAlert, linkMulticast, ethSrc, verified, tentativeDst);
       return;
     }
-    if (tentativeDst || isUnspecified(src)) {
+    if (tentativeDst || isUnspecifiedAt(pkt, 8)) {
       stats.drops.notForUs++;
       return;
     }
     if (protocol === Ipv6NextHeader.NO_NEXT_HEADER) return;
     const ctx = this.ctx;
     ctx.ifIndex = iface.index;
-    ctx.src6 = pkt.subarray(8, 24);
-    ctx.dst6 = pkt.subarray(24, 40);
+    copy16(pkt, 8, this.src6);
+    copy16(pkt, 24, this.dst6);
+    ctx.src6 = this.src6;
+    ctx.dst6 = this.dst6;
     ctx.protocol = protocol;
     ctx.ttl = pkt[7] as number;
     ctx.tos = ((rd16(pkt, 0) >> 4) & 0xff);
@@ -1363,11 +1395,26 @@ export class Ipv6Layer {
   }
 }
 
+/** `a` equals the 16 bytes of `b` at `off` (no view, no allocation). */
+function equalAt(a: Uint8Array, b: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[off + i]) return false;
+  return true;
+}
+
+function copy16(from: Uint8Array, off: number, to: Uint8Array): void {
+  for (let i = 0; i < 16; i++) to[i] = from[off + i] as number;
+}
+
 const LINK_LOCAL_PREFIX = Uint8Array.of(0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
 
-function isLoopback6(a: Uint8Array): boolean {
-  for (let i = 0; i < 15; i++) if (a[i] !== 0) return false;
-  return a[15] === 1;
+function isLoopback6At(a: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 15; i++) if (a[off + i] !== 0) return false;
+  return a[off + 15] === 1;
+}
+
+function isUnspecifiedAt(a: Uint8Array, off: number): boolean {
+  for (let i = 0; i < 16; i++) if (a[off + i] !== 0) return false;
+  return true;
 }
 
 /**
