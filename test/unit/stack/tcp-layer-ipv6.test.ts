@@ -4,6 +4,8 @@
  * a delay, a path MTU with ICMPv6 Packet Too Big), on virtual time. Connect/accept,
  * 1 MiB each way with SHA-256, graceful close, RST for closed ports (never for
  * multicast), a dual-stack listener, IPv6 connection key collisions, Packet Too Big.
+ * Then the same over two real `Stack`s on a virtual cable (with a router's Packet Too
+ * Big injected by a link wrapper) and a link-local connection.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -13,14 +15,18 @@ import {
 } from '../../../src/base/iot-constants.ts';
 import { parseIPv6 } from '../../../src/base/ip-address.ts';
 import { XorShiftRng } from '../../../src/base/rand.ts';
+import { VirtualScheduler } from '../../../src/base/time.ts';
+import { createCable, type Link } from '../../../src/link/index.ts';
 import type { ChangeTarget, IcmpErrorInfo, IpInputContext, Ip6Send, IpSend, TransportHandler } from '../../../src/stack/stack.ts';
 import { IsnGenerator } from '../../../src/stack/tcp/isn.ts';
 import { TcpLayer, connKey6, type TcpConn, type TcpListener, type TcpStackPort } from '../../../src/stack/tcp/tcp-layer.ts';
 import { wr16 } from '../../../src/wire/bytes.ts';
 import { foldChecksum, onesSum, pseudoHeaderSumV4Addr, pseudoHeaderSumV6 } from '../../../src/wire/checksum.ts';
 import { isFault } from '../../../src/wire/fault.ts';
+import { emitIcmpv6, icmpv6BufferLen, icmpv6PacketTooBig } from '../../../src/wire/icmpv6.ts';
+import { emitIpv6 } from '../../../src/wire/ipv6.ts';
 import { TcpFlag, emitTcp, parseTcp, tcpHeaderLen, type TcpRepr } from '../../../src/wire/tcp.ts';
-import { pattern } from '../../support/stack-net.ts';
+import { addHost, pattern, run } from '../../support/stack-net.ts';
 
 const ip6 = (s: string): Uint8Array => parseIPv6(s) as Uint8Array;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -199,19 +205,28 @@ function setup() {
   return { net, A, B, ta: A.layer, tb: B.layer };
 }
 
-/** Moves `up` over c -> s and `down` over s -> c through the TCBs, reading as it arrives. */
-function exchange(net: FakeNet, c: TcpConn, s: TcpConn, up: Uint8Array, down: Uint8Array): { atS: Uint8Array; atC: Uint8Array } {
+/**
+ * Moves `up` over c -> s and `down` over s -> c through the TCBs (`tc`, `ts`: their
+ * layers), reading as it arrives; `step` advances time by a millisecond.
+ */
+function transfer(step: () => void, c: TcpConn, tc: TcpLayer, s: TcpConn, ts: TcpLayer, up: Uint8Array, down: Uint8Array): { atS: Uint8Array; atC: Uint8Array } {
   const atS = new Uint8Array(up.length), atC = new Uint8Array(down.length);
   let sc = 0, ss = 0, rs = 0, rc = 0;
   const tmp = new Uint8Array(65536);
   for (let i = 0; i < 200_000 && (rc < down.length || rs < up.length); i++) {
-    if (sc < up.length) { const n = c.tcb.send(up.subarray(sc, sc + 65536)); if (n > 0) { sc += n; touch(c); } }
-    if (ss < down.length) { const n = s.tcb.send(down.subarray(ss, ss + 65536)); if (n > 0) { ss += n; touch(s); } }
-    for (let n; (n = s.tcb.recv(tmp)) > 0;) { atS.set(tmp.subarray(0, n), rs); rs += n; touch(s); }
-    for (let n; (n = c.tcb.recv(tmp)) > 0;) { atC.set(tmp.subarray(0, n), rc); rc += n; touch(c); }
-    net.run(1);
+    if (sc < up.length) { const n = c.tcb.send(up.subarray(sc, sc + 65536)); if (n > 0) { sc += n; tc.touch(c); } }
+    if (ss < down.length) { const n = s.tcb.send(down.subarray(ss, ss + 65536)); if (n > 0) { ss += n; ts.touch(s); } }
+    for (let n; (n = s.tcb.recv(tmp)) > 0;) { atS.set(tmp.subarray(0, n), rs); rs += n; ts.touch(s); }
+    for (let n; (n = c.tcb.recv(tmp)) > 0;) { atC.set(tmp.subarray(0, n), rc); rc += n; tc.touch(c); }
+    step();
   }
   return { atS, atC };
+}
+
+/** `transfer` over the fake network (the layers from `own`). */
+function exchange(net: FakeNet, c: TcpConn, s: TcpConn, up: Uint8Array, down: Uint8Array): { atS: Uint8Array; atC: Uint8Array } {
+  const layer = (x: TcpConn): TcpLayer => (ownerOf.get(x) as FakeHost).layer;
+  return transfer(() => net.run(1), c, layer(c), s, layer(s), up, down);
 }
 
 /** Which layer owns a connection (set by `own`), for `touch`. */
@@ -583,5 +598,161 @@ describe('TCP layer over IPv6', () => {
     // No source address (no route): ERROR.
     const noAddr = new TcpLayer(new FakeHost(net, A4, []), { rng: new XorShiftRng(10) });
     assert.equal(noAddr.connect(net.now, ip6(B6), 80), IOT_SOCKET_ERROR);
+  });
+});
+
+/**
+ * Drops IPv6 frames its host sends that exceed `mtu` and answers each with an ICMPv6
+ * Packet Too Big from 2001:db8::fe, as a router before a narrower link would.
+ */
+class PathMtuLink implements Link {
+  readonly caps: Link['caps'];
+  mtu = Infinity;
+  ptbs = 0;
+  private readonly injected: Uint8Array[] = [];
+  private wake: (() => void) | undefined;
+  private readonly inner: Link;
+  constructor(inner: Link) {
+    this.inner = inner;
+    this.caps = inner.caps;
+  }
+  receive(now: number): Uint8Array | undefined {
+    return this.injected.shift() ?? this.inner.receive(now);
+  }
+  transmit(now: number, frame: Uint8Array): boolean {
+    if (frame[12] !== 0x86 || frame[13] !== 0xdd || frame.length - 14 <= this.mtu) return this.inner.transmit(now, frame);
+    const pkt = frame.subarray(14);
+    const sender = pkt.slice(8, 24), router = ip6('2001:db8::fe');
+    const repr = icmpv6PacketTooBig(this.mtu, pkt);
+    const icmp = new Uint8Array(icmpv6BufferLen(repr));
+    emitIcmpv6(repr, icmp, router, sender);
+    const out = new Uint8Array(14 + 40 + icmp.length);
+    out.set(frame.subarray(6, 12), 0);
+    out.set([2, 0, 0, 0, 0, 0xfe], 6);
+    out[12] = 0x86;
+    out[13] = 0xdd;
+    emitIpv6({ dscp: 0, ecn: 0, flowLabel: 0, payloadLen: icmp.length, nextHeader: 58, hopLimit: 64, src: router, dst: sender }, out.subarray(14));
+    out.set(icmp, 54);
+    this.injected.push(out);
+    this.ptbs++;
+    this.wake?.();
+    return true;
+  }
+  onReadable(wake: () => void): () => void {
+    this.wake = wake;
+    const off = this.inner.onReadable(wake);
+    return () => {
+      this.wake = undefined;
+      off();
+    };
+  }
+  close(): void {
+    this.inner.close();
+  }
+}
+
+/** Two real stacks on a cable with IPv4 and static IPv6 addresses (after DAD), each with a TcpLayer. */
+function stackPair() {
+  const sched = new VirtualScheduler();
+  const [ea, eb] = createCable();
+  const link = new PathMtuLink(ea);
+  const v6 = (a: string): Parameters<typeof addHost>[4] => ({ iface: { ipv6: { addresses: [{ address: ip6(a), prefixLen: 64 }] } } });
+  const A = addHost(sched, link, '10.0.0.1', 1, v6(A6));
+  const B = addHost(sched, eb, '10.0.0.2', 2, v6(B6));
+  const ta = new TcpLayer(A.stack, { rng: new XorShiftRng(100) });
+  const tb = new TcpLayer(B.stack, { rng: new XorShiftRng(200) });
+  run(sched, 3000); // duplicate address detection
+  const step = (): void => run(sched, 1);
+  return { sched, A, B, ta, tb, link, step };
+}
+
+describe('TCP layer over IPv6 between two stacks', () => {
+  it('connect, accept, 1 MiB each way with SHA-256 equal, graceful close', () => {
+    const { sched, A, B, ta, tb, step } = stackPair();
+    const l = tb.listen(ip6('::'), 80, 4) as TcpListener;
+    const c = ta.connect(sched.now(), ip6(B6), 80) as TcpConn;
+    assert.equal(typeof c, 'object');
+    run(sched, 50);
+    assert.equal(c.tcb.state, 'ESTABLISHED');
+    assert.equal(hex(c.localIp6), hex(ip6(A6)));
+    assert.equal(c.tcb.sndMss, 1440, 'MTU 1500 - 60');
+    const s = tb.accept(l) as TcpConn;
+    assert.equal(s.family, 6);
+    assert.equal(hex(s.remoteIp6), hex(ip6(A6)));
+    const up = pattern(1 << 20, 1), down = pattern(1 << 20, 2);
+    const { atS, atC } = transfer(step, c, ta, s, tb, up, down);
+    assert.equal(sha(atS), sha(up));
+    assert.equal(sha(atC), sha(down));
+    assert.equal(ta.dropped + tb.dropped, 0);
+    c.tcb.close();
+    ta.touch(c);
+    run(sched, 100);
+    s.tcb.close();
+    tb.touch(s);
+    run(sched, 100);
+    assert.equal(s.tcb.state, 'CLOSED');
+    assert.equal(c.tcb.state, 'TIME-WAIT');
+    run(sched, 61_000);
+    assert.equal(ta.connections + tb.connections, 0);
+    void A;
+    void B;
+  });
+
+  it('RST for a closed port; a dual-stack listener takes an IPv4 and an IPv6 client', () => {
+    const { sched, A, B, ta, tb, step } = stackPair();
+    const refused = ta.connect(sched.now(), ip6(B6), 81) as TcpConn;
+    run(sched, 50);
+    assert.equal(refused.tcb.error, IOT_SOCKET_ECONNREFUSED);
+    assert.equal(tb.resets, 1);
+    const l = tb.listen(ip6('::'), 80, 4) as TcpListener;
+    const c4 = ta.connect(sched.now(), B.ip, 80) as TcpConn;
+    const c6 = ta.connect(sched.now(), ip6(B6), 80) as TcpConn;
+    run(sched, 50);
+    const got = [tb.accept(l), tb.accept(l)];
+    const s4 = got.find((x) => x?.family === 4) as TcpConn, s6 = got.find((x) => x?.family === 6) as TcpConn;
+    assert.equal(s4.remoteIp, A.ip);
+    assert.equal(hex(s6.remoteIp6), hex(ip6(A6)));
+    const x4 = transfer(step, c4, ta, s4, tb, pattern(100_000, 3), pattern(100_000, 4));
+    const x6 = transfer(step, c6, ta, s6, tb, pattern(100_000, 5), pattern(100_000, 6));
+    assert.equal(sha(x4.atS), sha(pattern(100_000, 3)));
+    assert.equal(sha(x4.atC), sha(pattern(100_000, 4)));
+    assert.equal(sha(x6.atS), sha(pattern(100_000, 5)));
+    assert.equal(sha(x6.atC), sha(pattern(100_000, 6)));
+  });
+
+  it('link-local: the accepted connection keeps its interface; data flows', () => {
+    const { sched, B, ta, tb, step } = stackPair();
+    const ll = B.stack.ipv6Addresses(B.ifIndex).find((a) => a.address[0] === 0xfe && a.state === 'preferred');
+    assert.ok(ll !== undefined, "B's link-local address");
+    const l = tb.listen(ip6('::'), 80, 4) as TcpListener;
+    const c = ta.connect(sched.now(), ll.address, 80) as TcpConn;
+    run(sched, 50);
+    assert.equal(c.tcb.state, 'ESTABLISHED');
+    assert.equal(c.localIp6[0], 0xfe, 'a link-local source for a link-local destination');
+    const s = tb.accept(l) as TcpConn;
+    assert.equal(s.scopeIfIndex, B.ifIndex);
+    const x = transfer(step, c, ta, s, tb, pattern(60_000, 7), pattern(60_000, 8));
+    assert.equal(sha(x.atS), sha(pattern(60_000, 7)));
+    assert.equal(sha(x.atC), sha(pattern(60_000, 8)));
+  });
+
+  it('Packet Too Big from a router: the stack and the connection go down to 1280 (MSS 1220), the transfer completes without a timeout', () => {
+    const { sched, A, ta, tb, link, step } = stackPair();
+    const l = tb.listen(ip6('::'), 80, 4) as TcpListener;
+    const c = ta.connect(sched.now(), ip6(B6), 80) as TcpConn;
+    run(sched, 50);
+    const s = tb.accept(l) as TcpConn;
+    assert.equal(c.tcb.sndMss, 1440);
+    link.mtu = 1280;
+    const data = pattern(1 << 20, 9);
+    const x = transfer(step, c, ta, s, tb, data, new Uint8Array(0));
+    assert.equal(sha(x.atS), sha(data));
+    assert.ok(link.ptbs >= 1, `Packet Too Big sent (${link.ptbs})`);
+    assert.equal(c.tcb.sndMss, 1220);
+    assert.equal(A.stack.pathMtu6(ip6(B6)), 1280, "the stack's path MTU cache too");
+    assert.equal(c.tcb.stats.timeouts, 0);
+    // A new connection starts at the lower MSS.
+    const c2 = ta.connect(sched.now(), ip6(B6), 80) as TcpConn;
+    assert.equal(c2.tcb.cfg.mss, 1220);
   });
 });
