@@ -50,10 +50,11 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 
 /**
  * The interop tier: the userspace stack over real TAP devices against the Linux kernel
- * and standard servers (dnsmasq, udhcpc, nmap, hping3, scapy, tshark). Needs root: each
- * file runs in its own network namespace (scripts/netns-run.mjs creates it and removes
- * it, with every process and device in it, afterwards). Captures go to one directory
- * that the last file (zz-pcap-check) runs tshark over.
+ * and standard servers (dnsmasq, udhcpc, nmap, hping3, scapy, tshark, radvd,
+ * ndisc6/rdisc6). Needs root: each file runs in its own network namespace
+ * (scripts/netns-run.mjs creates it and removes it, with every process and device in
+ * it, afterwards). Captures go to one directory that the last file (zz-pcap-check)
+ * runs tshark over.
  */
 async function interopTier() {
   const list = files('test/interop');
@@ -89,7 +90,7 @@ function installInteropTools() {
   const tools = [
     ['ping', 'iputils-ping'], ['dnsmasq', 'dnsmasq'], ['udhcpc', 'udhcpc'], ['dig', 'bind9-dnsutils'],
     ['tshark', 'tshark'], ['mergecap', 'wireshark-common'], ['nmap', 'nmap'], ['hping3', 'hping3'],
-    ['nft', 'nftables'], ['/usr/bin/python3', 'python3-scapy'],
+    ['nft', 'nftables'], ['/usr/bin/python3', 'python3-scapy'], ['radvd', 'radvd'], ['rdisc6', 'ndisc6'],
   ];
   const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
   const scapy = () => spawnSync('/usr/bin/python3', ['-c', 'import scapy'], { stdio: 'ignore' }).status === 0;

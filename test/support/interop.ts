@@ -150,6 +150,13 @@ export interface TapHostOptions {
   readonly mtu?: number;
   /** Wraps the link under the capture (a filter, say). */
   readonly wrap?: (link: Link) => Link;
+  /**
+   * IPv6 on the kernel's side of the TAP (default: disabled there): `sysctl` settings of
+   * `net.ipv6.conf.<tap>.*` (`accept_dad`, `accept_ra`, ...) and `addresses` (`ADDR/LEN`,
+   * with any `ip addr` flags after a space: `'2001:db8::1/64 nodad'`), applied before the
+   * link comes up. The stack's IPv6 is the test's (`stack.enableIpv6`).
+   */
+  readonly kernelIpv6?: { readonly sysctl?: Readonly<Record<string, string | number>>; readonly addresses?: readonly string[] };
 }
 
 export interface TapHost {
@@ -173,8 +180,11 @@ export function tapHost(opts: TapHostOptions = {}): TapHost {
   const tap = TapLink.open(name, opts.mtu !== undefined ? { mtu: opts.mtu } : {});
   const kernelIp = `10.99.${n}.1`;
   const stackIp = `10.99.${n}.2`;
-  // IPv4 only for now: no MLD/ND/RS frames from the kernel side (IPv6 arrives with issue 5).
-  sh('sysctl', ['-q', '-w', `net.ipv6.conf.${name}.disable_ipv6=1`], { allowFail: true });
+  // IPv4 only unless asked: no MLD/ND/RS frames from the kernel side.
+  const v6 = opts.kernelIpv6;
+  sh('sysctl', ['-q', '-w', `net.ipv6.conf.${name}.disable_ipv6=${v6 === undefined ? 1 : 0}`], { allowFail: v6 === undefined });
+  for (const [key, value] of Object.entries(v6?.sysctl ?? {})) sh('sysctl', ['-q', '-w', `net.ipv6.conf.${name}.${key}=${value}`]);
+  for (const a of v6?.addresses ?? []) sh('ip', ['-6', 'addr', 'add', ...a.split(' '), 'dev', name]);
   sh('ip', ['addr', 'add', `${kernelIp}/24`, 'dev', name]);
   sh('ip', ['link', 'set', name, 'up']);
   let link: Link = tap;
