@@ -1,14 +1,26 @@
 /**
  * Raw frames for robustness tests: shaping random bytes into frames a stack looks at,
  * mutating golden frames, crafting TCP segments with arbitrary (also malformed) options,
- * and fixing checksums after a mutation so the frame reaches the deeper layers instead
- * of dying at the first checksum. Shared by the fast-check property test and the
- * 1,000,000-frame simulation.
+ * inserting IPv6 extension headers, and fixing checksums after a mutation so the frame
+ * reaches the deeper layers instead of dying at the first checksum. Shared by the
+ * fast-check property test and the 1,000,000-frame simulations (IPv4 and IPv6).
  */
-import { foldChecksum, onesSum, pseudoHeaderSumV4 } from '../../src/wire/checksum.ts';
+import { foldChecksum, onesSum, pseudoHeaderSumV4, pseudoHeaderSumV6 } from '../../src/wire/checksum.ts';
+import { Ipv6ExtWalk, walkIpv6Extensions } from '../../src/wire/ipv6.ts';
 
-/** Recomputes the IPv4 header checksum and, for an unfragmented UDP/ICMP/TCP datagram, the transport checksum. */
+const walk = new Ipv6ExtWalk();
+
+/**
+ * Recomputes the IPv4 header checksum and, with `transport`, the transport checksum of an
+ * unfragmented UDP/ICMP/TCP datagram. IPv6 (no header checksum): with `transport`, the
+ * UDP/ICMPv6/TCP checksum over the IPv6 pseudo-header of a packet whose extension-header
+ * chain a host would walk to its end (atomic fragments included; not real fragments).
+ */
 export function fixChecksums(f: Uint8Array, transport: boolean): void {
+  if (f.length >= 54 && f[12] === 0x86 && f[13] === 0xdd) {
+    if (transport) fixIpv6Transport(f.subarray(14));
+    return;
+  }
   if (f.length < 34 || f[12] !== 0x08 || f[13] !== 0x00) return;
   const ip = f.subarray(14);
   const hl = ((ip[0] as number) & 0x0f) * 4;
@@ -34,21 +46,75 @@ export function fixChecksums(f: Uint8Array, transport: boolean): void {
   l4[at + 1] = s & 0xff;
 }
 
-/** Where a random frame is sent: to the stack's MAC, to broadcast, or wherever its bytes say. */
-export type FrameDst = 'ours' | 'broadcast' | 'random';
+function fixIpv6Transport(ip: Uint8Array): void {
+  const w = walkIpv6Extensions(ip, walk);
+  if (w.verdict !== 'ok') return;
+  const proto = w.upperProtocol;
+  const at = proto === 17 ? 6 : proto === 58 ? 2 : proto === 6 ? 16 : -1;
+  const l4 = ip.subarray(w.upperOffset, w.end);
+  if (at < 0 || l4.length < at + 2) return;
+  l4[at] = 0;
+  l4[at + 1] = 0;
+  let s = foldChecksum(onesSum(l4, 0, l4.length, pseudoHeaderSumV6(ip.subarray(8, 24), ip.subarray(24, 40), proto, l4.length)));
+  if (s === 0 && proto === 17) s = 0xffff; // RFC 8200 §8.1: zero is no checksum, which IPv6 UDP may not send
+  l4[at] = s >> 8;
+  l4[at + 1] = s & 0xff;
+}
 
 /**
- * Shapes random bytes (in place) so that most of them get past the Ethernet and IPv4
- * address checks of the stack at `mac`/`ip`: destination MAC, EtherType (`type` < 0:
- * keep the random one), and for IPv4 version/IHL 0x45 and the destination address.
+ * Inserts `header` (one or more IPv6 extension headers, chained among themselves; the
+ * Next Header byte of the last one is overwritten) into the IPv6 frame `f` after
+ * `depth` headers of its chain (0: right after the fixed header; the chain is followed
+ * while it holds together), and grows the Payload Length. `type` is the Next Header
+ * value naming the first inserted header. A frame that is no IPv6 is returned as is.
  */
-export function aimRandomFrame(bytes: Uint8Array, dst: FrameDst, type: number, mac: Uint8Array, ip: number): Uint8Array {
+export function insertIpv6Header(f: Uint8Array, type: number, header: Uint8Array, depth = 0, lastAt = 0): Uint8Array {
+  if (f.length < 54 || f[12] !== 0x86 || f[13] !== 0xdd || header.length < 2) return f;
+  let nhField = 20;
+  let off = 54;
+  for (let i = 0; i < depth; i++) {
+    const nh = f[nhField] as number;
+    if ((nh !== 0 && nh !== 43 && nh !== 44 && nh !== 60) || off + 8 > f.length) break;
+    nhField = off;
+    off += nh === 44 ? 8 : ((f[off + 1] as number) + 1) * 8;
+  }
+  if (off > f.length) return f;
+  const g = new Uint8Array(f.length + header.length);
+  g.set(f.subarray(0, off));
+  g.set(header, off);
+  g.set(f.subarray(off), off + header.length);
+  g[off + lastAt] = f[nhField] as number;
+  g[nhField] = type;
+  const plen = (((g[18] as number) << 8) | (g[19] as number)) + header.length;
+  g[18] = (plen >> 8) & 0xff;
+  g[19] = plen & 0xff;
+  return g;
+}
+
+/** Where a random frame is sent: to the stack's MAC, to broadcast, wherever its bytes say, or to the MAC given. */
+export type FrameDst = 'ours' | 'broadcast' | 'random' | Uint8Array;
+
+/**
+ * Shapes random bytes (in place) so that most of them get past the Ethernet and IP
+ * address checks of the stack at `mac`/`ip`: destination MAC, EtherType (`type` < 0:
+ * keep the random one), for IPv4 version/IHL 0x45 and the destination address (`ip` a
+ * number), for IPv6 version 6 and the destination address (`ip` 16 bytes).
+ */
+export function aimRandomFrame(bytes: Uint8Array, dst: FrameDst, type: number, mac: Uint8Array, ip: number | Uint8Array): Uint8Array {
   if (bytes.length < 14) return bytes;
   if (dst === 'ours') bytes.set(mac, 0);
   else if (dst === 'broadcast') bytes.fill(0xff, 0, 6);
+  else if (dst !== 'random') bytes.set(dst.subarray(0, 6), 0);
   if (type >= 0) {
     bytes[12] = type >> 8;
     bytes[13] = type & 0xff;
+  }
+  if (typeof ip !== 'number') {
+    if (type === 0x86dd && bytes.length >= 54) {
+      bytes[14] = 0x60 | ((bytes[14] as number) & 0x0f);
+      bytes.set(ip.subarray(0, 16), 38);
+    }
+    return bytes;
   }
   if (type === 0x0800 && bytes.length >= 34) {
     bytes[14] = 0x45;

@@ -9,7 +9,7 @@ import type { Link } from '../../src/link/index.ts';
 import { createCable, VirtualSwitch, type CableEnd } from '../../src/link/index.ts';
 import { StackRunner } from '../../src/runtime/stack-runner.ts';
 import type { Device } from '../../src/stack/device.ts';
-import { Stack, toIpv4, type InterfaceOptions, type StackOptions } from '../../src/stack/stack.ts';
+import { Stack, toIpv4, toIpv6, type InterfaceOptions, type StackOptions } from '../../src/stack/stack.ts';
 import type { UdpPcb } from '../../src/stack/udp.ts';
 import { foldChecksum, onesSum, pseudoHeaderSumV4 } from '../../src/wire/checksum.ts';
 
@@ -18,6 +18,8 @@ export interface Host {
   readonly runner: StackRunner;
   readonly ifIndex: number;
   readonly ip: number;
+  /** The first static IPv6 address (`iface.ipv6.addresses`), if any. */
+  readonly ip6: Uint8Array | undefined;
   readonly mac: Uint8Array;
 }
 
@@ -32,11 +34,21 @@ export function addHost(
   const ifIndex = stack.addInterface(device, { ipv4: { address, prefixLen: opts.prefixLen ?? 24 }, ...opts.iface });
   const runner = new StackRunner(stack, { scheduler: sched });
   const iface = stack.interface(ifIndex);
-  return { stack, runner, ifIndex, ip: toIpv4(address), mac: iface?.mac ?? new Uint8Array(6) };
+  const v6 = opts.iface?.ipv6;
+  const ip6 = typeof v6 === 'object' ? v6.addresses?.[0]?.address.slice() : undefined;
+  return { stack, runner, ifIndex, ip: toIpv4(address), ip6, mac: iface?.mac ?? new Uint8Array(6) };
 }
 
-/** Two hosts on one cable: 10.0.0.1 (A) and 10.0.0.2 (B). */
-export function twoHosts(opts: { mtu?: number; a?: Parameters<typeof addHost>[4]; b?: Parameters<typeof addHost>[4]; tapA?: boolean } = {}): {
+/** IPv6 with the static address `address`/64 (and link-local, SLAAC from RAs), for `addHost`'s `iface`. */
+function withIpv6(opts: Parameters<typeof addHost>[4], address: string): Parameters<typeof addHost>[4] {
+  return { ...opts, iface: { ipv6: { addresses: [{ address: toIpv6(address), prefixLen: 64 }] }, ...opts?.iface } };
+}
+
+/**
+ * Two hosts on one cable: 10.0.0.1 (A) and 10.0.0.2 (B); with `ipv6`, also 2001:db8::1/64
+ * and 2001:db8::2/64 (DAD takes a second or so of virtual time).
+ */
+export function twoHosts(opts: { mtu?: number; a?: Parameters<typeof addHost>[4]; b?: Parameters<typeof addHost>[4]; tapA?: boolean; ipv6?: boolean } = {}): {
   sched: VirtualScheduler;
   A: Host;
   B: Host;
@@ -46,8 +58,8 @@ export function twoHosts(opts: { mtu?: number; a?: Parameters<typeof addHost>[4]
   const sched = new VirtualScheduler();
   const ends = createCable(opts.mtu !== undefined ? { mtu: opts.mtu } : {});
   const tap = opts.tapA === true ? new Tap(ends[0]) : undefined;
-  const A = addHost(sched, tap ?? ends[0], '10.0.0.1', 1, opts.a);
-  const B = addHost(sched, ends[1], '10.0.0.2', 2, opts.b);
+  const A = addHost(sched, tap ?? ends[0], '10.0.0.1', 1, opts.ipv6 === true ? withIpv6(opts.a, '2001:db8::1') : opts.a);
+  const B = addHost(sched, ends[1], '10.0.0.2', 2, opts.ipv6 === true ? withIpv6(opts.b, '2001:db8::2') : opts.b);
   return { sched, A, B, ends, tap };
 }
 
@@ -125,21 +137,22 @@ export function pattern(n: number, seed: number): Uint8Array {
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
 
-/** Receives everything queued on a PCB. */
-export function drain(stack: Stack, pcb: UdpPcb, size = 70_000): { data: Uint8Array; from: number; port: number }[] {
-  const out: { data: Uint8Array; from: number; port: number }[] = [];
+/** Receives everything queued on a PCB (`from6`: the IPv6 source, on IPv6 PCBs). */
+export function drain(stack: Stack, pcb: UdpPcb, size = 70_000): { data: Uint8Array; from: number; from6: Uint8Array | undefined; port: number }[] {
+  const out: { data: Uint8Array; from: number; from6: Uint8Array | undefined; port: number }[] = [];
   const buf = new Uint8Array(size);
-  const from = { address: 0, port: 0 };
+  const from: { address: number; port: number; address6?: Uint8Array | undefined } = { address: 0, port: 0 };
   for (;;) {
     const n = stack.udpRecvFrom(pcb, buf, size, from);
     if (n < 0) break;
-    out.push({ data: buf.slice(0, n), from: from.address, port: from.port });
+    out.push({ data: buf.slice(0, n), from: from.address, from6: from.address6, port: from.port });
   }
   return out;
 }
 
-export function openUdp(stack: Stack, port?: number, address = 0): UdpPcb {
-  const pcb = stack.udpOpen();
+/** A UDP PCB, bound when `port` is given: IPv4 for a numeric `address`, IPv6 for a 16-byte one (`::`: any). */
+export function openUdp(stack: Stack, port?: number, address: number | Uint8Array = 0): UdpPcb {
+  const pcb = stack.udpOpen(typeof address === 'number' ? 4 : 6);
   if (typeof pcb === 'number') throw new Error(`udpOpen: ${pcb}`);
   if (port !== undefined) {
     const r = stack.udpBind(pcb, address, port);
@@ -211,6 +224,27 @@ export function udpDatagram(src: number, dst: number, srcPort: number, dstPort: 
   return u;
 }
 
+/**
+ * An Ethernet frame carrying an IPv6 packet: `payload` is everything after the fixed
+ * header (extension headers included), `nextHeader` the fixed header's Next Header.
+ */
+export function ip6Frame(o: { dstMac: Uint8Array; srcMac?: Uint8Array; src: Uint8Array; dst: Uint8Array; nextHeader: number; payload: Uint8Array; hopLimit?: number }): Uint8Array {
+  const f = new Uint8Array(14 + 40 + o.payload.length);
+  f.set(o.dstMac, 0);
+  f.set(o.srcMac ?? new Uint8Array([2, 0, 0, 0, 0, 0x99]), 6);
+  f[12] = 0x86;
+  f[13] = 0xdd;
+  f[14] = 0x60;
+  f[18] = (o.payload.length >> 8) & 0xff;
+  f[19] = o.payload.length & 0xff;
+  f[20] = o.nextHeader;
+  f[21] = o.hopLimit ?? 64;
+  f.set(o.src, 22);
+  f.set(o.dst, 38);
+  f.set(o.payload, 54);
+  return f;
+}
+
 /** Every Ethernet/IPv4 frame's IPv4 header fields of interest (for wire assertions). */
 export function ipv4Of(frame: Uint8Array): { src: number; dst: number; protocol: number; ttl: number; id: number; mf: boolean; offset: number; total: number } | undefined {
   if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00) return undefined;
@@ -226,36 +260,45 @@ export interface UdpTargets {
   echo: UdpPcb;
   /** Port 5000, connected to the peer's port 5001 (receive filter, ICMP errors). */
   connected: UdpPcb;
-  /** Port 68, bound to the wildcard address: receives broadcasts. */
+  /** Port 68, bound to the wildcard address: receives broadcasts (IPv4), or datagrams to the group `UDP_GROUP6` B joined (IPv6). */
   broadcast: UdpPcb;
   /** The peer's socket on port 5001. */
   client: UdpPcb;
 }
 
+/** The multicast group B joins for `udpTargets` over IPv6 (its `broadcast` socket's traffic). */
+export const UDP_GROUP6 = toIpv6('ff02::1:3');
+
 /**
  * Opens `UdpTargets` on `B` and sends the golden UDP and ping exchange from `A` (to the
  * echo, filtered, closed and broadcast ports; a fragmented datagram and ping). The
- * frames are transmitted at the next `run`.
+ * frames are transmitted at the next `run`. `family` 6: IPv6 sockets and addresses
+ * (`Host.ip6`), the broadcast replaced by the group `UDP_GROUP6`, the big ping 4000 bytes.
  */
-export function udpTargets(sched: VirtualScheduler, A: Host, B: Host): UdpTargets {
-  const echo = openUdp(B.stack, 7);
-  const connected = openUdp(B.stack, 5000);
-  B.stack.udpConnect(connected, A.ip, 5001);
-  const broadcast = openUdp(B.stack, 68);
+export function udpTargets(sched: VirtualScheduler, A: Host, B: Host, family: 4 | 6 = 4): UdpTargets {
+  const v6 = family === 6;
+  const any = v6 ? new Uint8Array(16) : 0;
+  const addrA = v6 ? (A.ip6 as Uint8Array) : A.ip;
+  const addrB = v6 ? (B.ip6 as Uint8Array) : B.ip;
+  const echo = openUdp(B.stack, 7, any);
+  const connected = openUdp(B.stack, 5000, any);
+  B.stack.udpConnect(connected, addrA, 5001);
+  const broadcast = openUdp(B.stack, 68, any);
+  if (v6) B.stack.joinIpv6Group(B.ifIndex, UDP_GROUP6, sched.now());
   const buf = new Uint8Array(70_000);
   echo.onChange = () => {
-    const from = { address: 0, port: 0 };
+    const from: { address: number; port: number; address6?: Uint8Array | undefined } = { address: 0, port: 0 };
     for (let n = B.stack.udpRecvFrom(echo, buf, buf.length, from); n >= 0; n = B.stack.udpRecvFrom(echo, buf, buf.length, from)) {
-      B.stack.udpSendTo(sched.now(), echo, buf, n, from.address, from.port);
+      B.stack.udpSendTo(sched.now(), echo, buf, n, from.address6 ?? from.address, from.port);
     }
   };
-  const client = openUdp(A.stack, 5001);
-  A.stack.udpSendTo(sched.now(), client, enc.encode('hello'), 5, B.ip, 7);
-  A.stack.udpSendTo(sched.now(), client, enc.encode('filter'), 6, B.ip, 5000);
-  A.stack.udpSendTo(sched.now(), client, enc.encode('nobody'), 6, B.ip, 9);
-  A.stack.udpSendTo(sched.now(), client, new Uint8Array(3000), 3000, B.ip, 7);
-  A.stack.udpSendTo(sched.now(), client, enc.encode('bcast'), 5, 0xffffffff, 68);
-  A.stack.ping(sched.now(), B.ip);
-  A.stack.ping(sched.now(), B.ip, { size: 2000 });
+  const client = openUdp(A.stack, 5001, any);
+  A.stack.udpSendTo(sched.now(), client, enc.encode('hello'), 5, addrB, 7);
+  A.stack.udpSendTo(sched.now(), client, enc.encode('filter'), 6, addrB, 5000);
+  A.stack.udpSendTo(sched.now(), client, enc.encode('nobody'), 6, addrB, 9);
+  A.stack.udpSendTo(sched.now(), client, new Uint8Array(3000), 3000, addrB, 7);
+  A.stack.udpSendTo(sched.now(), client, enc.encode('bcast'), 5, v6 ? UDP_GROUP6 : 0xffffffff, 68);
+  A.stack.ping(sched.now(), addrB);
+  A.stack.ping(sched.now(), addrB, { size: v6 ? 4000 : 2000 });
   return { echo, connected, broadcast, client };
 }
