@@ -1027,6 +1027,14 @@ export class Ipv6Layer {
     const protocol = w.upperProtocol;
     const payload = pkt.subarray(w.upperOffset, w.end);
     const verified = looped || iface.checksumOffload;
+    // From the wire, one of our own addresses as the source is spoofed (a martian, as in
+    // IPv4): answering it would talk to ourselves, and a UDP echo service would answer its
+    // own echoes forever. Neighbor Discovery and MLD keep them: another node may defend an
+    // address we also have (RFC 4862 §5.4.4).
+    if (!looped && this.localAt(pkt, 8, true) !== undefined && !(protocol === Ipv6NextHeader.ICMPV6 && (isNdType(payload[0] as number) || isMldType(payload[0] as number)))) {
+      stats.drops.martian++;
+      return;
+    }
     if (protocol === Ipv6NextHeader.ICMPV6) {
       this.icmpInput(now, st, pkt, payload, w.routerAlert, linkMulticast, ethSrc, verified, tentativeDst);
       return;

@@ -242,3 +242,38 @@ function ethIpv6(srcMac: Uint8Array, dstMac: Uint8Array, src: Uint8Array, dst: U
   emitIcmpv6(repr, f.subarray(54), src, dst);
   return f;
 }
+
+it('drops IPv6 packets from the wire that claim one of our own addresses as source (martian, as IPv4 does): a UDP echo service never answers itself in an endless loop', async () => {
+  const { ip6Frame } = await import('../../support/stack-net.ts');
+  const { fixChecksums } = await import('../../support/frame-mutator.ts');
+  const { sched, B, tap } = pair({ tapA: true });
+  run(sched, 3000);
+  const echo = udp6(B.stack, 7);
+  let answers = 0;
+  const buf = new Uint8Array(100);
+  echo.onChange = () => {
+    const from: { address: number; port: number; address6?: Uint8Array | undefined } = { address: 0, port: 0 };
+    for (let n = B.stack.udpRecvFrom(echo, buf, 100, from); n >= 0; n = B.stack.udpRecvFrom(echo, buf, 100, from)) {
+      if (++answers > 100) return B.stack.udpClose(echo); // the loop: B echoing its own echoes, at one instant, forever
+      B.stack.udpSendTo(sched.now(), echo, buf, n, from.address6, from.port);
+    }
+  };
+  const macB = (B.stack.interface(B.ifIndex) as { mac: Uint8Array }).mac;
+  const martians = B.stack.stats.drops.martian;
+  for (const own of [linkLocal(B), ip6('2001:db8::2')]) {
+    const udp = Uint8Array.of(0, 7, 0, 7, 0, 12, 0, 0, 0x6c, 0x6f, 0x6f, 0x70); // port 7 to port 7, "loop"
+    const f = ip6Frame({ dstMac: macB, src: own, dst: ip6('2001:db8::2'), nextHeader: 17, payload: udp });
+    fixChecksums(f, true);
+    (tap as Tap).transmit(sched.now(), f);
+    run(sched, 10);
+  }
+  assert.equal(answers, 0, 'nothing reached the echo socket');
+  assert.equal(B.stack.stats.drops.martian - martians, 2);
+  // Its own traffic to itself still loops back.
+  const cli = udp6(B.stack, 0);
+  assert.equal(B.stack.udpSendTo(sched.now(), cli, Uint8Array.of(1), 1, ip6('2001:db8::2'), 7), 1);
+  run(sched, 10);
+  assert.equal(answers, 1);
+  assert.equal(B.stack.udpRecvFrom(cli, buf), 1);
+  assert.equal(B.stack.stats.drops.internalError, 0);
+});
