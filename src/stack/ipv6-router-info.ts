@@ -166,6 +166,7 @@ export class RouterInfo {
     for (const p of ra.prefixes ?? []) {
       if (p.prefixLen > 128) continue;
       if (isLinkLocal(p.prefix)) continue; // §6.3.4 / RFC 4862 §5.5.3 (b): ignore the link-local prefix
+      if (p.prefix[0] === 0xff) continue; // a multicast prefix holds no unicast address (RFC 4291 §2.4): neither on-link nor SLAAC
       if (p.onLink) {
         const k = key(p.prefix, p.prefixLen);
         if (p.validLifetime === 0) this.onLink.delete(k);

@@ -277,3 +277,22 @@ it('drops IPv6 packets from the wire that claim one of our own addresses as sour
   assert.equal(B.stack.udpRecvFrom(cli, buf), 1);
   assert.equal(B.stack.stats.drops.internalError, 0);
 });
+
+it('ignores multicast prefixes in Router Advertisements: no SLAAC address, no on-link prefix, never a multicast source', () => {
+  const sched = new VirtualScheduler();
+  const ends = createCable({ mtu: 1500 });
+  const A = host(sched, ends[0], 1);
+  run(sched, 3000);
+  const routerMac = Uint8Array.of(2, 0, 0, 0, 0, 0x42);
+  const prefix = (p: string) => ({ prefix: ip6(p), prefixLen: 64, onLink: true, autonomous: true, validLifetime: 86400, preferredLifetime: 14400 });
+  const ra: Icmpv6Repr = {
+    kind: 'router-advert', hopLimit: 64, managed: false, other: false, routerPreference: 0, routerLifetime: 1800, reachableTime: 0, retransTimer: 0,
+    options: { sourceLinkAddr: routerMac, prefixes: [prefix('ff0e::'), prefix('ff02::'), prefix('2001:db8:1::')] },
+  };
+  ends[1].transmit(sched.now(), ethIpv6(routerMac, Uint8Array.of(0x33, 0x33, 0, 0, 0, 1), ip6('fe80::1'), ip6('ff02::1'), 255, ra));
+  run(sched, 3000);
+  const slaac = A.stack.ipv6Addresses(A.ifIndex).filter((a) => a.origin === 'slaac');
+  assert.deepEqual(slaac.map((a) => formatIPv6(a.address).split(':').slice(0, 3).join(':')), ['2001:db8:1'], 'only the unicast prefix gave an address');
+  assert.equal(A.stack.sourceAddressFor6(ip6('ff0e::1'))?.[0] === 0xff, false, 'no multicast source address');
+  assert.equal(A.stack.stats.drops.internalError, 0);
+});
