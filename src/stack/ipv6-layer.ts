@@ -305,6 +305,11 @@ export class Ipv6Layer {
     return out;
   }
 
+  /** Redirects held (RFC 4861 §8.3; at most MAX_REDIRECTS, the oldest replaced), for diagnostics and bound checks. */
+  get redirectCount(): number {
+    return this.redirects.length;
+  }
+
   /** Whether `addr` is one of our usable addresses (any interface). */
   isLocal(addr: Uint8Array): boolean {
     return this.localAddress(addr) !== undefined;
