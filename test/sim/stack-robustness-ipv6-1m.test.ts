@@ -84,7 +84,7 @@ import {
 import { UDP_GROUP6, dec, drain, enc, ip6Frame, run, twoHosts, udpTargets, type Host } from '../support/stack-net.ts';
 
 const { frames: FRAMES, seed: SEED, streamBytes: STREAM_BYTES, debug: DEBUG } = robustnessEnv(0x5eed6);
-/** Heap growth allowed from 10 % of the run to its end. */
+/** Heap growth allowed from 10 % of the run to its end (measured: about 1 MiB while the bounded caches fill, 0.4 MiB from 1.5M to 3M frames). */
 const HEAP_GROWTH_LIMIT = 4 * 1024 * 1024;
 /** Largest Ethernet frame the cable carries. */
 const MAX_FRAME = 1514;
