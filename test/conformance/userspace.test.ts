@@ -45,25 +45,27 @@ for (const lossPct of [0, 2]) defineConformance({
     const file = lossPct === 0 ? pcapFileSink(CAPTURE) : undefined;
     const filter = file !== undefined ? new PcapCapture(filtered, { clock: systemScheduler, sink: file.sink }) : filtered;
     const A = new Stack({ rng: new XorShiftRng(11), name: 'client' });
-    A.addInterface(filter, { ipv4: { address: '10.0.0.1', prefixLen: 24 } });
+    A.addInterface(filter, { ipv4: { address: '10.0.0.1', prefixLen: 24 }, ipv6: { addresses: [{ address: parseIp('fd00::1') as Uint8Array, prefixLen: 64 }], dadTransmits: 0, autoconf: false } });
     const B = new Stack({ rng: new XorShiftRng(22), name: 'server' });
-    B.addInterface(endB, { ipv4: { address: '10.0.0.2', prefixLen: 24 } });
+    B.addInterface(endB, { ipv4: { address: '10.0.0.2', prefixLen: 24 }, ipv6: { addresses: [{ address: parseIp('fd00::2') as Uint8Array, prefixLen: 64 }], dadTransmits: 0, autoconf: false } });
     const runA = new StackRunner(A);
     const runB = new StackRunner(B);
     const serverBackend = createUserspaceBackend(B, runB, { rng: new XorShiftRng(33) });
     const serverNet = new Network(serverBackend);
-    const server = await startSockServer(serverNet, { portOffset: OFFSET, host: '0.0.0.0', ipv6: false });
+    const server = await startSockServer(serverNet, { portOffset: OFFSET });
+    assert.ok(server.ipv6, `the server listens on IPv6 too (${String(server.ipv6Error)})`);
     const backend = createUserspaceBackend(A, runA, {
       rng: new XorShiftRng(44),
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       hosts: { 'sockserver.test': '10.0.0.2' },
+      dns: { servers: [] },
     });
     const layer = new IotSocketLayer(backend);
     return {
       layer,
       caps: backend.caps,
       serverIp4: parseIp('10.0.0.2') as Uint8Array,
-      serverIp6: undefined,
+      serverIp6: parseIp('fd00::2') as Uint8Array,
       ports: server.ports,
       listenPorts: [OFFSET + 2000, OFFSET + 2001],
       blackHole: true,

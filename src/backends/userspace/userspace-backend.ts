@@ -2,9 +2,11 @@
  * The userspace backend: the project's own TCP/IP stack (`src/stack/stack.ts`) behind
  * the backend contract (`../contract.ts`), driven by a `StackRunner`.
  *
- * IPv4 TCP (`createSocket(1, 1)`, over the stack's `TcpLayer`, created on the stack
- * unless one is given) and UDP (`createSocket(1, 2)`). IPv6 (`af 2`) returns `ENOTSUP`
- * until it lands, and `caps` say so.
+ * TCP (`createSocket(af, 1)`, over the stack's `TcpLayer`, created on the stack unless
+ * one is given) and UDP (`createSocket(af, 2)`) over IPv4 (`af` 1) and IPv6 (`af` 2;
+ * the stack's interfaces need IPv6 enabled, `Stack.enableIpv6`). IPv6 sockets are
+ * v6-only, as on the host backend (IPv4 and IPv6 are separate port spaces; the stack
+ * itself also offers dual-stack PCBs and listeners).
  *
  * Name lookup (`lookup`): the static `hosts` map first (IPv4), then the DNS resolver
  * (`../dns/resolver.ts`: A for `af` 1, AAAA for `af` 2) over this stack's own sockets,
@@ -21,7 +23,7 @@
  */
 import type { Af, BackendCaps, CoreSocket, LookupResult, SocketBackend, SockType } from '../contract.ts';
 import { IOT_SOCKET_EHOSTNOTFOUND, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR } from '../../base/iot-constants.ts';
-import { parseIPv4 } from '../../base/ip-address.ts';
+import { parseIp } from '../../base/ip-address.ts';
 import type { StackRunner } from '../../runtime/stack-runner.ts';
 import { MAX_UDP4_PAYLOAD, type Stack } from '../../stack/stack.ts';
 import { UserspaceUdpSocket } from './userspace-udp-socket.ts';
@@ -77,7 +79,7 @@ export class UserspaceBackend implements SocketBackend {
     const maxSockets = options.maxSockets !== undefined && options.maxSockets >= 1 ? Math.floor(options.maxSockets) : 1024;
     this.caps = {
       ipv4: true,
-      ipv6: false,
+      ipv6: true,
       tcp: true,
       udp: true,
       listen: true,
@@ -89,8 +91,8 @@ export class UserspaceBackend implements SocketBackend {
       this.hosts = new Map();
       const entries = options.hosts instanceof Map ? [...options.hosts.entries()] : Object.entries(options.hosts);
       for (const [name, value] of entries) {
-        const bytes = typeof value === 'string' ? parseIPv4(value) : value;
-        if (bytes === undefined || bytes.length !== 4) throw new RangeError(`hosts: '${name}' maps to an invalid IPv4 address`);
+        const bytes = typeof value === 'string' ? parseIp(value) : value;
+        if (bytes === undefined || (bytes.length !== 4 && bytes.length !== 16)) throw new RangeError(`hosts: '${name}' maps to an invalid IP address`);
         this.hosts.set(canonicalName(name), Uint8Array.from(bytes));
       }
     }
@@ -137,20 +139,20 @@ export class UserspaceBackend implements SocketBackend {
   }
 
   createSocket(af: Af, type: SockType): CoreSocket | number {
-    if (af === 1 && !this.closed && this.sockets.size >= this.caps.maxSockets) return IOT_SOCKET_ENOMEM;
+    if (!this.closed && this.sockets.size >= this.caps.maxSockets) return IOT_SOCKET_ENOMEM;
     return this.open(af, type, this.sockets);
   }
 
   /** A socket recorded in `into` (application sockets or the resolver's). */
   private open(af: Af, type: SockType, into: Set<CoreSocket>): CoreSocket | number {
-    if (af !== 1) return IOT_SOCKET_ENOTSUP; // IPv6: not yet
+    if (af !== 1 && af !== 2) return IOT_SOCKET_ENOTSUP;
     if (this.closed) return IOT_SOCKET_ENOMEM;
     if (type === 1) {
-      const tcp = new UserspaceTcpSocket(this.env);
+      const tcp = new UserspaceTcpSocket(this.env, undefined, af);
       into.add(tcp);
       return tcp;
     }
-    const pcb = this.stack.udpOpen(4);
+    const pcb = this.stack.udpOpen(af === 2 ? 6 : 4);
     if (typeof pcb === 'number') return pcb;
     const socket = new UserspaceUdpSocket(this.env, pcb);
     into.add(socket);
@@ -158,14 +160,14 @@ export class UserspaceBackend implements SocketBackend {
   }
 
   /**
-   * `hosts` first (IPv4 entries), then DNS (A or AAAA). Without DNS servers:
+   * `hosts` first (entries of the asked family), then DNS (A or AAAA). Without DNS servers:
    * `EHOSTNOTFOUND` if a `hosts` map is configured, else `ERROR` (no resolver).
    */
   async lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
     if (signal?.aborted) return IOT_SOCKET_ERROR;
     if (af !== 1 && af !== 2) return IOT_SOCKET_ENOTSUP;
-    const found = af === 1 ? this.hosts?.get(canonicalName(name)) : undefined;
-    if (found !== undefined) return Uint8Array.from(found);
+    const found = this.hosts?.get(canonicalName(name));
+    if (found !== undefined && found.length === (af === 1 ? 4 : 16)) return Uint8Array.from(found);
     if (this.resolver.servers.length === 0) return this.hosts === undefined ? IOT_SOCKET_ERROR : IOT_SOCKET_EHOSTNOTFOUND;
     return this.resolver.resolve(name, af, signal);
   }

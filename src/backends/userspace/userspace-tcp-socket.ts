@@ -18,7 +18,7 @@
  * - Readiness: the stack calls the change callback after the poll in which something
  *   changed (never from inside it).
  */
-import type { Accepted, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
+import type { Accepted, Af, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
 import { CORE_EOF } from '../contract.ts';
 import {
   IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNABORTED, IOT_SOCKET_ECONNRESET, IOT_SOCKET_EINPROGRESS,
@@ -26,7 +26,7 @@ import {
 } from '../../base/iot-constants.ts';
 import type { CancelTimer, Scheduler } from '../../base/time.ts';
 import { ip4FromBytes, ip4ToBytes } from '../../stack/ipv4-addr.ts';
-import type { TcpConn, TcpLayer, TcpListener } from '../../stack/tcp/tcp-layer.ts';
+import type { TcpAddress, TcpConn, TcpLayer, TcpListener } from '../../stack/tcp/tcp-layer.ts';
 import type { UserspaceEnv } from './userspace-udp-socket.ts';
 
 export interface UserspaceTcpEnv extends UserspaceEnv {
@@ -37,13 +37,31 @@ export interface UserspaceTcpEnv extends UserspaceEnv {
   adopt(socket: CoreSocket): void;
 }
 
+/** IPv4 `a` as `::ffff:a` (RFC 4291 §2.5.5.2): how an IPv6 socket sees an IPv4 peer. */
+function mapped(a: number): Uint8Array {
+  const b = new Uint8Array(16);
+  b[10] = 0xff;
+  b[11] = 0xff;
+  b.set(ip4ToBytes(a), 12);
+  return b;
+}
+
+function isMapped(b: Uint8Array): boolean {
+  return b.length === 16 && b[10] === 0xff && b[11] === 0xff && b.subarray(0, 10).every((x) => x === 0);
+}
+
+function isZero(b: Uint8Array): boolean {
+  return b.every((x) => x === 0);
+}
+
 export class UserspaceTcpSocket implements CoreSocket {
-  readonly af = 1 as const;
+  readonly af: Af;
   readonly type = 1 as const;
   private readonly env: UserspaceTcpEnv;
   private conn: TcpConn | undefined;
   private listener: TcpListener | undefined;
-  private localIp = 0;
+  /** Bound local address: a uint32 (IPv4 socket) or 16 bytes (IPv6 socket; `::` = any). */
+  private localIp: TcpAddress = 0;
   private localPort = 0;
   private callback: (() => void) | undefined;
   private outcome = 0;
@@ -53,16 +71,26 @@ export class UserspaceTcpSocket implements CoreSocket {
   /** SO_KEEPALIVE set before there is a connection: applied when it is made. */
   private keepAlive = false;
 
-  constructor(env: UserspaceTcpEnv, conn?: TcpConn) {
+  /** `af` 2: an IPv6 socket (v6-only listeners, as the host backend's; a connect to an IPv4-mapped address goes over IPv4). */
+  constructor(env: UserspaceTcpEnv, conn?: TcpConn, af: Af = 1) {
     this.env = env;
+    this.af = af;
+    this.localIp = af === 2 ? new Uint8Array(16) : 0;
     if (conn !== undefined) this.attach(conn);
   }
 
   private attach(conn: TcpConn): void {
     this.conn = conn;
-    this.localIp = conn.localIp;
+    this.localIp = this.af === 1 ? conn.localIp : conn.localIp6.length === 16 ? conn.localIp6 : mapped(conn.localIp);
     this.localPort = conn.localPort;
     conn.onChange = () => this.callback?.();
+  }
+
+  /** A connection's address in this socket's family (4 bytes, or 16 with IPv4 mapped). */
+  private addressOf(c: TcpConn, local: boolean): Uint8Array {
+    if (c.family === 6) return (local ? c.localIp6 : c.remoteIp6).slice();
+    const v4 = local ? c.localIp : c.remoteIp;
+    return this.af === 2 ? mapped(v4) : ip4ToBytes(v4);
   }
 
   onChange(callback: (() => void) | undefined): void {
@@ -70,9 +98,18 @@ export class UserspaceTcpSocket implements CoreSocket {
   }
 
   bind(address: Uint8Array, port: number): number {
-    const ip = ip4FromBytes(address);
-    if (ip !== 0 && !this.env.stack.isLocalAddress(ip)) return IOT_SOCKET_EINVAL;
-    if (!this.env.tcp.reservePort(port)) return IOT_SOCKET_EADDRINUSE;
+    let ip: TcpAddress;
+    if (this.af === 2) {
+      if (address.length !== 16) return IOT_SOCKET_EINVAL;
+      const local = isZero(address) || (isMapped(address) ? this.env.stack.isLocalAddress(ip4FromBytes(address, 12)) : this.env.stack.isLocalAddress6(address));
+      if (!local) return IOT_SOCKET_EINVAL;
+      ip = address.slice();
+    } else {
+      if (address.length !== 4) return IOT_SOCKET_EINVAL;
+      ip = ip4FromBytes(address);
+      if (ip !== 0 && !this.env.stack.isLocalAddress(ip)) return IOT_SOCKET_EINVAL;
+    }
+    if (!this.env.tcp.reservePort(port, this.af === 2 ? 6 : 4)) return IOT_SOCKET_EADDRINUSE;
     this.localIp = ip;
     this.localPort = port;
     this.reserved = true;
@@ -81,13 +118,14 @@ export class UserspaceTcpSocket implements CoreSocket {
 
   /** Drops the bind reservation (the port now belongs to a listener or connection, or is free). */
   private unreserve(): void {
-    if (this.reserved) this.env.tcp.releasePort(this.localPort);
+    if (this.reserved) this.env.tcp.releasePort(this.localPort, this.af === 2 ? 6 : 4);
     this.reserved = false;
   }
 
   listen(backlog: number): number {
     this.unreserve();
-    const l = this.env.tcp.listen(this.localIp, this.localPort, backlog);
+    // IPv6 sockets are v6-only, as on the host backend: IPv4 and IPv6 are separate port spaces.
+    const l = this.env.tcp.listen(this.localIp, this.localPort, backlog, { v6only: this.af === 2 });
     if (typeof l === 'number') return l;
     this.listener = l;
     l.onChange = () => this.callback?.();
@@ -99,14 +137,15 @@ export class UserspaceTcpSocket implements CoreSocket {
     if (l === undefined || l.closed) return IOT_SOCKET_ECONNABORTED;
     const c = this.env.tcp.accept(l);
     if (c === undefined) return IOT_SOCKET_EAGAIN;
-    const socket = new UserspaceTcpSocket(this.env, c);
+    const socket = new UserspaceTcpSocket(this.env, c, this.af);
     this.env.adopt(socket);
-    return { socket, remote: { address: ip4ToBytes(c.remoteIp), port: c.remotePort } };
+    return { socket, remote: { address: this.addressOf(c, false), port: c.remotePort } };
   }
 
   connect(address: Uint8Array, port: number): number {
+    if (address.length !== (this.af === 2 ? 16 : 4)) return IOT_SOCKET_EINVAL;
     this.unreserve();
-    const c = this.env.tcp.connect(this.env.now(), ip4FromBytes(address), port, this.localIp, this.localPort);
+    const c = this.env.tcp.connect(this.env.now(), this.af === 2 ? address.slice() : ip4FromBytes(address), port, this.localIp, this.localPort);
     if (typeof c === 'number') return c;
     this.attach(c);
     if (this.keepAlive) c.tcb.setKeepAlive(true, this.env.now());
@@ -154,7 +193,7 @@ export class UserspaceTcpSocket implements CoreSocket {
       const n = t.recv(len === buf.length ? buf : buf.subarray(0, len));
       this.env.tcp.touch(c); // a window update may be due
       if (from !== undefined) {
-        from.address = ip4ToBytes(c.remoteIp);
+        from.address = this.addressOf(c, false);
         from.port = c.remotePort;
       }
       return n;
@@ -195,14 +234,17 @@ export class UserspaceTcpSocket implements CoreSocket {
   }
 
   localEndpoint(): Endpoint | undefined {
-    if (this.conn !== undefined) return { address: ip4ToBytes(this.conn.localIp), port: this.conn.localPort };
-    if (this.localPort !== 0) return { address: ip4ToBytes(this.localIp), port: this.localPort };
+    if (this.conn !== undefined) return { address: this.addressOf(this.conn, true), port: this.conn.localPort };
+    if (this.localPort !== 0) {
+      const a = this.localIp;
+      return { address: typeof a === 'number' ? ip4ToBytes(a) : a.slice(), port: this.localPort };
+    }
     return undefined;
   }
 
   remoteEndpoint(): Endpoint | undefined {
     const c = this.conn;
-    return c === undefined ? undefined : { address: ip4ToBytes(c.remoteIp), port: c.remotePort };
+    return c === undefined ? undefined : { address: this.addressOf(c, false), port: c.remotePort };
   }
 
   setKeepAlive(on: boolean): number {

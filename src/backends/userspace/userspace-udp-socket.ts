@@ -22,8 +22,11 @@
  *   the destination give `ERROR`, once (soft errors are ignored, as Linux does).
  * - Readiness: the stack calls the change callback after the poll in which a datagram
  *   or an error arrived (never from inside the poll).
+ * - IPv6 (`af` 2): 16-byte addresses, v6-only as on the host backend (IPv4 and IPv6 are
+ *   separate port spaces), up to 65527 bytes per datagram (fragmented to the path MTU);
+ *   ICMPv6 port unreachable and hard errors as for IPv4.
  */
-import type { CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
+import type { Af, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
 import { IOT_SOCKET_EAGAIN, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOTCONN, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR } from '../../base/iot-constants.ts';
 import { ip4FromBytes, ip4ToBytes } from '../../stack/ipv4-addr.ts';
 import { MAX_UDP4_PAYLOAD, type Stack } from '../../stack/stack.ts';
@@ -38,17 +41,27 @@ export interface UserspaceEnv {
   released(socket: CoreSocket): void;
 }
 
+/** Largest UDP payload over IPv6 without jumbograms: 65535 - 8. */
+const MAX_UDP6_PAYLOAD = 65527;
+
 export class UserspaceUdpSocket implements CoreSocket {
-  readonly af = 1 as const;
+  readonly af: Af;
   readonly type = 2 as const;
   private readonly env: UserspaceEnv;
   private readonly pcb: UdpPcb;
-  private readonly from = { address: 0, port: 0 };
+  private readonly from: { address: number; port: number; address6?: Uint8Array | undefined } = { address: 0, port: 0 };
   private closed = false;
 
+  /** `pcb` of family 4 (`af` 1) or 6 (`af` 2). */
   constructor(env: UserspaceEnv, pcb: UdpPcb) {
     this.env = env;
     this.pcb = pcb;
+    this.af = pcb.family === 6 ? 2 : 1;
+    pcb.v6Only = true; // as the host backend: IPv4 and IPv6 are separate port spaces
+  }
+
+  private get addrLen(): number {
+    return this.af === 2 ? 16 : 4;
   }
 
   /** The PCB underneath (diagnostics, tests). */
@@ -62,8 +75,8 @@ export class UserspaceUdpSocket implements CoreSocket {
 
   bind(address: Uint8Array, port: number): number {
     if (this.closed) return IOT_SOCKET_ERROR;
-    if (address.length !== 4) return IOT_SOCKET_EINVAL;
-    return this.env.stack.udpBind(this.pcb, ip4FromBytes(address), port);
+    if (address.length !== this.addrLen) return IOT_SOCKET_EINVAL;
+    return this.env.stack.udpBind(this.pcb, this.af === 2 ? address : ip4FromBytes(address), port);
   }
 
   listen(): number {
@@ -76,7 +89,8 @@ export class UserspaceUdpSocket implements CoreSocket {
 
   connect(address: Uint8Array, port: number): number {
     if (this.closed) return IOT_SOCKET_ERROR;
-    if (address.length !== 4) return IOT_SOCKET_EINVAL;
+    if (address.length !== this.addrLen) return IOT_SOCKET_EINVAL;
+    if (this.af === 2) return this.env.stack.udpConnect(this.pcb, address, address.every((b) => b === 0) ? 0 : port);
     const a = ip4FromBytes(address);
     return this.env.stack.udpConnect(this.pcb, a, a === 0 ? 0 : port);
   }
@@ -90,7 +104,7 @@ export class UserspaceUdpSocket implements CoreSocket {
     const info = this.from;
     const r = this.env.stack.udpRecvFrom(this.pcb, buf, len, info);
     if (r >= 0 && len > 0 && from !== undefined) {
-      from.address = ip4ToBytes(info.address);
+      from.address = this.af === 2 ? (info.address6 ?? new Uint8Array(16)).slice() : ip4ToBytes(info.address);
       from.port = info.port;
     }
     return r;
@@ -101,13 +115,12 @@ export class UserspaceUdpSocket implements CoreSocket {
     const pcb = this.pcb;
     // A zero-length send is a readiness poll (spec §8): it needs an interface, not a destination.
     if (to === undefined && !pcb.connected && len !== 0) return IOT_SOCKET_ENOTCONN;
-    if (len > MAX_UDP4_PAYLOAD) return IOT_SOCKET_EINVAL;
+    if (len > (this.af === 2 ? MAX_UDP6_PAYLOAD : MAX_UDP4_PAYLOAD)) return IOT_SOCKET_EINVAL;
     if (len === 0) return this.env.stack.anyInterfaceUp ? 0 : IOT_SOCKET_EAGAIN;
-    if (to !== undefined && to.address.length !== 4) return IOT_SOCKET_EINVAL;
+    if (to !== undefined && to.address.length !== this.addrLen) return IOT_SOCKET_EINVAL;
     const stack = this.env.stack;
-    return to === undefined
-      ? stack.udpSendTo(this.env.now(), pcb, buf, len)
-      : stack.udpSendTo(this.env.now(), pcb, buf, len, ip4FromBytes(to.address), to.port);
+    if (to === undefined) return stack.udpSendTo(this.env.now(), pcb, buf, len);
+    return stack.udpSendTo(this.env.now(), pcb, buf, len, this.af === 2 ? to.address : ip4FromBytes(to.address), to.port);
   }
 
   shutdown(): number {
@@ -121,12 +134,14 @@ export class UserspaceUdpSocket implements CoreSocket {
 
   localEndpoint(): Endpoint | undefined {
     const p = this.pcb;
-    return p.localPort === 0 ? undefined : { address: ip4ToBytes(p.localAddr), port: p.localPort };
+    if (p.localPort === 0) return undefined;
+    return { address: this.af === 2 ? p.localAddr6.slice() : ip4ToBytes(p.localAddr), port: p.localPort };
   }
 
   remoteEndpoint(): Endpoint | undefined {
     const p = this.pcb;
-    return p.connected ? { address: ip4ToBytes(p.remoteAddr), port: p.remotePort } : undefined;
+    if (!p.connected) return undefined;
+    return { address: this.af === 2 ? p.remoteAddr6.slice() : ip4ToBytes(p.remoteAddr), port: p.remotePort };
   }
 
   setKeepAlive(): number {

@@ -533,33 +533,41 @@ export class TcpLayer implements TransportHandler {
     return c;
   }
 
-  private isListening(port: number): boolean {
-    return this.listeners.has(port) || this.listeners6.has(port);
+  /** A listener of `family` (undefined: either) holds `port`; a dual-stack IPv6 listener counts for IPv4 too. */
+  private isListening(port: number, family?: 4 | 6): boolean {
+    if (family !== 6 && this.listeners.has(port)) return true;
+    const l6 = this.listeners6.get(port);
+    return l6 !== undefined && (family !== 4 || !l6.v6only);
   }
 
-  /** Ports reserved by bound sockets that neither listen nor connect yet. */
+  /** Ports reserved by bound sockets that neither listen nor connect yet, per family. */
   private readonly reserved = new Set<number>();
+  private readonly reserved6 = new Set<number>();
 
   /**
    * Whether a bind to `port` conflicts: another bound socket or a listener has it.
-   * Connections using the port as their local port (accepted ones, or ones finishing in
-   * TIME-WAIT) do not block a new bind, as with SO_REUSEADDR (which Node sets for
-   * servers); a duplicate 4-tuple is refused at connect time instead.
+   * `family` 4 or 6 checks that family's port space only (IPv6 sockets of the socket
+   * layer are v6-only, as on the host backend); undefined checks both. Connections
+   * using the port as their local port (accepted ones, or ones finishing in TIME-WAIT)
+   * do not block a new bind, as with SO_REUSEADDR (which Node sets for servers); a
+   * duplicate 4-tuple is refused at connect time instead.
    */
-  isPortUsed(port: number): boolean {
-    return this.reserved.has(port) || this.isListening(port);
+  isPortUsed(port: number, family?: 4 | 6): boolean {
+    if (family !== 6 && this.reserved.has(port)) return true;
+    if (family !== 4 && this.reserved6.has(port)) return true;
+    return this.isListening(port, family);
   }
 
-  /** Reserves a port for a bound socket (false when taken). */
-  reservePort(port: number): boolean {
-    if (this.isPortUsed(port)) return false;
-    this.reserved.add(port);
+  /** Reserves a port for a bound socket of `family` (default 4; false when taken). */
+  reservePort(port: number, family: 4 | 6 = 4): boolean {
+    if (this.isPortUsed(port, family)) return false;
+    (family === 6 ? this.reserved6 : this.reserved).add(port);
     return true;
   }
 
   /** Releases a reservation (the socket listens, connects or closes). */
-  releasePort(port: number): void {
-    this.reserved.delete(port);
+  releasePort(port: number, family: 4 | 6 = 4): void {
+    (family === 6 ? this.reserved6 : this.reserved).delete(port);
   }
 
   /** Marks a connection for the next poll (after an application call). */
