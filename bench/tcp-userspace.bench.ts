@@ -21,6 +21,11 @@
  *   and verified on receive) are reported beside them (`*_nooffload_*`), against the same
  *   baseline.
  *
+ * `tcp6_bulk_userspace_mbps` is the same bulk transfer (offload on) over IPv6: static
+ * fd00::1 and fd00::2/64 on a third pair of stacks (DAD off, so it starts at once),
+ * connecting to 'fd00::2' through the same `Network` API; its baseline is the IPv4
+ * userspace figure of the same round.
+ *
  * Each variant keeps one bulk and one echo connection for the whole bench (see `Paths`).
  * Variants run in a rotating order each round, after a full GC; figures are medians over
  * rounds (RTT: the mean of each round) and ratios the median of per-round ratios to the
@@ -33,7 +38,7 @@ import { XorShiftRng } from '../src/base/rand.ts';
 import { createCable } from '../src/link/index.ts';
 import { StackRunner } from '../src/runtime/stack-runner.ts';
 import { Network } from '../src/socket/network.ts';
-import { Stack } from '../src/stack/stack.ts';
+import { Stack, toIpv6 } from '../src/stack/stack.ts';
 import type { Figure } from './main.ts';
 import type { RssReport } from './rss-transfer-child.ts';
 
@@ -54,13 +59,19 @@ export interface Pair {
   close(): Promise<void>;
 }
 
-/** Two stacks on one virtual cable (MTU 1500), each with a runner and an idiomatic `Network`. */
-export function stackPair(checksumOffload: boolean): Pair {
+/** IPv6 on the pair: static fd00::1 (A) and fd00::2 (B), /64, no DAD and no SLAAC, so traffic can start at once. */
+const ipv6On = (address: string) => ({ addresses: [{ address: toIpv6(address), prefixLen: 64 }], dadTransmits: 0, autoconf: false });
+
+/**
+ * Two stacks on one virtual cable (MTU 1500), each with a runner and an idiomatic
+ * `Network`: 10.0.0.1 and 10.0.0.2/24, plus fd00::1 and fd00::2/64 with `ipv6`.
+ */
+export function stackPair(checksumOffload: boolean, opts: { ipv6?: boolean } = {}): Pair {
   const [ea, eb] = createCable({ mtu: 1500 });
   const A = new Stack({ rng: new XorShiftRng(1), name: 'bench-a' });
-  A.addInterface(ea, { ipv4: { address: '10.0.0.1', prefixLen: 24 }, checksumOffload });
+  A.addInterface(ea, { ipv4: { address: '10.0.0.1', prefixLen: 24 }, ...(opts.ipv6 === true ? { ipv6: ipv6On('fd00::1') } : {}), checksumOffload });
   const B = new Stack({ rng: new XorShiftRng(2), name: 'bench-b' });
-  B.addInterface(eb, { ipv4: { address: '10.0.0.2', prefixLen: 24 }, checksumOffload });
+  B.addInterface(eb, { ipv4: { address: '10.0.0.2', prefixLen: 24 }, ...(opts.ipv6 === true ? { ipv6: ipv6On('fd00::2') } : {}), checksumOffload });
   const ra = new StackRunner(A), rb = new StackRunner(B);
   const client = new Network(createUserspaceBackend(A, ra, { rng: new XorShiftRng(3) }));
   const server = new Network(createUserspaceBackend(B, rb, { rng: new XorShiftRng(4) }));
@@ -116,10 +127,13 @@ interface Paths {
   close(): Promise<void>;
 }
 
-async function userspacePaths(checksumOffload: boolean, onProgress?: (received: number) => void): Promise<Paths> {
-  const p = stackPair(checksumOffload);
-  const sink = await p.server.listen({ port: 5001, host: '0.0.0.0' });
-  const echo = await p.server.listen({ port: 5007, host: '0.0.0.0' });
+/** The userspace paths over IPv4 (10.0.0.2), or with `ipv6` over IPv6 (listening on '::', connecting to 'fd00::2'). */
+async function userspacePaths(checksumOffload: boolean, onProgress?: (received: number) => void, ipv6 = false): Promise<Paths> {
+  const p = stackPair(checksumOffload, { ipv6 });
+  const any = ipv6 ? '::' : '0.0.0.0';
+  const serverHost = ipv6 ? 'fd00::2' : '10.0.0.2';
+  const sink = await p.server.listen({ port: 5001, host: any });
+  const echo = await p.server.listen({ port: 5007, host: any });
   const received = new Received(onProgress);
   void (async () => {
     const s = await sink.accept();
@@ -129,8 +143,8 @@ async function userspacePaths(checksumOffload: boolean, onProgress?: (received: 
     const s = await echo.accept();
     for await (const c of s) await s.write(c);
   })().catch(() => undefined);
-  const bulkConn = await p.client.connect({ host: '10.0.0.2', port: 5001 });
-  const echoConn = await p.client.connect({ host: '10.0.0.2', port: 5007 });
+  const bulkConn = await p.client.connect({ host: serverHost, port: 5001 });
+  const echoConn = await p.client.connect({ host: serverHost, port: 5007 });
   const chunk = new Uint8Array(CHUNK).fill(7);
   const msg = new Uint8Array(RTT_BYTES).fill(1);
   let sent = 0;
@@ -266,16 +280,18 @@ export async function runUserspaceTcpBench(opts: Options): Promise<Figure[]> {
   const rounds = opts.quick ? 1 : 7;
   const rssMiB = opts.quick ? 256 : 1024;
   const gc = (globalThis as { gc?: () => void }).gc;
-  const r = { nb: [] as number[], ub: [] as number[], ubx: [] as number[], nr: [] as number[], ur: [] as number[], urx: [] as number[] };
+  const r = { nb: [] as number[], ub: [] as number[], ubx: [] as number[], nr: [] as number[], ur: [] as number[], urx: [] as number[], ub6: [] as number[] };
 
-  // The three paths live for the whole bench (see `Paths`); warm-up (JIT) first: the
-  // first few hundred MiB through a fresh process run at about half speed.
+  // The four paths live for the whole bench (see `Paths`); warm-up (JIT) first: the
+  // first few hundred MiB through a fresh process run at about half speed. The IPv6
+  // path is only measured for bulk (its echo connection is warmed up with the rest).
   const node = await nodePaths();
   const us = await userspacePaths(true);
   const usx = await userspacePaths(false);
+  const us6 = await userspacePaths(true, undefined, true);
   const warm = (opts.quick ? 8 : 128) * MiB;
   opts.progress(`userspace tcp warm-up: ${warm / MiB} MiB and 2,000 round trips per variant`);
-  for (const v of [node, us, usx]) {
+  for (const v of [node, us, usx, us6]) {
     await v.bulk(warm);
     await v.rtt(2000);
   }
@@ -288,6 +304,7 @@ export async function runUserspaceTcpBench(opts: Options): Promise<Figure[]> {
     () => measure(r.nb, () => node.bulk(total)),
     () => measure(r.ub, () => us.bulk(total)),
     () => measure(r.ubx, () => usx.bulk(total)),
+    () => measure(r.ub6, () => us6.bulk(total)),
   ];
   const rtt: (() => Promise<void>)[] = [
     () => measure(r.nr, () => node.rtt(rttN)),
@@ -295,16 +312,17 @@ export async function runUserspaceTcpBench(opts: Options): Promise<Figure[]> {
     () => measure(r.urx, () => usx.rtt(rttN)),
   ];
   for (let i = 0; i < rounds; i++) {
-    opts.progress(`userspace tcp bulk ${total / MiB} MiB x 3 variants, round ${i + 1}/${rounds}`);
+    opts.progress(`userspace tcp bulk ${total / MiB} MiB x ${bulk.length} variants, round ${i + 1}/${rounds}`);
     for (let k = 0; k < bulk.length; k++) await (bulk[(k + i) % bulk.length] as () => Promise<void>)();
   }
   for (let i = 0; i < rounds; i++) {
-    opts.progress(`userspace tcp rtt ${rttN} x ${RTT_BYTES} B x 3 variants, round ${i + 1}/${rounds}`);
+    opts.progress(`userspace tcp rtt ${rttN} x ${RTT_BYTES} B x ${rtt.length} variants, round ${i + 1}/${rounds}`);
     for (let k = 0; k < rtt.length; k++) await (rtt[(k + i) % rtt.length] as () => Promise<void>)();
   }
   await node.close();
   await us.close();
   await usx.close();
+  await us6.close();
   opts.progress(`samples: ${JSON.stringify(Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.map((x) => Math.round(x * 10) / 10)])))}`);
   const paired = (xs: number[], base: number[]): number => median(xs.map((x, i) => x / (base[i] as number)));
 
@@ -324,6 +342,7 @@ export async function runUserspaceTcpBench(opts: Options): Promise<Figure[]> {
     { key: 'tcp_bulk_node_net_mbps', label: `TCP bulk, node:net over loopback, both ends on the main thread, 64 KiB writes, 256 KiB queued + drain, ${total / MiB} MiB (baseline)`, value: median(r.nb), unit: 'MB/s' },
     { key: 'tcp_bulk_userspace_mbps', label: `TCP bulk, two userspace stacks on a virtual cable, MTU 1500, checksum offload (as loopback), 64 KiB writes, ${total / MiB} MiB`, value: median(r.ub), unit: 'MB/s', baseline: 'tcp_bulk_node_net_mbps', ratio: paired(r.ub, r.nb), goal: 'ratio >= 0.5' },
     { key: 'tcp_bulk_userspace_nooffload_mbps', label: 'TCP bulk, as tcp_bulk_userspace_mbps with every checksum computed and verified in JavaScript', value: median(r.ubx), unit: 'MB/s', baseline: 'tcp_bulk_node_net_mbps', ratio: paired(r.ubx, r.nb) },
+    { key: 'tcp6_bulk_userspace_mbps', label: `TCP bulk over IPv6, two userspace stacks on a virtual cable, MTU 1500, checksum offload, 64 KiB writes, ${total / MiB} MiB, fd00::1 to fd00::2 (same set-up as tcp_bulk_userspace_mbps)`, value: median(r.ub6), unit: 'MB/s', baseline: 'tcp_bulk_userspace_mbps', ratio: paired(r.ub6, r.ub), goal: 'ratio >= 0.9' },
     { key: 'tcp_rtt_node_net_us', label: 'TCP 32-byte echo RTT, node:net over loopback, both ends on the main thread (baseline)', value: median(r.nr), unit: 'us' },
     { key: 'tcp_rtt_userspace_us', label: 'TCP 32-byte echo RTT, two userspace stacks, checksum offload (as loopback)', value: median(r.ur), unit: 'us', baseline: 'tcp_rtt_node_net_us', ratio: paired(r.ur, r.nr), goal: 'ratio <= 1.0' },
     { key: 'tcp_rtt_userspace_nooffload_us', label: 'TCP 32-byte echo RTT, two userspace stacks, checksums in JavaScript', value: median(r.urx), unit: 'us', baseline: 'tcp_rtt_node_net_us', ratio: paired(r.urx, r.nr) },
