@@ -216,6 +216,31 @@ export function ipv6Any(): Uint8Array {
 
 // ---- IPv6 address helpers (RFC 4291) -------------------------------------------------
 
+/** `::ffff:0:0/96`: an IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2). False for other lengths. */
+export function isIpv4Mapped(b: Uint8Array): boolean {
+  if (!isBytes(b, 16)) return false;
+  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
+  return b[10] === 0xff && b[11] === 0xff;
+}
+
+/** `::ffff:a.b.c.d` for the 4-byte IPv4 address `v4` (a fresh array). */
+export function ipv4Mapped(v4: Uint8Array): Uint8Array {
+  const b = new Uint8Array(16);
+  b[10] = 0xff;
+  b[11] = 0xff;
+  b.set(v4.subarray(0, 4), 12);
+  return b;
+}
+
+/**
+ * The 16 bytes of `a` equal the 16 bytes of `b` at `bOff`: the check-free, allocation-free
+ * compare of the per-packet paths (callers pass 16-byte addresses; see `ipEquals` otherwise).
+ */
+export function ipv6EqualAt(a: Uint8Array, b: Uint8Array, bOff = 0): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[bOff + i]) return false;
+  return true;
+}
+
 /**
  * Link-local unicast: `fe80::/10` (RFC 4291 §2.5.6) or `169.254.0.0/16` (RFC 3927).
  * False for other lengths.

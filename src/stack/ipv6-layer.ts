@@ -41,7 +41,7 @@
  */
 import { IOT_SOCKET_EAGAIN, IOT_SOCKET_EINVAL, IOT_SOCKET_ERROR } from '../base/iot-constants.ts';
 import {
-  ipEquals, ipPrefixMatches, ipv6FromPrefixAndIid, ipv6LinkLocalFromIid, ipv6MulticastMac, isLinkLocal,
+  ipEquals, ipPrefixMatches, ipv6EqualAt, ipv6FromPrefixAndIid, ipv6LinkLocalFromIid, ipv6MulticastMac, isLinkLocal,
   isUnspecified, modifiedEui64, solicitedNodeMulticast,
 } from '../base/ip-address.ts';
 import { randomInt, type Rng } from '../base/rand.ts';
@@ -51,7 +51,8 @@ import { EtherType } from '../wire/ethernet.ts';
 import type { WireFault } from '../wire/fault.ts';
 import { isFault } from '../wire/fault.ts';
 import {
-  Icmpv6Type, Icmpv6Unreachable, Icmpv6TimeExceeded, checkNdIpFields, emitIcmpv6, icmpv6BufferLen, icmpv6ErrorAllowed,
+  Icmpv6Type, Icmpv6Unreachable, Icmpv6TimeExceeded, checkNdIpFields, emitIcmpv6, icmpv6BufferLen, icmpv6DestUnreachable, icmpv6ErrorAllowed,
+  icmpv6PacketTooBig, icmpv6ParameterProblem, icmpv6TimeExceeded,
   isNdType, parseIcmpv6, validateIcmpv6, ND_HOP_LIMIT, type Icmpv6Repr,
 } from '../wire/icmpv6.ts';
 import {
@@ -181,6 +182,8 @@ export class Ipv6Layer {
   readonly pmtu: PmtuCache;
   private readonly maxNeighbors: number;
   private readonly walk = new Ipv6ExtWalk();
+  /** For walks beside the receive walk (error rules, quoted packets, packets given back): never the one `input` is reading. */
+  private readonly sideWalk = new Ipv6ExtWalk();
   private readonly ctx = new Ip6InputContext();
   /** The input context's addresses (copied: cheaper than two views per packet). */
   private readonly src6 = new Uint8Array(16);
@@ -532,14 +535,14 @@ export class Ipv6Layer {
    */
   private localAt(buf: Uint8Array, off: number, usable: boolean): { st: Ip6Iface; a: Ip6Addr } | undefined {
     const hit = this.lastLocal;
-    if (hit !== undefined && hit.gen === this.routeGen && equalAt(hit.a.addr, buf, off) && (!usable || hit.a.usable)) return hit;
+    if (hit !== undefined && hit.gen === this.routeGen && ipv6EqualAt(hit.a.addr, buf, off) && (!usable || hit.a.usable)) return hit;
     for (let i = 0; i < this.ifs.length; i++) {
       const st = this.ifs[i];
       if (st === undefined) continue;
       const list = st.addresses;
       for (let k = 0; k < list.length; k++) {
         const a = list[k] as Ip6Addr;
-        if (!equalAt(a.addr, buf, off)) continue;
+        if (!ipv6EqualAt(a.addr, buf, off)) continue;
         if (usable && !a.usable) return undefined;
         this.lastLocal = { st, a, gen: this.routeGen };
         return this.lastLocal;
@@ -570,7 +573,7 @@ export class Ipv6Layer {
    * a negative code (no route).
    */
   private route(dst: Uint8Array, ifIndex: number | undefined): number {
-    if (ifIndex === undefined && this.cacheGen === this.routeGen && equalAt(this.cacheDst, dst, 0)) {
+    if (ifIndex === undefined && this.cacheGen === this.routeGen && ipv6EqualAt(this.cacheDst, dst, 0)) {
       this.rIf = this.cacheIf;
       this.rHop = this.cacheHop;
       return 0;
@@ -1188,9 +1191,8 @@ export class Ipv6Layer {
       if (mtuOrPointer >= IPV6_MIN_MTU) this.pmtu.update(q.dst, mtuOrPointer, now);
     }
     // Walk the quoted chain (it may be cut short: only the first bytes of the transport header are needed).
-    const w = new Ipv6ExtWalk();
     const padded = quoted.length >= IPV6_HEADER_LEN ? quotedWithLength(quoted) : quoted;
-    walkIpv6Extensions(padded, w);
+    const w = walkIpv6Extensions(padded, this.sideWalk);
     let protocol = quoted[6] as number;
     let transportOff = IPV6_HEADER_LEN;
     if (w.verdict === 'ok' || (w.verdict === 'fragment' && w.fragOffset === 0)) {
@@ -1209,7 +1211,7 @@ export class Ipv6Layer {
   /** A packet of ours waiting for neighbor resolution that failed: host unreachable, like ICMPv6 code 3. */
   private localUnreachable(now: number, packet: Uint8Array): void {
     if (packet.length < IPV6_HEADER_LEN) return;
-    const w = walkIpv6Extensions(packet, new Ipv6ExtWalk());
+    const w = walkIpv6Extensions(packet, this.sideWalk);
     if (w.verdict !== 'ok') return;
     this.host.deliverError(now, {
       source: 'local', family: 6, type: Icmpv6Type.DEST_UNREACHABLE, code: Icmpv6Unreachable.ADDRESS,
@@ -1224,18 +1226,17 @@ export class Ipv6Layer {
    * RFC 4443 §2.4 (e) forbids it or the rate limit (§2.4 (f)) refuses.
    */
   sendError(now: number, offending: Uint8Array, type: number, code: number, mtuOrPointer: number, linkMulticast: boolean): void {
-    if (!icmpv6ErrorAllowed(offending, type, code, linkMulticast)) return;
+    if (!icmpv6ErrorAllowed(offending, type, code, linkMulticast, this.sideWalk)) return;
     if (!this.host.takeErrorToken(now)) {
       this.host.stats.icmp6.rateLimited++;
       return;
     }
-    const quote = offending.subarray(0, Math.min(offending.length, 1280 - IPV6_HEADER_LEN - 8));
     let repr: Icmpv6Repr;
     switch (type) {
-      case Icmpv6Type.PACKET_TOO_BIG: repr = { kind: 'packet-too-big', mtu: mtuOrPointer, data: quote }; break;
-      case Icmpv6Type.PARAMETER_PROBLEM: repr = { kind: 'parameter-problem', code, pointer: mtuOrPointer, data: quote }; break;
-      case Icmpv6Type.TIME_EXCEEDED: repr = { kind: 'time-exceeded', code, data: quote }; break;
-      default: repr = { kind: 'dest-unreachable', code, data: quote };
+      case Icmpv6Type.PACKET_TOO_BIG: repr = icmpv6PacketTooBig(mtuOrPointer, offending); break;
+      case Icmpv6Type.PARAMETER_PROBLEM: repr = icmpv6ParameterProblem(code, mtuOrPointer, offending); break;
+      case Icmpv6Type.TIME_EXCEEDED: repr = icmpv6TimeExceeded(code, offending); break;
+      default: repr = icmpv6DestUnreachable(code, offending);
     }
     const origDst = offending.subarray(24, 40);
     const from = origDst[0] !== 0xff && this.isLocal(origDst) ? origDst.slice() : undefined;
@@ -1406,12 +1407,6 @@ export class Ipv6Layer {
     if (st === undefined) throw new RangeError(`IPv6 is not enabled on interface ${ifIndex}`);
     return st;
   }
-}
-
-/** `a` equals the 16 bytes of `b` at `off` (no view, no allocation). */
-function equalAt(a: Uint8Array, b: Uint8Array, off: number): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== b[off + i]) return false;
-  return true;
 }
 
 function copy16(from: Uint8Array, off: number, to: Uint8Array): void {

@@ -71,7 +71,7 @@
  * is delivered at the end of the next poll, which the stack requests through `onWake`.
  */
 import { IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTCONN, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR, IOT_SOCKET_ETIMEDOUT } from '../base/iot-constants.ts';
-import { parseIPv4, parseIPv6 } from '../base/ip-address.ts';
+import { ipv4Mapped, ipv6EqualAt, isIpv4Mapped, isUnspecified, parseIPv4, parseIPv6 } from '../base/ip-address.ts';
 import type { Rng } from '../base/rand.ts';
 import { parseArp, ArpOp } from '../wire/arp.ts';
 import { rd16, wr16, wr32 } from '../wire/bytes.ts';
@@ -86,7 +86,7 @@ import { ArpCache, type ArpCacheOptions } from './arp-cache.ts';
 import type { Device } from './device.ts';
 import { NetInterface } from './interface.ts';
 import { IpIdGenerator } from './ip-id.ts';
-import { ip4FromBytes, ip4ToString, prefixMask } from './ipv4-addr.ts';
+import { ip4FromBytes, ip4ToBytes, ip4ToString, prefixMask } from './ipv4-addr.ts';
 import { Ipv4Reassembler, type ReassemblyOptions, type ReassemblyStats } from './ipv4-reassembly.ts';
 import { RouteTable, type Route } from './routes.ts';
 import { TimerHeap, type Timed } from './timer-heap.ts';
@@ -515,35 +515,6 @@ function macEquals(a: Uint8Array, aOff: number, b: Uint8Array): boolean {
 const ANY16 = new Uint8Array(16);
 const IPV6_ICMP = 58;
 const ICMPV6_ECHO_REQUEST = 128;
-
-function isAny16(a: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
-  return true;
-}
-
-function equal16(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== 16 || b.length !== 16) return false;
-  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** `::ffff:a.b.c.d` (RFC 4291 §2.5.5.2). */
-function isMapped(a: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
-  return a[10] === 0xff && a[11] === 0xff;
-}
-
-function mappedV4(a: Uint8Array): number {
-  return ip4FromBytes(a, 12);
-}
-
-function mapV4(v4: number): Uint8Array {
-  const a = new Uint8Array(16);
-  a[10] = 0xff;
-  a[11] = 0xff;
-  wr32(a, 12, v4);
-  return a;
-}
 
 /** A 16-byte IPv6 address from text or bytes; throws RangeError on bad input (configuration errors). */
 export function toIpv6(a: string | Uint8Array): Uint8Array {
@@ -1803,9 +1774,9 @@ export class Stack {
         for (const pcb of this.udpPorts.onPort(srcPort)) {
           if (!pcb.connected || pcb.remotePort !== dstPort) continue;
           if (v6) {
-            if (pcb.family !== 6 || (!isAny16(pcb.localAddr6) && !equal16(pcb.localAddr6, e.src6)) || !equal16(pcb.remoteAddr6, e.dst6)) continue;
+            if (pcb.family !== 6 || (!isUnspecified(pcb.localAddr6) && !ipv6EqualAt(pcb.localAddr6, e.src6)) || !ipv6EqualAt(pcb.remoteAddr6, e.dst6)) continue;
           } else if (pcb.family === 6) {
-            if (!isMapped(pcb.remoteAddr6) || mappedV4(pcb.remoteAddr6) !== e.dst) continue;
+            if (!isIpv4Mapped(pcb.remoteAddr6) || ip4FromBytes(pcb.remoteAddr6, 12) !== e.dst) continue;
           } else if ((pcb.localAddr !== 0 && pcb.localAddr !== e.src) || pcb.remoteAddr !== e.dst) continue;
           const code = e.source === 'local' ? IOT_SOCKET_ERROR : v6 ? udp6ErrorCode(e.type, e.code) : udpErrorCode(e.type, e.code);
           if (code === 0) return;
@@ -1825,7 +1796,7 @@ export class Stack {
         if (t.length < 8 || t[0] !== echo || rd16(t, 4) !== this.pingIdent) return;
         const entry = this.pings.get(rd16(t, 6));
         if (entry === undefined) return;
-        if (v6 ? entry.dst6 === undefined || !equal16(entry.dst6, e.dst6) : entry.dst6 !== undefined || (entry.dst !== e.dst && entry.dst !== IPV4_BROADCAST)) return;
+        if (v6 ? entry.dst6 === undefined || !ipv6EqualAt(entry.dst6, e.dst6) : entry.dst6 !== undefined || (entry.dst !== e.dst && entry.dst !== IPV4_BROADCAST)) return;
         this.finishPing(entry, {
           seq: entry.seq, code: IOT_SOCKET_ERROR, rttMs: now - entry.sentAt, from: e.reporter, ttl: 0, bytes: 0, dataMatches: false,
           icmpType: e.type, icmpCode: e.code, from6: v6 && e.reporter6.length === 16 ? e.reporter6.slice() : undefined,
@@ -1904,7 +1875,7 @@ export class Stack {
     const entry = this.pings.get(seq);
     if (entry === undefined || entry.dst6 === undefined) return;
     // A reply to a multicast ping comes from a unicast address.
-    if (entry.dst6[0] !== 0xff && !equal16(entry.dst6, from)) return;
+    if (entry.dst6[0] !== 0xff && !ipv6EqualAt(entry.dst6, from)) return;
     let same = d.length === entry.data.length;
     for (let i = 0; same && i < d.length; i++) same = d[i] === entry.data[i];
     this.finishPing(entry, { seq, code: 0, rttMs: now - entry.sentAt, from: 0, from6: from.slice(), ttl: hopLimit, bytes: d.length, dataMatches: same });
@@ -1952,7 +1923,7 @@ export class Stack {
     let a: number | Uint8Array;
     if (pcb.family === 6) {
       if (typeof address === 'number' || address.length !== 16) return IOT_SOCKET_EINVAL;
-      if (!isAny16(address) && !this.ipv6.isLocal(address)) return IOT_SOCKET_EINVAL;
+      if (!isUnspecified(address) && !this.ipv6.isLocal(address)) return IOT_SOCKET_EINVAL;
       a = address;
     } else {
       if (typeof address !== 'number') return IOT_SOCKET_EINVAL;
@@ -1990,7 +1961,7 @@ export class Stack {
     pcb.error = 0;
     if (pcb.family === 6) {
       if (typeof address === 'number' || address.length !== 16) return IOT_SOCKET_EINVAL;
-      if (isAny16(address)) {
+      if (isUnspecified(address)) {
         pcb.remoteAddr6 = ANY16;
         pcb.remotePort = 0;
         return 0;
@@ -2044,9 +2015,9 @@ export class Stack {
     let to6: Uint8Array | undefined;
     if (pcb.family === 6) {
       if (typeof to === 'number' || to.length !== 16) return IOT_SOCKET_EINVAL;
-      if (isMapped(to)) {
+      if (isIpv4Mapped(to)) {
         if (pcb.v6Only) return IOT_SOCKET_EINVAL;
-        to4 = mappedV4(to);
+        to4 = ip4FromBytes(to, 12);
       } else to6 = to;
     } else {
       if (typeof to !== 'number') return IOT_SOCKET_EINVAL;
@@ -2062,7 +2033,7 @@ export class Stack {
     let r: number;
     if (to6 !== undefined) {
       const p = this.udpSend6;
-      p.src = isAny16(pcb.localAddr6) ? undefined : pcb.localAddr6;
+      p.src = isUnspecified(pcb.localAddr6) ? undefined : pcb.localAddr6;
       p.dst = to6;
       p.ifIndex = pcb.ifIndex >= 0 ? pcb.ifIndex : undefined;
       p.payloadLen = UDP_HEADER_LEN + len;
@@ -2174,7 +2145,7 @@ export class Stack {
       const pcb = list[i] as UdpPcb;
       if (pcb.ifIndex >= 0 && pcb.ifIndex !== ctx.ifIndex) continue;
       if (v6) {
-        if (pcb.family !== 6 || (!isAny16(pcb.localAddr6) && !equal16(pcb.localAddr6, ctx.dst6))) continue;
+        if (pcb.family !== 6 || (!isUnspecified(pcb.localAddr6) && !ipv6EqualAt(pcb.localAddr6, ctx.dst6))) continue;
       } else if (pcb.family === 6) {
         if (!pcb.dualStack) continue;
       } else if (pcb.localAddr !== 0 && pcb.localAddr !== ctx.dst) continue;
@@ -2189,16 +2160,16 @@ export class Stack {
   /** Whether a broadcast (IPv6: multicast) datagram reaches `pcb`: a wildcard PCB of the family (or dual stack), on the interface. */
   private udpWildcardMatch(pcb: UdpPcb, ctx: IpInputContext): boolean {
     if (pcb.ifIndex >= 0 && pcb.ifIndex !== ctx.ifIndex) return false;
-    if (ctx.family === 6) return pcb.family === 6 && isAny16(pcb.localAddr6);
+    if (ctx.family === 6) return pcb.family === 6 && isUnspecified(pcb.localAddr6);
     return pcb.family === 4 ? pcb.localAddr === 0 : pcb.dualStack;
   }
 
   /** `own`: `payload` is the stack's own buffer (reassembled), so the datagram can keep a view instead of a copy. */
   private udpDeliver(pcb: UdpPcb, ctx: IpInputContext, payload: Uint8Array, len: number, srcPort: number, own: boolean): void {
     let src6: Uint8Array | undefined;
-    if (pcb.family === 6) src6 = ctx.family === 6 ? ctx.src6 : mapV4(ctx.src);
+    if (pcb.family === 6) src6 = ctx.family === 6 ? ctx.src6 : ipv4Mapped(ip4ToBytes(ctx.src));
     if (pcb.connected) {
-      const match = pcb.family === 6 ? equal16(pcb.remoteAddr6, src6 as Uint8Array) : pcb.remoteAddr === ctx.src;
+      const match = pcb.family === 6 ? ipv6EqualAt(pcb.remoteAddr6, src6 as Uint8Array) : pcb.remoteAddr === ctx.src;
       if (!match || pcb.remotePort !== srcPort) {
         pcb.stats.filtered++;
         this.stats.udp.filtered++;

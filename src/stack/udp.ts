@@ -21,6 +21,7 @@
  * dynamic range 49152-65535 (RFC 6335): a random start from the stack's `Rng`, then the
  * next free port.
  */
+import { ipv6EqualAt, isUnspecified } from '../base/ip-address.ts';
 import { randomInt, type Rng } from '../base/rand.ts';
 
 /** First and last port of the IANA dynamic range (RFC 6335 §6). */
@@ -40,16 +41,6 @@ export interface UdpDatagram {
 }
 
 const ANY6 = new Uint8Array(16);
-
-function isAny6(a: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
-  return true;
-}
-
-function equal16(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Counters of one PCB. */
 export interface UdpPcbStats {
@@ -113,7 +104,7 @@ export class UdpPcb {
 
   /** An IPv6 wildcard PCB that also takes IPv4 datagrams. */
   get dualStack(): boolean {
-    return this.family === 6 && !this.v6Only && isAny6(this.localAddr6);
+    return this.family === 6 && !this.v6Only && isUnspecified(this.localAddr6);
   }
 
   /** A default destination (and receive filter) is set. */
@@ -203,7 +194,7 @@ export class UdpPortTable {
         if (p.localAddr === 0 || addr === 0 || p.localAddr === addr) return true;
       } else if (p.family === 4) {
         if (dual) return true;
-      } else if (isAny6(p.localAddr6) || isAny6(addr) || equal16(p.localAddr6, addr)) {
+      } else if (isUnspecified(p.localAddr6) || isUnspecified(addr) || ipv6EqualAt(p.localAddr6, addr)) {
         return true;
       }
     }
@@ -214,8 +205,8 @@ export class UdpPortTable {
   bind(pcb: UdpPcb, addr: number | Uint8Array, port: number): boolean {
     const v6 = typeof addr !== 'number';
     if (v6 !== (pcb.family === 6)) return false;
-    if (this.conflicts(addr, port, pcb.ifIndex, v6 && !pcb.v6Only && isAny6(addr))) return false;
-    if (v6) pcb.localAddr6 = isAny6(addr) ? ANY6 : addr.slice(0, 16);
+    if (this.conflicts(addr, port, pcb.ifIndex, v6 && !pcb.v6Only && isUnspecified(addr))) return false;
+    if (v6) pcb.localAddr6 = isUnspecified(addr) ? ANY6 : addr.slice(0, 16);
     else pcb.localAddr = addr >>> 0;
     pcb.localPort = port;
     const list = this.byPort.get(port);

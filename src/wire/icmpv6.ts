@@ -808,17 +808,16 @@ export function icmpv6ParameterProblem(code: number, pointer: number, offending:
   return { kind: 'parameter-problem', code, pointer, data: icmpv6ErrorQuote(offending) };
 }
 
-const errorWalk = new Ipv6ExtWalk();
-
 /**
  * RFC 4443 §2.4 (e) for an error of `errType`/`errCode` about `offending` (the received
  * IPv6 packet, header first; `linkMulticast`: it came as a link-layer multicast or
  * broadcast): no error about an ICMPv6 error or a Redirect (e.1, e.2); about a packet to a
  * multicast address or a link-layer multicast, only Packet Too Big and Parameter Problem
  * code 2 (e.3-e.5); none when the source is unspecified or multicast (e.6). Rate limiting
- * (§2.4 (f)) is the stack's.
+ * (§2.4 (f)) is the stack's. `walk`: scratch for the extension-header walk (pass one to
+ * reuse; default a fresh one).
  */
-export function icmpv6ErrorAllowed(offending: Uint8Array, errType: number, errCode: number, linkMulticast = false): boolean {
+export function icmpv6ErrorAllowed(offending: Uint8Array, errType: number, errCode: number, linkMulticast = false, walk: Ipv6ExtWalk = new Ipv6ExtWalk()): boolean {
   if (offending.length < IPV6_HEADER_LEN) return false;
   if (offending[8] === 0xff) return false;
   let unspecified = true;
@@ -826,7 +825,7 @@ export function icmpv6ErrorAllowed(offending: Uint8Array, errType: number, errCo
   if (unspecified) return false;
   const exempt = errType === Icmpv6Type.PACKET_TOO_BIG || (errType === Icmpv6Type.PARAMETER_PROBLEM && errCode === Ipv6ParamProblemCode.UNRECOGNIZED_OPTION);
   if ((offending[24] === 0xff || linkMulticast) && !exempt) return false;
-  const w = walkIpv6Extensions(offending, errorWalk);
+  const w = walkIpv6Extensions(offending, walk);
   if (w.verdict === 'ok' && w.upperProtocol === ICMPV6_PROTOCOL && w.upperOffset < w.end) {
     const t = offending[w.upperOffset] as number;
     if (isIcmpv6ErrorType(t) || t === Icmpv6Type.REDIRECT) return false;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { Af, CoreSocket, Endpoint } from '../contract.ts';
 import type { Rng } from '../../base/rand.ts';
 import type { Scheduler } from '../../base/time.ts';
-import { isLoopback, isUnspecified, parseIPv4, parseIPv6, ipEquals } from '../../base/ip-address.ts';
+import { ipEquals, isIpv4Mapped, isLoopback, isUnspecified, parseIPv4, parseIPv6 } from '../../base/ip-address.ts';
 import type { PortTable } from './port-table.ts';
 
 /** What every host socket gets from the backend that created it. */
@@ -102,17 +102,12 @@ export function addressBytes(text: string | undefined, af: Af): Uint8Array | und
   if (af === 1) {
     if (bare.includes(':')) {
       const v6 = parseIPv6(bare);
-      if (v6 === undefined || !isMapped(v6)) return undefined;
+      if (v6 === undefined || !isIpv4Mapped(v6)) return undefined;
       return v6.slice(12);
     }
     return parseIPv4(bare);
   }
   return parseIPv6(bare);
-}
-
-function isMapped(b: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (b[i] !== 0) return false;
-  return b[10] === 0xff && b[11] === 0xff;
 }
 
 /** An endpoint from Node's address text and port, or undefined if either is missing. */

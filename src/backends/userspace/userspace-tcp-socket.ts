@@ -18,6 +18,7 @@
  * - Readiness: the stack calls the change callback after the poll in which something
  *   changed (never from inside it).
  */
+import { ipv4Mapped, isIpv4Mapped, isUnspecified } from '../../base/ip-address.ts';
 import type { Accepted, Af, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
 import { CORE_EOF } from '../contract.ts';
 import {
@@ -35,23 +36,6 @@ export interface UserspaceTcpEnv extends UserspaceEnv {
   readonly connectTimeoutMs: number;
   /** Registers a socket created by accept (for the backend's bookkeeping). */
   adopt(socket: CoreSocket): void;
-}
-
-/** IPv4 `a` as `::ffff:a` (RFC 4291 §2.5.5.2): how an IPv6 socket sees an IPv4 peer. */
-function mapped(a: number): Uint8Array {
-  const b = new Uint8Array(16);
-  b[10] = 0xff;
-  b[11] = 0xff;
-  b.set(ip4ToBytes(a), 12);
-  return b;
-}
-
-function isMapped(b: Uint8Array): boolean {
-  return b.length === 16 && b[10] === 0xff && b[11] === 0xff && b.subarray(0, 10).every((x) => x === 0);
-}
-
-function isZero(b: Uint8Array): boolean {
-  return b.every((x) => x === 0);
 }
 
 export class UserspaceTcpSocket implements CoreSocket {
@@ -81,7 +65,7 @@ export class UserspaceTcpSocket implements CoreSocket {
 
   private attach(conn: TcpConn): void {
     this.conn = conn;
-    this.localIp = this.af === 1 ? conn.localIp : conn.localIp6.length === 16 ? conn.localIp6 : mapped(conn.localIp);
+    this.localIp = this.af === 1 ? conn.localIp : conn.localIp6.length === 16 ? conn.localIp6 : ipv4Mapped(ip4ToBytes(conn.localIp));
     this.localPort = conn.localPort;
     conn.onChange = () => this.callback?.();
   }
@@ -90,7 +74,7 @@ export class UserspaceTcpSocket implements CoreSocket {
   private addressOf(c: TcpConn, local: boolean): Uint8Array {
     if (c.family === 6) return (local ? c.localIp6 : c.remoteIp6).slice();
     const v4 = local ? c.localIp : c.remoteIp;
-    return this.af === 2 ? mapped(v4) : ip4ToBytes(v4);
+    return this.af === 2 ? ipv4Mapped(ip4ToBytes(v4)) : ip4ToBytes(v4);
   }
 
   onChange(callback: (() => void) | undefined): void {
@@ -101,7 +85,7 @@ export class UserspaceTcpSocket implements CoreSocket {
     let ip: TcpAddress;
     if (this.af === 2) {
       if (address.length !== 16) return IOT_SOCKET_EINVAL;
-      const local = isZero(address) || (isMapped(address) ? this.env.stack.isLocalAddress(ip4FromBytes(address, 12)) : this.env.stack.isLocalAddress6(address));
+      const local = isUnspecified(address) || (isIpv4Mapped(address) ? this.env.stack.isLocalAddress(ip4FromBytes(address, 12)) : this.env.stack.isLocalAddress6(address));
       if (!local) return IOT_SOCKET_EINVAL;
       ip = address.slice();
     } else {

@@ -29,6 +29,7 @@
 import {
   IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR,
 } from '../../base/iot-constants.ts';
+import { ipv6EqualAt, isIpv4Mapped, isLinkLocal, isUnspecified } from '../../base/ip-address.ts';
 import { randomInt, type Rng } from '../../base/rand.ts';
 import { pseudoHeaderSumV4Addr, pseudoHeaderSumV6 } from '../../wire/checksum.ts';
 import { rd16, rd32, wr16, wr32 } from '../../wire/bytes.ts';
@@ -182,7 +183,7 @@ export class TcpListener implements ChangeTarget {
     this.backlog = backlog;
     this.family = localIp6.length === 16 ? 6 : 4;
     this.localIp6 = localIp6;
-    this.any6 = this.family === 6 && isAny6(localIp6);
+    this.any6 = this.family === 6 && isUnspecified(localIp6);
     this.v6only = this.family === 6 && (v6only || !this.any6);
   }
 
@@ -193,7 +194,7 @@ export class TcpListener implements ChangeTarget {
 
   /** Takes IPv6 SYNs to `dst`. */
   takes6(dst: Uint8Array): boolean {
-    return this.family === 6 && (this.any6 || equal16(this.localIp6, dst));
+    return this.family === 6 && (this.any6 || ipv6EqualAt(this.localIp6, dst));
   }
 }
 
@@ -220,33 +221,11 @@ export function connKey6(seed: number, lip: Uint8Array, lport: number, rip: Uint
   return (h ^ (h >>> 15)) >>> 0;
 }
 
-function equal16(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** `::` (16 zero bytes). */
-function isAny6(a: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== 0) return false;
-  return true;
-}
-
-/** `::ffff:0:0/96`, IPv4-mapped (RFC 4291 §2.5.5.2). */
-function isV4Mapped(a: Uint8Array): boolean {
-  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
-  return a[10] === 0xff && a[11] === 0xff;
-}
-
-/** `fe80::/10`. */
-function isLinkLocal6(a: Uint8Array): boolean {
-  return a[0] === 0xfe && ((a[1] as number) & 0xc0) === 0x80;
-}
-
 /** The IPv4 address a `TcpAddress` stands for (a uint32, 4 bytes, or IPv4-mapped), else undefined. */
 function ipv4Of(a: TcpAddress): number | undefined {
   if (typeof a === 'number') return a >>> 0;
   if (a.length === 4) return rd32(a, 0);
-  if (a.length === 16 && isV4Mapped(a)) return rd32(a, 12);
+  if (a.length === 16 && isIpv4Mapped(a)) return rd32(a, 12);
   return undefined;
 }
 
@@ -424,7 +403,7 @@ export class TcpLayer implements TransportHandler {
     } else {
       const a = localIp as Uint8Array;
       if (a.length !== 16 || a[0] === 0xff) return IOT_SOCKET_EINVAL;
-      const dual = isAny6(a) && opts?.v6only !== true;
+      const dual = isUnspecified(a) && opts?.v6only !== true;
       if (this.listeners6.has(port) || (dual && this.listeners.has(port))) return IOT_SOCKET_EADDRINUSE;
       l = new TcpListener(0, port, Math.max(1, backlog), a.slice(), !dual);
       this.listeners6.set(port, l);
@@ -472,17 +451,17 @@ export class TcpLayer implements TransportHandler {
     if (typeof remoteIp === 'number' && typeof localIp === 'number') return this.connect4(now, remoteIp, remotePort, localIp, localPort);
     const r4 = ipv4Of(remoteIp);
     if (r4 !== undefined) {
-      const l4 = ipv4Of(localIp) ?? (isAny6(localIp as Uint8Array) ? 0 : undefined);
+      const l4 = ipv4Of(localIp) ?? (isUnspecified(localIp as Uint8Array) ? 0 : undefined);
       if (l4 === undefined) return IOT_SOCKET_EINVAL;
       return this.connect4(now, r4, remotePort, l4, localPort);
     }
     const r = remoteIp as Uint8Array;
-    if (r.length !== 16 || r[0] === 0xff || isAny6(r)) return IOT_SOCKET_EINVAL;
+    if (r.length !== 16 || r[0] === 0xff || isUnspecified(r)) return IOT_SOCKET_EINVAL;
     let lip: Uint8Array | undefined;
     if (ipv4Of(localIp) !== 0) {
       const a = localIp as Uint8Array;
-      if (typeof localIp === 'number' || a.length !== 16 || isV4Mapped(a) || a[0] === 0xff) return IOT_SOCKET_EINVAL;
-      if (!isAny6(a)) lip = a.slice();
+      if (typeof localIp === 'number' || a.length !== 16 || isIpv4Mapped(a) || a[0] === 0xff) return IOT_SOCKET_EINVAL;
+      if (!isUnspecified(a)) lip = a.slice();
     }
     return this.connect6(now, r.slice(), remotePort, lip, localPort);
   }
@@ -490,19 +469,29 @@ export class TcpLayer implements TransportHandler {
   private connect4(now: number, remoteIp: number, remotePort: number, localIp: number, localPort: number): TcpConn | number {
     if (this.connCount >= this.maxConnections) return IOT_SOCKET_ENOMEM;
     const lip = localIp !== 0 ? localIp >>> 0 : this.stack.sourceAddressFor(remoteIp);
-    let lport = localPort;
-    if (lport === 0) {
-      for (let i = 0; i < 64 && lport === 0; i++) {
-        const p = randomInt(this.rng, EPHEMERAL_LOW, EPHEMERAL_HIGH);
-        if (!this.isListening(p) && this.find(lip, p, remoteIp, remotePort) === undefined) lport = p;
-      }
-      if (lport === 0) return IOT_SOCKET_EAGAIN;
-    } else if (this.find(lip, lport, remoteIp, remotePort) !== undefined) {
-      return IOT_SOCKET_EADDRINUSE;
-    }
+    const lport = this.localPortFor(localPort, (p) => this.find(lip, p, remoteIp, remotePort) !== undefined);
+    if (lport < 0) return lport;
     const tcb = new Tcb(this.tcbConfig(remoteIp));
-    const c = new TcpConn(tcb, lip, lport, remoteIp >>> 0, remotePort);
-    tcb.connect(now, this.isnFor(now, c), this.tsOffsetFor(c));
+    return this.activeOpen(now, new TcpConn(tcb, lip, lport, remoteIp >>> 0, remotePort));
+  }
+
+  /**
+   * The local port of an active open: `wanted`, or for 0 a random ephemeral one (RFC
+   * 6056 algorithm 2, 64 picks) that no listener holds and `taken` (same 4-tuple) does
+   * not refuse. A negative code when none: `EAGAIN` (no free port), `EADDRINUSE`.
+   */
+  private localPortFor(wanted: number, taken: (port: number) => boolean): number {
+    if (wanted !== 0) return taken(wanted) ? IOT_SOCKET_EADDRINUSE : wanted;
+    for (let i = 0; i < 64; i++) {
+      const p = randomInt(this.rng, EPHEMERAL_LOW, EPHEMERAL_HIGH);
+      if (!this.isListening(p) && !taken(p)) return p;
+    }
+    return IOT_SOCKET_EAGAIN;
+  }
+
+  /** Sends the SYN of a new connection and enters it in the table. */
+  private activeOpen(now: number, c: TcpConn): TcpConn {
+    c.tcb.connect(now, this.isnFor(now, c), this.tsOffsetFor(c));
     this.insert(c);
     this.touch(c);
     return c;
@@ -515,22 +504,10 @@ export class TcpLayer implements TransportHandler {
     if (stack.sendIp6 === undefined) return IOT_SOCKET_ENOTSUP;
     const lip = localIp ?? stack.sourceAddressFor6?.(remoteIp);
     if (lip === undefined || lip.length !== 16) return IOT_SOCKET_ERROR;
-    let lport = localPort;
-    if (lport === 0) {
-      for (let i = 0; i < 64 && lport === 0; i++) {
-        const p = randomInt(this.rng, EPHEMERAL_LOW, EPHEMERAL_HIGH);
-        if (!this.isListening(p) && this.find6(lip, p, remoteIp, remotePort) === undefined) lport = p;
-      }
-      if (lport === 0) return IOT_SOCKET_EAGAIN;
-    } else if (this.find6(lip, lport, remoteIp, remotePort) !== undefined) {
-      return IOT_SOCKET_EADDRINUSE;
-    }
+    const lport = this.localPortFor(localPort, (p) => this.find6(lip, p, remoteIp, remotePort) !== undefined);
+    if (lport < 0) return lport;
     const tcb = new Tcb(this.tcbConfig6(remoteIp));
-    const c = new TcpConn6(tcb, lip, lport, remoteIp, remotePort, undefined, connKey6(this.keySeed, lip, lport, remoteIp, remotePort));
-    tcb.connect(now, this.isnFor(now, c), this.tsOffsetFor(c));
-    this.insert(c);
-    this.touch(c);
-    return c;
+    return this.activeOpen(now, new TcpConn6(tcb, lip, lport, remoteIp, remotePort, undefined, connKey6(this.keySeed, lip, lport, remoteIp, remotePort)));
   }
 
   /** A listener of `family` (undefined: either) holds `port`; a dual-stack IPv6 listener counts for IPv4 too. */
@@ -649,7 +626,7 @@ export class TcpLayer implements TransportHandler {
     const src = ctx.src6, dst = ctx.dst6;
     // Multicast destinations (never answered), and sources no connection can have:
     // multicast, unspecified, IPv4-mapped (RFC 4291 §2.5.5.2: not on the wire).
-    if (ctx.broadcast || dst.length !== 16 || src.length !== 16 || dst[0] === 0xff || src[0] === 0xff || isAny6(src) || isV4Mapped(src) || isV4Mapped(dst)) {
+    if (ctx.broadcast || dst.length !== 16 || src.length !== 16 || dst[0] === 0xff || src[0] === 0xff || isUnspecified(src) || isIpv4Mapped(src) || isIpv4Mapped(dst)) {
       this.dropped++;
       return;
     }
@@ -706,7 +683,7 @@ export class TcpLayer implements TransportHandler {
   private passiveOpen6(now: number, l: TcpListener, ctx: IpInputContext, syn: TcpRepr): void {
     if (!this.admitSyn(l)) return;
     const local = ctx.dst6.slice(), remote = ctx.src6.slice();
-    const scoped = isLinkLocal6(local) || isLinkLocal6(remote);
+    const scoped = isLinkLocal(local) || isLinkLocal(remote);
     const tcb = new Tcb(this.tcbConfig6(remote));
     const key = connKey6(this.keySeed, local, syn.dstPort, remote, syn.srcPort);
     const c = new TcpConn6(tcb, local, syn.dstPort, remote, syn.srcPort, scoped ? ctx.ifIndex : undefined, key);
@@ -731,7 +708,7 @@ export class TcpLayer implements TransportHandler {
   private resetFor6(now: number, ctx: IpInputContext, seg: TcpRepr): void {
     if ((seg.flags & TcpFlag.RST) !== 0) return;
     this.resets++;
-    const scoped = isLinkLocal6(ctx.src6) || isLinkLocal6(ctx.dst6);
+    const scoped = isLinkLocal(ctx.src6) || isLinkLocal(ctx.dst6);
     this.transmit6(now, ctx.dst6, seg.dstPort, ctx.src6, seg.srcPort, scoped ? ctx.ifIndex : undefined, resetSegment(seg));
   }
 
@@ -923,7 +900,7 @@ export class TcpLayer implements TransportHandler {
 }
 
 function matches6(c: TcpConn, lip: Uint8Array, lport: number, rip: Uint8Array, rport: number): boolean {
-  return c.localPort === lport && c.remotePort === rport && c.family === 6 && equal16(c.localIp6, lip) && equal16(c.remoteIp6, rip);
+  return c.localPort === lport && c.remotePort === rport && c.family === 6 && ipv6EqualAt(c.localIp6, lip) && ipv6EqualAt(c.remoteIp6, rip);
 }
 
 /** The RST answering `seg` (RFC 9293 3.10.7.1): SEQ = SEG.ACK, or ACK = SEG.SEQ + SEG.LEN. */
