@@ -100,6 +100,26 @@ export function parseControlCommand(input: Uint8Array | string): ControlCommand 
   }
 }
 
+const RECV_HEAD = /^RECV TCP,([0-9]{1,10})(?=[^0-9,])/;
+
+/**
+ * The first read of a control connection: the command, and the bytes after it that
+ * belong to the stream. Only `RECV` is followed by data, and TCP may deliver the
+ * command merged with the first block (a retransmission of the lost command carries
+ * whatever was queued behind it), so `RECV TCP,<bsize>` followed by data that cannot
+ * continue the command (neither a digit nor a comma) is the command plus the first
+ * `rest` bytes of the upload (iotnet extension; upstream would close the connection).
+ * Anything else is `parseControlCommand` of the whole read, with no rest.
+ */
+export function parseControlInput(input: Uint8Array): { readonly command: ControlCommand; readonly rest: Uint8Array } | undefined {
+  const whole = parseControlCommand(input);
+  if (whole !== undefined) return { command: whole, rest: input.subarray(input.length) };
+  const head = new TextDecoder('latin1').decode(input.subarray(0, 32));
+  const m = RECV_HEAD.exec(head);
+  const command = m !== null ? parseControlCommand(m[0]) : undefined;
+  return m !== null && command !== undefined ? { command, rest: input.subarray(m[0].length) } : undefined;
+}
+
 /**
  * The SEND blocks: block i (1, 2, …) is ASCII `Block[i] ` then a fill character up to
  * `blockSize` bytes; the fill starts at `a` and advances per block, wrapping `~` → space.

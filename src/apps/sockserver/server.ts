@@ -48,7 +48,7 @@ import {
   GREETING_LINGER_MS,
   SendBlocks,
   StopCounter,
-  parseControlCommand,
+  parseControlInput,
   statReply,
 } from './control.ts';
 import type { ConnectCommand } from './control.ts';
@@ -309,8 +309,9 @@ export async function startSockServer(network: Network, options: SockServerOptio
       throw e;
     }
     if (first === null) return;
-    const command = parseControlCommand(first);
-    if (command === undefined) return;
+    const parsed = parseControlInput(first);
+    if (parsed === undefined) return;
+    const { command, rest } = parsed;
     switch (command.kind) {
       case 'connect': {
         const peer = s.remoteAddress;
@@ -335,10 +336,9 @@ export async function startSockServer(network: Network, options: SockServerOptio
       case 'recv': {
         await sleep(scheduler, COMMAND_DELAY_MS, signal);
         const counter = new StopCounter();
-        for (;;) {
-          const chunk = await s.read({ maxBytes: command.blockSize, signal });
-          if (chunk === null || counter.push(chunk)) break;
-        }
+        // The bytes that came with the command first, then reads until STOP or EOF.
+        let chunk: Uint8Array | null = rest;
+        while (chunk !== null && !counter.push(chunk)) chunk = await s.read({ maxBytes: command.blockSize, signal });
         await s.write(statReply(counter.count), { signal });
         if (!counter.stopped) return; // EOF already seen: nothing left to drain
         await drain(s);

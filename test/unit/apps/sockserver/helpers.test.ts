@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RFC864_LINE, Rfc864Chargen, SOCKSERVER_TCP_LINE, SockServerChargen, rfc864Line } from '../../../../src/apps/sockserver/chargen.ts';
 import { RFC868_EPOCH_OFFSET, daytimeBytes, daytimeString, timeBytes } from '../../../../src/apps/sockserver/daytime.ts';
-import { SendBlocks, StopCounter, clamp, parseControlCommand, statReply } from '../../../../src/apps/sockserver/control.ts';
+import { SendBlocks, StopCounter, clamp, parseControlCommand, parseControlInput, statReply } from '../../../../src/apps/sockserver/control.ts';
 
 const ascii = (b: Uint8Array): string => String.fromCharCode(...b);
 
@@ -117,6 +117,19 @@ describe('control commands', () => {
     const v6 = parseControlCommand('CONNECT TCP,::1,2000,10');
     assert.ok(v6?.kind === 'connect');
     assert.equal(v6.address.length, 16);
+  });
+
+  it('parseControlInput: RECV merged with the first data; everything else whole or nothing', () => {
+    const enc = (t: string): Uint8Array => new TextEncoder().encode(t);
+    const merged = parseControlInput(enc('RECV TCP,1420Block[1]\0aaaa'));
+    assert.deepEqual(merged?.command, { kind: 'recv', blockSize: 1420 });
+    assert.equal(new TextDecoder().decode(merged?.rest), 'Block[1]\0aaaa');
+    const whole = parseControlInput(enc('SEND TCP,64,500\r\n'));
+    assert.deepEqual(whole?.command, { kind: 'send', blockSize: 64, timeMs: 500 });
+    assert.equal(whole?.rest.length, 0);
+    for (const bad of ['RECV TCP,100,5', 'RECV TCP,', 'RECV TCP,12345678901x', 'SEND TCP,64,500xyz', 'HELLO', '']) {
+      assert.equal(parseControlInput(enc(bad)), undefined, bad);
+    }
   });
 
   it('rejects unknown and malformed commands', () => {

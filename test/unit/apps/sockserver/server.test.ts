@@ -319,6 +319,27 @@ describe('reference test server (host stack)', () => {
     s.destroy();
   });
 
+  it('control RECV TCP: data merged with the command (one segment) is counted, STOP in it too', async () => {
+    for (const tail of ['', ' STOP']) {
+      const s = net.connect({ port: server.ports.control, host: HOST, allowHalfOpen: true });
+      await once(s, 'connect');
+      const block = Buffer.alloc(1420, 'a');
+      block.write('Block[1]');
+      block[8] = 0;
+      s.write(Buffer.concat([Buffer.from('RECV TCP,1420'), block, Buffer.from(tail)]));
+      if (tail === '') {
+        await tick(30);
+        s.write('STOP 1420 bytes.');
+      }
+      const reply = await readUntil(s, (b) => b.toString().endsWith('bytes.'));
+      assert.equal(reply.toString(), `STAT ${1420 + (tail === '' ? 0 : 1)} bytes.`, JSON.stringify(tail));
+      const end = once(s, 'end');
+      s.end();
+      await end;
+      s.destroy();
+    }
+  });
+
   it('control: unknown command closes; silence closes after 2 s', async () => {
     const r = await tcpExchange(server.ports.control, 'HELLO');
     assert.equal(r.ended, true);
