@@ -532,9 +532,15 @@ export class Tcb {
       if (rcvWnd === 0 && seg.seq === this.rcvNxt) acceptable = true;
     }
     if (!acceptable) {
-      // RFC 9293: answer with an ACK, rate-limited like challenge ACKs (RFC 5961 7) so a
-      // misbehaving or spoofing peer cannot trigger an ACK storm.
-      if ((f & TcpFlag.RST) === 0) this.challengeAck(now);
+      // RFC 9293: answer with an ACK. A segment with data (a retransmission of what we
+      // already have, because our ACK was lost) always gets its duplicate ACK: one ACK
+      // per data segment cannot loop, and rate-limiting it stalls the sender for whole
+      // RTO back-offs (Linux exempts these too, tcp_oow_rate_limited). Others (pure
+      // ACKs, SYNs) are rate-limited like challenge ACKs (RFC 5961 7) so a misbehaving
+      // or spoofing peer cannot start an ACK storm.
+      if ((f & TcpFlag.RST) !== 0) return;
+      if (payload.length > 0 && (f & TcpFlag.SYN) === 0) this.ackNow = true;
+      else this.challengeAck(now);
       return;
     }
 

@@ -362,6 +362,33 @@ describe('TCB: closing', () => {
   });
 });
 
+describe('TCB: unacceptable segments', () => {
+  it('old data always draws a duplicate ACK (no rate limit); out-of-window pure ACKs are limited to 10/s', () => {
+    const w = new Wire(23);
+    w.connect();
+    const ackedSegs = (make: (i: number) => [TcpRepr, Uint8Array]): number => {
+      const before = w.log.length;
+      for (let i = 0; i < 15; i++) {
+        const [repr, payload] = make(i);
+        w.a.input(w.now, repr, payload);
+        w.step();
+      }
+      return w.log.slice(before).filter((l) => l.from === 'a' && l.repr.flags === TcpFlag.ACK).length;
+    };
+    // A retransmission of bytes a already has (its ACK was lost on the way back).
+    const old = (): [TcpRepr, Uint8Array] => [{
+      srcPort: 80, dstPort: 1000, seq: (w.a.rcvNxt - 100) >>> 0, ack: w.a.sndNxt, flags: TcpFlag.ACK, window: 65535, urgent: 0, options: {}, payloadLength: 50,
+    }, new Uint8Array(50)];
+    assert.equal(ackedSegs(old), 15, 'each old data segment is answered');
+    // Pure ACKs far beyond the window (a spoofer or an ACK loop): challenge-ACK budget.
+    const far = (): [TcpRepr, Uint8Array] => [{
+      srcPort: 80, dstPort: 1000, seq: (w.a.rcvNxt + 0x40000000) >>> 0, ack: w.a.sndNxt, flags: TcpFlag.ACK, window: 65535, urgent: 0, options: {}, payloadLength: 0,
+    }, new Uint8Array(0)];
+    assert.equal(ackedSegs(far), 10, 'rate-limited to 10 per second');
+    assert.equal(w.a.state, 'ESTABLISHED');
+  });
+});
+
 describe('TCB: flow control and timers', () => {
   it('zero window: the sender stops, probes with the persist timer, resumes when the reader drains', () => {
     const w = new Wire(30, {}, { recvBufferBytes: 8192 });
