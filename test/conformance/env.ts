@@ -45,5 +45,7 @@ export interface ConformanceEnv {
 /** A named way to build a `ConformanceEnv`. */
 export interface ConformanceTarget {
   readonly name: string;
+  /** The address family the suite's sockets use (default 4): AF_INET6 sockets to `serverIp6` with 6. */
+  readonly family?: 4 | 6;
   setup(): Promise<ConformanceEnv>;
 }

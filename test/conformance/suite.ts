@@ -52,7 +52,6 @@ function optValue(b: Uint8Array): number {
 }
 const now = (): number => performance.now();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const ANY4 = new Uint8Array(4);
 
 /** Defines the whole suite for one target. */
 export function defineConformance(target: ConformanceTarget): void {
@@ -61,6 +60,16 @@ export function defineConformance(target: ConformanceTarget): void {
     let api: IotSocketApi;
     /** Sockets opened by the running case; closed after it whatever happens. */
     let opened: number[] = [];
+    // The family the suite runs in: addresses, lengths and the unspecified address follow it.
+    const v6 = target.family === 6;
+    const AF = v6 ? IOT_SOCKET_AF_INET6 : IOT_SOCKET_AF_INET;
+    const IPLEN = v6 ? 16 : 4;
+    const ANY = new Uint8Array(IPLEN);
+    const serverIp = (): Uint8Array => {
+      const ip = v6 ? env.serverIp6 : env.serverIp4;
+      assert.ok(ip !== undefined, 'the target runs over IPv6 but gives no IPv6 server address');
+      return ip;
+    };
 
     before(async () => {
       env = await target.setup();
@@ -100,12 +109,12 @@ export function defineConformance(target: ConformanceTarget): void {
       opened = opened.filter((x) => x !== s);
     }
     const stream = async (): Promise<number> => {
-      const s = track(await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_IPPROTO_TCP));
+      const s = track(await api.socketCreate(AF, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_IPPROTO_TCP));
       ok(s, 'create stream');
       return s;
     };
     const dgram = async (): Promise<number> => {
-      const s = track(await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_DGRAM, IOT_SOCKET_IPPROTO_UDP));
+      const s = track(await api.socketCreate(AF, IOT_SOCKET_SOCK_DGRAM, IOT_SOCKET_IPPROTO_UDP));
       ok(s, 'create dgram');
       return s;
     };
@@ -113,7 +122,7 @@ export function defineConformance(target: ConformanceTarget): void {
       eq(await api.socketSetOpt(s, id, opt(v), 4), 0, `setopt ${id}=${v}`);
     };
     const connectTo = async (s: number, port: number): Promise<void> => {
-      eq(await api.socketConnect(s, env.serverIp4, 4, port), 0, `connect to port ${port}`);
+      eq(await api.socketConnect(s, serverIp(), IPLEN, port), 0, `connect to port ${port}`);
     };
     /** Reads until `n` bytes arrived (or the timeout), returning them. */
     async function recvExactly(s: number, n: number, timeoutMs = 5000): Promise<Uint8Array> {
@@ -145,11 +154,11 @@ export function defineConformance(target: ConformanceTarget): void {
       kase('invalid af/type/protocol -> EINVAL (row 3)', async () => {
         for (const bad of [-1, INT32_MIN, INT32_MAX]) {
           eq(await api.socketCreate(bad, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_IPPROTO_TCP), IOT_SOCKET_EINVAL, `af ${bad}`);
-          eq(await api.socketCreate(IOT_SOCKET_AF_INET, bad, IOT_SOCKET_IPPROTO_TCP), IOT_SOCKET_EINVAL, `type ${bad}`);
-          eq(await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, bad), IOT_SOCKET_EINVAL, `protocol ${bad}`);
+          eq(await api.socketCreate(AF, bad, IOT_SOCKET_IPPROTO_TCP), IOT_SOCKET_EINVAL, `type ${bad}`);
+          eq(await api.socketCreate(AF, IOT_SOCKET_SOCK_STREAM, bad), IOT_SOCKET_EINVAL, `protocol ${bad}`);
         }
-        eq(await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_IPPROTO_UDP), IOT_SOCKET_EINVAL, 'STREAM+UDP');
-        eq(await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_DGRAM, IOT_SOCKET_IPPROTO_TCP), IOT_SOCKET_EINVAL, 'DGRAM+TCP');
+        eq(await api.socketCreate(AF, IOT_SOCKET_SOCK_STREAM, IOT_SOCKET_IPPROTO_UDP), IOT_SOCKET_EINVAL, 'STREAM+UDP');
+        eq(await api.socketCreate(AF, IOT_SOCKET_SOCK_DGRAM, IOT_SOCKET_IPPROTO_TCP), IOT_SOCKET_EINVAL, 'DGRAM+TCP');
       });
       kase('at least 4 concurrent sockets, distinct ids, slot reuse', async () => {
         const ids = [await stream(), await stream(), await dgram(), await dgram()];
@@ -162,7 +171,7 @@ export function defineConformance(target: ConformanceTarget): void {
         }
       });
       kase('protocol 0 selects the matching protocol; SO_TYPE reads the type', async () => {
-        const s = track(await api.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, 0));
+        const s = track(await api.socketCreate(AF, IOT_SOCKET_SOCK_STREAM, 0));
         ok(s, 'create with protocol 0');
         const v = opt(SENTINEL), l = ref(4);
         eq(await api.socketGetOpt(s, IOT_SOCKET_SO_TYPE, v, l), 0, 'getopt SO_TYPE');
@@ -174,23 +183,23 @@ export function defineConformance(target: ConformanceTarget): void {
     // ------------------------------------------------------------------ Bind
     describe('SocketBind', () => {
       kase('invalid socket ids -> ESOCK (row 1)', async () => {
-        for (const bad of [-1, INT32_MIN, INT32_MAX]) eq(await api.socketBind(bad, ANY4, 4, 3000), IOT_SOCKET_ESOCK, `socket ${bad}`);
+        for (const bad of [-1, INT32_MIN, INT32_MAX]) eq(await api.socketBind(bad, ANY, IPLEN, 3000), IOT_SOCKET_ESOCK, `socket ${bad}`);
       });
       kase('invalid arguments -> EINVAL (row 6)', async () => {
         for (const s of [await stream(), await dgram()]) {
           eq(await api.socketBind(s, null, 4, 3000), IOT_SOCKET_EINVAL, 'ip null');
-          for (const l of [0, 5, UINT32_MAX, 16]) eq(await api.socketBind(s, new Uint8Array(16), l, 3000), IOT_SOCKET_EINVAL, `ip_len ${l}`);
-          eq(await api.socketBind(s, ANY4, 4, 0), IOT_SOCKET_EINVAL, 'port 0');
+          for (const l of v6 ? [0, 4, 5, UINT32_MAX] : [0, 5, UINT32_MAX, 16]) eq(await api.socketBind(s, new Uint8Array(16), l, 3000), IOT_SOCKET_EINVAL, `ip_len ${l}`);
+          eq(await api.socketBind(s, ANY, IPLEN, 0), IOT_SOCKET_EINVAL, 'port 0');
           await closeOk(s);
         }
       });
       kase('bind twice -> EINVAL (row 7); port in use -> EADDRINUSE (row 8)', async () => {
         for (const make of [stream, dgram]) {
           const a = await make();
-          eq(await api.socketBind(a, ANY4, 4, env.listenPorts[0]), 0, 'bind');
-          eq(await api.socketBind(a, ANY4, 4, env.listenPorts[0]), IOT_SOCKET_EINVAL, 'bind again');
+          eq(await api.socketBind(a, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
+          eq(await api.socketBind(a, ANY, IPLEN, env.listenPorts[0]), IOT_SOCKET_EINVAL, 'bind again');
           const b = await make();
-          eq(await api.socketBind(b, ANY4, 4, env.listenPorts[0]), IOT_SOCKET_EADDRINUSE, 'second socket, same port');
+          eq(await api.socketBind(b, ANY, IPLEN, env.listenPorts[0]), IOT_SOCKET_EADDRINUSE, 'second socket, same port');
           await closeOk(a);
           await closeOk(b);
         }
@@ -198,13 +207,13 @@ export function defineConformance(target: ConformanceTarget): void {
       kase('bind a connected stream socket -> EISCONN (row 9)', async () => {
         const s = await stream();
         await connectTo(s, env.ports.discard);
-        eq(await api.socketBind(s, ANY4, 4, env.listenPorts[0]), IOT_SOCKET_EISCONN, 'bind after connect');
+        eq(await api.socketBind(s, ANY, IPLEN, env.listenPorts[0]), IOT_SOCKET_EISCONN, 'bind after connect');
         await closeOk(s);
       });
       kase('closed socket -> ESOCK (row 2)', async () => {
         const s = await stream();
         await closeOk(s);
-        eq(await api.socketBind(s, ANY4, 4, 3000), IOT_SOCKET_ESOCK, 'bind closed');
+        eq(await api.socketBind(s, ANY, IPLEN, 3000), IOT_SOCKET_ESOCK, 'bind closed');
       });
     });
 
@@ -214,13 +223,13 @@ export function defineConformance(target: ConformanceTarget): void {
         for (const bad of [-1, INT32_MIN, INT32_MAX]) eq(await api.socketListen(bad, 1), IOT_SOCKET_ESOCK, `socket ${bad}`);
         const s = await stream();
         eq(await api.socketListen(s, 1), IOT_SOCKET_EINVAL, 'listen unbound');
-        eq(await api.socketBind(s, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(s, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketListen(s, 0), IOT_SOCKET_EINVAL, 'backlog 0');
         eq(await api.socketListen(s, 1), 0, 'listen');
         eq(await api.socketListen(s, 1), IOT_SOCKET_EINVAL, 'listen twice');
         await closeOk(s);
         const u = await dgram();
-        eq(await api.socketBind(u, ANY4, 4, env.listenPorts[0]), 0, 'bind dgram');
+        eq(await api.socketBind(u, ANY, IPLEN, env.listenPorts[0]), 0, 'bind dgram');
         eq(await api.socketListen(u, 1), IOT_SOCKET_ENOTSUP, 'listen on DGRAM');
         await closeOk(u);
       }, () => (env.caps.listen ? undefined : 'backend cannot listen'));
@@ -237,15 +246,15 @@ export function defineConformance(target: ConformanceTarget): void {
       const noListen = (): string | undefined => (env.caps.listen ? undefined : 'backend cannot listen');
       kase('blocking accept of the control service connection; outputs; peer close -> ECONNRESET', async () => {
         const l = await stream();
-        eq(await api.socketBind(l, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(l, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketListen(l, 1), 0, 'listen');
         await controlConnect('TCP', env.listenPorts[0], 500);
-        const ip = new Uint8Array(6).fill(255), ipLen = ref(6), port = ref(0);
+        const ip = new Uint8Array(IPLEN + 2).fill(255), ipLen = ref(IPLEN + 2), port = ref(0);
         const c = track(await api.socketAccept(l, ip, ipLen, port));
         ok(c, 'accept');
         assert.notEqual(c, l, 'accepted id differs from the listener');
-        eq(ipLen.value, 4, 'ip_len set to 4');
-        assert.deepEqual([...ip.subarray(0, 4)], [...env.serverIp4], 'peer address');
+        eq(ipLen.value, IPLEN, `ip_len set to ${IPLEN}`);
+        assert.deepEqual([...ip.subarray(0, IPLEN)], [...serverIp()], 'peer address');
         assert.ok(port.value > 0, 'peer port');
         const buf = new Uint8Array(64);
         const n = await api.socketRecv(c, buf, buf.length);
@@ -260,7 +269,7 @@ export function defineConformance(target: ConformanceTarget): void {
       }, noListen);
       kase('accept with all outputs null', async () => {
         const l = await stream();
-        eq(await api.socketBind(l, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(l, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketListen(l, 1), 0, 'listen');
         await controlConnect('TCP', env.listenPorts[0], 100);
         const c = track(await api.socketAccept(l, null, null, null));
@@ -270,7 +279,7 @@ export function defineConformance(target: ConformanceTarget): void {
       }, noListen);
       kase('non-blocking accept: EAGAIN, then the connection; accepted socket inherits FIONBIO', async () => {
         const l = await stream();
-        eq(await api.socketBind(l, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(l, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketListen(l, 1), 0, 'listen');
         await setOpt(l, IOT_SOCKET_IO_FIONBIO, 1);
         eq(await api.socketAccept(l, null, null, null), IOT_SOCKET_EAGAIN, 'nothing pending');
@@ -297,12 +306,12 @@ export function defineConformance(target: ConformanceTarget): void {
       kase('validation: ESOCK, DGRAM ENOTSUP, not listening EINVAL, RCVTIMEO -> EAGAIN', async () => {
         for (const bad of [-1, INT32_MIN, INT32_MAX]) eq(await api.socketAccept(bad, null, null, null), IOT_SOCKET_ESOCK, `socket ${bad}`);
         const u = await dgram();
-        eq(await api.socketBind(u, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(u, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketAccept(u, null, null, null), IOT_SOCKET_ENOTSUP, 'accept on DGRAM');
         await closeOk(u);
         const s = await stream();
         eq(await api.socketAccept(s, null, null, null), IOT_SOCKET_EINVAL, 'accept not listening');
-        eq(await api.socketBind(s, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(s, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketListen(s, 1), 0, 'listen');
         await setOpt(s, IOT_SOCKET_SO_RCVTIMEO, 300);
         const t0 = now();
@@ -313,7 +322,7 @@ export function defineConformance(target: ConformanceTarget): void {
       }, noListen);
       kase('closing a listener wakes a blocked accept with ESOCK (row 55)', async () => {
         const l = await stream();
-        eq(await api.socketBind(l, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(l, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketListen(l, 1), 0, 'listen');
         const pending = api.socketAccept(l, null, null, null);
         await sleep(20);
@@ -325,62 +334,63 @@ export function defineConformance(target: ConformanceTarget): void {
     // ------------------------------------------------------------------ Connect
     describe('SocketConnect', () => {
       kase('validation: ESOCK, ip null, ip_len 0/5, port 0, unspecified (rows 1, 18, 19)', async () => {
-        for (const bad of [-1, INT32_MIN, INT32_MAX]) eq(await api.socketConnect(bad, env.serverIp4, 4, env.ports.discard), IOT_SOCKET_ESOCK, `socket ${bad}`);
+        for (const bad of [-1, INT32_MIN, INT32_MAX]) eq(await api.socketConnect(bad, serverIp(), IPLEN, env.ports.discard), IOT_SOCKET_ESOCK, `socket ${bad}`);
         const s = await stream();
         eq(await api.socketConnect(s, null, 4, env.ports.discard), IOT_SOCKET_EINVAL, 'ip null');
-        eq(await api.socketConnect(s, env.serverIp4, 0, env.ports.discard), IOT_SOCKET_EINVAL, 'ip_len 0');
-        eq(await api.socketConnect(s, env.serverIp4, 5, env.ports.discard), IOT_SOCKET_EINVAL, 'ip_len 5');
-        eq(await api.socketConnect(s, env.serverIp4, 4, 0), IOT_SOCKET_EINVAL, 'port 0');
-        eq(await api.socketConnect(s, ANY4, 4, env.ports.discard), IOT_SOCKET_EINVAL, 'connect stream to 0.0.0.0');
-        eq(await api.socketConnect(s, new Uint8Array([255, 255, 255, 255]), 4, env.ports.discard), IOT_SOCKET_EINVAL, 'broadcast');
-        eq(await api.socketConnect(s, new Uint8Array([224, 0, 0, 1]), 4, env.ports.discard), IOT_SOCKET_EINVAL, 'multicast');
+        eq(await api.socketConnect(s, serverIp(), 0, env.ports.discard), IOT_SOCKET_EINVAL, 'ip_len 0');
+        eq(await api.socketConnect(s, serverIp(), 5, env.ports.discard), IOT_SOCKET_EINVAL, 'ip_len 5');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, 0), IOT_SOCKET_EINVAL, 'port 0');
+        eq(await api.socketConnect(s, ANY, IPLEN, env.ports.discard), IOT_SOCKET_EINVAL, `connect stream to ${v6 ? '::' : '0.0.0.0'}`);
+        if (!v6) eq(await api.socketConnect(s, new Uint8Array([255, 255, 255, 255]), 4, env.ports.discard), IOT_SOCKET_EINVAL, 'broadcast');
+        const group = v6 ? Uint8Array.of(0xff, 0x02, ...new Uint8Array(13), 1) : Uint8Array.of(224, 0, 0, 1);
+        eq(await api.socketConnect(s, group, IPLEN, env.ports.discard), IOT_SOCKET_EINVAL, 'multicast');
         await closeOk(s);
       });
       kase('blocking connect; connect again -> EISCONN (row 22)', async () => {
         const s = await stream();
         await connectTo(s, env.ports.discard);
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.discard), IOT_SOCKET_EISCONN, 'connect again');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.discard), IOT_SOCKET_EISCONN, 'connect again');
         await closeOk(s);
       });
       kase('refused -> ECONNREFUSED (row 23), socket may connect again', async () => {
         const s = await stream();
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.refusing), IOT_SOCKET_ECONNREFUSED, 'refusing port');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.refusing), IOT_SOCKET_ECONNREFUSED, 'refusing port');
         await connectTo(s, env.ports.discard);
         await closeOk(s);
       });
       kase('connect a listening socket -> EINVAL (row 21)', async () => {
         const s = await stream();
-        eq(await api.socketBind(s, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(s, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketListen(s, 1), 0, 'listen');
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.discard), IOT_SOCKET_EINVAL, 'connect listening');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.discard), IOT_SOCKET_EINVAL, 'connect listening');
         await closeOk(s);
       }, () => (env.caps.listen ? undefined : 'backend cannot listen'));
       kase('non-blocking sequence EINPROGRESS -> EALREADY... -> EISCONN (row 27)', async () => {
         const s = await stream();
         await setOpt(s, IOT_SOCKET_IO_FIONBIO, 1);
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.discard), IOT_SOCKET_EINPROGRESS, 'first call');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.discard), IOT_SOCKET_EINPROGRESS, 'first call');
         let r = IOT_SOCKET_EALREADY;
         const deadline = now() + 5000;
         while (r === IOT_SOCKET_EALREADY && now() < deadline) {
-          r = await api.socketConnect(s, env.serverIp4, 4, env.ports.discard);
+          r = await api.socketConnect(s, serverIp(), IPLEN, env.ports.discard);
           if (r === IOT_SOCKET_EALREADY) await sleep(5);
         }
         eq(r, IOT_SOCKET_EISCONN, 'established');
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.discard), IOT_SOCKET_EISCONN, 'and ever after');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.discard), IOT_SOCKET_EISCONN, 'and ever after');
         await closeOk(s);
       });
       kase('non-blocking refused: EINPROGRESS then ECONNREFUSED once, then BOUND again', async () => {
         const s = await stream();
         await setOpt(s, IOT_SOCKET_IO_FIONBIO, 1);
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.refusing), IOT_SOCKET_EINPROGRESS, 'first call');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.refusing), IOT_SOCKET_EINPROGRESS, 'first call');
         let r = IOT_SOCKET_EALREADY;
         const deadline = now() + 5000;
         while (r === IOT_SOCKET_EALREADY && now() < deadline) {
-          r = await api.socketConnect(s, env.serverIp4, 4, env.ports.refusing);
+          r = await api.socketConnect(s, serverIp(), IPLEN, env.ports.refusing);
           if (r === IOT_SOCKET_EALREADY) await sleep(5);
         }
         eq(r, IOT_SOCKET_ECONNREFUSED, 'failure reported');
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.discard), IOT_SOCKET_EINPROGRESS, 'a new attempt starts');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.discard), IOT_SOCKET_EINPROGRESS, 'a new attempt starts');
         await closeOk(s);
       });
       kase('recv/send while connecting: EAGAIN non-blocking (row 29); created: ENOTCONN (row 28)', async () => {
@@ -393,7 +403,7 @@ export function defineConformance(target: ConformanceTarget): void {
       kase('black hole: blocking connect -> ETIMEDOUT (row 24)', async () => {
         const s = await stream();
         const t0 = now();
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.blackHole), IOT_SOCKET_ETIMEDOUT, 'black hole');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.blackHole), IOT_SOCKET_ETIMEDOUT, 'black hole');
         const dt = now() - t0;
         assert.ok(dt >= env.connectTimeoutMs * 0.9 && dt <= env.connectTimeoutMs * 1.1 + 100,
           `timed out after ${dt.toFixed(0)} ms, deadline ${env.connectTimeoutMs} ms`);
@@ -402,11 +412,11 @@ export function defineConformance(target: ConformanceTarget): void {
       kase('black hole: non-blocking connect -> EINPROGRESS, EALREADY..., ETIMEDOUT', async () => {
         const s = await stream();
         await setOpt(s, IOT_SOCKET_IO_FIONBIO, 1);
-        eq(await api.socketConnect(s, env.serverIp4, 4, env.ports.blackHole), IOT_SOCKET_EINPROGRESS, 'first call');
+        eq(await api.socketConnect(s, serverIp(), IPLEN, env.ports.blackHole), IOT_SOCKET_EINPROGRESS, 'first call');
         let r = IOT_SOCKET_EALREADY;
         const deadline = now() + env.connectTimeoutMs + 2000;
         while (r === IOT_SOCKET_EALREADY && now() < deadline) {
-          r = await api.socketConnect(s, env.serverIp4, 4, env.ports.blackHole);
+          r = await api.socketConnect(s, serverIp(), IPLEN, env.ports.blackHole);
           if (r === IOT_SOCKET_EALREADY) await sleep(50);
         }
         eq(r, IOT_SOCKET_ETIMEDOUT, 'outcome');
@@ -419,9 +429,9 @@ export function defineConformance(target: ConformanceTarget): void {
         await setOpt(s, IOT_SOCKET_SO_RCVTIMEO, 2000);
         const buf = new Uint8Array(128);
         eq(await api.socketRecv(s, buf, buf.length), PANGRAM.length, 'echo');
-        eq(await api.socketConnect(s, ANY4, 4, 0), 0, 'connect to 0.0.0.0 clears');
+        eq(await api.socketConnect(s, ANY, IPLEN, 0), 0, 'connect to 0.0.0.0 clears');
         eq(await api.socketSend(s, PANGRAM, PANGRAM.length), IOT_SOCKET_ENOTCONN, 'send without destination (row 37)');
-        const ip = new Uint8Array(4), ipLen = ref(4), port = ref(0);
+        const ip = new Uint8Array(IPLEN), ipLen = ref(IPLEN), port = ref(0);
         eq(await api.socketGetPeerName(s, ip, ipLen, port), IOT_SOCKET_ENOTCONN, 'no peer after clearing');
         await closeOk(s);
       }, () => (env.caps.udp ? undefined : 'no UDP'));
@@ -429,7 +439,7 @@ export function defineConformance(target: ConformanceTarget): void {
         const s = await dgram();
         // Filter on the discard port: the echo service's reply comes from another port and is dropped.
         await connectTo(s, env.ports.discard);
-        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, env.serverIp4, 4, env.ports.echo), PANGRAM.length, 'sendto echo');
+        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, serverIp(), IPLEN, env.ports.echo), PANGRAM.length, 'sendto echo');
         await setOpt(s, IOT_SOCKET_SO_RCVTIMEO, 500);
         const buf = new Uint8Array(128);
         eq(await api.socketRecv(s, buf, buf.length), IOT_SOCKET_EAGAIN, 'filtered reply not received');
@@ -492,18 +502,18 @@ export function defineConformance(target: ConformanceTarget): void {
         assert.ok(calls >= 10, `${calls} calls in 200 ms`);
         await closeOk(s);
       });
-      kase('RecvFrom reports the source; 6-byte ip buffer with ip_len 6 gets 4', async () => {
+      kase('RecvFrom reports the source; an ip buffer 2 bytes longer (ip_len too) gets the address length', async () => {
         const s = await dgram();
-        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, env.serverIp4, 4, env.ports.echo), PANGRAM.length, 'sendto');
+        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, serverIp(), IPLEN, env.ports.echo), PANGRAM.length, 'sendto');
         await setOpt(s, IOT_SOCKET_SO_RCVTIMEO, 2000);
-        const buf = new Uint8Array(128), ip = new Uint8Array(6).fill(255), ipLen = ref(6), port = ref(0);
+        const buf = new Uint8Array(128), ip = new Uint8Array(IPLEN + 2).fill(255), ipLen = ref(IPLEN + 2), port = ref(0);
         eq(await api.socketRecvFrom(s, buf, buf.length, ip, ipLen, port), PANGRAM.length, 'recvfrom');
-        eq(ipLen.value, 4, 'ip_len');
-        assert.deepEqual([...ip.subarray(0, 4)], [...env.serverIp4], 'source address');
+        eq(ipLen.value, IPLEN, 'ip_len');
+        assert.deepEqual([...ip.subarray(0, IPLEN)], [...serverIp()], 'source address');
         eq(port.value, env.ports.echo, 'source port');
-        assert.deepEqual([...ip.subarray(4)], [255, 255], 'bytes beyond the address untouched');
-        const small = ref(3);
-        eq(await api.socketRecvFrom(s, buf, buf.length, ip, small, port), IOT_SOCKET_EINVAL, 'ip_len 3');
+        assert.deepEqual([...ip.subarray(IPLEN)], [255, 255], 'bytes beyond the address untouched');
+        const small = ref(IPLEN - 1);
+        eq(await api.socketRecvFrom(s, buf, buf.length, ip, small, port), IOT_SOCKET_EINVAL, `ip_len ${IPLEN - 1}`);
         await closeOk(s);
       }, () => (env.caps.udp ? undefined : 'no UDP'));
       kase('datagram truncation: one recv consumes one datagram', async () => {
@@ -589,16 +599,16 @@ export function defineConformance(target: ConformanceTarget): void {
       });
       kase('UDP: implicit bind by SendTo, then Recv without Connect', async () => {
         const s = await dgram();
-        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, env.serverIp4, 4, env.ports.echo), PANGRAM.length, 'sendto');
-        const ip = new Uint8Array(4), ipLen = ref(4), port = ref(0);
+        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, serverIp(), IPLEN, env.ports.echo), PANGRAM.length, 'sendto');
+        const ip = new Uint8Array(IPLEN), ipLen = ref(IPLEN), port = ref(0);
         eq(await api.socketGetSockName(s, ip, ipLen, port), 0, 'getsockname after implicit bind');
         assert.ok(port.value >= 49152 && port.value <= 65535, `implicit port ${port.value} in 49152-65535`);
         await setOpt(s, IOT_SOCKET_SO_RCVTIMEO, 2000);
         const buf = new Uint8Array(128);
         eq(await api.socketRecv(s, buf, buf.length), PANGRAM.length, 'echo received without connect');
-        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, env.serverIp4, 4, 0), IOT_SOCKET_EINVAL, 'sendto port 0');
-        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, env.serverIp4, 5, env.ports.echo), IOT_SOCKET_EINVAL, 'sendto ip_len 5');
-        eq(await api.socketSendTo(s, new Uint8Array(70000), 70000, env.serverIp4, 4, env.ports.echo), IOT_SOCKET_EINVAL, 'datagram too large (row 38)');
+        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, serverIp(), IPLEN, 0), IOT_SOCKET_EINVAL, 'sendto port 0');
+        eq(await api.socketSendTo(s, PANGRAM, PANGRAM.length, serverIp(), 5, env.ports.echo), IOT_SOCKET_EINVAL, 'sendto ip_len 5');
+        eq(await api.socketSendTo(s, new Uint8Array(70000), 70000, serverIp(), IPLEN, env.ports.echo), IOT_SOCKET_EINVAL, 'datagram too large (row 38)');
         await closeOk(s);
       }, () => (env.caps.udp ? undefined : 'no UDP'));
       kase('SendTo on a stream socket ignores the address', async () => {
@@ -615,32 +625,32 @@ export function defineConformance(target: ConformanceTarget): void {
     describe('SocketGetSockName / SocketGetPeerName', () => {
       kase('GetSockName: unbound EINVAL (row 39); after Bind(0.0.0.0, port) (row 40); optional outputs (row 41/42)', async () => {
         const s = await stream();
-        const ip = new Uint8Array(4).fill(255), ipLen = ref(4), port = ref(0);
+        const ip = new Uint8Array(IPLEN).fill(255), ipLen = ref(IPLEN), port = ref(0);
         eq(await api.socketGetSockName(s, ip, ipLen, port), IOT_SOCKET_EINVAL, 'unbound');
-        eq(await api.socketBind(s, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+        eq(await api.socketBind(s, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
         eq(await api.socketGetSockName(s, ip, ipLen, port), 0, 'bound');
-        assert.deepEqual([...ip], [0, 0, 0, 0]);
-        eq(ipLen.value, 4, 'ip_len');
+        assert.deepEqual([...ip], [...ANY]);
+        eq(ipLen.value, IPLEN, 'ip_len');
         eq(port.value, env.listenPorts[0], 'port');
         eq(await api.socketGetSockName(s, ip, ipLen, null), 0, 'port NULL');
         eq(await api.socketGetSockName(s, null, null, port), 0, 'ip and ip_len NULL');
         eq(await api.socketGetSockName(s, null, null, null), 0, 'all NULL');
         eq(await api.socketGetSockName(s, ip, null, port), IOT_SOCKET_EINVAL, 'ip without ip_len');
-        eq(await api.socketGetSockName(s, ip, ref(3), port), IOT_SOCKET_EINVAL, 'ip_len 3');
+        eq(await api.socketGetSockName(s, ip, ref(IPLEN - 1), port), IOT_SOCKET_EINVAL, `ip_len ${IPLEN - 1}`);
         await closeOk(s);
         for (const bad of [-1, INT32_MIN, INT32_MAX]) eq(await api.socketGetSockName(bad, ip, ipLen, port), IOT_SOCKET_ESOCK, `socket ${bad}`);
       });
       kase('GetPeerName: ENOTCONN until connected (row 43), then the server', async () => {
         const s = await stream();
-        const ip = new Uint8Array(6).fill(255), ipLen = ref(6), port = ref(0);
+        const ip = new Uint8Array(IPLEN + 2).fill(255), ipLen = ref(IPLEN + 2), port = ref(0);
         eq(await api.socketGetPeerName(s, ip, ipLen, port), IOT_SOCKET_ENOTCONN, 'created');
         await connectTo(s, env.ports.discard);
         eq(await api.socketGetPeerName(s, ip, ipLen, port), 0, 'connected');
-        assert.deepEqual([...ip.subarray(0, 4)], [...env.serverIp4]);
-        eq(ipLen.value, 4, 'ip_len');
+        assert.deepEqual([...ip.subarray(0, IPLEN)], [...serverIp()]);
+        eq(ipLen.value, IPLEN, 'ip_len');
         eq(port.value, env.ports.discard, 'port');
-        const lip = new Uint8Array(4), lport = ref(0);
-        eq(await api.socketGetSockName(s, lip, ref(4), lport), 0, 'local name of a connected socket');
+        const lip = new Uint8Array(IPLEN), lport = ref(0);
+        eq(await api.socketGetSockName(s, lip, ref(IPLEN), lport), 0, 'local name of a connected socket');
         assert.ok(lport.value > 0, 'local port assigned');
         await closeOk(s);
         const u = await dgram();
@@ -710,17 +720,17 @@ export function defineConformance(target: ConformanceTarget): void {
         await closeOk(s);
         eq(await api.socketClose(s), IOT_SOCKET_ESOCK, 'close twice');
         const u = await dgram();
-        eq(await api.socketBind(u, ANY4, 4, env.listenPorts[1]), 0, 'bind');
+        eq(await api.socketBind(u, ANY, IPLEN, env.listenPorts[1]), 0, 'bind');
         await closeOk(u);
         for (const bad of [-1, INT32_MIN, INT32_MAX]) eq(await api.socketClose(bad), IOT_SOCKET_ESOCK, `socket ${bad}`);
         if (env.caps.listen) {
           const l = await stream();
-          eq(await api.socketBind(l, ANY4, 4, env.listenPorts[0]), 0, 'bind');
+          eq(await api.socketBind(l, ANY, IPLEN, env.listenPorts[0]), 0, 'bind');
           eq(await api.socketListen(l, 1), 0, 'listen');
           await closeOk(l);
           // The port is free again.
           const l2 = await stream();
-          eq(await api.socketBind(l2, ANY4, 4, env.listenPorts[0]), 0, 'rebind after close');
+          eq(await api.socketBind(l2, ANY, IPLEN, env.listenPorts[0]), 0, 'rebind after close');
           await closeOk(l2);
         }
       });

@@ -225,8 +225,8 @@ export async function startTapNode(options: TapNodeOptions): Promise<TapNode> {
     try {
       server = await startSockServer(network, {
         portOffset: options.portOffset ?? 0,
-        host: '0.0.0.0',
-        ipv6: false,
+        // IPv4, and IPv6 too when the interface has it (separate v6-only sockets on '::').
+        ...(ipv6 === undefined ? { host: '0.0.0.0', ipv6: false } : {}),
         ...(options.onServeError !== undefined ? { onError: options.onServeError } : {}),
       });
     } catch (e) {

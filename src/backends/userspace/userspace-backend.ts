@@ -8,7 +8,7 @@
  * v6-only, as on the host backend (IPv4 and IPv6 are separate port spaces; the stack
  * itself also offers dual-stack PCBs and listeners).
  *
- * Name lookup (`lookup`): the static `hosts` map first (IPv4), then the DNS resolver
+ * Name lookup (`lookup`): the static `hosts` map first (its entry of the asked family), then the DNS resolver
  * (`../dns/resolver.ts`: A for `af` 1, AAAA for `af` 2) over this stack's own sockets,
  * with the servers of `dns.servers` or `setDnsServers` (from DHCP or the CLI). DNS
  * sockets do not count against `maxSockets` (spec §12: resolution never takes an
@@ -35,13 +35,19 @@ import { DnsResolver, type DnsResolverOptions } from '../dns/resolver.ts';
 import { canonicalName } from '../dns/dns-name.ts';
 import type { DnsServerSpec } from '../dns/dns-servers.ts';
 
+/** A `hosts` entry: one address (text or bytes), or up to one of each family. */
+export type HostsValue = string | Uint8Array | readonly (string | Uint8Array)[];
+
 export interface UserspaceBackendOptions {
   /** Name in diagnostics (default `'userspace'`). */
   readonly name?: string;
   /** Most sockets open at once; `createSocket` says `ENOMEM` beyond (default 1024). */
   readonly maxSockets?: number;
-  /** Static name table for `lookup` (names compared case-insensitively): `{ 'broker.local': '10.0.0.1' }`. */
-  readonly hosts?: Readonly<Record<string, string | Uint8Array>> | ReadonlyMap<string, string | Uint8Array>;
+  /**
+   * Static name table for `lookup` (names compared case-insensitively), one address or
+   * one of each family per name: `{ 'broker.local': '10.0.0.1', 'gw.local': ['10.0.0.2', 'fd00::2'] }`.
+   */
+  readonly hosts?: Readonly<Record<string, HostsValue>> | ReadonlyMap<string, HostsValue>;
   /** Connection-establishment deadline for TCP connects (spec §7: below 18 s). Default 15000. */
   readonly connectTimeoutMs?: number;
   /** The stack's TCP layer (default: a new one on `stack`, with `rng`). */
@@ -64,7 +70,8 @@ export class UserspaceBackend implements SocketBackend {
   private readonly sockets = new Set<CoreSocket>();
   /** The resolver's own sockets: not counted against `maxSockets`. */
   private readonly dnsSockets = new Set<CoreSocket>();
-  private readonly hosts: Map<string, Uint8Array> | undefined;
+  /** Name -> [IPv4, IPv6] address (either may be missing). */
+  private readonly hosts: Map<string, [Uint8Array | undefined, Uint8Array | undefined]> | undefined;
   private readonly env: UserspaceTcpEnv;
   private closed = false;
   /** The TCP layer of the stack. */
@@ -91,9 +98,15 @@ export class UserspaceBackend implements SocketBackend {
       this.hosts = new Map();
       const entries = options.hosts instanceof Map ? [...options.hosts.entries()] : Object.entries(options.hosts);
       for (const [name, value] of entries) {
-        const bytes = typeof value === 'string' ? parseIp(value) : value;
-        if (bytes === undefined || (bytes.length !== 4 && bytes.length !== 16)) throw new RangeError(`hosts: '${name}' maps to an invalid IP address`);
-        this.hosts.set(canonicalName(name), Uint8Array.from(bytes));
+        const pair: [Uint8Array | undefined, Uint8Array | undefined] = [undefined, undefined];
+        for (const one of Array.isArray(value) ? value : [value as string | Uint8Array]) {
+          const bytes = typeof one === 'string' ? parseIp(one) : one;
+          if (bytes === undefined || (bytes.length !== 4 && bytes.length !== 16)) throw new RangeError(`hosts: '${name}' maps to an invalid IP address`);
+          const i = bytes.length === 4 ? 0 : 1;
+          if (pair[i] !== undefined) throw new RangeError(`hosts: '${name}' has two IPv${bytes.length === 4 ? 4 : 6} addresses`);
+          pair[i] = Uint8Array.from(bytes);
+        }
+        this.hosts.set(canonicalName(name), pair);
       }
     }
     const rng = options.rng ?? new CryptoRng();
@@ -166,8 +179,8 @@ export class UserspaceBackend implements SocketBackend {
   async lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
     if (signal?.aborted) return IOT_SOCKET_ERROR;
     if (af !== 1 && af !== 2) return IOT_SOCKET_ENOTSUP;
-    const found = this.hosts?.get(canonicalName(name));
-    if (found !== undefined && found.length === (af === 1 ? 4 : 16)) return Uint8Array.from(found);
+    const found = this.hosts?.get(canonicalName(name))?.[af - 1];
+    if (found !== undefined) return Uint8Array.from(found);
     if (this.resolver.servers.length === 0) return this.hosts === undefined ? IOT_SOCKET_ERROR : IOT_SOCKET_EHOSTNOTFOUND;
     return this.resolver.resolve(name, af, signal);
   }

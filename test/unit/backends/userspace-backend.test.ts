@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createUserspaceBackend } from '../../../src/backends/userspace/index.ts';
+import { createUserspaceBackend, type HostsValue } from '../../../src/backends/userspace/index.ts';
 import {
   IOT_SOCKET_AF_INET, IOT_SOCKET_AF_INET6, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_EHOSTNOTFOUND,
   IOT_SOCKET_EINVAL, IOT_SOCKET_ENOTCONN, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR, IOT_SOCKET_IO_FIONBIO,
@@ -28,7 +28,7 @@ function opt(v: number): Uint8Array {
   return b;
 }
 
-function setup(hosts?: Record<string, string>) {
+function setup(hosts?: Record<string, HostsValue>) {
   const net = twoHosts();
   const ba = createUserspaceBackend(net.A.stack, net.A.runner, hosts !== undefined ? { hosts } : {});
   const bb = createUserspaceBackend(net.B.stack, net.B.runner);
@@ -166,7 +166,7 @@ describe('userspace backend: UDP through the IoT Socket layer', () => {
   });
 
   it('caps: IPv6 and TCP as caps say; lookup: ERROR without resolver, a static hosts map otherwise', async () => {
-    const { a, b, ba } = setup({ 'Broker.Local': '10.0.0.2' });
+    const { a, b, ba, B } = setup({ 'Broker.Local': '10.0.0.2', 'dual.local': ['fd00::7', '10.0.0.7'] });
     assert.equal(ba.caps.ipv6, true);
     assert.equal(ba.caps.maxDatagram, 65_507);
     const stream = await a.socketCreate(IOT_SOCKET_AF_INET, IOT_SOCKET_SOCK_STREAM, 0);
@@ -189,6 +189,15 @@ describe('userspace backend: UDP through the IoT Socket layer', () => {
     assert.equal(await a.socketGetHostByName('nowhere.local', IOT_SOCKET_AF_INET, ip, { value: 4 }), IOT_SOCKET_EHOSTNOTFOUND);
     assert.equal(await b.socketGetHostByName('broker.local', IOT_SOCKET_AF_INET, ip, { value: 4 }), IOT_SOCKET_ERROR, 'no resolver configured');
     assert.equal(await a.socketGetHostByName('10.1.2.3', IOT_SOCKET_AF_INET, ip, { value: 4 }), 0, 'literals never reach the backend');
+    // One entry of each family per name; a name with only IPv4 has no AAAA.
+    assert.equal(await a.socketGetHostByName('dual.local', IOT_SOCKET_AF_INET, ip, { value: 4 }), 0);
+    assert.deepEqual([...ip], [10, 0, 0, 7]);
+    const ip6 = new Uint8Array(16);
+    assert.equal(await a.socketGetHostByName('dual.local', IOT_SOCKET_AF_INET6, ip6, { value: 16 }), 0);
+    assert.deepEqual([...ip6], [0xfd, 0, ...new Array<number>(13).fill(0), 7]);
+    assert.equal(await a.socketGetHostByName('broker.local', IOT_SOCKET_AF_INET6, ip6, { value: 16 }), IOT_SOCKET_EHOSTNOTFOUND);
+    assert.throws(() => createUserspaceBackend(B.stack, B.runner, { hosts: { x: ['10.0.0.1', '10.0.0.2'] } }), /two IPv4 addresses/);
+    assert.throws(() => createUserspaceBackend(B.stack, B.runner, { hosts: { x: 'not-an-ip' } }), /invalid IP address/);
   });
 
   it('bind rules: EADDRINUSE, EINVAL for a non-local address, EINVAL when bound twice', async () => {
