@@ -180,11 +180,12 @@ async function userspacePaths(checksumOffload: boolean, onProgress?: (received: 
 }
 
 /**
- * Moves `total` bytes from one stack to the other on a fresh pair (the RSS child);
+ * Moves `total` bytes from one stack to the other on a fresh pair (the RSS child), over
+ * IPv6 with `ipv6`;
  * `onProgress` sees the receiver's running count after each chunk read. Returns MB/s.
  */
-export async function userspaceBulk(total: number, checksumOffload: boolean, onProgress?: (received: number) => void): Promise<number> {
-  const paths = await userspacePaths(checksumOffload, onProgress);
+export async function userspaceBulk(total: number, checksumOffload: boolean, onProgress?: (received: number) => void, ipv6 = false): Promise<number> {
+  const paths = await userspacePaths(checksumOffload, onProgress, ipv6);
   try {
     return await paths.bulk(total);
   } finally {

@@ -166,7 +166,7 @@ export function formatIp(b: Uint8Array): string {
 }
 
 function allEqual(b: Uint8Array, value: number): boolean {
-  for (const x of b) if (x !== value) return false;
+  for (let i = 0; i < b.length; i++) if (b[i] !== value) return false;
   return true;
 }
 
@@ -237,7 +237,9 @@ export function ipv4Mapped(v4: Uint8Array): Uint8Array {
  * compare of the per-packet paths (callers pass 16-byte addresses; see `ipEquals` otherwise).
  */
 export function ipv6EqualAt(a: Uint8Array, b: Uint8Array, bOff = 0): boolean {
-  for (let i = 0; i < 16; i++) if (a[i] !== b[bOff + i]) return false;
+  // From the last byte: addresses that differ mostly differ in the interface identifier
+  // (same prefix), so a mismatch is usually found at once.
+  for (let i = 15; i >= 0; i--) if (a[i] !== b[bOff + i]) return false;
   return true;
 }
 

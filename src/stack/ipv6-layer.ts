@@ -675,13 +675,20 @@ export class Ipv6Layer {
     const payloadLen = p.payload !== undefined ? p.payload.length : (p.payloadLen ?? -1);
     if (payloadLen < 0 || payloadLen > 0xffff || (p.payload === undefined && p.payloadWriter === undefined)) return IOT_SOCKET_EINVAL;
     const dst = p.dst;
-    if (dst.length !== 16 || isUnspecified(dst)) return IOT_SOCKET_EINVAL;
+    if (dst.length !== 16 || (dst[0] === 0 && isUnspecified(dst))) return IOT_SOCKET_EINVAL;
 
-    if (dst[0] !== 0xff && this.localAt(dst, 0, true) !== undefined) return this.loopOut(now, p, payloadLen);
-
-    if (this.route(dst, p.ifIndex) !== 0) {
-      this.host.stats.drops.noRoute++;
-      return IOT_SOCKET_ERROR;
+    if (p.ifIndex === undefined && this.cacheGen === this.routeGen && ipv6EqualAt(this.cacheDst, dst, 0)) {
+      // The destination cache: routed before in this generation, so not one of ours
+      // (`route` is only asked after the local check, and a change of addresses starts
+      // a new generation).
+      this.rIf = this.cacheIf;
+      this.rHop = this.cacheHop;
+    } else {
+      if (dst[0] !== 0xff && this.localAt(dst, 0, true) !== undefined) return this.loopOut(now, p, payloadLen);
+      if (this.route(dst, p.ifIndex) !== 0) {
+        this.host.stats.drops.noRoute++;
+        return IOT_SOCKET_ERROR;
+      }
     }
     const st = this.rIf as Ip6Iface;
     const nextHop = this.rHop;
@@ -691,7 +698,7 @@ export class Ipv6Layer {
       return IOT_SOCKET_ERROR;
     }
     let src = p.src;
-    if (src === undefined || isUnspecified(src)) {
+    if (src === undefined || (src[0] === 0 && isUnspecified(src))) {
       src = this.selectSource(dst, st);
       if (src === undefined) {
         this.host.stats.drops.noRoute++;
@@ -949,11 +956,48 @@ export class Ipv6Layer {
   // ---------------------------------------------------------------- receive
 
   /**
-   * One received IPv6 packet (`pkt` from the version byte; link padding allowed).
-   * `linkMulticast`: it came in a link-layer multicast/broadcast frame; `ethSrc`: the
-   * frame's source MAC (Ethernet), for answering solicitations without options.
+   * The extension-header walk of `input` (into `this.walk`): fragments are reassembled
+   * (the whole packet is returned, walked again), bad chains counted and, where RFC 8200
+   * asks, answered with a Parameter Problem. Undefined: nothing more to do.
    */
-  input(now: number, iface: NetInterface, pkt: Uint8Array, linkMulticast: boolean, ethSrc: Uint8Array | undefined, looped: boolean): void {
+  private walkInput(now: number, pkt: Uint8Array, tentativeDst: boolean, linkMulticast: boolean): Uint8Array | undefined {
+    const stats = this.host.stats;
+    let w = walkIpv6Extensions(pkt, this.walk);
+    if (w.verdict === 'fragment') {
+      stats.ip6.fragmentsIn++;
+      if (tentativeDst) {
+        stats.drops.notForUs++;
+        return undefined;
+      }
+      const whole = this.reassemble(now, pkt, w, linkMulticast);
+      if (whole === undefined) return undefined;
+      stats.ip6.reassembled++;
+      pkt = whole;
+      w = walkIpv6Extensions(pkt, this.walk);
+    }
+    if (w.verdict === 'drop') {
+      this.countFault(w.fault ?? 'malformed');
+      return undefined;
+    }
+    if (w.verdict === 'param-problem') {
+      this.countFault(w.fault ?? 'malformed');
+      if (!tentativeDst) this.sendError(now, pkt, Icmpv6Type.PARAMETER_PROBLEM, w.problemCode, w.problemPointer, linkMulticast);
+      return undefined;
+    }
+    if (w.verdict === 'fragment') {
+      stats.drops.reassembly++; // a fragment inside a reassembled packet
+      return undefined;
+    }
+    return pkt;
+  }
+
+  /**
+   * One received IPv6 packet (`pkt` from the version byte; link padding allowed).
+   * `linkMulticast`: it came in a link-layer multicast/broadcast frame; `ethFrame`: the
+   * whole Ethernet frame, whose source MAC answers solicitations without options (only
+   * ICMPv6 looks at it: no view is made for other packets).
+   */
+  input(now: number, iface: NetInterface, pkt: Uint8Array, linkMulticast: boolean, ethFrame: Uint8Array | undefined, looped: boolean): void {
     const stats = this.host.stats;
     const st = this.ifs[iface.index];
     if (st === undefined) {
@@ -995,45 +1039,30 @@ export class Ipv6Layer {
       if (!a.a.usable) tentativeDst = true;
     }
     stats.ip6.rxPackets++;
-    // Fast path: no extension headers (TCP, UDP, ICMPv6 straight after the fixed header).
+    // Fast path: no extension headers (TCP, UDP, ICMPv6 straight after the fixed header),
+    // so no walk; anything else goes through `walkInput` (extension headers, fragments).
     const nh0 = pkt[6] as number;
-    let w = this.walk;
-    if (nh0 === NH_TCP || nh0 === NH_UDP || nh0 === NH_ICMPV6) {
-      w.reset();
-      w.upperProtocol = nh0;
-      w.end = end;
-    } else {
-      w = walkIpv6Extensions(pkt, w);
-    }
+    let protocol: number, upperOffset: number, upperEnd: number, routerAlert: number, upperPointer: number;
     let reassembled = false;
-    if (w.verdict === 'fragment') {
-      stats.ip6.fragmentsIn++;
-      if (tentativeDst) {
-        stats.drops.notForUs++;
-        return;
-      }
-      const whole = this.reassemble(now, pkt, w, linkMulticast);
+    if (nh0 === NH_TCP || nh0 === NH_UDP || nh0 === NH_ICMPV6) {
+      protocol = nh0;
+      upperOffset = IPV6_HEADER_LEN;
+      upperEnd = end;
+      routerAlert = -1;
+      upperPointer = 6;
+    } else {
+      const whole = this.walkInput(now, pkt, tentativeDst, linkMulticast);
       if (whole === undefined) return;
-      stats.ip6.reassembled++;
+      reassembled = whole !== pkt;
       pkt = whole;
-      reassembled = true;
-      w = walkIpv6Extensions(pkt, this.walk);
+      const w = this.walk;
+      protocol = w.upperProtocol;
+      upperOffset = w.upperOffset;
+      upperEnd = w.end;
+      routerAlert = w.routerAlert;
+      upperPointer = w.upperPointer;
     }
-    if (w.verdict === 'drop') {
-      this.countFault(w.fault ?? 'malformed');
-      return;
-    }
-    if (w.verdict === 'param-problem') {
-      this.countFault(w.fault ?? 'malformed');
-      if (!tentativeDst) this.sendError(now, pkt, Icmpv6Type.PARAMETER_PROBLEM, w.problemCode, w.problemPointer, linkMulticast);
-      return;
-    }
-    if (w.verdict === 'fragment') {
-      stats.drops.reassembly++; // a fragment inside a reassembled packet
-      return;
-    }
-    const protocol = w.upperProtocol;
-    const payload = pkt.subarray(w.upperOffset, w.end);
+    const payload = pkt.subarray(upperOffset, upperEnd);
     const verified = looped || iface.checksumOffload;
     // From the wire, one of our own addresses as the source is spoofed (a martian, as in
     // IPv4): answering it would talk to ourselves, and a UDP echo service would answer its
@@ -1044,7 +1073,7 @@ export class Ipv6Layer {
       return;
     }
     if (protocol === Ipv6NextHeader.ICMPV6) {
-      this.icmpInput(now, st, pkt, payload, w.routerAlert, linkMulticast, ethSrc, verified, tentativeDst);
+      this.icmpInput(now, st, pkt, payload, routerAlert, linkMulticast, ethFrame?.subarray(6, 12), verified, tentativeDst);
       return;
     }
     if (tentativeDst || isUnspecifiedAt(pkt, 8)) {
@@ -1062,7 +1091,7 @@ export class Ipv6Layer {
     ctx.ttl = pkt[7] as number;
     ctx.tos = ((rd16(pkt, 0) >> 4) & 0xff);
     ctx.broadcast = multicast || linkMulticast;
-    ctx.header = pkt.subarray(0, w.upperOffset);
+    ctx.header = EMPTY; // IPv4 only: the IPv6 layer answers errors itself (from `current`)
     ctx.checksumVerified = verified;
     this.current = pkt;
     this.currentLinkMulticast = linkMulticast;
@@ -1070,7 +1099,7 @@ export class Ipv6Layer {
     this.current = EMPTY;
     if (!handled) {
       stats.drops.unknownProtocol++;
-      this.sendError(now, pkt, Icmpv6Type.PARAMETER_PROBLEM, Ipv6ParamProblemCode.UNRECOGNIZED_NEXT_HEADER, w.upperPointer, linkMulticast);
+      this.sendError(now, pkt, Icmpv6Type.PARAMETER_PROBLEM, Ipv6ParamProblemCode.UNRECOGNIZED_NEXT_HEADER, upperPointer, linkMulticast);
     }
   }
 

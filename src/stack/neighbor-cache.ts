@@ -37,7 +37,7 @@
  * is evicted, else the new resolution fails.
  */
 
-import { ipEquals } from '../base/ip-address.ts';
+import { ipEquals, ipv6EqualAt } from '../base/ip-address.ts';
 import { equalBytes } from '../wire/bytes.ts';
 
 export interface NeighborCacheOptions {
@@ -134,6 +134,8 @@ export class NeighborCache<P> {
   /** Buckets by hash: one entry, or several on a collision. */
   private readonly buckets = new Map<number, Entry<P> | Entry<P>[]>();
   private count = 0;
+  /** The entry `find` returned last (cleared when it is removed). */
+  private last: Entry<P> | undefined;
   private readonly maxEntries: number;
   private readonly retransMs: number;
   private readonly maxMulticast: number;
@@ -427,11 +429,17 @@ export class NeighborCache<P> {
 
   private find(addr: Uint8Array): Entry<P> | undefined {
     if (addr.length !== 16) return undefined;
+    // A bulk transfer asks for the same neighbor for every segment: 16 byte compares
+    // instead of hashing and a map lookup.
+    const last = this.last;
+    if (last !== undefined && ipv6EqualAt(last.addr, addr)) return last;
     const b = this.buckets.get(hash16(addr));
     if (b === undefined) return undefined;
-    if (!Array.isArray(b)) return ipEquals(b.addr, addr) ? b : undefined;
-    for (const e of b) if (ipEquals(e.addr, addr)) return e;
-    return undefined;
+    let found: Entry<P> | undefined;
+    if (!Array.isArray(b)) found = ipEquals(b.addr, addr) ? b : undefined;
+    else for (const e of b) if (ipEquals(e.addr, addr)) found = e;
+    if (found !== undefined) this.last = found;
+    return found;
   }
 
   private add(addr: Uint8Array, now: number): Entry<P> {
@@ -448,6 +456,7 @@ export class NeighborCache<P> {
   }
 
   private remove(e: Entry<P>): void {
+    if (this.last === e) this.last = undefined;
     const b = this.buckets.get(e.hash);
     if (b === e) this.buckets.delete(e.hash);
     else if (Array.isArray(b)) {

@@ -243,7 +243,7 @@ export interface IpInputContext {
   tos: number;
   /** Sent to a broadcast address, or (IPv6) a multicast one: TCP must drop it, never answer with RST. */
   broadcast: boolean;
-  /** The IPv4 header as received, or the IPv6 header and its extension headers (a view, valid during the call). */
+  /** The IPv4 header as received (a view, valid during the call); empty for IPv6. */
   header: Uint8Array;
   /** Transport checksums were verified by the link (interface `checksumOffload`, or looped back): skip verification. */
   checksumVerified: boolean;
@@ -1421,7 +1421,7 @@ export class Stack {
     }
     const type = rd16(frame, 12);
     if (type === EtherType.IPV4) this.ipInput(iface, frame.subarray(14), linkBroadcast, now, false);
-    else if (type === EtherType.IPV6) this.ipv6.input(now, iface, frame.subarray(14), linkBroadcast, frame.subarray(6, 12), false);
+    else if (type === EtherType.IPV6) this.ipv6.input(now, iface, frame.subarray(14), linkBroadcast, frame, false);
     else if (type === EtherType.ARP) this.arpInput(iface, frame.subarray(14), now);
     else this.stats.drops.unknownEtherType++;
   }

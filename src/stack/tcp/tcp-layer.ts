@@ -273,6 +273,8 @@ export class TcpLayer implements TransportHandler {
   private readonly conns = new Map<number, TcpConn | TcpConn[]>();
   /** IPv6 connections by `connKey6`. */
   private readonly conns6 = new Map<number, TcpConn | TcpConn[]>();
+  /** The IPv6 connection `find6` returned last (cleared when it leaves the table). */
+  private last6: TcpConn | undefined;
   /** Listeners taking IPv4 SYNs, by port (IPv4 listeners and dual-stack IPv6 ones). */
   private readonly listeners = new Map<number, TcpListener>();
   /** Listeners taking IPv6 SYNs, by port. */
@@ -344,12 +346,16 @@ export class TcpLayer implements TransportHandler {
   }
 
   private find6(lip: Uint8Array, lport: number, rip: Uint8Array, rport: number): TcpConn | undefined {
+    // Segments come in runs for one connection: compare with the last one found before
+    // hashing 36 bytes of key.
+    const last = this.last6;
+    if (last !== undefined && matches6(last, lip, lport, rip, rport)) return last;
     const e = this.conns6.get(connKey6(this.keySeed, lip, lport, rip, rport));
     if (e === undefined) return undefined;
-    if (!Array.isArray(e)) return matches6(e, lip, lport, rip, rport) ? e : undefined;
+    if (!Array.isArray(e)) return matches6(e, lip, lport, rip, rport) ? (this.last6 = e) : undefined;
     for (let i = 0; i < e.length; i++) {
       const c = e[i] as TcpConn;
-      if (matches6(c, lip, lport, rip, rport)) return c;
+      if (matches6(c, lip, lport, rip, rport)) return (this.last6 = c);
     }
     return undefined;
   }
@@ -366,6 +372,7 @@ export class TcpLayer implements TransportHandler {
   private remove(c: TcpConn): void {
     if (!c.attached) return;
     c.attached = false;
+    if (this.last6 === c) this.last6 = undefined;
     const table = c.family === 4 ? this.conns : this.conns6;
     const e = table.get(c.key);
     if (e === c) table.delete(c.key);
@@ -626,7 +633,9 @@ export class TcpLayer implements TransportHandler {
     const src = ctx.src6, dst = ctx.dst6;
     // Multicast destinations (never answered), and sources no connection can have:
     // multicast, unspecified, IPv4-mapped (RFC 4291 §2.5.5.2: not on the wire).
-    if (ctx.broadcast || dst.length !== 16 || src.length !== 16 || dst[0] === 0xff || src[0] === 0xff || isUnspecified(src) || isIpv4Mapped(src) || isIpv4Mapped(dst)) {
+    // (Unspecified and IPv4-mapped addresses start with a zero byte: other sources skip those checks.)
+    if (ctx.broadcast || dst.length !== 16 || src.length !== 16 || dst[0] === 0xff || src[0] === 0xff
+      || (src[0] === 0 && (isUnspecified(src) || isIpv4Mapped(src))) || (dst[0] === 0 && isIpv4Mapped(dst))) {
       this.dropped++;
       return;
     }
