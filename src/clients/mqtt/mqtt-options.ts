@@ -1,0 +1,52 @@
+/**
+ * Options of iotnet's MQTT client (`iotnet/mqtt`): plain data that the cloud presets
+ * build from a user's credentials and that the client turns into mqtt.js options over
+ * an iotnet socket (plain or TLS) on the `Network` the caller chose.
+ */
+import type { TlsOptions } from '../../tls/tls-options.ts';
+
+/**
+ * A password, or a function giving one. The function is called before every connect
+ * and reconnect, so tokens that expire (Azure SAS, JWT) are renewed in time.
+ */
+export type MqttPassword = string | Uint8Array | (() => string | Uint8Array | Promise<string | Uint8Array>);
+
+/** The last will: published by the broker when the client disappears without DISCONNECT. */
+export interface MqttWill {
+  readonly topic: string;
+  readonly payload: string | Uint8Array;
+  readonly qos?: 0 | 1 | 2;
+  readonly retain?: boolean;
+}
+
+export interface MqttClientOptions {
+  /** Broker host name or IP literal. */
+  readonly host: string;
+  /** Broker port (default 1883, or 8883 with `tls`). */
+  readonly port?: number;
+  /** TLS on top of the TCP socket: `true` for the defaults, or the settings. Default: none. */
+  readonly tls?: TlsOptions | boolean;
+  /** 4 = MQTT 3.1.1 (default), 5 = MQTT 5.0. */
+  readonly protocolVersion?: 4 | 5;
+  /** Client identifier (default: a random `iotnet_...`). */
+  readonly clientId?: string;
+  readonly username?: string;
+  readonly password?: MqttPassword;
+  /** Keep-alive interval in seconds (default 60; 0 turns it off). */
+  readonly keepaliveSeconds?: number;
+  /** Clean session (3.1.1) / clean start (5); default true. */
+  readonly clean?: boolean;
+  /** MQTT 5 session expiry interval, seconds (a persistent session needs one). */
+  readonly sessionExpirySeconds?: number;
+  readonly will?: MqttWill;
+  /**
+   * Reconnect after a lost connection with exponential back-off between `minDelayMs`
+   * (default 1000) and `maxDelayMs` (default 30,000), over a fresh socket on the same
+   * `Network`; `false` never reconnects.
+   */
+  readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number } | false;
+  /** CONNACK must arrive within this many ms of the socket connecting (default 30,000). */
+  readonly connectTimeoutMs?: number;
+  /** Keep publishes made while offline and send them after reconnecting (default true). */
+  readonly queueWhileOffline?: boolean;
+}
