@@ -106,3 +106,24 @@ describe('topic level checks', () => {
     }
   });
 });
+
+describe('src/clients/cloud/index.ts', () => {
+  it('exports every preset, topic helper, parser and token function', async () => {
+    const cloud = await import('../../../../src/clients/cloud/index.ts');
+    for (const name of [
+      'awsIotCore', 'awsShadowTopics', 'parseAwsShadowTopic', 'awsBasicIngestTopic',
+      'azureIotHub', 'azureIotHubTopics', 'parseAzureConnectionString', 'azureSasToken', 'parseAzureSasToken',
+      'azureResourceUri', 'encodeUriComponentStrict', 'encodeAzurePropertyBag', 'parseAzurePropertyBag',
+      'jwtBroker', 'jwtBrokerTopics', 'signJwt', 'loadJwtKey',
+      'watsonIot', 'parseWatsonCommandTopic',
+      'pahoOptions', 'parsePahoServerUri', 'pahoSslToTls',
+    ] as const) {
+      assert.equal(typeof cloud[name], 'function', name);
+    }
+    assert.equal(cloud.AWS_MQTT_ALPN, 'x-amzn-mqtt-ca');
+    assert.equal(cloud.AZURE_IOT_HUB_API_VERSION, '2021-04-12');
+    assert.equal(cloud.WATSON_QUICKSTART_ORG, 'quickstart');
+    assert.equal(cloud.WATSON_DEFAULT_DOMAIN, 'internetofthings.ibmcloud.com');
+    assert.equal(typeof cloud.watsonIotTopics.event, 'function');
+  });
+});
