@@ -4,7 +4,7 @@
  * (Google Cloud IoT Core style) take in the password. ES256 signatures are the raw
  * 64-byte `r || s` of RFC 7518 §3.4, not DER. Pure: claims, including times, come in.
  */
-import { type KeyObject, createPrivateKey, sign } from 'node:crypto';
+import { KeyObject, createPrivateKey, sign } from 'node:crypto';
 import { encodeBase64Url } from './base64.ts';
 
 export type JwtAlgorithm = 'RS256' | 'ES256';
@@ -39,7 +39,7 @@ export function loadJwtKey(key: JwtPrivateKey, algorithm: JwtAlgorithm, passphra
     } catch (e) {
       throw new TypeError(`the JWT private key could not be read: ${(e as Error).message}`, { cause: e });
     }
-  } else if (typeof key === 'object' && key !== null && 'asymmetricKeyType' in key) {
+  } else if (key instanceof KeyObject) {
     k = key;
   } else {
     throw new TypeError('the JWT private key must be PEM text, PEM bytes or a KeyObject');

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { type KeyObject, createSign, createVerify, generateKeyPairSync, verify } from 'node:crypto';
+import { type KeyObject, createSecretKey, createSign, createVerify, generateKeyPairSync, verify } from 'node:crypto';
 import { jwtBroker, jwtBrokerTopics } from '../../../../src/clients/cloud/jwt-broker.ts';
 import { loadJwtKey, signJwt } from '../../../../src/clients/cloud/jwt.ts';
 
@@ -93,6 +93,8 @@ describe('signJwt', () => {
     assert.throws(() => loadJwtKey(ec384.privateKey, 'ES256'), /P-256/);
     assert.throws(() => loadJwtKey(rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string, 'RS256'), TypeError);
     assert.throws(() => loadJwtKey(rsa.publicKey, 'RS256'), /private key/);
+    assert.throws(() => loadJwtKey(createSecretKey(new Uint8Array(32)), 'RS256'), /private key, got a secret key/);
+    assert.throws(() => loadJwtKey({} as KeyObject, 'RS256'), /PEM text, PEM bytes or a KeyObject/);
     assert.throws(() => loadJwtKey('/etc/keys/rsa_private.pem', 'RS256'), /PEM text/);
     assert.throws(() => loadJwtKey('-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n', 'RS256'), TypeError);
     assert.throws(() => loadJwtKey(rsaPem, 'HS256' as 'RS256'), /RS256 or ES256/);
