@@ -36,7 +36,7 @@ export default tseslint.config(
   },
   {
     // Buffer is the Node boundary type: allowed where Node I/O happens.
-    files: ['src/backends/host/**/*.ts', 'src/socket/duplex.ts', 'src/apps/**/*.ts'],
+    files: ['src/backends/host/**/*.ts', 'src/socket/duplex.ts', 'src/tls/**/*.ts', 'src/clients/**/*.ts', 'src/apps/**/*.ts'],
     rules: { 'no-restricted-globals': ['error', ...ambient['no-restricted-globals'].slice(1, 4)] },
   },
   {

@@ -1,0 +1,303 @@
+/**
+ * `MqttClient`: an MQTT 3.1.1 / 5 client on any iotnet stack. mqtt.js does the protocol
+ * (QoS 0/1/2 flows, sessions, keep-alive, offline queue, resubscription); iotnet gives
+ * it the transport: a fresh `Duplex` over a socket of the caller's `Network` for every
+ * connect (plain TCP, or TLS over it), so the same client runs over the host stack, the
+ * userspace stack or an AT module, and after a failover over whatever stack the
+ * `Network` now routes to.
+ *
+ * Reconnecting runs on mqtt.js's own machinery (so its stores, queued publishes and
+ * resubscription carry over), with our timing: before each retry is scheduled the
+ * period is set to the next back-off step (`minDelayMs`, doubling up to `maxDelayMs`,
+ * ±20 % jitter; back to the start after a CONNACK), and a password function is asked
+ * for a fresh password while the client waits (expiring SAS tokens and JWTs). QoS 1/2
+ * publishes made while offline are kept in the outgoing store and sent after the
+ * reconnect; QoS 0 ones too with `queueWhileOffline` (default true).
+ *
+ * Promise API: `connect` resolves at the first CONNACK; `publish` once the QoS flow ends
+ * (written for QoS 0, PUBACK for 1, PUBCOMP for 2); `subscribe` with the grants;
+ * `end` after DISCONNECT. Failures are `SocketError`s (transport) or `MqttError`s
+ * (broker refusals, with the reason code).
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { MqttClient as MqttJs, type IClientOptions, type IClientPublishOptions, type IPublishPacket, type ISubscriptionGrant } from 'mqtt';
+import type { Rng } from '../../base/rand.ts';
+import { CryptoRng } from '../../runtime/crypto-rng.ts';
+import type { Network } from '../../socket/network.ts';
+import type { MqttClientOptions, MqttPassword } from './mqtt-options.ts';
+import { MqttError } from './mqtt-error.ts';
+
+/** Opens the byte stream to the broker (a fresh one per connect). */
+export type MqttTransport = (host: string, port: number) => Duplex;
+
+/** Options beyond `MqttClientOptions` that only programs (and tests) need. */
+export interface MqttClientHooks {
+  /** Opens the stream for TLS or anything else; default: plain TCP through the network. */
+  readonly transport?: MqttTransport;
+  /** Randomness for client ids and the back-off jitter (default: crypto). */
+  readonly rng?: Rng;
+}
+
+export interface MqttPublishOptions {
+  readonly qos?: 0 | 1 | 2;
+  readonly retain?: boolean;
+  /** MQTT 5 properties (content type, user properties, message expiry, ...). */
+  readonly properties?: IClientPublishOptions['properties'];
+}
+
+export interface MqttMessage {
+  readonly topic: string;
+  readonly payload: Uint8Array;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  /** The packet as mqtt.js decoded it (MQTT 5 properties, dup flag, ...). */
+  readonly packet: IPublishPacket;
+}
+
+export type MqttState = 'connecting' | 'connected' | 'offline' | 'closed';
+
+export interface MqttClientEvents {
+  /** A CONNACK: `sessionPresent` says whether the broker kept the session. */
+  connect: [{ sessionPresent: boolean; reconnect: boolean }];
+  message: [MqttMessage];
+  /** The connection is gone; a reconnect follows in `delayMs` (undefined: none). */
+  offline: [{ error: Error | undefined; delayMs: number | undefined }];
+  /** A reconnect attempt starts (`attempt` counts from 1 since the last CONNACK). */
+  reconnect: [{ attempt: number }];
+  /** Errors of the transport or the broker; the client carries on (reconnecting) unless closed. */
+  error: [Error];
+  /** `end()` finished, or reconnecting is off and the connection is gone. */
+  close: [];
+}
+
+const DEFAULT_PORT = 1883;
+const DEFAULT_TLS_PORT = 8883;
+
+export class MqttClient extends EventEmitter<MqttClientEvents> {
+  /** The mqtt.js client underneath (for what this API does not cover). */
+  readonly mqtt: MqttJs;
+  readonly host: string;
+  readonly port: number;
+  #state: MqttState = 'connecting';
+  readonly #password: MqttPassword | undefined;
+  readonly #rng: Rng;
+  readonly #minDelay: number;
+  readonly #maxDelay: number;
+  readonly #reconnect: boolean;
+  #attempt = 0;
+  #everConnected = false;
+  #lastError: Error | undefined;
+  #ending = false;
+
+  private constructor(network: Network, options: MqttClientOptions, hooks: MqttClientHooks, password: string | Uint8Array | undefined) {
+    super();
+    this.host = options.host;
+    this.port = options.port ?? (options.tls !== undefined && options.tls !== false ? DEFAULT_TLS_PORT : DEFAULT_PORT);
+    this.#password = options.password;
+    this.#rng = hooks.rng ?? new CryptoRng();
+    const rc = options.reconnect;
+    this.#reconnect = rc !== false;
+    this.#minDelay = rc !== false ? rc?.minDelayMs ?? 1000 : 0;
+    this.#maxDelay = rc !== false ? Math.max(this.#minDelay, rc?.maxDelayMs ?? 30_000) : 0;
+    const transport = hooks.transport ?? ((host: string, port: number) => network.connectDuplex({ host, port }));
+    const opts: IClientOptions = {
+      protocolVersion: options.protocolVersion ?? 4,
+      clientId: options.clientId ?? `iotnet_${this.#rng.nextU32().toString(16).padStart(8, '0')}`,
+      keepalive: options.keepaliveSeconds ?? 60,
+      clean: options.clean ?? true,
+      // mqtt.js reconnects (its stores and queues carry over); the period is set per retry.
+      reconnectPeriod: this.#reconnect ? this.#minDelay : 0,
+      connectTimeout: options.connectTimeoutMs ?? 30_000,
+      queueQoSZero: options.queueWhileOffline ?? true,
+      resubscribe: true,
+      ...(options.username !== undefined ? { username: options.username } : {}),
+      ...(password !== undefined ? { password: toBuffer(password) } : {}),
+      ...(options.sessionExpirySeconds !== undefined ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds } } : {}),
+      ...(options.will !== undefined ? {
+        will: {
+          topic: options.will.topic,
+          payload: toBuffer(options.will.payload),
+          qos: options.will.qos ?? 0,
+          retain: options.will.retain ?? false,
+        },
+      } : {}),
+    };
+    this.mqtt = new MqttJs(() => transport(this.host, this.port) as ReturnType<ConstructorParameters<typeof MqttJs>[0]>, opts);
+    this.mqtt.on('connect', (connack) => {
+      const reconnect = this.#everConnected;
+      this.#everConnected = true;
+      this.#attempt = 0;
+      this.#lastError = undefined;
+      this.#state = 'connected';
+      this.emit('connect', { sessionPresent: connack.sessionPresent, reconnect });
+    });
+    this.mqtt.on('message', (topic, payload, packet) => {
+      this.emit('message', {
+        topic,
+        payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
+        qos: packet.qos,
+        retain: packet.retain,
+        packet,
+      });
+    });
+    this.mqtt.on('error', (e) => {
+      const err = MqttError.from(e);
+      // A broker's refusal explains the reset that follows it: keep the refusal.
+      const prev = this.#lastError;
+      if (!(prev instanceof MqttError && prev.reason === 'refused' && !(err instanceof MqttError))) this.#lastError = err;
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
+    // Before mqtt.js's own 'close' handler schedules the retry: our back-off step.
+    this.mqtt.prependListener('close', () => this.#beforeRetry());
+    this.mqtt.on('close', () => this.#afterClose());
+    this.mqtt.on('reconnect', () => {
+      this.#state = 'connecting';
+      this.#lastError = undefined;
+      this.emit('reconnect', { attempt: this.#attempt });
+    });
+  }
+
+  /**
+   * Connects to the broker of `options` through `network` and resolves at the first
+   * CONNACK. Rejects with the first failure when `reconnect` is false; otherwise keeps
+   * trying (with back-off) until connected or `signal` aborts.
+   */
+  static async connect(network: Network, options: MqttClientOptions, hooks: MqttClientHooks & { signal?: AbortSignal } = {}): Promise<MqttClient> {
+    if ((options.protocolVersion ?? 4) === 4 && options.password !== undefined && options.username === undefined) {
+      // MQTT 3.1.1 §3.1.2.9: no password without a user name.
+      throw new TypeError('MQTT 3.1.1 sends a password only with a username: set `username` (or use protocolVersion 5)');
+    }
+    const password = await resolvePassword(options.password);
+    const client = new MqttClient(network, options, hooks, password);
+    return new Promise<MqttClient>((resolve, reject) => {
+      const cleanup = (): void => {
+        client.off('connect', onConnect);
+        client.off('close', onClose);
+        client.off('offline', onOffline);
+        hooks.signal?.removeEventListener('abort', onAbort);
+      };
+      const onConnect = (): void => {
+        cleanup();
+        resolve(client);
+      };
+      const onClose = (): void => {
+        cleanup();
+        reject(client.#lastError ?? new MqttError('connection closed before CONNACK', 'closed'));
+      };
+      const onOffline = (): void => {
+        if (client.#reconnect) return;
+        cleanup();
+        const err = client.#lastError ?? new MqttError('connection lost before CONNACK', 'closed');
+        void client.end(true).finally(() => reject(err));
+      };
+      const onAbort = (): void => {
+        cleanup();
+        void client.end(true).finally(() => reject(hooks.signal?.reason));
+      };
+      client.on('connect', onConnect);
+      client.on('close', onClose);
+      client.on('offline', onOffline);
+      if (hooks.signal?.aborted) onAbort();
+      else hooks.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  get state(): MqttState {
+    return this.#state;
+  }
+
+  get connected(): boolean {
+    return this.#state === 'connected';
+  }
+
+  /** Publishes; resolves when the QoS flow completed (or the packet was queued offline, for QoS 0). */
+  publish(topic: string, payload: string | Uint8Array, opts: MqttPublishOptions = {}): Promise<void> {
+    const po: IClientPublishOptions = { qos: opts.qos ?? 0, retain: opts.retain ?? false, ...(opts.properties !== undefined ? { properties: opts.properties } : {}) };
+    return new Promise((resolve, reject) => {
+      this.mqtt.publish(topic, typeof payload === 'string' ? payload : toBuffer(payload), po, (err) => (err ? reject(MqttError.from(err)) : resolve()));
+    });
+  }
+
+  /** Subscribes; resolves with the broker's grants (a grant of 128 is a refusal). */
+  subscribe(filters: string | readonly string[], opts: { qos?: 0 | 1 | 2 } = {}): Promise<ISubscriptionGrant[]> {
+    return new Promise((resolve, reject) => {
+      this.mqtt.subscribe(typeof filters === 'string' ? filters : [...filters], { qos: opts.qos ?? 0 }, (err, granted) => (err ? reject(MqttError.from(err)) : resolve(granted ?? [])));
+    });
+  }
+
+  unsubscribe(filters: string | readonly string[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.mqtt.unsubscribe(typeof filters === 'string' ? filters : [...filters], (err) => (err ? reject(MqttError.from(err)) : resolve()));
+    });
+  }
+
+  /** Disconnects (DISCONNECT after the queued packets; `force`: drop the connection at once) and stops reconnecting. */
+  end(force = false): Promise<void> {
+    this.#ending = true;
+    if (this.#state === 'closed') return Promise.resolve();
+    return new Promise((resolve) => {
+      this.mqtt.end(force, () => {
+        this.#setClosed();
+        resolve();
+      });
+    });
+  }
+
+  #setClosed(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.emit('close');
+  }
+
+  /** The connection is gone: set the next retry's delay (mqtt.js schedules it right after) and refresh the password meanwhile. */
+  #beforeRetry(): void {
+    if (this.#ending || !this.#reconnect || this.#state === 'closed') return;
+    // mqtt.js keeps one interval timer per outage; a new one at the new period is set
+    // only once the old one is gone.
+    (this.mqtt as unknown as { _clearReconnect(): void })._clearReconnect();
+    const delay = this.#backoff();
+    this.#attempt++;
+    this.mqtt.options.reconnectPeriod = delay;
+    this.#state = 'offline';
+    this.emit('offline', { error: this.#lastError, delayMs: delay });
+    if (typeof this.#password === 'function') void this.#refreshPassword();
+  }
+
+  #afterClose(): void {
+    if (this.#state === 'closed') return;
+    if (this.#ending) {
+      this.#setClosed();
+      return;
+    }
+    if (this.#reconnect) return;
+    const wasConnecting = !this.#everConnected;
+    this.#state = 'offline';
+    this.emit('offline', { error: this.#lastError, delayMs: undefined });
+    if (!wasConnecting) this.#setClosed();
+  }
+
+  #backoff(): number {
+    const base = Math.min(this.#maxDelay, this.#minDelay * 2 ** Math.min(this.#attempt, 30));
+    const jitter = 0.8 + 0.4 * (this.#rng.nextU32() / 0x100000000);
+    return Math.max(1, Math.round(base * jitter));
+  }
+
+  async #refreshPassword(): Promise<void> {
+    try {
+      const pw = await resolvePassword(this.#password);
+      if (pw !== undefined) this.mqtt.options.password = toBuffer(pw);
+    } catch (e) {
+      this.#lastError = new MqttError('the password function failed', 'password', { cause: e });
+      if (this.listenerCount('error') > 0) this.emit('error', this.#lastError);
+    }
+  }
+}
+
+async function resolvePassword(p: MqttPassword | undefined): Promise<string | Uint8Array | undefined> {
+  return typeof p === 'function' ? await p() : p;
+}
+
+function toBuffer(v: string | Uint8Array): Buffer {
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
