@@ -21,6 +21,10 @@
  * Other stacks: `new Network(backend)`. Adapters: `socket.toDuplex()` and
  * `network.connectDuplex(target)` give `node:stream` Duplexes for `node:tls`,
  * `node:http` and mqtt.js. The numeric IoT Socket API is `iotnet/iot-socket`.
+ *
+ * TLS over any of these stacks: `connectTls(network, target, options)` →
+ * `SecureSocket`, `connectTlsDuplex(...)` → a `node:tls` `TLSSocket` at once (also in
+ * `iotnet/tls`, with the secure IoT Socket backend).
  */
 import { createHostBackend } from './backends/host/index.ts';
 import { Network } from './socket/network.ts';
@@ -52,6 +56,16 @@ export { SocketError, isSocketError } from './base/socket-error.ts';
 export type { SocketErrorDetail } from './base/socket-error.ts';
 export type { IotCode } from './base/iot-constants.ts';
 export type { SocketBackend } from './backends/contract.ts';
+export { SecureSocket, TlsSessionCache, connectTls, connectTlsDuplex, prepareTls } from './tls/index.ts';
+export type {
+  ConnectTlsOptions,
+  PeerCertificateSummary,
+  PemSource,
+  PreparedTls,
+  TlsFailureReason,
+  TlsOptions,
+  TlsSessionCacheOptions,
+} from './tls/index.ts';
 
 /** A `Network` over the host operating system's TCP/IP stack. */
 export const defaultNetwork: Network = new Network(createHostBackend());
