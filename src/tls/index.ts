@@ -5,7 +5,12 @@
  *   negotiated parameters, session reuse) on the idiomatic API;
  *   `connectTlsDuplex(...)` → the `node:tls` `TLSSocket` at once, for mqtt.js's stream
  *   builder and `node:http(s)`'s `createConnection`.
- * - `TlsSessionCache`: bounded session store for resumption (none is used unless given).
+ * - `createSecureBackend(inner, options)` / `secureSocketApi(inner, options)`: the
+ *   secure variant of any stack for the IoT Socket API (and for `Network`): its stream
+ *   sockets run TLS transparently, the handshake inside Connect (as CMSIS-mbedTLS over
+ *   IoT Socket); settings per backend and per connection (`select`).
+ * - `TlsSessionCache`: bounded session store for resumption (none is used by
+ *   `connectTls` unless given; one per secure backend by default).
  * - `prepareTls(options)`: load PEM material once for many connections.
  * - `tls-error.ts` documents how TLS failures map onto `SocketError` (`code`,
  *   `detail.reason`).
@@ -19,3 +24,4 @@ export { SecureSocket, type PeerCertificateSummary } from './secure-socket.ts';
 export { TlsSessionCache, type TlsSessionCacheOptions } from './tls-session-cache.ts';
 export { prepareTls, DEFAULT_HANDSHAKE_TIMEOUT_MS, type PreparedTls } from './tls-context.ts';
 export { classifyTlsError, type TlsFailureReason } from './tls-error.ts';
+export { SecureBackend, createSecureBackend, secureSocketApi, type SecureBackendOptions, type SecurePeer } from './secure-backend.ts';
