@@ -14,6 +14,8 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { Aedes } from 'aedes';
+import { MqttClient } from 'mqtt';
 import { SocketError, isSocketError } from '../../../src/base/socket-error.ts';
 import {
   type SecureSocket,
@@ -222,7 +224,7 @@ for (const [kind, make] of FIXTURES) {
     });
 
     it('client certificate required: missing one is refused (TLS 1.3: certificate_required, TLS 1.2: handshake_failure)', async () => {
-      const v13 = await fx.alertingTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true }));
+      const v13 = await fx.gracefulTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true }));
       // TLS 1.3: the server checks after our side finished: the refusal is the first read's error.
       const s = await connectTls(fx.client, `${fx.serverName}:${v13.port}`, { ca: pki.ca });
       await rejectsWith((async () => {
@@ -230,7 +232,7 @@ for (const [kind, make] of FIXTURES) {
         await s.read({ timeoutMs: 5000 });
       })(), 'ECONNREFUSED', 'tls-client-cert-rejected', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
       s.destroy();
-      const v12 = await fx.alertingTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, maxVersion: 'TLSv1.2' }));
+      const v12 = await fx.gracefulTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, maxVersion: 'TLSv1.2' }));
       await rejectsWith(connectTls(fx.client, `${fx.serverName}:${v12.port}`, { ca: pki.ca }), 'ECONNREFUSED', 'tls-alert', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE');
     });
 
@@ -262,7 +264,7 @@ for (const [kind, make] of FIXTURES) {
     });
 
     it('ALPN: negotiated, absent, and refused by the server', async () => {
-      const server = await fx.alertingTlsServer(serving(pki.server, { ALPNProtocols: ['mqtt', 'x-amzn-mqtt-ca'] }));
+      const server = await fx.gracefulTlsServer(serving(pki.server, { ALPNProtocols: ['mqtt', 'x-amzn-mqtt-ca'] }));
       const target = `${fx.serverName}:${server.port}`;
       const s = await connectTls(fx.client, target, { ca: pki.ca, alpn: ['x-amzn-mqtt-ca', 'mqtt'] });
       assert.equal(s.alpnProtocol, 'mqtt'); // the server's preference wins
@@ -358,7 +360,7 @@ for (const [kind, make] of FIXTURES) {
     });
 
     it('minVersion TLSv1.3 against a TLS 1.2 server: tls-version', async () => {
-      const server = await fx.alertingTlsServer(serving(pki.server, { maxVersion: 'TLSv1.2' }));
+      const server = await fx.gracefulTlsServer(serving(pki.server, { maxVersion: 'TLSv1.2' }));
       await rejectsWith(connectTls(fx.client, `${fx.serverName}:${server.port}`, { ca: pki.ca, minVersion: 'TLSv1.3' }), 'ECONNREFUSED', 'tls-version');
       const ok = await connectTls(fx.client, `${fx.serverName}:${server.port}`, { ca: pki.ca });
       assert.equal(ok.protocol, 'TLSv1.2');
@@ -455,6 +457,42 @@ for (const [kind, make] of FIXTURES) {
       assert.ok(isSocketError(err2), String(err2));
       assert.equal(err2.code, 'ECONNREFUSED');
       await new Promise((r) => setTimeout(r, 50)); // let the failed sockets untrack
+    });
+
+    it('mqtt.js over connectTlsDuplex to aedes with a client certificate: QoS 1 round trip; a bad server is a coded error', async () => {
+      const broker = await Aedes.createBroker();
+      cleanups.push(() => new Promise<void>((r) => broker.close(() => r())));
+      const server = await fx.gracefulTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['mqtt'] }), (s) => {
+        broker.handle(s);
+      });
+      const prepared = await prepareTls({ ca: pki.ca, cert: pki.client.cert, key: pki.client.key });
+      const sessions = new TlsSessionCache();
+      const client = new MqttClient(
+        () => connectTlsDuplex(fx.client, `${fx.serverName}:${server.port}`, { prepared, alpn: ['mqtt'], sessionCache: sessions }),
+        { clientId: 'iotnet-tls', protocolVersion: 4, reconnectPeriod: 0, keepalive: 30 },
+      );
+      const errors: unknown[] = [];
+      client.on('error', (e) => errors.push(e));
+      await new Promise((r) => client.once('connect', r));
+      await client.subscribeAsync('iotnet/tls', { qos: 1 });
+      const message = new Promise<[string, Uint8Array]>((r) => client.once('message', (t, p) => r([t, p])));
+      await client.publishAsync('iotnet/tls', 'secure hello', { qos: 1 });
+      const [topic, payload] = await message;
+      assert.equal(topic, 'iotnet/tls');
+      assert.equal(dec.decode(payload), 'secure hello');
+      await client.endAsync();
+      assert.deepEqual(errors, []);
+
+      const expired = await fx.tlsServer(serving(pki.expired));
+      const bad = new MqttClient(
+        () => connectTlsDuplex(fx.client, `${fx.serverName}:${expired.port}`, { prepared }),
+        { clientId: 'iotnet-tls-bad', protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000 },
+      );
+      const [e] = await new Promise<unknown[]>((r) => bad.once('error', (...args: unknown[]) => r(args)));
+      assert.ok(isSocketError(e, 'ECONNABORTED'), String(e));
+      assert.equal(e.detail.reason, 'tls-expired');
+      await bad.endAsync(true);
+      await new Promise((r) => setTimeout(r, 50)); // let the failed socket untrack
     });
 
     it('prepareTls once for many connections; bad credentials are EINVAL', async () => {

@@ -47,13 +47,13 @@ export interface Fixture {
   /** A TLS server; `onSecure` gets each server-side socket after its handshake. */
   tlsServer(options: tls.TlsOptions, onSecure?: (s: tls.TLSSocket) => void): Promise<TlsServerHandle>;
   /**
-   * A TLS server whose fatal alerts reach the client. Over userspace it runs on the
-   * host and stack B forwards the connections to it: a server-side TLSSocket over our
-   * SocketDuplex loses its last alert, because Node destroys the socket right after
-   * writing it and SocketDuplex's destroy resets the connection (RST), dropping the
-   * queued bytes, where a net.Socket would still send them (then FIN).
+   * A TLS server whose last bytes reach the client when it destroys a connection (a
+   * fatal alert, or aedes closing after DISCONNECT). Over userspace it runs on the host
+   * and stack B forwards the connections to it: a server-side TLSSocket over our
+   * SocketDuplex loses them, because SocketDuplex's destroy() resets the connection
+   * (RST) and drops queued bytes, where a net.Socket still sends them, then FIN.
    */
-  alertingTlsServer(options: tls.TlsOptions, onSecure?: (s: tls.TLSSocket) => void): Promise<TlsServerHandle>;
+  gracefulTlsServer(options: tls.TlsOptions, onSecure?: (s: tls.TLSSocket) => void): Promise<TlsServerHandle>;
   /** A plain TCP server; `onConnection` gets each connection as a Duplex. */
   tcpServer(onConnection: (d: Duplex) => void): Promise<number>;
   /** A port on the server side that forwards each connection to 127.0.0.1:`hostPort`. */
@@ -119,7 +119,7 @@ export async function hostFixture(): Promise<Fixture> {
     tlsServer(options, onSecure = echo) {
       return hostTlsServer(options, onSecure, listen);
     },
-    alertingTlsServer(options, onSecure = echo) {
+    gracefulTlsServer(options, onSecure = echo) {
       return hostTlsServer(options, onSecure, listen);
     },
     async tcpServer(onConnection) {
@@ -203,7 +203,7 @@ export async function userspaceFixture(): Promise<Fixture> {
       });
       return handle;
     },
-    async alertingTlsServer(options, onSecure = echo) {
+    async gracefulTlsServer(options, onSecure = echo) {
       const handle = await hostTlsServer(options, onSecure, listenOnHost);
       return { ...handle, port: await forward(handle.port) };
     },
