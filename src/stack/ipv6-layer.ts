@@ -39,6 +39,7 @@
  * IDGEN_RETRIES = 3). Addresses follow the prefix lifetimes (deprecated, then removed).
  * State changes are reported as `Ipv6Event`s after the poll.
  */
+import { InputContext } from './input-context.ts';
 import { IOT_SOCKET_EAGAIN, IOT_SOCKET_EINVAL, IOT_SOCKET_ERROR } from '../base/iot-constants.ts';
 import {
   ipEquals, ipPrefixMatches, ipv6EqualAt, ipv6FromPrefixAndIid, ipv6LinkLocalFromIid, ipv6MulticastMac, isLinkLocal,
@@ -149,21 +150,6 @@ const IDGEN_RETRIES = 3;
 const MAX_REDIRECTS = 64;
 const TEXT = new TextEncoder();
 
-/** Mutable family-6 input context, reused for every packet. */
-class Ip6InputContext implements IpInputContext {
-  readonly family = 6 as const;
-  ifIndex = 0;
-  readonly src = 0;
-  readonly dst = 0;
-  src6: Uint8Array = EMPTY;
-  dst6: Uint8Array = EMPTY;
-  protocol = 0;
-  ttl = 0;
-  tos = 0;
-  broadcast = false;
-  header: Uint8Array = EMPTY;
-  checksumVerified = false;
-}
 
 interface Redirect {
   readonly dst: Uint8Array;
@@ -184,7 +170,7 @@ export class Ipv6Layer {
   private readonly walk = new Ipv6ExtWalk();
   /** For walks beside the receive walk (error rules, quoted packets, packets given back): never the one `input` is reading. */
   private readonly sideWalk = new Ipv6ExtWalk();
-  private readonly ctx = new Ip6InputContext();
+  private readonly ctx = new InputContext(6);
   /** The input context's addresses (copied: cheaper than two views per packet). */
   private readonly src6 = new Uint8Array(16);
   private readonly dst6 = new Uint8Array(16);

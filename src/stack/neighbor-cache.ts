@@ -37,7 +37,7 @@
  * is evicted, else the new resolution fails.
  */
 
-import { ipEquals, ipv6EqualAt } from '../base/ip-address.ts';
+import { ipv6EqualAt } from '../base/ip-address.ts';
 import { equalBytes } from '../wire/bytes.ts';
 
 export interface NeighborCacheOptions {
@@ -435,9 +435,7 @@ export class NeighborCache<P> {
     if (last !== undefined && ipv6EqualAt(last.addr, addr)) return last;
     const b = this.buckets.get(hash16(addr));
     if (b === undefined) return undefined;
-    let found: Entry<P> | undefined;
-    if (!Array.isArray(b)) found = ipEquals(b.addr, addr) ? b : undefined;
-    else for (const e of b) if (ipEquals(e.addr, addr)) found = e;
+    const found = Array.isArray(b) ? b.find((e) => ipv6EqualAt(e.addr, addr)) : ipv6EqualAt(b.addr, addr) ? b : undefined;
     if (found !== undefined) this.last = found;
     return found;
   }

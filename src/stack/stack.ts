@@ -70,6 +70,7 @@
  * code never runs inside the poll. A change made outside a poll (an application call)
  * is delivered at the end of the next poll, which the stack requests through `onWake`.
  */
+import { InputContext } from './input-context.ts';
 import { IOT_SOCKET_EADDRINUSE, IOT_SOCKET_EAGAIN, IOT_SOCKET_ECONNREFUSED, IOT_SOCKET_EINVAL, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTCONN, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR, IOT_SOCKET_ETIMEDOUT } from '../base/iot-constants.ts';
 import { ipv4Mapped, ipv6EqualAt, isIpv4Mapped, isUnspecified, parseIPv4, parseIPv6 } from '../base/ip-address.ts';
 import type { Rng } from '../base/rand.ts';
@@ -594,22 +595,6 @@ function newStats(): StackStats {
   };
 }
 
-/** Mutable `IpInputContext`, reused for every received datagram. */
-class InputContext implements IpInputContext {
-  family: 4 | 6 = 4;
-  ifIndex = 0;
-  src = 0;
-  dst = 0;
-  src6: Uint8Array = EMPTY;
-  dst6: Uint8Array = EMPTY;
-  protocol = 0;
-  ttl = 0;
-  tos = 0;
-  broadcast = false;
-  header: Uint8Array = EMPTY;
-  checksumVerified = false;
-}
-
 // ------------------------------------------------------------------------------------
 
 export class Stack {
@@ -666,7 +651,7 @@ export class Stack {
 
   private spare: PendingDatagram = { ifIndex: 0, mtu: 0, packet: undefined };
   private scratch: Uint8Array | undefined = undefined;
-  private readonly ctx = new InputContext();
+  private readonly ctx = new InputContext(4);
 
   private readonly arpTimer: StackTimer = { deadline: undefined, fire: (now) => this.arpTick(now) };
   private readonly reassemblyTimer: StackTimer = { deadline: undefined, fire: (now) => this.reassemblyTick(now) };
@@ -1591,9 +1576,6 @@ export class Stack {
     }
     this.stats.ip.rxDatagrams++;
     const ctx = this.ctx;
-    ctx.family = 4;
-    ctx.src6 = EMPTY;
-    ctx.dst6 = EMPTY;
     ctx.ifIndex = iface.index;
     ctx.src = src;
     ctx.dst = dst;

@@ -41,12 +41,13 @@
  * `prepared` to read them once, beforehand).
  */
 import type tls from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { SocketDuplex } from '../socket/duplex.ts';
 import { socketError } from '../socket/idiomatic-support.ts';
 import type { ConnectOptions, ConnectTarget, Network } from '../socket/network.ts';
 import { SocketAddress } from '../socket/socket-address.ts';
 import { SecureSocket } from './secure-socket.ts';
-import { startTls, peerText, type TlsPeer } from './tls-client.ts';
+import { startTls, peerText, type TlsClient, type TlsPeer } from './tls-client.ts';
 import { checkTlsOptions, isPreparedTls, prepareTls, prepareTlsSync, type PreparedTls } from './tls-context.ts';
 import type { TlsWhere } from './tls-error.ts';
 import type { TlsOptions } from './tls-options.ts';
@@ -114,8 +115,21 @@ export async function connectTls(network: Network, target: ConnectTarget, option
   checkTlsOptions(options, where);
   const prepared = isPreparedTls(options.prepared) ? options.prepared : await prepareTls(options, where);
   const tcp = await network.connect(target, tcpOptions(options));
-  const client = startTls({
-    transport: new SocketDuplex(tcp, { allowHalfOpen: options.allowHalfOpen ?? false }),
+  const client = startClient(network, new SocketDuplex(tcp, { allowHalfOpen: options.allowHalfOpen ?? false }), options, prepared, peer, where);
+  try {
+    await client.handshake;
+  } catch (e) {
+    client.socket.destroy();
+    tcp.destroy();
+    throw e;
+  }
+  return new SecureSocket(client, tcp, network.scheduler, where);
+}
+
+/** `startTls` with what `connectTls` and `connectTlsDuplex` take from their options. */
+function startClient(network: Network, transport: Duplex, options: ConnectTlsOptions, prepared: PreparedTls, peer: TlsPeer, where: TlsWhere): TlsClient {
+  return startTls({
+    transport,
     options,
     prepared,
     peer,
@@ -126,14 +140,6 @@ export async function connectTls(network: Network, target: ConnectTarget, option
     where,
     allowHalfOpen: options.allowHalfOpen,
   });
-  try {
-    await client.handshake;
-  } catch (e) {
-    client.socket.destroy();
-    tcp.destroy();
-    throw e;
-  }
-  return new SecureSocket(client, tcp, network.scheduler, where);
 }
 
 /**
@@ -147,17 +153,5 @@ export function connectTlsDuplex(network: Network, target: ConnectTarget, option
   checkTlsOptions(options, where);
   const prepared = isPreparedTls(options.prepared) ? options.prepared : prepareTlsSync(options, where);
   const transport = network.connectDuplex(target, { ...tcpOptions(options), allowHalfOpen: options.allowHalfOpen ?? false });
-  const client = startTls({
-    transport,
-    options,
-    prepared,
-    peer,
-    sessionCache: options.sessionCache,
-    session: options.session,
-    scheduler: network.scheduler,
-    signal: options.signal,
-    where,
-    allowHalfOpen: options.allowHalfOpen,
-  });
-  return client.socket;
+  return startClient(network, transport, options, prepared, peer, where).socket;
 }

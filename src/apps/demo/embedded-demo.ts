@@ -93,25 +93,10 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Resolves with the first client event of `type`, or undefined after `timeoutMs`. */
-function nextClientEvent(client: Dhcp4Client, type: Dhcp4ClientEvent['type'], timeoutMs: number): Promise<Dhcp4ClientEvent | undefined> {
+/** Resolves with the first event of `type` from `source` (a DHCP client or server), or undefined after `timeoutMs`. */
+function nextEvent<E extends { type: string }>(source: { on(fn: (e: E) => void): () => void }, type: E['type'], timeoutMs: number): Promise<E | undefined> {
   return new Promise((resolve) => {
-    const off = client.on((e) => {
-      if (e.type !== type) return;
-      cancel();
-      off();
-      resolve(e);
-    });
-    const cancel = systemScheduler.setTimer(timeoutMs, () => {
-      off();
-      resolve(undefined);
-    });
-  });
-}
-
-function nextServerEvent(server: Dhcp4Server, type: Dhcp4ServerEvent['type'], timeoutMs: number): Promise<Dhcp4ServerEvent | undefined> {
-  return new Promise((resolve) => {
-    const off = server.on((e) => {
+    const off = source.on((e) => {
       if (e.type !== type) return;
       cancel();
       off();
@@ -239,7 +224,7 @@ export async function runEmbeddedDemo(options: EmbeddedDemoOptions = {}): Promis
       else if (e.from === 'PROBING' && probingSince !== undefined) probingMs = systemScheduler.now() - probingSince;
     });
     const t0 = systemScheduler.now();
-    const bound = nextClientEvent(c, 'bound', options.dhcpTimeoutMs ?? 10_000);
+    const bound = nextEvent<Dhcp4ClientEvent>(c, 'bound', options.dhcpTimeoutMs ?? 10_000);
     c.start(dev.runner.now());
     const e = await bound;
     offState();
@@ -276,7 +261,7 @@ export async function runEmbeddedDemo(options: EmbeddedDemoOptions = {}): Promis
     await attempt('device backend', () => dev.backend.close());
     if (client !== undefined && lease !== undefined && dhcpServer !== undefined) {
       const address = lease.address;
-      const released = nextServerEvent(dhcpServer, 'released', 2000);
+      const released = nextEvent<Dhcp4ServerEvent>(dhcpServer, 'released', 2000);
       client.stop(dev.runner.now(), { release: true });
       const ev = await released;
       const row = dhcpServer.leases(gw.runner.now()).find((r) => r.address === address);

@@ -840,8 +840,8 @@ export class TcpLayer implements TransportHandler {
     return this.transmit6(this.runNow, c.localIp6, c.localPort, c.remoteIp6, c.remotePort, c.scopeIfIndex, seg);
   };
 
-  /** Sends one segment through the stack: header written in place, payload copied from the ring views. */
-  private transmit(now: number, lip: number, lport: number, rip: number, rport: number, seg: TcpSegmentOut): boolean {
+  /** Sets what the payload writer of both families needs for `seg`; returns the TCP length (header + data). */
+  private prepareTx(seg: TcpSegmentOut, lport: number, rport: number): number {
     const optLen = tcpOptionsLen(seg.options);
     const hl = 20 + optLen;
     this.txSeg = seg;
@@ -849,10 +849,15 @@ export class TcpLayer implements TransportHandler {
     this.txRport = rport;
     this.txHl = hl;
     this.txOptLen = optLen;
+    return hl + seg.payloadLength;
+  }
+
+  /** Sends one segment through the stack: header written in place, payload copied from the ring views. */
+  private transmit(now: number, lip: number, lport: number, rip: number, rport: number, seg: TcpSegmentOut): boolean {
     const a = this.txArgs;
     a.src = lip;
     a.dst = rip;
-    a.payloadLen = hl + seg.payloadLength;
+    a.payloadLen = this.prepareTx(seg, lport, rport);
     const r = this.stack.sendIp(now, a);
     this.txSeg = undefined;
     // EAGAIN: the link refused the frame (queue full): the TCB retries later. Anything
@@ -862,18 +867,11 @@ export class TcpLayer implements TransportHandler {
 
   /** `transmit` over IPv6 (`lip`/`rip` read during the call only; `ifIndex` for link-local peers). */
   private transmit6(now: number, lip: Uint8Array, lport: number, rip: Uint8Array, rport: number, ifIndex: number | undefined, seg: TcpSegmentOut): boolean {
-    const optLen = tcpOptionsLen(seg.options);
-    const hl = 20 + optLen;
-    this.txSeg = seg;
-    this.txLport = lport;
-    this.txRport = rport;
-    this.txHl = hl;
-    this.txOptLen = optLen;
     const a = this.txArgs6;
     a.src = lip;
     a.dst = rip;
     a.ifIndex = ifIndex;
-    a.payloadLen = hl + seg.payloadLength;
+    a.payloadLen = this.prepareTx(seg, lport, rport);
     const r = this.stack.sendIp6?.(now, a) ?? IOT_SOCKET_ERROR;
     this.txSeg = undefined;
     a.src = NO_IP6; // hold no view of a received packet
