@@ -16,8 +16,10 @@
  *   `node:http` expect to notice a server that closed the connection. With
  *   `allowHalfOpen: true` the writable side stays open after the peer's FIN and
  *   writes still reach the peer (a half-open connection) until `end()`.
- * - Closing: when both directions ended cleanly the socket closes gracefully; any
- *   other `destroy()` aborts the connection (RST).
+ * - Closing: as for `net.Socket`, `destroy()` (with or without an error) closes the
+ *   connection like `close(2)`: the bytes already handed to the stack still reach the
+ *   peer, then FIN (RST when unread received data remains, RFC 1122); bytes still
+ *   buffered in the Duplex are dropped. `resetAndDestroy()` aborts with RST at once.
  * - Errors are `SocketError`s with `code` set (mqtt.js forwards only errors with a
  *   `code`); an orderly close emits no error at all.
  *
@@ -54,6 +56,7 @@ export class SocketDuplex extends Duplex {
   readonly #cancelConnect: (() => void) | undefined;
   #pulling = false;
   #wanted = false;
+  #reset = false;
 
   constructor(source: TcpSocket | Promise<TcpSocket>, options: SocketDuplexOptions = {}) {
     super({
@@ -172,12 +175,25 @@ export class SocketDuplex extends Duplex {
       callback(error);
       return;
     }
+    if (this.#reset) {
+      socket.destroy(error ?? undefined);
+      callback(error);
+      return;
+    }
     if (error === null && this.writableFinished && this.readableEnded) {
       socket.close().then(() => callback(null), () => callback(null));
       return;
     }
-    socket.destroy(error ?? undefined);
+    // Closes in the background (the stack finishes sending on its own, as a kernel does
+    // after close(2)); the stream is released now.
+    socket.close({ discardPending: true }).catch(() => undefined);
     callback(error);
+  }
+
+  /** Aborts the connection with RST and destroys the stream (as `net.Socket`'s). */
+  resetAndDestroy(): this {
+    this.#reset = true;
+    return this.destroy();
   }
 
   #withSocket(callback: (error?: Error | null) => void, op: (socket: TcpSocket) => Promise<void>): void {

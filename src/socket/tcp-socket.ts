@@ -45,6 +45,16 @@ export interface WriteOptions {
   timeoutMs?: number | undefined;
 }
 
+/** Options of `TcpSocket.close`. */
+export interface CloseOptions {
+  /**
+   * Close at once, like `close(2)`: bytes the stack already holds are delivered, then
+   * FIN; writes still waiting for room in the send buffer are dropped (default false:
+   * they are queued first).
+   */
+  discardPending?: boolean | undefined;
+}
+
 /** Largest chunk one `read` returns. */
 export const MAX_READ = 65536;
 
@@ -276,8 +286,17 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
    * Graceful close: lets pending writes queue their bytes, then closes (FIN after the
    * queued data; RST if unread data remains, RFC 1122). Pending reads reject with
    * `ESOCK` (reason `'closed'`). Never waits for the peer's FIN or TIME-WAIT.
+   * See `CloseOptions.discardPending` for closing at once.
    */
-  close(): Promise<void> {
+  close(opts: CloseOptions = {}): Promise<void> {
+    if (opts.discardPending === true && this.#state !== 'closed') {
+      // As close(2) on a kernel socket: what the stack already holds is sent, then FIN;
+      // writes still waiting for room reject (ESOCK, reason 'closed').
+      this.#state = 'closed';
+      this.#readiness.closeAll();
+      this.#closePromise ??= this.#closeCore(false);
+      return this.#closePromise;
+    }
     if (this.#closePromise !== undefined) return this.#closePromise;
     if (this.#state === 'closed') return this.#coreClosing ?? Promise.resolve();
     this.#state = 'closing';

@@ -138,21 +138,37 @@ describe('SocketDuplex basics', () => {
     assert.equal(error.code, 'ECONNRESET');
   });
 
-  it('destroy() before the end resets the connection; destroy(err) emits err', async () => {
-    const peerErrors: string[] = [];
-    const port = await netServer((s) => s.on('error', (e: NodeJS.ErrnoException) => peerErrors.push(e.code ?? '?')));
+  it('destroy() closes like close(2): written bytes still arrive, then FIN; destroy(err) emits err; resetAndDestroy() sends RST', async () => {
+    const peers: Array<{ data: string; outcome: Promise<string> }> = [];
+    const port = await netServer((s) => {
+      const peer = { data: '', outcome: Promise.resolve('') };
+      peer.outcome = new Promise((resolve) => {
+        s.on('data', (d: Buffer) => (peer.data += d.toString()));
+        s.on('end', () => resolve('end'));
+        s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? '?'));
+      });
+      peers.push(peer);
+    });
     const duplex = network.connectDuplex(`127.0.0.1:${port}`);
     await once(duplex, 'connect');
+    duplex.write('last words');
     duplex.destroy();
     await once(duplex, 'close');
     const d2 = network.connectDuplex(`127.0.0.1:${port}`);
     await once(d2, 'connect');
     const mine = Object.assign(new Error('mine'), { code: 'EMINE' });
+    d2.write('and more');
     d2.destroy(mine);
     const [e] = (await once(d2, 'error')) as [Error];
     assert.equal(e, mine);
-    for (let i = 0; i < 100 && peerErrors.length < 2; i++) await tick(5);
-    assert.deepEqual(peerErrors, ['ECONNRESET', 'ECONNRESET']);
+    const d3 = network.connectDuplex(`127.0.0.1:${port}`);
+    await once(d3, 'connect');
+    d3.resetAndDestroy();
+    await once(d3, 'close');
+    for (let i = 0; i < 100 && peers.length < 3; i++) await tick(5);
+    const outcomes = await Promise.all(peers.map((p) => p.outcome));
+    assert.deepEqual(outcomes, ['end', 'end', 'ECONNRESET']);
+    assert.deepEqual(peers.map((p) => p.data), ['last words', 'and more', '']);
   });
 
   it("by default (as net.Socket) the peer's FIN ends the writable side too: our FIN follows and the stream closes", async () => {

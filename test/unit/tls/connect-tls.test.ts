@@ -224,7 +224,7 @@ for (const [kind, make] of FIXTURES) {
     });
 
     it('client certificate required: missing one is refused (TLS 1.3: certificate_required, TLS 1.2: handshake_failure)', async () => {
-      const v13 = await fx.gracefulTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true }));
+      const v13 = await fx.tlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true }));
       // TLS 1.3: the server checks after our side finished: the refusal is the first read's error.
       const s = await connectTls(fx.client, `${fx.serverName}:${v13.port}`, { ca: pki.ca });
       await rejectsWith((async () => {
@@ -232,7 +232,7 @@ for (const [kind, make] of FIXTURES) {
         await s.read({ timeoutMs: 5000 });
       })(), 'ECONNREFUSED', 'tls-client-cert-rejected', 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
       s.destroy();
-      const v12 = await fx.gracefulTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, maxVersion: 'TLSv1.2' }));
+      const v12 = await fx.tlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, maxVersion: 'TLSv1.2' }));
       await rejectsWith(connectTls(fx.client, `${fx.serverName}:${v12.port}`, { ca: pki.ca }), 'ECONNREFUSED', 'tls-alert', 'ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE');
     });
 
@@ -264,7 +264,7 @@ for (const [kind, make] of FIXTURES) {
     });
 
     it('ALPN: negotiated, absent, and refused by the server', async () => {
-      const server = await fx.gracefulTlsServer(serving(pki.server, { ALPNProtocols: ['mqtt', 'x-amzn-mqtt-ca'] }));
+      const server = await fx.tlsServer(serving(pki.server, { ALPNProtocols: ['mqtt', 'x-amzn-mqtt-ca'] }));
       const target = `${fx.serverName}:${server.port}`;
       const s = await connectTls(fx.client, target, { ca: pki.ca, alpn: ['x-amzn-mqtt-ca', 'mqtt'] });
       assert.equal(s.alpnProtocol, 'mqtt'); // the server's preference wins
@@ -360,7 +360,7 @@ for (const [kind, make] of FIXTURES) {
     });
 
     it('minVersion TLSv1.3 against a TLS 1.2 server: tls-version', async () => {
-      const server = await fx.gracefulTlsServer(serving(pki.server, { maxVersion: 'TLSv1.2' }));
+      const server = await fx.tlsServer(serving(pki.server, { maxVersion: 'TLSv1.2' }));
       await rejectsWith(connectTls(fx.client, `${fx.serverName}:${server.port}`, { ca: pki.ca, minVersion: 'TLSv1.3' }), 'ECONNREFUSED', 'tls-version');
       const ok = await connectTls(fx.client, `${fx.serverName}:${server.port}`, { ca: pki.ca });
       assert.equal(ok.protocol, 'TLSv1.2');
@@ -462,7 +462,7 @@ for (const [kind, make] of FIXTURES) {
     it('mqtt.js over connectTlsDuplex to aedes with a client certificate: QoS 1 round trip; a bad server is a coded error', async () => {
       const broker = await Aedes.createBroker();
       cleanups.push(() => new Promise<void>((r) => broker.close(() => r())));
-      const server = await fx.gracefulTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['mqtt'] }), (s) => {
+      const server = await fx.tlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['mqtt'] }), (s) => {
         broker.handle(s);
       });
       const prepared = await prepareTls({ ca: pki.ca, cert: pki.client.cert, key: pki.client.key });

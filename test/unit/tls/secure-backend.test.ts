@@ -194,7 +194,7 @@ for (const [kind, make] of FIXTURES) {
     });
 
     it('client certificate, ALPN and the server refusing: ECONNREFUSED', async () => {
-      const server = await fx.gracefulTlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, maxVersion: 'TLSv1.2', ALPNProtocols: ['mqtt'] }), (s) => {
+      const server = await fx.tlsServer(serving(pki.server, { ca: pki.ca, requestCert: true, rejectUnauthorized: true, maxVersion: 'TLSv1.2', ALPNProtocols: ['mqtt'] }), (s) => {
         s.end(`${s.alpnProtocol} ${String((s.getPeerCertificate().subject as { CN?: string }).CN)}`);
       });
       const withCert = secure({ cert: { file: pki.client.certFile }, key: pki.client.key, alpn: ['mqtt'] });

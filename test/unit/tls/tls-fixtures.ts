@@ -46,14 +46,6 @@ export interface Fixture {
   readonly serverName: string;
   /** A TLS server; `onSecure` gets each server-side socket after its handshake. */
   tlsServer(options: tls.TlsOptions, onSecure?: (s: tls.TLSSocket) => void): Promise<TlsServerHandle>;
-  /**
-   * A TLS server whose last bytes reach the client when it destroys a connection (a
-   * fatal alert, or aedes closing after DISCONNECT). Over userspace it runs on the host
-   * and stack B forwards the connections to it: a server-side TLSSocket over our
-   * SocketDuplex loses them, because SocketDuplex's destroy() resets the connection
-   * (RST) and drops queued bytes, where a net.Socket still sends them, then FIN.
-   */
-  gracefulTlsServer(options: tls.TlsOptions, onSecure?: (s: tls.TLSSocket) => void): Promise<TlsServerHandle>;
   /** A plain TCP server; `onConnection` gets each connection as a Duplex. */
   tcpServer(onConnection: (d: Duplex) => void): Promise<number>;
   /** A port on the server side that forwards each connection to 127.0.0.1:`hostPort`. */
@@ -119,9 +111,6 @@ export async function hostFixture(): Promise<Fixture> {
     tlsServer(options, onSecure = echo) {
       return hostTlsServer(options, onSecure, listen);
     },
-    gracefulTlsServer(options, onSecure = echo) {
-      return hostTlsServer(options, onSecure, listen);
-    },
     async tcpServer(onConnection) {
       return listen(net.createServer((c) => {
         c.on('error', () => undefined);
@@ -168,7 +157,6 @@ export async function userspaceFixture(): Promise<Fixture> {
     return listener.address.port;
   };
 
-  const listenOnHost = hostListener(hostClosers);
   const forward = (hostPort: number): Promise<number> => serve((s) => {
     const d = s.toDuplex();
     const h = net.connect(hostPort, '127.0.0.1');
@@ -202,10 +190,6 @@ export async function userspaceFixture(): Promise<Fixture> {
         tlsServer.emit('connection', d);
       });
       return handle;
-    },
-    async gracefulTlsServer(options, onSecure = echo) {
-      const handle = await hostTlsServer(options, onSecure, listenOnHost);
-      return { ...handle, port: await forward(handle.port) };
     },
     async tcpServer(onConnection) {
       return serve((s) => {
