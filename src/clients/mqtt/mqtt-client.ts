@@ -25,6 +25,10 @@ import { MqttClient as MqttJs, type IClientOptions, type IClientPublishOptions, 
 import type { Rng } from '../../base/rand.ts';
 import { CryptoRng } from '../../runtime/crypto-rng.ts';
 import type { Network } from '../../socket/network.ts';
+import { connectTlsDuplex } from '../../tls/connect-tls.ts';
+import { prepareTls, type PreparedTls } from '../../tls/tls-context.ts';
+import { TlsSessionCache } from '../../tls/tls-session-cache.ts';
+import type { TlsOptions } from '../../tls/tls-options.ts';
 import type { MqttClientOptions, MqttPassword } from './mqtt-options.ts';
 import { MqttError } from './mqtt-error.ts';
 
@@ -90,7 +94,13 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #lastError: Error | undefined;
   #ending = false;
 
-  private constructor(network: Network, options: MqttClientOptions, hooks: MqttClientHooks, password: string | Uint8Array | undefined) {
+  private constructor(
+    network: Network,
+    options: MqttClientOptions,
+    hooks: MqttClientHooks,
+    password: string | Uint8Array | undefined,
+    tls: { readonly options: TlsOptions; readonly prepared: PreparedTls } | undefined,
+  ) {
     super();
     this.host = options.host;
     this.port = options.port ?? (options.tls !== undefined && options.tls !== false ? DEFAULT_TLS_PORT : DEFAULT_PORT);
@@ -100,7 +110,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#reconnect = rc !== false;
     this.#minDelay = rc !== false ? rc?.minDelayMs ?? 1000 : 0;
     this.#maxDelay = rc !== false ? Math.max(this.#minDelay, rc?.maxDelayMs ?? 30_000) : 0;
-    const transport = hooks.transport ?? ((host: string, port: number) => network.connectDuplex({ host, port }));
+    // TLS: credentials loaded once, and a session cache so reconnects resume the session.
+    const sessions = tls !== undefined ? new TlsSessionCache({ maxEntries: 4 }) : undefined;
+    const transport = hooks.transport ?? (tls !== undefined
+      ? (host: string, port: number) => connectTlsDuplex(network, { host, port }, { ...tls.options, prepared: tls.prepared, sessionCache: sessions })
+      : (host: string, port: number) => network.connectDuplex({ host, port }));
     const opts: IClientOptions = {
       protocolVersion: options.protocolVersion ?? 4,
       clientId: options.clientId ?? `iotnet_${this.#rng.nextU32().toString(16).padStart(8, '0')}`,
@@ -168,8 +182,13 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       // MQTT 3.1.1 §3.1.2.9: no password without a user name.
       throw new TypeError('MQTT 3.1.1 sends a password only with a username: set `username` (or use protocolVersion 5)');
     }
+    let tls: { options: TlsOptions; prepared: PreparedTls } | undefined;
+    if (options.tls !== undefined && options.tls !== false && hooks.transport === undefined) {
+      const tlsOptions = options.tls === true ? {} : options.tls;
+      tls = { options: tlsOptions, prepared: await prepareTls(tlsOptions, { op: 'mqtt-connect', backend: network.backend.name, address: `${options.host}:${options.port ?? DEFAULT_TLS_PORT}` }) };
+    }
     const password = await resolvePassword(options.password);
-    const client = new MqttClient(network, options, hooks, password);
+    const client = new MqttClient(network, options, hooks, password, tls);
     return new Promise<MqttClient>((resolve, reject) => {
       const cleanup = (): void => {
         client.off('connect', onConnect);
