@@ -91,6 +91,7 @@ function installInteropTools() {
     ['ping', 'iputils-ping'], ['dnsmasq', 'dnsmasq'], ['udhcpc', 'udhcpc'], ['dig', 'bind9-dnsutils'],
     ['tshark', 'tshark'], ['mergecap', 'wireshark-common'], ['nmap', 'nmap'], ['hping3', 'hping3'],
     ['nft', 'nftables'], ['/usr/bin/python3', 'python3-scapy'], ['radvd', 'radvd'], ['rdisc6', 'ndisc6'],
+    ['mosquitto', 'mosquitto'], ['mosquitto_pub', 'mosquitto-clients'],
   ];
   const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
   const scapy = () => spawnSync('/usr/bin/python3', ['-c', 'import scapy'], { stdio: 'ignore' }).status === 0;

@@ -62,8 +62,16 @@ export interface MqttMessage {
 export type MqttState = 'connecting' | 'connected' | 'offline' | 'closed';
 
 export interface MqttClientEvents {
-  /** A CONNACK: `sessionPresent` says whether the broker kept the session. */
+  /**
+   * An accepting CONNACK: `sessionPresent` says whether the broker kept the session.
+   * After a reconnect, publishes kept during the outage are being re-sent from here on.
+   */
   connect: [{ sessionPresent: boolean; reconnect: boolean }];
+  /**
+   * A PUBLISH from the broker. Messages that arrive before the first listener is
+   * attached (say, those a persistent session queued, which follow the CONNACK at once)
+   * are held, up to 1000, and handed to it in order.
+   */
   message: [MqttMessage];
   /** The connection is gone; a reconnect follows in `delayMs` (undefined: none). */
   offline: [{ error: Error | undefined; delayMs: number | undefined }];
@@ -76,6 +84,8 @@ export interface MqttClientEvents {
 }
 
 const DEFAULT_PORT = 1883;
+/** Messages kept for the first `'message'` listener. */
+const MAX_HELD_MESSAGES = 1000;
 const DEFAULT_TLS_PORT = 8883;
 
 export class MqttClient extends EventEmitter<MqttClientEvents> {
@@ -93,6 +103,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #everConnected = false;
   #lastError: Error | undefined;
   #ending = false;
+  readonly #held: MqttMessage[] = [];
+  #heldDropped = 0;
 
   private constructor(
     network: Network,
@@ -138,28 +150,47 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       } : {}),
     };
     this.mqtt = new MqttJs(() => transport(this.host, this.port) as ReturnType<ConstructorParameters<typeof MqttJs>[0]>, opts);
-    this.mqtt.on('connect', (connack) => {
-      const reconnect = this.#everConnected;
-      this.#everConnected = true;
-      this.#attempt = 0;
-      this.#lastError = undefined;
-      this.#state = 'connected';
-      this.emit('connect', { sessionPresent: connack.sessionPresent, reconnect });
+    // Connected at the accepting CONNACK (mqtt.js's own 'connect' waits until the
+    // publishes kept during an outage were all re-sent and acknowledged, one at a time);
+    // announced once mqtt.js has handled the CONNACK, so publishing from a listener works.
+    this.mqtt.on('packetreceive', (packet) => {
+      if (packet.cmd !== 'connack' || (packet.returnCode ?? packet.reasonCode ?? 0) !== 0) return;
+      queueMicrotask(() => {
+        if (this.#ending || !this.mqtt.connected) return;
+        const reconnect = this.#everConnected;
+        this.#everConnected = true;
+        this.#attempt = 0;
+        this.#lastError = undefined;
+        this.#state = 'connected';
+        this.emit('connect', { sessionPresent: packet.sessionPresent ?? false, reconnect });
+      });
     });
     this.mqtt.on('message', (topic, payload, packet) => {
-      this.emit('message', {
+      const m: MqttMessage = {
         topic,
         payload: new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength),
         qos: packet.qos,
         retain: packet.retain,
         packet,
-      });
+      };
+      // Held while nobody listens yet (a persistent session's queued messages come right
+      // behind the CONNACK, before `connect()` has resolved), and while held ones are
+      // still being handed over, so the order holds.
+      if (this.#held.length > 0 || this.listenerCount('message') === 0) {
+        if (this.#held.length < MAX_HELD_MESSAGES) this.#held.push(m);
+        else this.#heldDropped++;
+        return;
+      }
+      this.emit('message', m);
+    });
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'message' && this.#held.length > 0) queueMicrotask(() => this.#flushHeld());
     });
     this.mqtt.on('error', (e) => {
       const err = MqttError.from(e);
-      // A broker's refusal explains the reset that follows it: keep the refusal.
-      const prev = this.#lastError;
-      if (!(prev instanceof MqttError && prev.reason === 'refused' && !(err instanceof MqttError))) this.#lastError = err;
+      // The first failure of a connection explains what follows it (a broker's refusal
+      // or a TLS alert, then the reset): keep the first until the next attempt.
+      this.#lastError ??= err;
       if (this.listenerCount('error') > 0) this.emit('error', err);
     });
     // Before mqtt.js's own 'close' handler schedules the retry: our back-off step.
@@ -261,6 +292,15 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         resolve();
       });
     });
+  }
+
+  /** Messages that arrived while no `'message'` listener was attached and were dropped (over the 1000 held). */
+  get droppedUnheard(): number {
+    return this.#heldDropped;
+  }
+
+  #flushHeld(): void {
+    while (this.#held.length > 0 && this.listenerCount('message') > 0) this.emit('message', this.#held.shift() as MqttMessage);
   }
 
   #setClosed(): void {

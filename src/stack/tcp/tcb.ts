@@ -979,7 +979,10 @@ export class Tcb {
     this.rackAt = this.tlpAt = Infinity;
     this.tlpNow = false;
     this.recvBuf.keepOutOfOrder = false;
-    if (this.error !== undefined) this.recvBuf.clear();
+    // After the peer's RST, what it sent before stays readable (as on Linux), then the
+    // reads report ECONNRESET: a server's last words (a TLS alert, an MQTT refusal) are
+    // often followed by a RST because our unread request was still in its buffer.
+    if (this.error !== undefined && this.error !== IOT_SOCKET_ECONNRESET) this.recvBuf.clear();
     this.sendBuf.clear();
   }
 

@@ -1,0 +1,136 @@
+/**
+ * A mosquitto broker for tests: written config, started as a child process, stopped
+ * (and its directory removed) by `stop()`. Each listener has its own settings
+ * (`per_listener_settings true`): plain or TLS, anonymous or a password file, client
+ * certificates required or not, the certificate's CN as the user name, an ACL file.
+ *
+ * mosquitto is a Debian package (`mosquitto`, 2.0.x): `ensureMosquitto()` installs it
+ * when missing (root), else says why not (the test then skips loudly, and fails under
+ * CI=true, through `skipWithoutTool`). apt's policy-rc.d starts no service: the
+ * broker runs only while a test holds it. It runs as root (`user root`) so it can read
+ * the test's 0600 key files.
+ *
+ * ```ts
+ * const broker = await startMosquitto({ listeners: [{ port: 1883 }, { port: 8883, tls: { ...pkiFiles, requireCertificate: true } }] });
+ * ...
+ * await broker.stop();
+ * ```
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { skipWithoutTool } from './system-tool.ts';
+
+export interface MosquittoTls {
+  /** PEM files: trusted root for client certificates, server chain, server key. */
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Demand a client certificate signed by `caFile` (default false). */
+  readonly requireCertificate?: boolean;
+  /** The client certificate's CN becomes the user name (default false). */
+  readonly useIdentityAsUsername?: boolean;
+}
+
+export interface MosquittoListener {
+  readonly port: number;
+  /** Address to bind (default: every address). */
+  readonly host?: string;
+  readonly tls?: MosquittoTls;
+  /** User names and passwords checked by mosquitto (a hashed password file). */
+  readonly passwords?: Readonly<Record<string, string>>;
+  /** Anonymous clients (default: true without `passwords` and certificate identities). */
+  readonly allowAnonymous?: boolean;
+  /** ACL file text (`user ...`, `topic readwrite ...`, `pattern ...`). */
+  readonly acl?: string;
+}
+
+export interface MosquittoOptions {
+  readonly listeners: readonly MosquittoListener[];
+  /** More global config lines (`max_inflight_messages 100`, ...). */
+  readonly extra?: readonly string[];
+}
+
+export interface Mosquitto {
+  readonly process: ChildProcess;
+  readonly dir: string;
+  /** Everything mosquitto logged so far. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** For a test: true (skipped loudly, a failure under CI=true) when mosquitto cannot be had. */
+export function skipWithoutMosquitto(t: { skip(msg: string): void }): boolean {
+  return skipWithoutTool(t, 'mosquitto', 'mosquitto', 'MQTT against mosquitto')
+    || skipWithoutTool(t, 'mosquitto_passwd', 'mosquitto', 'MQTT against mosquitto')
+    || skipWithoutTool(t, 'mosquitto_pub', 'mosquitto-clients', 'MQTT against mosquitto');
+}
+
+/** Writes the config, starts mosquitto and resolves once every listener is open. */
+export async function startMosquitto(options: MosquittoOptions): Promise<Mosquitto> {
+  const dir = mkdtempSync(join(tmpdir(), 'iotnet-mosquitto-'));
+  const lines = [
+    'user root',
+    'per_listener_settings true',
+    'persistence false',
+    'log_dest stderr',
+    'log_type error',
+    'log_type warning',
+    'log_type notice',
+    'log_type information',
+    'connection_messages true',
+    'log_timestamp false',
+    ...(options.extra ?? []),
+  ];
+  options.listeners.forEach((l, i) => {
+    lines.push('', `listener ${l.port}${l.host !== undefined ? ` ${l.host}` : ''}`);
+    const identity = l.tls?.useIdentityAsUsername === true;
+    lines.push(`allow_anonymous ${l.allowAnonymous ?? (l.passwords === undefined && !identity)}`);
+    if (l.tls !== undefined) {
+      lines.push(`cafile ${l.tls.caFile}`, `certfile ${l.tls.certFile}`, `keyfile ${l.tls.keyFile}`);
+      lines.push(`require_certificate ${l.tls.requireCertificate ?? false}`);
+      if (identity) lines.push('use_identity_as_username true');
+    }
+    if (l.passwords !== undefined) {
+      const file = join(dir, `passwd-${i}`);
+      writeFileSync(file, '', { mode: 0o600 });
+      for (const [user, password] of Object.entries(l.passwords)) {
+        const r = spawnSync('mosquitto_passwd', ['-b', file, user, password], { encoding: 'utf8' });
+        if (r.status !== 0) throw new Error(`mosquitto_passwd failed for ${user}: ${r.stderr || r.stdout}`);
+      }
+      lines.push(`password_file ${file}`);
+    }
+    if (l.acl !== undefined) {
+      const file = join(dir, `acl-${i}`);
+      writeFileSync(file, l.acl, { mode: 0o600 });
+      lines.push(`acl_file ${file}`);
+    }
+  });
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `${lines.join('\n')}\n`);
+  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let text = '';
+  child.stderr?.on('data', (d: Buffer) => { text += d.toString(); });
+  child.on('error', (e) => { text += `\n[spawn error: ${e.message}]`; });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+      child.kill('SIGTERM');
+      const hard = setTimeout(() => child.kill('SIGKILL'), 2000);
+      await closed;
+      clearTimeout(hard);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // Ready once it says it runs (after opening every listener), or it died.
+  const deadline = Date.now() + 10_000;
+  while (!/mosquitto version \S+ running/.test(text)) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`mosquitto did not start (${child.exitCode !== null ? `exit ${child.exitCode}` : 'timeout'}):\n${text}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { process: child, dir, log: () => text, stop };
+}
