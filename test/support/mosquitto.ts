@@ -57,6 +57,12 @@ export interface Mosquitto {
   readonly dir: string;
   /** Everything mosquitto logged so far. */
   log(): string;
+  /**
+   * Replaces the password file of the listener on `port` and makes mosquitto reload it
+   * (SIGHUP); resolves once the reload was logged. mosquitto 2.0 then disconnects the
+   * clients whose credentials the new file no longer accepts (a rotated token).
+   */
+  setPasswords(port: number, passwords: Readonly<Record<string, string>>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -83,6 +89,14 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     'log_timestamp false',
     ...(options.extra ?? []),
   ];
+  const passwordFiles = new Map<number, string>();
+  const writePasswords = (file: string, passwords: Readonly<Record<string, string>>): void => {
+    writeFileSync(file, '', { mode: 0o600 });
+    for (const [user, password] of Object.entries(passwords)) {
+      const r = spawnSync('mosquitto_passwd', ['-b', file, user, password], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`mosquitto_passwd failed for ${user}: ${r.stderr || r.stdout}`);
+    }
+  };
   options.listeners.forEach((l, i) => {
     lines.push('', `listener ${l.port}${l.host !== undefined ? ` ${l.host}` : ''}`);
     const identity = l.tls?.useIdentityAsUsername === true;
@@ -94,11 +108,8 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     }
     if (l.passwords !== undefined) {
       const file = join(dir, `passwd-${i}`);
-      writeFileSync(file, '', { mode: 0o600 });
-      for (const [user, password] of Object.entries(l.passwords)) {
-        const r = spawnSync('mosquitto_passwd', ['-b', file, user, password], { encoding: 'utf8' });
-        if (r.status !== 0) throw new Error(`mosquitto_passwd failed for ${user}: ${r.stderr || r.stdout}`);
-      }
+      writePasswords(file, l.passwords);
+      passwordFiles.set(l.port, file);
       lines.push(`password_file ${file}`);
     }
     if (l.acl !== undefined) {
@@ -132,5 +143,18 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
     }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { process: child, dir, log: () => text, stop };
+  const setPasswords = async (port: number, passwords: Readonly<Record<string, string>>): Promise<void> => {
+    const file = passwordFiles.get(port);
+    if (file === undefined) throw new Error(`no listener on port ${port} has a password file`);
+    writePasswords(file, passwords);
+    const reloads = (): number => text.split('Reloading config.').length;
+    const before = reloads();
+    child.kill('SIGHUP');
+    const end = Date.now() + 5000;
+    while (reloads() === before) {
+      if (child.exitCode !== null || Date.now() > end) throw new Error(`mosquitto did not reload its config:\n${text}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { process: child, dir, log: () => text, setPasswords, stop };
 }

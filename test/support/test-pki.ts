@@ -10,6 +10,7 @@
  *          │                   ├─ notYetValid   (valid from 2099-01-01)
  *          │                   └─ wrongHost     (wrong.example only)
  *          ├─ client        (clientAuth, CN iotnet-test-client; also with an encrypted key)
+ *          ├─ clients[cn]   (clientAuth, one per `clientNames` entry, CN as given)
  * selfSigned                     (localhost, 127.0.0.1, ::1: its own issuer)
  * untrusted CA ─┬─ untrustedServer (localhost, 127.0.0.1, ::1)
  *               └─ untrustedClient (clientAuth)
@@ -61,6 +62,12 @@ export interface TestPkiOptions {
   readonly serverSans?: readonly string[];
   /** Directory to create the files in (default: a new directory under the OS temp dir). */
   readonly dir?: string;
+  /**
+   * Common names of more client certificates (clientAuth, issued by the root like
+   * `client`), in `clients` under their CN: device identities such as a thing name
+   * that a broker maps to a user name. Letters, digits and `._:-` only.
+   */
+  readonly clientNames?: readonly string[];
 }
 
 export interface TestPki {
@@ -93,6 +100,8 @@ export interface TestPki {
   readonly clientKeyPassphrase: string;
   /** Client certificate from the untrusted CA. */
   readonly untrustedClient: LeafPair;
+  /** The client certificates of `clientNames`, by common name (empty without). */
+  readonly clients: Readonly<Record<string, LeafPair>>;
   /** Deletes the directory (idempotent). */
   dispose(): void;
 }
@@ -240,6 +249,13 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       issuer: 'untrusted-ca', issuerCnf: untrustedCnf, cn: 'iotnet-test-client', ext: clientExt,
     });
 
+    const clients: Record<string, LeafPair> = {};
+    for (const [i, cn] of (options.clientNames ?? []).entries()) {
+      if (!/^[A-Za-z0-9._:-]{1,64}$/.test(cn)) throw new RangeError(`client name ${JSON.stringify(cn)}: letters, digits and ._:- only`);
+      if (Object.hasOwn(clients, cn)) throw new RangeError(`client name ${cn} given twice`);
+      clients[cn] = await issue(`client-extra-${i}`, { issuer: 'root', issuerCnf: rootCnf, cn, ext: clientExt });
+    }
+
     const selfPair = await selfSignedCert('self-signed', 'localhost', [
       'basicConstraints=critical,CA:false', 'keyUsage=critical,digitalSignature',
       'extendedKeyUsage=serverAuth', `subjectAltName=${ours}`,
@@ -271,6 +287,7 @@ export async function createTestPki(options: TestPkiOptions = {}): Promise<TestP
       clientEncryptedKeyFile: path('client-encrypted.key'),
       clientKeyPassphrase,
       untrustedClient,
+      clients,
       dispose() {
         if (disposed) return;
         disposed = true;
