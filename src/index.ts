@@ -25,6 +25,9 @@
  * TLS over any of these stacks: `connectTls(network, target, options)` →
  * `SecureSocket`, `connectTlsDuplex(...)` → a `node:tls` `TLSSocket` at once (also in
  * `iotnet/tls`, with the secure IoT Socket backend).
+ *
+ * `node:http` / `node:https` over any stack: `IotnetHttpAgent`, `IotnetHttpsAgent` and
+ * `httpRequest` in `iotnet/http`.
  */
 import { createHostBackend } from './backends/host/index.ts';
 import { Network } from './socket/network.ts';

@@ -22,12 +22,19 @@
  *   buffered in the Duplex are dropped. `resetAndDestroy()` aborts with RST at once.
  * - Errors are `SocketError`s with `code` set (mqtt.js forwards only errors with a
  *   `code`); an orderly close emits no error at all.
+ * - `net.Socket` compatibility for `node:http`'s client and server and `http.Agent`
+ *   pooling: `setTimeout(ms, cb)` emits `'timeout'` after `ms` without a chunk read or a
+ *   write completed (on the network's scheduler; nothing is closed, as in `net`),
+ *   `timeout`, `destroySoon()`, `setKeepAlive()`, and `ref()`/`unref()`/`setNoDelay()`,
+ *   which have no effect here (a stack's own timers decide what keeps the process up).
  *
  * Writes made before the connection exists (a Duplex from `Network.connectDuplex`) are
  * held back by the stream machinery until the socket is there; a failed connect
  * destroys the Duplex with the connect error. `'connect'` is emitted once connected.
  */
 import { Duplex } from 'node:stream';
+import type { CancelTimer, Scheduler } from '../base/time.ts';
+import { systemScheduler } from '../runtime/system-scheduler.ts';
 import type { TcpSocket } from './tcp-socket.ts';
 
 /** Options of `SocketDuplex`. */
@@ -43,6 +50,8 @@ export interface SocketDuplexOptions {
   readableHighWaterMark?: number | undefined;
   /** Writable side buffer, in bytes (default 64 KiB). */
   writableHighWaterMark?: number | undefined;
+  /** Timers of `setTimeout` (default: the real `systemScheduler`; `Network` passes its own). */
+  scheduler?: Scheduler | undefined;
 }
 
 function isSocket(source: TcpSocket | Promise<TcpSocket>): source is TcpSocket {
@@ -54,9 +63,17 @@ export class SocketDuplex extends Duplex {
   #socket: TcpSocket | undefined;
   readonly #ready: Promise<TcpSocket>;
   readonly #cancelConnect: (() => void) | undefined;
+  readonly #scheduler: Scheduler;
   #pulling = false;
   #wanted = false;
   #reset = false;
+  /** Idle timeout of `setTimeout` (0 = off). */
+  #idleMs = 0;
+  #lastActivity = 0;
+  #cancelIdle: CancelTimer | undefined;
+
+  /** The idle timeout set by `setTimeout` (like `net.Socket#timeout`), if any. */
+  timeout: number | undefined;
 
   constructor(source: TcpSocket | Promise<TcpSocket>, options: SocketDuplexOptions = {}) {
     super({
@@ -68,6 +85,7 @@ export class SocketDuplex extends Duplex {
       writableHighWaterMark: options.writableHighWaterMark ?? 65536,
     });
     this.#cancelConnect = options.cancelConnect;
+    this.#scheduler = options.scheduler ?? systemScheduler;
     if (isSocket(source)) {
       this.#socket = source;
       this.#ready = Promise.resolve(source);
@@ -112,8 +130,28 @@ export class SocketDuplex extends Duplex {
     return this.#socket?.remoteAddress.port;
   }
 
-  /** `net.Socket` compatibility: turns keep-alive on or off once connected. */
-  setKeepAlive(enable = false): this {
+  /** Local address text (like `net.Socket#localAddress`), once connected. */
+  get localAddress(): string | undefined {
+    return this.#socket?.localAddress.address;
+  }
+
+  /** Local port (like `net.Socket#localPort`), once connected. */
+  get localPort(): number | undefined {
+    return this.#socket?.localAddress.port;
+  }
+
+  /** `'IPv4'` or `'IPv6'` (like `net.Socket#remoteFamily`), once connected. */
+  get remoteFamily(): 'IPv4' | 'IPv6' | undefined {
+    const socket = this.#socket;
+    if (socket === undefined) return undefined;
+    return socket.remoteAddress.family === 6 ? 'IPv6' : 'IPv4';
+  }
+
+  /**
+   * `net.Socket` compatibility: turns keep-alive on or off once connected (the delay is
+   * the backend's).
+   */
+  setKeepAlive(enable = false, _initialDelay?: number): this {
     void this.#ready.then((s) => s.setKeepAlive(enable)).catch(() => undefined);
     return this;
   }
@@ -121,6 +159,64 @@ export class SocketDuplex extends Duplex {
   /** `net.Socket` compatibility (Nagle is a backend matter here): no effect. */
   setNoDelay(_noDelay = true): this {
     return this;
+  }
+
+  /** `net.Socket` compatibility: no effect (the stack's timers decide whether the process stays up). */
+  ref(): this {
+    return this;
+  }
+
+  /** `net.Socket` compatibility: no effect (see `ref`). */
+  unref(): this {
+    return this;
+  }
+
+  /**
+   * As `net.Socket#setTimeout`: after `ms` without a chunk read or a write completed,
+   * `'timeout'` is emitted (once, until the next activity); the connection stays open.
+   * `0` turns it off (and removes `callback` from the `'timeout'` listeners).
+   */
+  setTimeout(ms: number, callback?: () => void): this {
+    if (this.destroyed) return this;
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new RangeError(`setTimeout: ms must be a finite number >= 0, got ${String(ms)}`);
+    }
+    this.timeout = ms;
+    this.#idleMs = ms;
+    this.#cancelIdle?.();
+    this.#cancelIdle = undefined;
+    if (ms === 0) {
+      if (callback !== undefined) this.removeListener('timeout', callback);
+      return this;
+    }
+    this.#lastActivity = this.#scheduler.now();
+    this.#armIdle(ms);
+    if (callback !== undefined) this.once('timeout', callback);
+    return this;
+  }
+
+  #armIdle(delay: number): void {
+    this.#cancelIdle = this.#scheduler.setTimer(delay, () => {
+      this.#cancelIdle = undefined;
+      if (this.destroyed || this.#idleMs === 0) return;
+      const idle = this.#scheduler.now() - this.#lastActivity;
+      if (idle < this.#idleMs) this.#armIdle(this.#idleMs - idle);
+      else this.emit('timeout');
+    });
+  }
+
+  /** Notes a read or a completed write for the idle timeout (re-arming it after a `'timeout'`). */
+  #active(): void {
+    if (this.#idleMs === 0) return;
+    this.#lastActivity = this.#scheduler.now();
+    if (this.#cancelIdle === undefined && !this.destroyed) this.#armIdle(this.#idleMs);
+  }
+
+  /** As `net.Socket#destroySoon`: ends the writable side, destroys once it finished. */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
   }
 
   override _read(_size: number): void {
@@ -143,6 +239,7 @@ export class SocketDuplex extends Duplex {
           this.push(null);
           return;
         }
+        this.#active();
         const more = this.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if (!more && !this.#wanted) break;
       }
@@ -169,6 +266,8 @@ export class SocketDuplex extends Duplex {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#cancelIdle?.();
+    this.#cancelIdle = undefined;
     const socket = this.#socket;
     if (socket === undefined) {
       this.#cancelConnect?.();
@@ -198,7 +297,10 @@ export class SocketDuplex extends Duplex {
 
   #withSocket(callback: (error?: Error | null) => void, op: (socket: TcpSocket) => Promise<void>): void {
     const run = (socket: TcpSocket): void => {
-      op(socket).then(() => callback(), (e: unknown) => callback(toError(e)));
+      op(socket).then(() => {
+        this.#active();
+        callback();
+      }, (e: unknown) => callback(toError(e)));
     };
     if (this.#socket !== undefined) run(this.#socket);
     else this.#ready.then(run, (e: unknown) => callback(toError(e)));

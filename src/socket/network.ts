@@ -367,6 +367,7 @@ export class Network {
       allowHalfOpen,
       readableHighWaterMark,
       writableHighWaterMark,
+      scheduler: this.#scheduler,
       cancelConnect: () => controller.abort(socketError('ECONNABORTED', this.#where('connect'), 'destroyed')),
     });
   }

@@ -360,6 +360,6 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
    * own methods, not both at once.
    */
   toDuplex(options: Omit<SocketDuplexOptions, 'cancelConnect'> = {}): Duplex {
-    return new SocketDuplex(this, options);
+    return new SocketDuplex(this, { ...options, scheduler: options.scheduler ?? this.#ctx.scheduler });
   }
 }

@@ -5,6 +5,7 @@
  * cache), a handshake deadline on the injected scheduler, an `AbortSignal`, and every
  * error the `TLSSocket` emits turned into a `SocketError` (`tls-error.ts`).
  */
+import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { parseIp } from '../base/ip-address.ts';
@@ -76,17 +77,18 @@ function abortReason(signal: AbortSignal): unknown {
 }
 
 /**
- * Makes every `'error'` event of `socket` carry a `SocketError` (original as `cause`).
- * Node emits TLS errors from several places (destroy, the handle, the wrapped stream);
- * they all pass through `emit`.
+ * Passes the argument of every `'error'` event of `emitter` through `map` (used to make
+ * them `SocketError`s, the original as `cause`). Node emits TLS errors from several
+ * places (destroy, the handle, the wrapped stream) and `node:http` request errors from
+ * several more; they all pass through `emit`.
  */
-function mapErrors(socket: tls.TLSSocket, map: (e: unknown) => SocketError): void {
-  const emit = socket.emit;
-  const patched = function (this: tls.TLSSocket, event: string | symbol, ...args: unknown[]): boolean {
+export function mapErrors<T extends EventEmitter>(emitter: T, map: (e: unknown) => unknown): void {
+  const emit = emitter.emit;
+  const patched = function (this: T, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'error') return Reflect.apply(emit, this, ['error', map(args[0])]) as boolean;
     return Reflect.apply(emit, this, [event, ...args]) as boolean;
   };
-  socket.emit = patched as tls.TLSSocket['emit'];
+  emitter.emit = patched as T['emit'];
 }
 
 /** Starts the TLS client handshake over `params.transport`. See the module comment. */

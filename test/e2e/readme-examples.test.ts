@@ -3,10 +3,12 @@
  * by name, so the `exports` map is exercised too): if an example stops working, this fails.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { connect, isSocketError, listen } from 'iotnet';
-import { hostSocketApi } from 'iotnet/host';
+import { Network, connect, isSocketError, listen } from 'iotnet';
+import { createHostBackend, hostSocketApi } from 'iotnet/host';
+import { IotnetHttpAgent, httpRequest } from 'iotnet/http';
 import {
   IOT_SOCKET_AF_INET, IOT_SOCKET_ERROR, IOT_SOCKET_IPPROTO_TCP, IOT_SOCKET_SOCK_STREAM, iotSocketClose,
   iotSocketConnect, iotSocketCreate, iotSocketRecv, iotSocketRegisterApi, iotSocketSend,
@@ -58,5 +60,42 @@ describe('README examples', () => {
       assert.equal(e.detail.op, 'connect');
       return true;
     });
+  });
+
+  it('HTTP over any stack: node:http through IotnetHttpAgent, httpRequest with a JSON body', async () => {
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => res.end(JSON.stringify({ method: req.method, url: req.url, body })));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const backend = createHostBackend();
+    const network = new Network(backend);
+    const agent = new IotnetHttpAgent(network);
+    try {
+      const text = await new Promise<string>((resolve, reject) => {
+        http.get(`http://127.0.0.1:${port}/status`, { agent }, (res) => {
+          let t = '';
+          res.on('data', (d: Buffer) => (t += d.toString()));
+          res.on('end', () => resolve(t));
+        }).on('error', reject);
+      });
+      assert.deepEqual(JSON.parse(text), { method: 'GET', url: '/status', body: '' });
+      const res = await httpRequest(network, `http://127.0.0.1:${port}/readings`, {
+        agent, method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ t: 21.5 }), timeoutMs: 10_000,
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.reusedConnection, true);
+      assert.deepEqual(res.json(), { method: 'POST', url: '/readings', body: '{"t":21.5}' });
+      await assert.rejects(httpRequest(network, 'http://127.0.0.1:1/'), (e: unknown) => isSocketError(e, 'ECONNREFUSED'));
+    } finally {
+      agent.destroy();
+      await network.close();
+      await backend.close();
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

@@ -18,6 +18,7 @@ import { MqttClient } from 'mqtt';
 import { createHostBackend } from '../../../src/backends/host/index.ts';
 import type { HostBackend } from '../../../src/backends/host/index.ts';
 import { isSocketError } from '../../../src/base/socket-error.ts';
+import { VirtualScheduler } from '../../../src/base/time.ts';
 import { Network } from '../../../src/socket/network.ts';
 
 let backend: HostBackend;
@@ -289,6 +290,53 @@ describe('SocketDuplex basics', () => {
     for (let i = 0; i < 400 && received < written; i++) await tick(5);
     assert.equal(received, written);
     duplex.destroy();
+  });
+
+  it('net.Socket compatibility for http.Agent: setTimeout on the network scheduler, destroySoon, addresses, ref/unref', async () => {
+    const port = await netServer((s) => s.on('data', (d) => s.write(d)));
+    const clock = new VirtualScheduler();
+    const timed = new Network(backend, { scheduler: clock });
+    cleanups.push(() => timed.close());
+    const duplex = timed.connectDuplex(`127.0.0.1:${port}`);
+    const timeouts: number[] = [];
+    duplex.on('timeout', () => timeouts.push(clock.now()));
+    assert.equal(duplex.setTimeout(1000), duplex);
+    assert.equal(duplex.timeout, 1000);
+    await once(duplex, 'connect');
+    assert.equal(duplex.remoteAddress, '127.0.0.1');
+    assert.equal(duplex.localAddress, '127.0.0.1');
+    assert.ok((duplex.localPort ?? 0) > 0);
+    assert.equal(duplex.remoteFamily, 'IPv4');
+    assert.equal(duplex.ref(), duplex);
+    assert.equal(duplex.unref(), duplex);
+    assert.throws(() => duplex.setTimeout(-1), RangeError);
+
+    clock.advance(999);
+    duplex.write('ping'); // activity at 999: the write completes and the echo is read
+    await once(duplex, 'data');
+    clock.advance(999);
+    assert.deepEqual(timeouts, [], 'idle for 999 ms only');
+    clock.advance(1);
+    assert.deepEqual(timeouts, [1999]);
+    clock.advance(5000);
+    assert.deepEqual(timeouts, [1999], 'once until the next activity');
+    duplex.write('again');
+    await once(duplex, 'data');
+    clock.advance(1000);
+    assert.deepEqual(timeouts, [1999, 7999], 'activity re-arms it');
+    const callback = (): void => undefined;
+    duplex.setTimeout(500, callback);
+    assert.equal(duplex.listenerCount('timeout'), 2);
+    duplex.setTimeout(0, callback);
+    assert.equal(duplex.listenerCount('timeout'), 1);
+    assert.equal(duplex.timeout, 0);
+    clock.advance(10_000);
+    assert.deepEqual(timeouts, [1999, 7999], 'off');
+
+    duplex.setTimeout(100);
+    duplex.destroySoon(); // FIN after the data, then closed; the timer goes with it
+    await once(duplex, 'close');
+    assert.equal(clock.pendingTimers(), 0);
   });
 });
 
