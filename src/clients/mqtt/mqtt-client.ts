@@ -17,7 +17,9 @@
  * Promise API: `connect` resolves at the first CONNACK; `publish` once the QoS flow ends
  * (written for QoS 0, PUBACK for 1, PUBCOMP for 2); `subscribe` with the grants;
  * `end` after DISCONNECT. Failures are `SocketError`s (transport) or `MqttError`s
- * (broker refusals, with the reason code).
+ * (broker refusals, with the reason code; timeouts; protocol faults: bytes that are no
+ * valid packet, a packet over `maxPacketBytes`, a FIN inside a packet, after which the
+ * connection is dropped and the retry follows).
  */
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
@@ -31,6 +33,7 @@ import { TlsSessionCache } from '../../tls/tls-session-cache.ts';
 import type { TlsOptions } from '../../tls/tls-options.ts';
 import type { MqttClientOptions, MqttPassword } from './mqtt-options.ts';
 import { MqttError } from './mqtt-error.ts';
+import { watchFrames } from './mqtt-frames.ts';
 
 /** Opens the byte stream to the broker (a fresh one per connect). */
 export type MqttTransport = (host: string, port: number) => Duplex;
@@ -87,6 +90,13 @@ const DEFAULT_PORT = 1883;
 /** Messages kept for the first `'message'` listener. */
 const MAX_HELD_MESSAGES = 1000;
 const DEFAULT_TLS_PORT = 8883;
+const DEFAULT_MAX_PACKET_BYTES = 16 * 1024 * 1024;
+
+/** The parts of mqtt.js's client used to drop a connection the way it does itself on a protocol error. */
+interface MqttJsInternals {
+  _cleanUp(forced: boolean): void;
+  _currentPump?: { discardParsedPackets(): void } | null;
+}
 
 export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** The mqtt.js client underneath (for what this API does not cover). */
@@ -105,6 +115,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   #ending = false;
   readonly #held: MqttMessage[] = [];
   #heldDropped = 0;
+  /** The stream dropped for a protocol fault (further faults of it are its echoes). */
+  #faulted: unknown;
 
   private constructor(
     network: Network,
@@ -127,6 +139,13 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     const transport = hooks.transport ?? (tls !== undefined
       ? (host: string, port: number) => connectTlsDuplex(network, { host, port }, { ...tls.options, prepared: tls.prepared, sessionCache: sessions })
       : (host: string, port: number) => network.connectDuplex({ host, port }));
+    const maxPacketBytes = options.maxPacketBytes ?? DEFAULT_MAX_PACKET_BYTES;
+    const v5 = options.protocolVersion === 5;
+    const properties: IClientOptions['properties'] = {
+      ...(options.sessionExpirySeconds !== undefined ? { sessionExpiryInterval: options.sessionExpirySeconds } : {}),
+      // MQTT 5: the broker must not send larger packets (it drops them instead).
+      ...(v5 && maxPacketBytes <= 0xffffffff ? { maximumPacketSize: maxPacketBytes } : {}),
+    };
     const opts: IClientOptions = {
       protocolVersion: options.protocolVersion ?? 4,
       clientId: options.clientId ?? `iotnet_${this.#rng.nextU32().toString(16).padStart(8, '0')}`,
@@ -134,12 +153,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       clean: options.clean ?? true,
       // mqtt.js reconnects (its stores and queues carry over); the period is set per retry.
       reconnectPeriod: this.#reconnect ? this.#minDelay : 0,
+      // A refusing CONNACK is retried too (with the back-off, and a fresh password).
+      reconnectOnConnackError: this.#reconnect,
       connectTimeout: options.connectTimeoutMs ?? 30_000,
       queueQoSZero: options.queueWhileOffline ?? true,
       resubscribe: true,
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(password !== undefined ? { password: toBuffer(password) } : {}),
-      ...(options.sessionExpirySeconds !== undefined ? { properties: { sessionExpiryInterval: options.sessionExpirySeconds } } : {}),
+      ...(Object.keys(properties).length > 0 ? { properties } : {}),
       ...(options.will !== undefined ? {
         will: {
           topic: options.will.topic,
@@ -149,7 +170,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
         },
       } : {}),
     };
-    this.mqtt = new MqttJs(() => transport(this.host, this.port) as ReturnType<ConstructorParameters<typeof MqttJs>[0]>, opts);
+    this.mqtt = new MqttJs(() => {
+      const stream = transport(this.host, this.port);
+      // Oversized packets refused at their header, a FIN inside a packet or before CONNACK reported.
+      watchFrames(stream, maxPacketBytes, (e) => {
+        if (!this.#ending && stream === this.mqtt.stream) this.mqtt.emit('error', e);
+      });
+      return stream as ReturnType<ConstructorParameters<typeof MqttJs>[0]>;
+    }, opts);
     // Connected at the accepting CONNACK (mqtt.js's own 'connect' waits until the
     // publishes kept during an outage were all re-sent and acknowledged, one at a time);
     // announced once mqtt.js has handled the CONNACK, so publishing from a listener works.
@@ -188,6 +216,14 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     });
     this.mqtt.on('error', (e) => {
       const err = MqttError.from(e);
+      if (err instanceof MqttError && err.reason === 'protocol') {
+        // MQTT §4.8: bytes that are no valid packet, or a packet that breaks the protocol,
+        // close the connection (mqtt.js leaves it open after a parser error): the retry
+        // follows. What the parser still finds in the same dead stream is not reported.
+        if (this.#faulted === this.mqtt.stream) return;
+        this.#faulted = this.mqtt.stream;
+        this.#dropConnection();
+      }
       // The first failure of a connection explains what follows it (a broker's refusal
       // or a TLS alert, then the reset): keep the first until the next attempt.
       this.#lastError ??= err;
@@ -301,6 +337,16 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
 
   #flushHeld(): void {
     while (this.#held.length > 0 && this.listenerCount('message') > 0) this.emit('message', this.#held.shift() as MqttMessage);
+  }
+
+  /** Drops the connection as mqtt.js does on its own protocol errors, and everything parsed from it still queued. */
+  #dropConnection(): void {
+    const m = this.mqtt as unknown as MqttJsInternals;
+    if (m._currentPump) {
+      m._currentPump.discardParsedPackets();
+      m._currentPump = null; // packets the parser still finds in this stream are dropped too
+    }
+    if (!this.mqtt.stream.destroyed) m._cleanUp(true);
   }
 
   #setClosed(): void {

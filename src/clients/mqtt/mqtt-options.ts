@@ -45,8 +45,20 @@ export interface MqttClientOptions {
    * `Network`; `false` never reconnects.
    */
   readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number } | false;
-  /** CONNACK must arrive within this many ms of the socket connecting (default 30,000). */
+  /**
+   * CONNACK must arrive within this many ms of the connection attempt starting (the TCP
+   * connect and TLS handshake included; default 30,000); else the attempt fails with an
+   * `MqttError` `'timeout'` and the next one follows.
+   */
   readonly connectTimeoutMs?: number;
+  /**
+   * The largest packet accepted from the broker, in bytes, fixed header included
+   * (default 16 MiB). A packet announced larger is refused at its header: the client
+   * drops the connection with an `MqttError` `'protocol'` (reason code 0x95) rather than
+   * buffer it. MQTT 5 advertises it in CONNECT (Maximum Packet Size), so the broker
+   * drops larger messages instead of sending them.
+   */
+  readonly maxPacketBytes?: number;
   /** Keep publishes made while offline and send them after reconnecting (default true). */
   readonly queueWhileOffline?: boolean;
 }

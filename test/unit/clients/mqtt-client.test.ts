@@ -2,8 +2,9 @@
  * The MQTT client over the userspace stack: two stacks on a virtual cable, aedes (MQTT
  * 3.1.1, in process) on stack B, the client on stack A. QoS 0/1/2, retained messages,
  * the will, persistent sessions, reconnect with back-off and a fresh password per
- * attempt, QoS 1 publishes made during an outage delivered after it. (Still to come:
- * refusals and a garbage-sending broker; mosquitto, MQTT 5 and TLS in the interop tier.)
+ * attempt, QoS 1 publishes made during an outage delivered after it. (Refusals and a
+ * broker sending garbage: mqtt-bad-broker.test.ts; mosquitto, MQTT 5 and TLS in the
+ * interop tier.)
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
