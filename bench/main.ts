@@ -3,7 +3,8 @@
  * same run, as a ratio. `npm run bench -- --json FILE` also writes them as JSON.
  * `--quick` uses smaller sizes (for smoke tests).
  *
- * Units: throughput in MB/s (10^6 bytes per second), round-trip time in µs.
+ * Units: throughput in MB/s (10^6 bytes per second), round-trip time in µs, MQTT
+ * publish rates in messages per second.
  */
 import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -11,12 +12,13 @@ import { runTcpBench } from './tcp-host.bench.ts';
 import { runWireBench } from './wire.bench.ts';
 import { runUserspaceTcpBench } from './tcp-userspace.bench.ts';
 import { runTapBench } from './tcp-tap.bench.ts';
+import { runMqttBench } from './mqtt.bench.ts';
 
 export interface Figure {
   key: string;
   label: string;
   value: number;
-  unit: 'MB/s' | 'us' | 'ns' | 'B' | 'MiB';
+  unit: 'MB/s' | 'us' | 'ns' | 'B' | 'MiB' | 'msg/s';
   /** Key of the baseline figure this one is compared with. */
   baseline?: string;
   /** Goal, as text, for the table. */
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     figures.push(...(await runTcpBench(ports, { quick, progress })));
     figures.push(...(await runUserspaceTcpBench({ quick, progress })));
     figures.push(...(await runTapBench({ quick, progress })));
+    figures.push(...(await runMqttBench({ quick, progress })));
     figures.push(...(await runWireBench({ quick, progress })));
   } finally {
     peer.postMessage('stop');

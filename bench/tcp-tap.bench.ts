@@ -34,7 +34,8 @@ interface Options {
   progress: (msg: string) => void;
 }
 
-function ip(...args: string[]): void {
+/** Runs `ip ARGS`; throws with its stderr on failure. */
+export function ip(...args: string[]): void {
   const r = spawnSync('ip', args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.error?.message || '').trim()}`);
 }
@@ -49,13 +50,13 @@ async function report(peers: Peers, p: ChildProcess & { out: () => string }): Pr
   return JSON.parse(m[0]) as { bytes: number; mbps: number };
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/** Why the TAP figures cannot be measured here, or undefined. */
-function unavailable(): string | undefined {
+/** Why the TAP figures (and the others over a TAP in a namespace) cannot be measured here, or undefined. */
+export function tapUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'not Linux';
   if (process.getuid?.() !== 0) return 'needs root (namespaces, /dev/net/tun)';
   const load = loadTapAddon();
@@ -64,8 +65,28 @@ function unavailable(): string | undefined {
   return undefined;
 }
 
+/**
+ * Makes namespace `ns` (loopback up) and a TAP opened here (MTU 1500) whose kernel side
+ * is moved into it with address `kernelCidr`, IPv4 only, up. The caller deletes `ns`.
+ */
+export function tapIntoNamespace(ns: string, tapName: string, kernelCidr: string): TapLink {
+  ip('netns', 'add', ns);
+  ip('-n', ns, 'link', 'set', 'lo', 'up');
+  const tap = TapLink.open(tapName, { mtu: 1500 });
+  try {
+    ip('link', 'set', tapName, 'netns', ns);
+    spawnSync('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', `net.ipv6.conf.${tapName}.disable_ipv6=1`]);
+    ip('-n', ns, 'addr', 'add', kernelCidr, 'dev', tapName);
+    ip('-n', ns, 'link', 'set', tapName, 'up');
+  } catch (e) {
+    tap.close();
+    throw e;
+  }
+  return tap;
+}
+
 export async function runTapBench(opts: Options): Promise<Figure[]> {
-  const why = unavailable();
+  const why = tapUnavailable();
   if (why !== undefined) {
     opts.progress(`tcp over TAP: skipped (${why})`);
     return [];
@@ -89,13 +110,7 @@ export async function runTapBench(opts: Options): Promise<Figure[]> {
   process.once('exit', cleanup);
   try {
     // --- the TAP: opened here (root namespace), kernel side moved into nsK.
-    ip('netns', 'add', nsK);
-    ip('-n', nsK, 'link', 'set', 'lo', 'up');
-    tap = TapLink.open(tapName, { mtu: 1500 });
-    ip('link', 'set', tapName, 'netns', nsK);
-    spawnSync('ip', ['netns', 'exec', nsK, 'sysctl', '-q', '-w', `net.ipv6.conf.${tapName}.disable_ipv6=1`]);
-    ip('-n', nsK, 'addr', 'add', '10.98.0.1/24', 'dev', tapName);
-    ip('-n', nsK, 'link', 'set', tapName, 'up');
+    tap = tapIntoNamespace(nsK, tapName, '10.98.0.1/24');
     stack = new Stack({ rng: new XorShiftRng(9), name: 'bench-tap' });
     stack.addInterface(tap, { ipv4: { address: '10.98.0.2', prefixLen: 24 } });
     runner = new StackRunner(stack);

@@ -2,14 +2,20 @@
  * iotnet_tap: a small N-API addon that opens a Linux TAP (or TUN) interface and lets
  * JavaScript read and write frames without blocking the libuv threadpool.
  *
- * The fd is non-blocking and watched by a one-shot `uv_poll_t` on the main loop:
+ * The fd is non-blocking and watched by a `uv_poll_t` on the main loop that wakes
+ * JavaScript once per `arm`:
  *   - `open(name, tun)` attaches to the interface (TUNSETIFF, IFF_NO_PI) and returns a
  *     handle object; the interface is created if it does not exist and we may (root).
- *   - `arm(handle, cb)`: watch for readability; on the first wake-up the poll stops and
- *     `cb()` runs once (through napi_make_callback, so microtasks drain). JavaScript
- *     then reads with `read` until it returns 0 and arms again. Reads thus happen
- *     inside the stack's poll, in batches, and frames are never read before the stack
- *     is ready for them (the kernel queue holds them meanwhile, as a NIC ring would).
+ *   - `arm(handle, cb)`: asks for one wake-up when the fd is readable: `cb()` runs once
+ *     (through napi_make_callback, so microtasks drain). JavaScript then reads with
+ *     `read` until the queue is empty (or a short batch says so) and arms again. Reads
+ *     thus happen inside the stack's poll, in batches, and frames are never read before
+ *     the stack is ready for them (the kernel queue holds them meanwhile, as a NIC ring
+ *     would). The poll itself stays started across wake-ups while JavaScript keeps
+ *     re-arming (a stop and a start cost two epoll_ctl calls per wake-up, which showed
+ *     per packet); it stops only when the fd is readable while no wake-up is wanted
+ *     (JavaScript has not drained yet), so an undrained queue never spins the loop. The
+ *     callback reference is kept across arms and replaced only by a different function.
  *   - `read(handle, area, lengths, slot, max)`: reads up to `max` frames without
  *     blocking, frame i into `area` at `i * slot`, its length into `lengths[i]`.
  *     Returns the number read (0 when the queue is empty), or -errno.
@@ -32,7 +38,8 @@
 
 typedef struct tap_s {
   int fd;
-  int armed;
+  int polling; /* uv_poll_start in effect */
+  int wanted;  /* JavaScript asked for a wake-up (arm) and has not had it yet */
   int closed;
   uv_poll_t *poll; /* freed in its close callback */
   napi_env env;
@@ -110,21 +117,23 @@ static void on_readable(uv_poll_t *p, int status, int events) {
   (void)events;
   tap_t *t = (tap_t *)p->data;
   if (t == NULL || t->closed) return;
-  uv_poll_stop(p); /* one-shot: JavaScript re-arms after draining */
-  t->armed = 0;
-  if (t->cb == NULL) return;
+  if (!t->wanted || t->cb == NULL) {
+    /* Readable, but JavaScript has not drained since its last wake-up: stop watching
+       (level-triggered, it would fire on every loop turn); arm() starts it again. */
+    uv_poll_stop(p);
+    t->polling = 0;
+    return;
+  }
+  t->wanted = 0; /* one wake-up per arm */
   napi_env env = t->env;
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value fn, recv, argv[1], result;
-  napi_ref ref = t->cb;
-  t->cb = NULL; /* the callback is consumed; arm() sets a new one */
-  if (napi_get_reference_value(env, ref, &fn) == napi_ok && fn != NULL) {
+  if (napi_get_reference_value(env, t->cb, &fn) == napi_ok && fn != NULL) {
     napi_get_global(env, &recv);
     argv[0] = make_int(env, status);
     napi_make_callback(env, t->ctx, recv, fn, 1, argv, &result);
   }
-  napi_delete_reference(env, ref);
   napi_close_handle_scope(env, scope);
 }
 
@@ -217,13 +226,24 @@ static napi_value tap_arm(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "iotnet_tap: arm(handle, callback)");
     return NULL;
   }
-  if (t->cb != NULL) napi_delete_reference(env, t->cb);
-  CHECK(napi_create_reference(env, argv[1], 1, &t->cb));
-  if (!t->armed) {
+  /* The link passes the same function every time: keep the reference (no allocation
+     per wake-up), replace it only for a different one. */
+  bool same = false;
+  if (t->cb != NULL) {
+    napi_value current;
+    if (napi_get_reference_value(env, t->cb, &current) == napi_ok && current != NULL) napi_strict_equals(env, current, argv[1], &same);
+    if (!same) {
+      napi_delete_reference(env, t->cb);
+      t->cb = NULL;
+    }
+  }
+  if (t->cb == NULL) CHECK(napi_create_reference(env, argv[1], 1, &t->cb));
+  if (!t->polling) {
     int r = uv_poll_start(t->poll, UV_READABLE, on_readable);
     if (r != 0) return make_int(env, r);
-    t->armed = 1;
+    t->polling = 1;
   }
+  t->wanted = 1;
   return make_int(env, 0);
 }
 

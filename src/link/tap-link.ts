@@ -2,12 +2,16 @@
  * A `Link` over a Linux TAP (Ethernet frames) or TUN (bare IP packets) interface, through
  * the project's N-API addon (`native/tap`, loaded by `src/runtime/tap-native.ts`).
  *
- * - **No threadpool, no blocking:** the fd is non-blocking and watched by a one-shot
- *   `uv_poll` on the main loop. A wake-up only schedules the stack's poll; frames are read
- *   inside `receive()`, in batches of up to `batch` frames per native call, into one
- *   preallocated area (no allocation per frame). `receive()` returns views into that
- *   area, valid until the next `receive()` (the link contract). When the kernel queue is
- *   empty the link re-arms the poll.
+ * - **No threadpool, no blocking:** the fd is non-blocking and watched by a `uv_poll` on
+ *   the main loop that wakes the link once per arm. A wake-up only schedules the stack's
+ *   poll; frames are read inside `receive()`, in batches of up to `batch` frames per
+ *   native call, into one preallocated area (no allocation per frame). `receive()`
+ *   returns views into that area, valid until the next `receive()` (the link contract).
+ *   When a read comes back short or empty the kernel queue is dry: the link re-arms the
+ *   poll and reads again only after its wake-up or after sending a frame (the kernel may
+ *   answer inside the write), not just to see EAGAIN. A request/response exchange thus
+ *   costs one read and one write system call per frame and no epoll changes (the addon
+ *   keeps the poll started while the link keeps re-arming).
  * - **Backpressure like a NIC:** frames the stack has not asked for stay in the kernel's
  *   queue (bounded by the interface's `txqueuelen`); a write the kernel refuses (`EAGAIN`)
  *   is a dropped frame, counted, never an exception.
@@ -45,6 +49,8 @@ export interface TapLinkStats extends LinkStats {
   rxErrors: number;
   /** Native read calls that returned at least one frame (frames / batches = mean batch). */
   rxBatches: number;
+  /** Native read calls that found the kernel queue empty (each one a system call for nothing). */
+  rxEmptyReads: number;
   /** Wake-ups from the kernel (readable fd). */
   wakeups: number;
 }
@@ -73,6 +79,8 @@ export class TapLink implements Link {
   private count = 0;
   private next = 0;
   private armed = false;
+  /** The last read emptied the kernel queue (a short batch or none) and nothing was sent since: see `receive`. */
+  private dry = false;
   /** errno of a read failure that ended reception (the interface was deleted, say), or 0. */
   private failedErrno = 0;
   private readonly counters: TapLinkStats = {
@@ -86,6 +94,7 @@ export class TapLink implements Link {
     txClosed: 0,
     rxErrors: 0,
     rxBatches: 0,
+    rxEmptyReads: 0,
     wakeups: 0,
   };
   /** The poll callback, made once (no closure per wake-up). */
@@ -152,6 +161,10 @@ export class TapLink implements Link {
     if (this.next >= this.count) {
       const h = this.handle;
       if (h === undefined || this.failedErrno !== 0) return undefined;
+      // Dry and armed: the queue was empty at the last read, nothing was sent since (the
+      // kernel may answer inside the write) and the poll has not fired. A read would only
+      // say EAGAIN; the poll's wake-up tells when there is something.
+      if (this.dry && this.armed) return undefined;
       this.count = 0;
       this.next = 0;
       const n = this.addon.read(h, this.area, this.lengths, this.slot, this.batch);
@@ -163,11 +176,17 @@ export class TapLink implements Link {
           this.failedErrno = -n;
           return undefined;
         }
+        this.counters.rxEmptyReads++;
+        this.dry = true;
         this.arm();
         return undefined;
       }
       this.count = n;
       this.counters.rxBatches++;
+      // A short batch means the kernel queue ran dry: arm now instead of reading again
+      // only to get EAGAIN (a frame that came in meanwhile makes the poll fire at once).
+      this.dry = n < this.batch;
+      if (this.dry) this.arm();
     }
     const i = this.next++;
     const len = this.lengths[i] as number;
@@ -184,6 +203,7 @@ export class TapLink implements Link {
       this.counters.dropped++;
       return false;
     }
+    this.dry = false;
     const r = this.addon.write(h, frame);
     if (r < 0) {
       if (r === -EAGAIN) this.counters.txQueueFull++;
@@ -210,6 +230,7 @@ export class TapLink implements Link {
     this.handle = undefined;
     this.count = 0;
     this.next = 0;
+    this.dry = false;
     this.wakes.clear();
     this.addon.close(h);
   }

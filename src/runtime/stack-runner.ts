@@ -3,10 +3,16 @@
  *
  * - Wake-ups: the stack forwards every device's `onReadable` and every application-side
  *   change through `stack.onWake`; the runner (and the userspace backend, after each
- *   application call, via `wake()`) turns them into one poll "soon": `setImmediate` in
- *   real time, `scheduler.setTimer(0, ...)` on any other (virtual) scheduler. Wake-ups
- *   are coalesced: any number of them before the poll runs give one poll, and a poll
- *   never runs re-entrantly (wake-ups during a poll schedule the next one).
+ *   application call, via `wake()`) turns them into one poll "soon":
+ *   `scheduler.setTimer(0, ...)` on a virtual scheduler; in real time a microtask (the
+ *   poll runs at the end of the current job, so bytes an application writes go out
+ *   before the event loop turns, as a kernel sends them in `write()`, and a frame the
+ *   TAP's poll reports is taken in at once), but at most one microtask poll per turn of
+ *   the event loop: later wake-ups in the same turn get `setImmediate`. An exchange
+ *   that keeps waking the stack (a reply read, the application answers, ...) thus
+ *   alternates with the event loop and never starves timers or other I/O. Wake-ups are
+ *   coalesced: any number of them before the poll runs give one poll, and a poll never
+ *   runs re-entrantly (wake-ups during a poll schedule the next one).
  * - After each poll: when the stack reports more work (`poll` returned true: a device
  *   still holds frames past its batch), another poll is scheduled soon; otherwise
  *   exactly **one** timer is kept, for `stack.pollAt()` (re-armed only when the deadline
@@ -34,8 +40,9 @@ export interface StackRunnerOptions {
   /** Clock and timers (default: the real `systemScheduler`). */
   scheduler?: Scheduler;
   /**
-   * How to run a poll "soon". Default: `setImmediate` with the real scheduler,
-   * `scheduler.setTimer(0, fn)` otherwise. May return a cancel function.
+   * How to run a poll "soon". Default: with the real scheduler a microtask, at most one
+   * per event-loop turn, else `setImmediate` (see above); `scheduler.setTimer(0, fn)`
+   * otherwise. May return a cancel function.
    */
   defer?: (fn: () => void) => void | (() => void);
   /** Called with an exception thrown by a poll (default: rethrown from the timer callback, i.e. an uncaught exception). */
@@ -63,8 +70,17 @@ export class StackRunner {
   private cancelTimer: CancelTimer | undefined = undefined;
   /** Real time: the one Node timer, at `timerAt`. */
   private timeout: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** Whether `defer` is the built-in real-time one (then `wake` uses `immediate` directly). */
+  /** Whether `defer` is the built-in real-time one (then `wake` uses a microtask or `immediate` directly). */
   private readonly defaultDefer: boolean;
+  /**
+   * Real time, default defer: a microtask poll ran (or is queued) and the event loop has
+   * not turned since, so the next wake-up uses `setImmediate`.
+   */
+  private microUsed = false;
+  /** Real time, default defer: a poll is queued as a microtask (it cannot be cancelled: `close` makes it a no-op). */
+  private microQueued = false;
+  /** Real time, default defer: the immediate that clears `microUsed` when the loop turns. */
+  private microReset: ReturnType<typeof setImmediate> | undefined = undefined;
   private keepAlive: ReturnType<typeof setInterval> | undefined = undefined;
   private closed = false;
   private running = false;
@@ -109,6 +125,13 @@ export class StackRunner {
     // One callback for the runner's life: no closures per wake-up or per timer on the
     // hot path (a poll runs per frame burst: every allocation there shows).
     if (this.defaultDefer) {
+      if (!this.microUsed) {
+        this.microUsed = true;
+        this.microQueued = true;
+        queueMicrotask(this.soonMicro);
+        this.microReset ??= setImmediate(this.endTurn);
+        return;
+      }
       this.immediate = setImmediate(this.soon);
       return;
     }
@@ -120,6 +143,19 @@ export class StackRunner {
     this.scheduled = false;
     this.cancelSoon = undefined;
     this.immediate = undefined;
+    this.run();
+  };
+
+  /** The event loop turned since the last microtask poll: the next wake-up may use one again. */
+  private readonly endTurn = (): void => {
+    this.microReset = undefined;
+    this.microUsed = false;
+  };
+
+  private readonly soonMicro = (): void => {
+    if (!this.microQueued) return; // closed meanwhile
+    this.microQueued = false;
+    this.scheduled = false;
     this.run();
   };
 
@@ -154,6 +190,9 @@ export class StackRunner {
     this.cancelSoon = undefined;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.immediate = undefined;
+    this.microQueued = false;
+    if (this.microReset !== undefined) clearImmediate(this.microReset);
+    this.microReset = undefined;
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     if (this.timeout !== undefined) clearTimeout(this.timeout);

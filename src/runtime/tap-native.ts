@@ -20,7 +20,10 @@ export interface TapHandle {
 export interface TapAddon {
   /** Attaches to (or, as root, creates) interface `name`; throws an Error with `code` EACCES/EBUSY/EINVAL/ENODEV. */
   open(name: string, tun: boolean): TapHandle;
-  /** One wake-up (`callback(status)`) when the fd is readable; `0` or `-errno`. */
+  /**
+   * One wake-up (`callback(status)`) when the fd is readable; `0` or `-errno`. Pass the
+   * same function each time (the handle keeps its reference across arms).
+   */
   arm(handle: TapHandle, callback: (status: number) => void): number;
   /** Reads up to `max` frames, frame i at `area[i * slot]`, length in `lengths[i]`; count or `-errno`. */
   read(handle: TapHandle, area: Uint8Array, lengths: Int32Array, slot: number, max: number): number;

@@ -50,6 +50,8 @@ export interface MosquittoOptions {
   readonly listeners: readonly MosquittoListener[];
   /** More global config lines (`max_inflight_messages 100`, ...). */
   readonly extra?: readonly string[];
+  /** Run inside this network namespace (`ip netns exec NS mosquitto ...`; root). Default: this process's. */
+  readonly netns?: string;
 }
 
 export interface Mosquitto {
@@ -120,7 +122,9 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   });
   const conf = join(dir, 'mosquitto.conf');
   writeFileSync(conf, `${lines.join('\n')}\n`);
-  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // `ip netns exec` execs mosquitto in place, so the child is mosquitto itself.
+  const netns = options.netns !== undefined ? ['netns', 'exec', options.netns, 'mosquitto'] : [];
+  const child = spawn(netns.length > 0 ? 'ip' : 'mosquitto', [...netns, '-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   child.stderr?.on('data', (d: Buffer) => { text += d.toString(); });
   child.on('error', (e) => { text += `\n[spawn error: ${e.message}]`; });

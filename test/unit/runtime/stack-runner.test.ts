@@ -1,6 +1,8 @@
 /**
  * StackRunner: coalesced wake-ups, one timer at pollAt, no re-entrant polls, close;
- * and a real-time run (setImmediate / setTimeout) of two stacks on a cable.
+ * in real time, wake-ups served by a microtask poll but never a chain of them (the event
+ * loop keeps turning); and a real-time run (setImmediate / setTimeout) of two stacks on
+ * a cable.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -110,6 +112,68 @@ describe('StackRunner (real time)', () => {
     const end = performance.now() + ms;
     while (!cond() && performance.now() < end) await sleep(1);
   };
+
+  it('serves a wake-up with a poll at the end of the current job (a microtask), before the event loop turns', async () => {
+    const s = new MockStack();
+    const r = new StackRunner(s);
+    try {
+      await new Promise<void>((resolve) => setImmediate(resolve)); // the constructor's poll
+      const n = s.polls.length;
+      let immediateRan = false;
+      setImmediate(() => {
+        immediateRan = true;
+      });
+      s.wake?.(); // as an application's write does
+      assert.equal(s.polls.length, n, 'not inside the caller');
+      await Promise.resolve();
+      assert.equal(s.polls.length, n + 1, 'polled once the current job ended');
+      assert.equal(immediateRan, false, 'before the event loop turned');
+      for (let i = 0; i < 5; i++) s.wake?.();
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      assert.equal(s.polls.length, n + 2, 'the next wake-ups (coalesced) waited for the event loop');
+    } finally {
+      r.close();
+    }
+  });
+
+  it('never chains microtask polls: a stack woken after every poll still lets timers and I/O run, one microtask poll per loop-driven poll', async () => {
+    const s = new MockStack();
+    let immediates = 0;
+    // An exchange that never ends: every poll makes the application write again.
+    s.during = () => queueMicrotask(() => s.wake?.());
+    const r = new StackRunner(s);
+    const tick = (): void => {
+      immediates++;
+      if (!r.keepingAlive && immediates < 1e6) setImmediate(tick);
+    };
+    try {
+      setImmediate(tick);
+      const t0 = performance.now();
+      await sleep(20); // would never fire if the polls chained as microtasks
+      const polls = s.polls.length;
+      assert.ok(performance.now() - t0 < 1000, 'the timer fired in time');
+      assert.ok(polls > 10, `the runner kept polling: ${polls}`);
+      assert.ok(polls <= 2 * immediates + 4, `at most two polls per event-loop turn: ${polls} polls, ${immediates} turns`);
+      assert.equal(s.maxDepth, 1, 'never re-entrant');
+    } finally {
+      r.close();
+      immediates = 1e6;
+    }
+    const n = s.polls.length;
+    await sleep(10);
+    assert.equal(s.polls.length, n, 'no poll after close');
+  });
+
+  it('a poll queued as a microtask does not run after close', async () => {
+    const s = new MockStack();
+    const r = new StackRunner(s);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const n = s.polls.length;
+    s.wake?.();
+    r.close();
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(s.polls.length, n);
+  });
 
   it('keeps one Node timer: a later deadline keeps the armed (earlier) timer, which fires once early and re-arms; an earlier one re-arms', async () => {
     const s = new MockStack();
