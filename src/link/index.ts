@@ -4,7 +4,8 @@
  * Responsibility: the `Link` contract (poll-driven: `receive(now)` inside the stack's poll,
  * `transmit(now, frame)`, an `onReadable` wake-up), in-process links for tests and simulations
  * (virtual cable, learning switch, loopback), and middleware that wraps a `Link` and is one
- * (fault injection, pcap capture).
+ * (fault injection, pcap capture). Also the byte-stream contract (`ByteStream`: a UART-like duplex
+ * of bytes for AT-command modules) and its in-memory pair (`createBytePipe`).
  *
  * Not here: protocol parsing (wire/, stack/), real time (a `Scheduler` is injected), OS access (a real
  * NIC/TUN link or a capture file goes through runtime/ or backends/).
@@ -47,3 +48,13 @@ export {
   pcapRecord,
   type PcapCaptureOptions,
 } from './pcap-writer.ts';
+export {
+  BITS_PER_BYTE_8N1,
+  lineRateBytesPerSecond,
+  lineTimeMs,
+  type ByteStream,
+  type ModemInputs,
+  type ModemOutputs,
+  type Unsubscribe,
+} from './byte-stream.ts';
+export { createBytePipe, type BytePipeEnd, type BytePipeEndOptions, type BytePipeOptions, type BytePipeStats } from './byte-pipe.ts';
