@@ -49,6 +49,11 @@ export interface AtCommand {
   readonly ackFailure?: readonly AtPattern[];
   /** How many `busy p...` answers are retried; default the engine's. */
   readonly busyRetries?: number;
+  /**
+   * Fire and forget: resolve (final `''`) as soon as the command is written, awaiting nothing
+   * (Zephyr's dial `ATD*99***1#` and `AT+CMUX=…`).
+   */
+  readonly noReply?: boolean;
 }
 
 /** A counted payload received for a command (`+CIPRECVDATA`, `+QIRD`), with its header. */
@@ -154,6 +159,11 @@ export class AtEngine {
     this.opts = options;
     this.tokenizer = new AtTokenizer(options.tokenizer);
     this.encoder = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+  }
+
+  /** The engine's scheduler (chat scripts pause on it). */
+  get scheduler(): Scheduler {
+    return this.opts.scheduler;
   }
 
   /** Registers a URC handler for lines (and counted headers) starting with `prefix`; returns its remover. */
@@ -312,6 +322,7 @@ export class AtEngine {
     p.payloads = [];
     this.arm(p);
     this.write(p, this.encoder(p.cmd.text + (this.opts.lineEnding ?? '\r\n')));
+    if (p.cmd.noReply === true && this.current === p) this.succeed(p, '');
   }
 
   private write(p: Pending, bytes: Uint8Array): void {
