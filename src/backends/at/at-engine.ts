@@ -121,6 +121,8 @@ interface Pending {
   lines: string[];
   payloads: AtPayload[];
   busy: number;
+  /** The rest of an echo a URC was spliced into (`AT+CIPSEND=0,` `1,CONNECT` … `98`). */
+  echoRest: string | undefined;
   cancelTimer: CancelTimer | undefined;
 }
 
@@ -199,7 +201,7 @@ export class AtEngine {
         reject(new AtError('closed', command.text, []));
         return;
       }
-      this.queue.push({ cmd: command, resolve, reject, phase: 'queued', lines: [], payloads: [], busy: 0, cancelTimer: undefined });
+      this.queue.push({ cmd: command, resolve, reject, phase: 'queued', lines: [], payloads: [], busy: 0, echoRest: undefined, cancelTimer: undefined });
       if (this.current === undefined) this.next();
     });
   }
@@ -267,7 +269,8 @@ export class AtEngine {
       this.unsolicited({ kind: 'line', text });
       return;
     }
-    if (text === cur.cmd.text) return; // echo
+    if (text === cur.cmd.text || text === cur.echoRest) return; // echo, or the tail of a split echo
+    if (this.splicedEcho(cur, text)) return;
     const cmd = cur.cmd;
     if (cmd.abort !== undefined && matches(text, cmd.abort)) {
       this.fail(cur, 'aborted', text);
@@ -291,6 +294,26 @@ export class AtEngine {
       return this.fail(cur, 'error', text);
     }
     cur.lines.push(text);
+  }
+
+  /**
+   * A URC spliced into the echo of the pending command (reference §6.5, NONOS
+   * `AT+CIPSEND=0,1,CONNECT\r\n98` for `AT+CIPSEND=0,98`): the line is a head of the command
+   * followed by a registered URC. The URC is delivered and the echo's tail expected as a line.
+   */
+  private splicedEcho(cur: Pending, text: string): boolean {
+    const cmd = cur.cmd.text;
+    if (cmd.length < 3 || !text.startsWith(cmd.slice(0, 2))) return false;
+    for (let k = Math.min(cmd.length - 1, text.length - 1); k >= 2; k--) {
+      if (text.charCodeAt(k - 1) !== cmd.charCodeAt(k - 1) || !text.startsWith(cmd.slice(0, k))) continue;
+      const rest = text.slice(k);
+      const urc = this.urcs.find((u) => urcMatches(rest, u.prefix));
+      if (urc === undefined) continue;
+      cur.echoRest = cmd.slice(k);
+      this.callUrc(urc, { line: rest });
+      return true;
+    }
+    return false;
   }
 
   private busy(cur: Pending, text: string): void {
@@ -320,6 +343,7 @@ export class AtEngine {
     p.phase = p.cmd.data !== undefined ? 'prompt' : 'final';
     p.lines = [];
     p.payloads = [];
+    p.echoRest = undefined;
     this.arm(p);
     this.write(p, this.encoder(p.cmd.text + (this.opts.lineEnding ?? '\r\n')));
     if (p.cmd.noReply === true && this.current === p) this.succeed(p, '');

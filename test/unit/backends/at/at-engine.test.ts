@@ -219,6 +219,33 @@ describe('AT engine: URCs, echo, data phases', () => {
   });
 });
 
+describe('AT engine: URC spliced into the echo', () => {
+  each('NONOS `AT+CIPSEND=0,1,CONNECT\\r\\n98`: URC delivered, both echo parts ignored', async (chunk) => {
+    const m = new FakeModule(
+      [
+        { expect: 'AT+CIPSEND=0,98\r\n', reply: 'AT+CIPSEND=0,1,CONNECT\r\n98\r\n\r\nOK\r\n> ' },
+        { expect: 'x'.repeat(98), reply: '\r\nSEND OK\r\n' },
+      ],
+      chunk,
+    );
+    m.engine.onUrc(/^\d,CONNECT$/, (u) => m.urcs.push(u));
+    const p = m.engine.send({ text: 'AT+CIPSEND=0,98', data: enc('x'.repeat(98)) });
+    m.sched.advance(5);
+    const r = await p;
+    assert.deepEqual(r.lines, ['OK']);
+    assert.deepEqual(m.urcs, [{ line: '1,CONNECT' }]);
+  });
+
+  each('a line that only starts like the command is an information line', async (chunk) => {
+    const m = new FakeModule([{ expect: 'AT+GMR\r\n', reply: 'AT version:1.7.0.0(Aug 16 2018 00:57:04)\r\nOK\r\n' }], chunk);
+    m.engine.onUrc('WIFI ', (u) => m.urcs.push(u));
+    const p = m.engine.send('AT+GMR');
+    m.sched.advance(5);
+    assert.deepEqual((await p).lines, ['AT version:1.7.0.0(Aug 16 2018 00:57:04)']);
+    assert.deepEqual(m.urcs, []);
+  });
+});
+
 describe('AT engine: busy, reset, robustness', () => {
   each('busy p... retries the command with back-off, not a failure', async (chunk) => {
     const m = new FakeModule(
