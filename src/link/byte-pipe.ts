@@ -14,7 +14,8 @@
  */
 import { randomInt, type Rng } from '../base/rand.ts';
 import type { Scheduler } from '../base/time.ts';
-import { BITS_PER_BYTE_8N1, Listeners, type ByteStream, type ModemInputs, type ModemOutputs, type Unsubscribe } from './byte-stream.ts';
+import { StreamEvents } from '../base/listeners.ts';
+import { BITS_PER_BYTE_8N1, type ByteStream, type ModemInputs, type ModemOutputs } from './byte-stream.ts';
 
 /** How the bytes written by one end travel to the other. */
 export interface BytePipeEndOptions {
@@ -67,15 +68,12 @@ export interface BytePipeEnd extends ByteStream {
 
 const DEFAULT_HWM = 65_536;
 
-class PipeEnd implements BytePipeEnd {
+class PipeEnd extends StreamEvents implements BytePipeEnd {
   peer!: PipeEnd;
   closed = false;
   baudRate: number | undefined;
   rts = true;
   dtr = true;
-  private readonly dataCbs = new Listeners<[Uint8Array]>();
-  private readonly closeCbs = new Listeners<[Error?]>();
-  private readonly drainCbs = new Listeners<[]>();
   private queue: Uint8Array[] = [];
   private queueHead = 0; // offset into queue[0]
   queuedBytes = 0;
@@ -88,7 +86,6 @@ class PipeEnd implements BytePipeEnd {
   private wireBaud = 0;
   private lastDeliverAt = 0;
   private peerCloseScheduled = false;
-  private closeFired = false;
   private readonly counters: BytePipeStats = { txBytes: 0, rxBytes: 0, rxChunks: 0, garbledBytes: 0, droppedBytes: 0 };
 
   constructor(
@@ -96,6 +93,7 @@ class PipeEnd implements BytePipeEnd {
     private readonly opts: BytePipeEndOptions,
     private readonly garble: boolean,
   ) {
+    super();
     this.baudRate = opts.baudRate;
     if (opts.baudRate !== undefined) checkBaud(opts.baudRate);
     const c = opts.chunking;
@@ -126,18 +124,6 @@ class PipeEnd implements BytePipeEnd {
       return false;
     }
     return true;
-  }
-
-  onData(cb: (bytes: Uint8Array) => void): Unsubscribe {
-    return this.dataCbs.add(cb);
-  }
-
-  onClose(cb: (error?: Error) => void): Unsubscribe {
-    return this.closeCbs.add(cb);
-  }
-
-  onDrain(cb: () => void): Unsubscribe {
-    return this.drainCbs.add(cb);
   }
 
   close(): void {
@@ -273,12 +259,7 @@ class PipeEnd implements BytePipeEnd {
     this.queue = [];
     this.queueHead = 0;
     this.queuedBytes = 0;
-    if (this.closeFired) return;
-    this.closeFired = true;
-    this.closeCbs.emit();
-    this.dataCbs.clear();
-    this.drainCbs.clear();
-    this.closeCbs.clear();
+    this.ended();
   }
 }
 

@@ -12,6 +12,9 @@
  * - `onClose` callbacks run once, after the last `onData`; `close()` is idempotent and fires the
  *   local close callbacks too (with no error).
  */
+import type { Unsubscribe } from '../base/listeners.ts';
+
+export { Listeners, type Unsubscribe } from '../base/listeners.ts';
 
 /** Modem-control outputs (the DTE's RTS and DTR). */
 export interface ModemOutputs {
@@ -26,8 +29,6 @@ export interface ModemInputs {
   dcd: boolean;
 }
 
-/** Removes a listener added by `onData`/`onClose`/`onDrain`. */
-export type Unsubscribe = () => void;
 
 export interface ByteStream {
   /**
@@ -65,33 +66,4 @@ export function lineTimeMs(bytes: number, baud: number): number {
 /** Payload bytes per second a UART at `baud` (8N1) carries at most. */
 export function lineRateBytesPerSecond(baud: number): number {
   return baud / BITS_PER_BYTE_8N1;
-}
-
-/**
- * A small listener set used by the implementations: `add` returns the unsubscribe function,
- * `emit` calls a snapshot (listeners added or removed during an emit take effect next time).
- */
-export class Listeners<A extends unknown[]> {
-  private readonly set = new Set<(...args: A) => void>();
-
-  add(cb: (...args: A) => void): Unsubscribe {
-    // Wrap so that the same function added twice counts twice and unsubscribes once.
-    const entry = (...args: A): void => cb(...args);
-    this.set.add(entry);
-    return () => {
-      this.set.delete(entry);
-    };
-  }
-
-  emit(...args: A): void {
-    for (const cb of [...this.set]) cb(...args);
-  }
-
-  clear(): void {
-    this.set.clear();
-  }
-
-  get size(): number {
-    return this.set.size;
-  }
 }
