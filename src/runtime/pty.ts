@@ -8,6 +8,7 @@
  * keeps a slave fd open itself, so the client may open, close and reopen the path; only the
  * master's `close()` ends the pair (the client then sees its port fail). The line rate the
  * client set (baudRate, update()) can be read back with `baudRate`; a pty has no modem lines.
+ * An open master keeps the process alive (as a listening socket does) until it is closed.
  *
  * Loading never throws: `loadPtyAddon()` returns the binding, or why it is not available.
  */

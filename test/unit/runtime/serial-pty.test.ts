@@ -167,6 +167,23 @@ describe('pty pair and serialport over it', () => {
     }
   });
 
+  it('rtscts: serialport opens the pty with hardware flow control and bytes flow both ways', async (t) => {
+    if (skipWithoutPty(t, 'serialport with rtscts over a pty')) return;
+    const m = openPty();
+    const port = await openSerialPort(m.path, { baudRate: 921_600, rtscts: true });
+    try {
+      const atPort = sink(port);
+      const atMaster = sink(m);
+      port.write(Uint8Array.of(0x41, 0x54, 0x0d));
+      m.write(Uint8Array.of(0x4f, 0x4b, 0x0d, 0x0a));
+      assert.deepEqual(await atMaster.until(3), Uint8Array.of(0x41, 0x54, 0x0d));
+      assert.deepEqual(await atPort.until(4), Uint8Array.of(0x4f, 0x4b, 0x0d, 0x0a));
+    } finally {
+      port.close();
+      m.close();
+    }
+  });
+
   it('close from the client: the master lives on and the path can be opened again', async (t) => {
     if (skipWithoutPty(t, 'client-side close over a pty')) return;
     const m = openPty();
