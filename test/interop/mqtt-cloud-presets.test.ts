@@ -279,9 +279,13 @@ describe('the preset host names resolve through dnsmasq', () => {
       if (await needWorld(t)) return;
       const want = s.id === 'host' ? '127.0.0.1' : KERNEL_IP;
       for (const name of NAMES) assert.equal(await networkOf(s.id).lookup(name, { family: 4 }), want, name);
-      const log = s.id === 'host' ? dnsLogs?.lo.out() : dnsLogs?.tap.out();
+      const log = (): string => (s.id === 'host' ? dnsLogs?.lo.out() : dnsLogs?.tap.out()) ?? '';
       const from = s.id === 'host' ? '127.0.0.1' : (tap as TapHost).stackIp;
-      for (const name of NAMES) assert.match(log ?? '', new RegExp(`query\\[A\\] ${escapeRe(name)} from ${escapeRe(from)}`));
+      const queried = (name: string): RegExp => new RegExp(`query\\[A\\] ${escapeRe(name)} from ${escapeRe(from)}`);
+      // dnsmasq's log lines reach us through a pipe, possibly after its answers did.
+      const end = Date.now() + 5000;
+      while (!NAMES.every((name) => queried(name).test(log())) && Date.now() < end) await sleep(20);
+      for (const name of NAMES) assert.match(log(), queried(name));
     });
   }
 });
