@@ -34,7 +34,6 @@
  */
 import { Duplex } from 'node:stream';
 import type { CancelTimer, Scheduler } from '../base/time.ts';
-import { systemScheduler } from '../runtime/system-scheduler.ts';
 import type { TcpSocket } from './tcp-socket.ts';
 
 /** Options of `SocketDuplex`. */
@@ -50,7 +49,10 @@ export interface SocketDuplexOptions {
   readableHighWaterMark?: number | undefined;
   /** Writable side buffer, in bytes (default 64 KiB). */
   writableHighWaterMark?: number | undefined;
-  /** Timers of `setTimeout` (default: the real `systemScheduler`; `Network` passes its own). */
+  /**
+   * Timers of `setTimeout`. Default: the socket's own (its network's clock); required
+   * when the Duplex is made over a connection still being established.
+   */
   scheduler?: Scheduler | undefined;
 }
 
@@ -85,7 +87,9 @@ export class SocketDuplex extends Duplex {
       writableHighWaterMark: options.writableHighWaterMark ?? 65536,
     });
     this.#cancelConnect = options.cancelConnect;
-    this.#scheduler = options.scheduler ?? systemScheduler;
+    const scheduler = options.scheduler ?? (isSocket(source) ? source.scheduler : undefined);
+    if (scheduler === undefined) throw new TypeError('SocketDuplex over a pending connection needs options.scheduler');
+    this.#scheduler = scheduler;
     if (isSocket(source)) {
       this.#socket = source;
       this.#ready = Promise.resolve(source);

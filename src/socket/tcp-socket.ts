@@ -10,6 +10,7 @@ import type { CoreSocket } from '../backends/contract.ts';
 import { CORE_EOF } from '../backends/contract.ts';
 import { IOT_SOCKET_EAGAIN } from '../base/iot-constants.ts';
 import { SocketError } from '../base/socket-error.ts';
+import type { Scheduler } from '../base/time.ts';
 import { SocketDuplex } from './duplex.ts';
 import type { SocketDuplexOptions } from './duplex.ts';
 import type { OpWhere, SocketContext } from './idiomatic-support.ts';
@@ -115,6 +116,11 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
   }
 
   /** True once `close()` or `destroy()` was called. */
+  /** The clock and timers of this socket's network (deadlines, and its Duplex's idle timeout). */
+  get scheduler(): Scheduler {
+    return this.#ctx.scheduler;
+  }
+
   get closed(): boolean {
     return this.#state !== 'open';
   }
@@ -360,6 +366,6 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
    * own methods, not both at once.
    */
   toDuplex(options: Omit<SocketDuplexOptions, 'cancelConnect'> = {}): Duplex {
-    return new SocketDuplex(this, { ...options, scheduler: options.scheduler ?? this.#ctx.scheduler });
+    return new SocketDuplex(this, options);
   }
 }
