@@ -21,6 +21,7 @@
  * All fds are O_CLOEXEC; nothing is module-global.
  */
 #include <node_api.h>
+#include "../common/iotnet-napi.h"
 #include <uv.h>
 #include <stdbool.h>
 #include <errno.h>
@@ -30,12 +31,6 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
-
-static napi_value make_int(napi_env env, int64_t v) {
-  napi_value r;
-  napi_create_int64(env, v, &r);
-  return r;
-}
 
 /* Throws an Error with `code` (a short name), `errno` e and message "<what>: strerror(e)". */
 static napi_value throw_errno(napi_env env, const char *code_name, const char *what, int e) {
@@ -83,24 +78,10 @@ static pty_t *unwrap(napi_env env, napi_value obj) {
   return t;
 }
 
-static void poll_closed(uv_handle_t *h) { free(h); }
-
 static void release(pty_t *t) {
   if (t->closed) return;
   t->closed = 1;
-  if (t->poll != NULL) {
-    uv_poll_stop(t->poll);
-    uv_close((uv_handle_t *)t->poll, poll_closed);
-    t->poll = NULL;
-  }
-  if (t->cb != NULL) {
-    napi_delete_reference(t->env, t->cb);
-    t->cb = NULL;
-  }
-  if (t->ctx != NULL) {
-    napi_async_destroy(t->env, t->ctx);
-    t->ctx = NULL;
-  }
+  iotnet_watch_release(t->env, &t->poll, &t->cb, &t->ctx);
   if (t->master >= 0) close(t->master);
   if (t->slave >= 0) close(t->slave);
   t->master = t->slave = -1;
@@ -117,17 +98,8 @@ static void finalize(napi_env env, void *data, void *hint) {
 static void on_event(uv_poll_t *p, int status, int events) {
   pty_t *t = (pty_t *)p->data;
   if (t == NULL || t->closed || t->cb == NULL) return;
-  napi_env env = t->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv, argv[2], result;
-  if (napi_get_reference_value(env, t->cb, &fn) == napi_ok && fn != NULL) {
-    napi_get_global(env, &recv);
-    argv[0] = make_int(env, status);
-    argv[1] = make_int(env, events);
-    napi_make_callback(env, t->ctx, recv, fn, 2, argv, &result);
-  }
-  napi_close_handle_scope(env, scope);
+  const int64_t args[2] = {status, events};
+  iotnet_watch_call(t->env, t->cb, t->ctx, 2, args);
 }
 
 static napi_value pty_open(napi_env env, napi_callback_info info) {

@@ -26,6 +26,7 @@
  * its fd, poll and callback reference, so several TAPs run side by side.
  */
 #include <node_api.h>
+#include "../common/iotnet-napi.h"
 #include <uv.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,12 +57,6 @@ typedef struct tap_s {
     }                                                                           \
   } while (0)
 
-static napi_value make_int(napi_env env, int64_t v) {
-  napi_value r;
-  napi_create_int64(env, v, &r);
-  return r;
-}
-
 /* Throws an Error with `code` (a short name) and `errno` e, message strerror(e). */
 static void throw_errno(napi_env env, const char *code_name, int e) {
   napi_value err, code, msg;
@@ -81,24 +76,10 @@ static tap_t *unwrap(napi_env env, napi_value obj) {
   return t;
 }
 
-static void poll_closed(uv_handle_t *h) { free(h); }
-
 static void release(tap_t *t) {
   if (t->closed) return;
   t->closed = 1;
-  if (t->poll != NULL) {
-    uv_poll_stop(t->poll);
-    uv_close((uv_handle_t *)t->poll, poll_closed);
-    t->poll = NULL;
-  }
-  if (t->cb != NULL) {
-    napi_delete_reference(t->env, t->cb);
-    t->cb = NULL;
-  }
-  if (t->ctx != NULL) {
-    napi_async_destroy(t->env, t->ctx);
-    t->ctx = NULL;
-  }
+  iotnet_watch_release(t->env, &t->poll, &t->cb, &t->ctx);
   if (t->fd >= 0) {
     close(t->fd);
     t->fd = -1;
@@ -125,16 +106,8 @@ static void on_readable(uv_poll_t *p, int status, int events) {
     return;
   }
   t->wanted = 0; /* one wake-up per arm */
-  napi_env env = t->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value fn, recv, argv[1], result;
-  if (napi_get_reference_value(env, t->cb, &fn) == napi_ok && fn != NULL) {
-    napi_get_global(env, &recv);
-    argv[0] = make_int(env, status);
-    napi_make_callback(env, t->ctx, recv, fn, 1, argv, &result);
-  }
-  napi_close_handle_scope(env, scope);
+  const int64_t args[1] = {status};
+  iotnet_watch_call(t->env, t->cb, t->ctx, 1, args);
 }
 
 /* open(name: string, tun: boolean) -> handle */
