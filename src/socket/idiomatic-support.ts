@@ -46,6 +46,14 @@ export function socketError(code: IotCode, where: OpWhere, reason?: string, caus
   return new SocketError(code, detail, cause !== undefined ? { cause } : undefined);
 }
 
+/**
+ * What calls on a socket destroyed with `error` reject with: `error` itself when it is a
+ * `SocketError`, else `SocketError('ECONNABORTED', reason 'destroyed')` with it as cause.
+ */
+export function destroyedError(where: OpWhere, error: Error | undefined): SocketError {
+  return error instanceof SocketError ? error : socketError('ECONNABORTED', where, 'destroyed', error);
+}
+
 /** The standard `timeoutMs` expiry error of the idiomatic API. */
 export function timeoutError(where: OpWhere): SocketError {
   return socketError('ETIMEDOUT', where, 'timeout');

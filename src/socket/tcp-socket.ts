@@ -9,13 +9,14 @@ import type { Duplex } from 'node:stream';
 import type { CoreSocket } from '../backends/contract.ts';
 import { CORE_EOF } from '../backends/contract.ts';
 import { IOT_SOCKET_EAGAIN } from '../base/iot-constants.ts';
-import { SocketError } from '../base/socket-error.ts';
+import type { SocketError } from '../base/socket-error.ts';
 import type { Scheduler } from '../base/time.ts';
 import { SocketDuplex } from './duplex.ts';
 import type { SocketDuplexOptions } from './duplex.ts';
 import type { OpWhere, SocketContext } from './idiomatic-support.ts';
 import {
   SerialQueue,
+  destroyedError,
   checkTimeout,
   codeError,
   raceDeadline,
@@ -324,9 +325,7 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
    */
   destroy(error?: Error): void {
     if (this.#state === 'closed') return;
-    this.#destroyError = error instanceof SocketError
-      ? error
-      : socketError('ECONNABORTED', this.#where('destroy'), 'destroyed', error);
+    this.#destroyError = destroyedError(this.#where('destroy'), error);
     this.#state = 'closed';
     this.#readiness.closeAll();
     void this.#closeCore(true);

@@ -20,9 +20,9 @@
  * calls on a closed socket reject with `ESOCK` (reason `'closed'`).
  */
 import type tls from 'node:tls';
-import { SocketError } from '../base/socket-error.ts';
+import type { SocketError } from '../base/socket-error.ts';
 import type { Scheduler } from '../base/time.ts';
-import { SerialQueue, checkTimeout, raceDeadline, socketError, toBytes } from '../socket/idiomatic-support.ts';
+import { SerialQueue, checkTimeout, destroyedError, raceDeadline, socketError, toBytes } from '../socket/idiomatic-support.ts';
 import { deadlineAfter } from '../socket/readiness.ts';
 import type { SocketAddress } from '../socket/socket-address.ts';
 import type { ReadOptions, TcpSocket, WriteOptions } from '../socket/tcp-socket.ts';
@@ -323,9 +323,7 @@ export class SecureSocket implements AsyncIterable<Uint8Array> {
    */
   destroy(error?: Error): void {
     if (this.#state === 'closed') return;
-    this.#destroyError = error instanceof SocketError
-      ? error
-      : socketError('ECONNABORTED', this.#at('destroy'), 'destroyed', error);
+    this.#destroyError = destroyedError(this.#at('destroy'), error);
     this.#state = 'closed';
     this.#tls.destroy();
     this.#tcp.destroy(this.#destroyError);
