@@ -13,7 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { Aedes } from 'aedes';
 import { MqttClient } from 'mqtt';
 import { SocketError, isSocketError } from '../../../src/base/socket-error.ts';
@@ -26,7 +26,7 @@ import {
   type ConnectTlsOptions,
 } from '../../../src/tls/index.ts';
 import { createTestPki, type LeafPair, type TestPki } from '../../support/test-pki.ts';
-import { type Fixture, hostFixture, userspaceFixture } from './tls-fixtures.ts';
+import { FIXTURES, type Fixture, fixturePerTest, hostFixture } from './tls-fixtures.ts';
 
 let pki: TestPki;
 
@@ -96,26 +96,11 @@ async function opensslServer(extra: string[]): Promise<{ port: number; stop(): v
   return { port, stop: () => child.kill() };
 }
 
-const FIXTURES: Array<[string, () => Promise<Fixture>]> = [
-  ['host', hostFixture],
-  ['userspace', userspaceFixture],
-];
-
 for (const [kind, make] of FIXTURES) {
   describe(`connectTls over the ${kind} stack`, () => {
     let fx: Fixture;
     const cleanups: Array<() => unknown> = [];
-
-    beforeEach(async () => {
-      fx = await make();
-    });
-
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-      const open = fx.clientOpen;
-      await fx.close();
-      assert.equal(open, 0, 'client sockets left open');
-    });
+    fixturePerTest(make, (f) => (fx = f), cleanups);
 
     it('valid chain by name: verified, SNI, certificate summary, echo, graceful close', async () => {
       let sni: string | false | null | undefined;

@@ -11,10 +11,12 @@
  *   SocketDuplex with all of `tls.Server`'s behaviour), raw TCP handlers, and a
  *   forwarder to a host port (for `openssl s_server`).
  */
+import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
+import { afterEach, beforeEach } from 'node:test';
 import { createHostBackend } from '../../../src/backends/host/index.ts';
 import { createUserspaceBackend } from '../../../src/backends/userspace/index.ts';
 import type { SocketBackend } from '../../../src/backends/contract.ts';
@@ -213,4 +215,29 @@ export async function userspaceFixture(): Promise<Fixture> {
       B.close();
     },
   };
+}
+
+/** Both fixtures, by name: run a suite once over each stack. */
+export const FIXTURES: ReadonlyArray<readonly [string, () => Promise<Fixture>]> = [
+  ['host', hostFixture],
+  ['userspace', userspaceFixture],
+];
+
+/**
+ * A fresh fixture per test of the calling `describe`: `use(fx)` receives it before each
+ * test; after it, `cleanups` run in reverse, the fixture closes, and the test fails if
+ * a client socket was left open.
+ */
+export function fixturePerTest(make: () => Promise<Fixture>, use: (fx: Fixture) => void, cleanups: Array<() => unknown>): void {
+  let fx: Fixture | undefined;
+  beforeEach(async () => {
+    fx = await make();
+    use(fx);
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+    const open = fx?.clientOpen ?? 0;
+    await fx?.close();
+    assert.equal(open, 0, 'client sockets left open');
+  });
 }

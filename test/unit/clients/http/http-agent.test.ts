@@ -14,7 +14,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { type SocketError, isSocketError } from '../../../../src/base/socket-error.ts';
 import {
   HttpResponse,
@@ -24,7 +24,7 @@ import {
 } from '../../../../src/clients/http/index.ts';
 import { TlsSessionCache, prepareTls } from '../../../../src/tls/index.ts';
 import { createTestPki, type LeafPair, type TestPki } from '../../../support/test-pki.ts';
-import { type Fixture, hostFixture, httpServer, httpsServer, pattern, readAll, userspaceFixture } from './http-fixtures.ts';
+import { FIXTURES, type Fixture, fixturePerTest, httpServer, httpsServer, pattern, readAll } from './http-fixtures.ts';
 
 let pki: TestPki;
 
@@ -88,26 +88,11 @@ const bulkHandler: http.RequestListener = (req, res) => {
   });
 };
 
-const FIXTURES: Array<[string, () => Promise<Fixture>]> = [
-  ['host', hostFixture],
-  ['userspace', userspaceFixture],
-];
-
 for (const [kind, make] of FIXTURES) {
   describe(`iotnet/http over the ${kind} stack`, () => {
     let fx: Fixture;
     const cleanups: Array<() => unknown> = [];
-
-    beforeEach(async () => {
-      fx = await make();
-    });
-
-    afterEach(async () => {
-      for (const c of cleanups.splice(0).reverse()) await c();
-      const open = fx.clientOpen;
-      await fx.close();
-      assert.equal(open, 0, 'client sockets left open');
-    });
+    fixturePerTest(make, (f) => (fx = f), cleanups);
 
     /** An agent destroyed after the test. */
     function agentOf<A extends http.Agent>(agent: A): A {

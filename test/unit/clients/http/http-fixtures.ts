@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import type tls from 'node:tls';
 import type { Fixture } from '../../tls/tls-fixtures.ts';
 
-export { hostFixture, userspaceFixture, type Fixture } from '../../tls/tls-fixtures.ts';
+export { FIXTURES, fixturePerTest, hostFixture, userspaceFixture, type Fixture } from '../../tls/tls-fixtures.ts';
 
 /** An HTTP(S) server of a fixture. */
 export interface HttpServerHandle {
