@@ -31,6 +31,13 @@ export interface ModuleOpenRequest {
   readonly keepAliveS: number;
 }
 
+/** An opened link. */
+export interface ModuleLink {
+  readonly id: number;
+  /** The link's local port, when the module reports it. */
+  readonly localPort?: number;
+}
+
 /** A datagram's source or a stream's peer. */
 export interface ModuleReceived {
   readonly bytes: Uint8Array;
@@ -79,15 +86,17 @@ export interface ModuleDriver {
   /** Registers the backend's event sink; called once, before anything else. */
   attach(events: ModuleEvents): void;
   /**
-   * Opens a link and resolves its id once connected (TCP/SSL) or created (UDP). Rejects with
+   * Opens a link and resolves its id (and the local port, when the module tells it: ESP
+   * `+LINK_CONN`, `AT+CIPSTATE?`, Quectel `AT+QISTATE`) once connected (TCP/SSL) or created
+   * (UDP). Rejects with
    * `ECONNREFUSED`, `ETIMEDOUT`, `EHOSTNOTFOUND`, `ENOMEM` (no free link), `ECONNABORTED`
    * (no network), `ERROR`. `signal` aborts the wait (the driver then closes the link if the
    * module opened it anyway).
    */
-  open(request: ModuleOpenRequest, signal?: AbortSignal): Promise<number>;
+  open(request: ModuleOpenRequest, signal?: AbortSignal): Promise<ModuleLink>;
   /**
-   * Sends up to `maxSend` bytes on a link (UDP: one datagram, to `to` or the link's default
-   * destination) and resolves the count the module accepted (may be less than given; 0 = retry
+   * Sends up to `maxSend` bytes on a link (UDP: one datagram, always with its destination `to`:
+   * the backend keeps the default destination and the receive filter itself) and resolves the count the module accepted (may be less than given; 0 = retry
    * later, e.g. Quectel `SEND FAIL` = buffer full). Rejects when the link is broken; the backend
    * then treats the stream as broken (reference §6 item 7).
    */
