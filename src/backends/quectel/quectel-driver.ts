@@ -26,7 +26,7 @@ import type { AtUrc } from '../at/at-engine.ts';
 import { isAtError } from '../at/at-error.ts';
 import type { Af, BackendCaps, Endpoint, LookupResult } from '../contract.ts';
 import type { ModuleDriver, ModuleEvents, ModuleLink, ModuleOpenRequest, ModuleReceived } from '../at/module-driver.ts';
-import { quectelError, quectelSocketError } from './quectel-errors.ts';
+import { quectelError, quectelRefine, quectelSocketError } from './quectel-errors.ts';
 import { QUECTEL_MAX_SOCKETS, QUECTEL_TIMEOUTS, type QuectelModem } from './quectel-modem.ts';
 import { fieldInt } from '../../wire/at/at-params.ts';
 import { parseQiopen, parseQirdCounters, parseQisendCounters, parseQiurc } from './quectel-parse.ts';
@@ -344,8 +344,10 @@ export class QuectelDriver implements ModuleDriver {
       } catch (e) {
         if (this.links.get(link) === l && (isAtError(e, 'error') || isAtError(e, 'cme'))) {
           // §6.21: the module no longer knows the link; reads would fail forever.
-          const err = quectelSocketError(e, { ...detail, reason: 'qird-error' });
-          const gone = err.detail.reason === 'qird-error' ? new SocketError('ECONNABORTED', { ...detail, reason: 'qird-error' }, { cause: e }) : err;
+          const refined = quectelRefine(e);
+          const gone = refined !== undefined
+            ? new SocketError(refined.code, { ...detail, reason: refined.reason }, { cause: e })
+            : new SocketError('ECONNABORTED', { ...detail, reason: 'qird-error' }, { cause: e });
           void this.forget(l, gone);
           throw gone;
         }
