@@ -18,7 +18,8 @@
  *   `ECONNABORTED` (`module-reset`, `unresponsive`, `pdp-deact`); URCs for unknown ids are ignored.
  */
 import { formatIPv4, parseIPv4, parseIPv6 } from '../../base/ip-address.ts';
-import { SocketError, type SocketErrorDetail } from '../../base/socket-error.ts';
+import { iotCodeValue } from '../../base/iot-constants.ts';
+import { isSocketError, SocketError, type SocketErrorDetail } from '../../base/socket-error.ts';
 import type { CancelTimer } from '../../base/time.ts';
 import type { Unsubscribe } from '../../base/listeners.ts';
 import { parseQirdHeader } from '../../wire/at/quectel-headers.ts';
@@ -494,8 +495,23 @@ export class QuectelDriver implements ModuleDriver {
     this.events?.accepted(id, { address: ip, port: rport }, server.port);
   }
 
-  lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
-    const run = (): Promise<LookupResult> => this.lookupOne(name, af, signal);
+  /**
+   * Resolves the first address of family `af`, or, as `SocketBackend.lookup` does, a negative IoT
+   * code (`EHOSTNOTFOUND`, `ETIMEDOUT`, `ECONNABORTED`, `ERROR`): the generic module backend
+   * passes this result through to `Network` unchanged. {@link lookupDetailed} rejects with the
+   * `SocketError` instead.
+   */
+  async lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
+    try {
+      return await this.lookupDetailed(name, af, signal);
+    } catch (e) {
+      return iotCodeValue(isSocketError(e) ? e.code : 'ERROR');
+    }
+  }
+
+  /** As `lookup`, rejecting with a `SocketError` (reason `qi:565`, `dns-timeout`, ...) on failure. */
+  lookupDetailed(name: string, af: Af, signal?: AbortSignal): Promise<Uint8Array> {
+    const run = (): Promise<Uint8Array> => this.lookupOne(name, af, signal);
     const p = this.dnsTail.then(run, run);
     this.dnsTail = p.then(
       () => undefined,
@@ -504,7 +520,7 @@ export class QuectelDriver implements ModuleDriver {
     return p;
   }
 
-  private async lookupOne(name: string, af: Af, signal: AbortSignal | undefined): Promise<LookupResult> {
+  private async lookupOne(name: string, af: Af, signal: AbortSignal | undefined): Promise<Uint8Array> {
     const detail: SocketErrorDetail = { op: 'lookup', backend: this.name, address: name };
     try {
       this.checkUsable(detail, signal);
@@ -580,11 +596,13 @@ export class QuectelDriver implements ModuleDriver {
   private loseAll(reason: string): void {
     const error = new SocketError('ECONNABORTED', { op: 'link', backend: this.name, reason });
     this.lastLoss = error;
+    const hadLinks = this.links.size > 0 || this.opens.size > 0;
     for (const p of [...this.opens.values()]) p.settle(LOST);
     this.links.clear();
     this.listeners.clear();
     this.dnsFail?.(error);
-    this.events?.lost(error);
+    // Nothing to report when no link existed (a reset during the first bring-up).
+    if (hadLinks) this.events?.lost(error);
   }
 
   async dispose(): Promise<void> {

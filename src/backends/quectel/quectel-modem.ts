@@ -330,8 +330,10 @@ export class QuectelModem {
     return this.serial(async () => {
       if (await this.resync(3)) return true;
       const stream = this.opts.stream;
+      const original = stream.baudRate;
       if (stream.setBaudRate === undefined) return false;
       for (const rate of this.opts.baudRates ?? DEFAULT_BAUDS) {
+        if (rate === original) continue;
         try {
           await stream.setBaudRate(rate);
         } catch {
@@ -339,6 +341,8 @@ export class QuectelModem {
         }
         if (await this.resync(2)) return true;
       }
+      // Nobody answered at any rate (module still booting, or off): back to where we started.
+      if (original !== undefined) await stream.setBaudRate(original).catch(() => undefined);
       return false;
     });
   }

@@ -399,12 +399,14 @@ describe('Quectel driver: lookup (AT+QIDNSGIP)', () => {
       f.later(30, '\r\n+QIURC: "dnsgip",565\r\n');
       return OK;
     });
-    await assert.rejects(drive(r.sched, r.driver.lookup('nx.example', 1)), isErr('EHOSTNOTFOUND', 'qi:565'));
+    await assert.rejects(drive(r.sched, r.driver.lookupDetailed('nx.example', 1)), isErr('EHOSTNOTFOUND', 'qi:565'));
     r.fake.once(/^AT\+QIDNSGIP=/, () => OK);
-    await assert.rejects(drive(r.sched, r.driver.lookup('slow.example', 1)), isErr('ETIMEDOUT', 'dns-timeout'));
+    await assert.rejects(drive(r.sched, r.driver.lookupDetailed('slow.example', 1)), isErr('ETIMEDOUT', 'dns-timeout'));
     const mark = r.fake.commands.length;
-    await assert.rejects(drive(r.sched, r.driver.lookup('a"b,c', 1)), isErr('EHOSTNOTFOUND', 'bad-name'));
+    await assert.rejects(drive(r.sched, r.driver.lookupDetailed('a"b,c', 1)), isErr('EHOSTNOTFOUND', 'bad-name'));
     assert.deepEqual(after(r, mark), []);
+    // The SocketBackend form: a negative IoT code instead of a rejection.
+    assert.equal(await drive(r.sched, r.driver.lookup('a"b', 1)), -16);
   });
 });
 
