@@ -12,6 +12,7 @@ import { XorShiftRng } from '../../../../src/base/rand.ts';
 import type { VirtualScheduler } from '../../../../src/base/time.ts';
 import { createBytePipe, type BytePipeEnd, type BytePipeOptions } from '../../../../src/link/byte-pipe.ts';
 import { Network } from '../../../../src/socket/network.ts';
+import type { TcpSocket } from '../../../../src/socket/tcp-socket.ts';
 import { twoHosts } from '../../../support/stack-net.ts';
 
 export const PEER = '10.0.0.2';
@@ -51,6 +52,13 @@ export interface Rig {
   until(pred: () => boolean, maxMs?: number): Promise<void>;
   /** Runs until the received text contains `s`, then takes everything. */
   expect(s: string, maxMs?: number): Promise<string>;
+  /**
+   * `AT+QISEND=<id>,<len>`: waits for the prompt, types `data`, returns what followed it up to
+   * `SEND OK` / `SEND FAIL` / `ERROR`.
+   */
+  qisend(id: number, data: string): Promise<string>;
+  /** Reads from a peer socket until `n` bytes (latin1) came or it ended. */
+  readText(socket: TcpSocket, n: number): Promise<string>;
   /** Drives virtual time until `p` settles; its value (rejections are rethrown). */
   resolve<T>(p: Promise<T>, maxMs?: number): Promise<T>;
   /** Powers on and waits for registration; takes the boot output. Echo is left on. */
@@ -145,6 +153,23 @@ export async function makeRig(options: RigOptions = {}): Promise<Rig> {
       await until(() => settled, maxMs);
       return wrapped;
     },
+    qisend: async (id, data) => {
+      rig.send(`AT+QISEND=${id},${data.length}\r`);
+      await until(() => peek().includes('> '));
+      take();
+      rig.send(data);
+      await until(() => /(SEND OK|SEND FAIL|ERROR)\r\n$/.test(peek()));
+      return take();
+    },
+    readText: async (socket, n) => {
+      let got = '';
+      while (got.length < n) {
+        const c = await rig.resolve(socket.read());
+        if (c === null) break;
+        got += text(c);
+      }
+      return got;
+    },
     boot: async () => {
       sim.powerOn();
       await until(() => sim.net.registered && peek().includes('PB DONE'), 60_000);
@@ -170,5 +195,14 @@ export async function makeRig(options: RigOptions = {}): Promise<Rig> {
     });
     await until(() => started, 5000);
   }
+  return rig;
+}
+
+/** A rig booted and registered, echo off, context 1 active. */
+export async function online(options: RigOptions = {}): Promise<Rig> {
+  const rig = await makeRig(options);
+  await rig.boot();
+  await rig.at('ATE0');
+  assert.equal(await rig.at('AT+QIACT=1'), '\r\nOK\r\n');
   return rig;
 }

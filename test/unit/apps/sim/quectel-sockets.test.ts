@@ -6,17 +6,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TcpSocket } from '../../../../src/socket/tcp-socket.ts';
-import { makeRig, MODULE_IP, PEER, text, type Rig, type RigOptions } from './quectel-rig.ts';
+import { MODULE_IP, online, PEER, text, type Rig } from './quectel-rig.ts';
 
 /** Booted, echo off, context 1 active. */
-async function online(options: RigOptions = {}): Promise<Rig> {
-  const rig = await makeRig(options);
-  await rig.boot();
-  await rig.at('ATE0');
-  assert.equal(await rig.at('AT+QIACT=1'), '\r\nOK\r\n');
-  return rig;
-}
-
 /** A peer TCP server on `port`; `accepted()` waits for the next connection. */
 async function peerServer(rig: Rig, port: number): Promise<{ accepted: () => Promise<TcpSocket> }> {
   const server = await rig.resolve(rig.peerNet.listen({ port }));
@@ -30,16 +22,6 @@ async function connect(rig: Rig, id: number, port: number, mode = 0): Promise<Tc
   assert.equal(await rig.at(`AT+QIOPEN=1,${id},"TCP","${PEER}",${port},0,${mode}`), '\r\nOK\r\n');
   assert.equal(await rig.expect(`+QIOPEN: ${id},0\r\n`), `\r\n+QIOPEN: ${id},0\r\n`);
   return acceptedP;
-}
-
-async function readN(rig: Rig, s: TcpSocket, n: number): Promise<string> {
-  let got = '';
-  while (got.length < n) {
-    const c = await rig.resolve(s.read());
-    if (c === null) break;
-    got += text(c);
-  }
-  return got;
 }
 
 describe('Quectel simulator sockets', () => {
@@ -143,12 +125,12 @@ describe('Quectel simulator sockets', () => {
     assert.equal(await rig.expect('> '), '\r\n> ');
     rig.send(payload);
     assert.equal(await rig.expect('SEND OK\r\n'), '\r\nSEND OK\r\n');
-    assert.equal(await readN(rig, peer, 10), payload);
+    assert.equal(await rig.readText(peer, 10), payload);
     rig.send('AT+QISEND=0\r');
     await rig.expect('> ');
     rig.send('abc\x1a');
     assert.equal(await rig.expect('SEND OK\r\n'), '\r\nSEND OK\r\n');
-    assert.equal(await readN(rig, peer, 3), 'abc');
+    assert.equal(await rig.readText(peer, 3), 'abc');
     rig.send('AT+QISEND=0\r');
     await rig.expect('> ');
     rig.send('zzz\x1b');
@@ -156,7 +138,7 @@ describe('Quectel simulator sockets', () => {
     assert.equal(await rig.at('AT+QIGETERROR'), '\r\n+QIGETERROR: 571,cancel send\r\n\r\nOK\r\n');
     rig.send('AT+QISENDEX=0,"3132"\r');
     assert.equal(await rig.expect('SEND OK\r\n'), '\r\nSEND OK\r\n');
-    assert.equal(await readN(rig, peer, 2), '12');
+    assert.equal(await rig.readText(peer, 2), '12');
     assert.equal(await rig.at('AT+QISEND=0,0'), '\r\n+QISEND: 15,15,0\r\n\r\nOK\r\n');
     assert.equal(await rig.at('AT+QISEND=0,1461'), '\r\nERROR\r\n');
     // Echo on: the command and the data typed after the prompt come back, unless QISDE=0.
@@ -170,7 +152,7 @@ describe('Quectel simulator sockets', () => {
     await rig.expect('> ');
     rig.send('ho');
     assert.equal(await rig.expect('SEND OK\r\n'), '\r\nSEND OK\r\n');
-    assert.equal(await readN(rig, peer, 4), 'hiho');
+    assert.equal(await rig.readText(peer, 4), 'hiho');
     assert.equal(rig.sim.stats.sendOk, 5);
     await rig.close();
   });
@@ -178,14 +160,8 @@ describe('Quectel simulator sockets', () => {
   it('SEND FAIL when the send buffer cannot take the data', async () => {
     const rig = await online({ sim: { sockets: { sendBufferBytes: 8 } } });
     await connect(rig, 0, 8015);
-    rig.send('AT+QISEND=0,10\r');
-    await rig.expect('> ');
-    rig.send('0123456789');
-    assert.equal(await rig.expect('SEND FAIL\r\n'), '\r\nSEND FAIL\r\n');
-    rig.send('AT+QISEND=0,8\r');
-    await rig.expect('> ');
-    rig.send('01234567');
-    assert.equal(await rig.expect('SEND OK\r\n'), '\r\nSEND OK\r\n');
+    assert.equal(await rig.qisend(0, '0123456789'), '\r\nSEND FAIL\r\n');
+    assert.equal(await rig.qisend(0, '01234567'), '\r\nSEND OK\r\n');
     assert.equal(rig.sim.stats.sendFail, 1);
     await rig.close();
   });
@@ -244,7 +220,7 @@ describe('Quectel simulator sockets', () => {
     await rig.expect('> ');
     rig.send('out');
     await rig.expect('SEND OK');
-    assert.equal(await readN(rig, c1, 3), 'out');
+    assert.equal(await rig.readText(c1, 3), 'out');
     const state = await rig.at('AT+QISTATE?');
     assert.match(state, /\+QISTATE: 0,"TCP INCOMING","10\.0\.0\.2",\d+,2020,2,1,11,0,"uart1"\r\n\+QISTATE: 11,"TCP LISTENER","127\.0\.0\.1",0,2020,3,1,11,0,"uart1"\r\n\r\nOK\r\n$/);
     assert.equal(await rig.at('AT+QIRD=11'), '\r\nERROR\r\n', 'a listener has nothing to read');
