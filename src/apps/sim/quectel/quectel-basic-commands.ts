@@ -2,7 +2,7 @@
  * V.250 and 3GPP TS 27.007 commands of the Quectel simulator (reference `at-modules.md` §2):
  * `AT`, `ATE`, `ATV`, `ATI`, `ATZ`, `AT&F`, identity (`+GMR`, `+CGMM`, `+CGSN`, …), `+CMEE`,
  * `+CPIN`, `+CSQ`, `+CESQ`, `+CREG`/`+CGREG`/`+CEREG`, `+COPS`, `+CFUN`, `+CGDCONT`, `+CGATT`,
- * `+CGACT`, `+CGPADDR`, `+CGEREP`, `+QPOWD`. Data mode (`ATD*99#`, `AT+CGDATA`, PPP) is not
+ * `+CGACT`, `+CGPADDR`, `+CGEREP`, `+QPOWD`, `+IPR`. Data mode (`ATD*99#`, `AT+CGDATA`, PPP) is not
  * simulated yet (a later issue adds it): those answer `ERROR`.
  */
 import type { CommandHandler, QuectelContext } from './quectel-context.ts';
@@ -193,6 +193,18 @@ const qpowd: CommandHandler = (ctx, cmd) => {
   return { final: 'OK', after: () => ctx.powerDown() };
 };
 
+const BAUD_RATES = [4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600];
+
+/** `AT+IPR=<rate>`: `OK` at the old rate, then the port switches (`AT+IPR?` → `+IPR: <rate>`). */
+const ipr: CommandHandler = (ctx, cmd) => {
+  if (cmd.form === 'read') return info(`+IPR: ${ctx.port.baudRate}`);
+  if (cmd.form === 'test') return info(`+IPR: (),(${BAUD_RATES.join(',')})`);
+  if (cmd.form !== 'set') return ERROR;
+  const rate = intField(cmd.fields[0], 0, 1_000_000);
+  if (rate === undefined || !BAUD_RATES.includes(rate)) return ERROR;
+  return { final: 'OK', after: () => void ctx.port.changeBaudRate(rate) };
+};
+
 const plainOk: CommandHandler = (_ctx, cmd) => (cmd.form === 'exec' || cmd.form === 'set' ? OK : ERROR);
 
 /** The V.250 / 27.007 handlers by upper-case name. */
@@ -238,4 +250,5 @@ export const BASIC_COMMANDS: Readonly<Record<string, CommandHandler>> = {
   '+CGPADDR': cgpaddr,
   '+CGEREP': cgerep,
   '+QPOWD': qpowd,
+  '+IPR': ipr,
 };

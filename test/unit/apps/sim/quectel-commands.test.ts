@@ -190,4 +190,16 @@ describe('Quectel simulator commands', () => {
     await rig.expect('RDY');
     await rig.close();
   });
+
+  it('AT+IPR answers OK at the old rate, then the line runs at the new one', async () => {
+    const rig = await booted({ pipe: { baudRate: 115200 } });
+    assert.equal(await rig.at('AT+IPR?'), '\r\n+IPR: 115200\r\n\r\nOK\r\n');
+    assert.equal(await rig.at('AT+IPR=9600'), '\r\nOK\r\n');
+    await rig.run(100);
+    assert.equal(rig.sim.port.baudRate, 9600);
+    await rig.host.setBaudRate(9600);
+    assert.equal(await rig.at('AT+IPR?'), '\r\n+IPR: 9600\r\n\r\nOK\r\n');
+    assert.equal(await rig.at('AT+IPR=1234'), '\r\nERROR\r\n');
+    await rig.close();
+  });
 });
