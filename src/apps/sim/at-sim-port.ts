@@ -455,7 +455,7 @@ export class AtSimPort {
     const bytes =
       style === 'typed' ? line.raw : style === 'text-cr-crlf' ? latin1(`${line.text}\r\r\n`) : style(line);
     if (bytes.length > 1 && this.faults.fire(urcPointKind('inEcho'))) {
-      const urc = this.#pickUrc('inEcho');
+      const urc = this.#pickUrc(urcPointKind('inEcho'));
       if (urc !== undefined) {
         const cut = this.faults.int(1, bytes.length - 1);
         this.write(bytes.subarray(0, cut), 'echo');

@@ -199,7 +199,10 @@ async function cipsend(sim: EspAtSim, cmd: EspCommand): Promise<void> {
   if (gen !== sim.generation) return;
   if (!ok) return sendResult(sim, ['\r\nSEND FAIL\r\n'], false);
   sim.stats.bytesToNetwork += data.length;
-  if (faults.fire('missingSendOk')) return;
+  if (faults.fire('missingSendOk')) {
+    sim.stats.sendOk++;
+    return;
+  }
   if (faults.fire('sendFailThenOk')) return sendResult(sim, ['\r\nSEND FAIL\r\n', '\r\nSEND OK\r\n'], true);
   if (faults.fire('errorThenSendOk')) return sendResult(sim, ['\r\nERROR\r\n', '\r\nSEND OK\r\n'], true);
   sendResult(sim, ['\r\nSEND OK\r\n'], true);
