@@ -294,11 +294,12 @@ export class EspAtDriver implements ModuleDriver {
     try {
       return await this.module.run(async () => {
         if (this.links[id] !== link || link.state !== 'open') throw this.module.error('ENOTCONN', 'no-link', 'send');
+        const mark = this.module.lineMark();
         try {
           const r = await this.module.engine.send({ text, data, timeoutMs });
           return this.accepted(r.lines, n);
         } catch (e) {
-          return await this.sendFailed(e, data, n, udp);
+          return await this.sendFailed(e, data, n, udp, mark);
         }
       });
     } catch (e) {
@@ -313,13 +314,13 @@ export class EspAtDriver implements ModuleDriver {
   }
 
   /** Inside `run`: a send's failure, with the firmware quirks of reference §6 item 7. */
-  private async sendFailed(e: unknown, data: Uint8Array, n: number, udp: boolean): Promise<number> {
+  private async sendFailed(e: unknown, data: Uint8Array, n: number, udp: boolean, mark: number): Promise<number> {
     if (!(e instanceof AtError)) throw e;
     const wrote = this.module.lastWritten(data);
     const detail = { op: 'send', backend: this.name };
     if (wrote && (e.reason === 'send-fail' || e.reason === 'error')) {
       // `SEND FAIL` then `SEND OK`, `ERROR` then `SEND OK`: the data went out after all.
-      const late = await this.module.waitLine(/^SEND (?:OK|FAIL)$/, this.module.timeouts.sendGrace);
+      const late = await this.module.waitLine(/^SEND (?:OK|FAIL)$/, this.module.timeouts.sendGrace, mark);
       if (late === 'SEND OK') {
         this.stats.lateAcks++;
         return this.accepted(e.lines, n);

@@ -138,6 +138,9 @@ export class EspAtModule {
   private cancelBoot: CancelTimer | undefined;
   private cancelReinit: CancelTimer | undefined;
   private cancelCheck: CancelTimer | undefined;
+  /** The last unsolicited lines, numbered (a late acknowledgement may come before anyone waits for it). */
+  private readonly recent: { seq: number; text: string }[] = [];
+  private lineSeq = 0;
   /** The last bytes handed to the stream (a data phase's payload is written as the same array). */
   private lastWrite: Uint8Array | undefined;
 
@@ -161,6 +164,8 @@ export class EspAtModule {
       onUnsolicited: (t) => {
         if (t.kind !== 'line') return;
         this.stats.unsolicitedLines++;
+        this.recent.push({ seq: ++this.lineSeq, text: t.text });
+        if (this.recent.length > 32) this.recent.shift();
         for (const w of [...this.lineWaiters]) w(t.text);
         if (isGarbage(t.text)) {
           this.stats.garbageLines++;
@@ -279,8 +284,15 @@ export class EspAtModule {
     return this.lastWrite === bytes;
   }
 
-  /** Inside `run` only: waits up to `ms` for an unsolicited line matching `re`. */
-  waitLine(re: RegExp, ms: number): Promise<string | undefined> {
+  /** A mark for `waitLine`: unsolicited lines after it count. */
+  lineMark(): number {
+    return this.lineSeq;
+  }
+
+  /** Inside `run` only: an unsolicited line matching `re` since `mark`, else waits up to `ms` for one. */
+  waitLine(re: RegExp, ms: number, mark = this.lineSeq): Promise<string | undefined> {
+    const seen = this.recent.find((l) => l.seq > mark && re.test(l.text));
+    if (seen !== undefined) return Promise.resolve(seen.text);
     return new Promise((resolve) => {
       const waiter = (line: string): void => {
         if (!re.test(line)) return;

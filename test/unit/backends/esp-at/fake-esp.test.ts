@@ -4,6 +4,7 @@
 // The file also checks the fake itself, so it is a test file like its users.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { pathToFileURL } from 'node:url';
 import { XorShiftRng } from '../../../../src/base/rand.ts';
 import { VirtualScheduler } from '../../../../src/base/time.ts';
 import { createBytePipe, type BytePipeEnd } from '../../../../src/link/byte-pipe.ts';
@@ -54,6 +55,8 @@ export interface FakeOptions {
   readonly gmr?: string;
   /** Max chunk of the pipe's seeded chunking (default 64). */
   readonly chunkMax?: number;
+  /** Line rates of the host and module ends; bytes cross garbled while they differ. */
+  readonly baud?: { readonly host: number; readonly dev: number };
 }
 
 /** The scripted module. */
@@ -90,7 +93,12 @@ export class FakeEsp {
     this.echo = options.echo ?? false;
     this.gmr = options.gmr ?? GMR[options.dialect];
     const rng = new XorShiftRng(options.seed ?? 1);
-    [this.host, this.dev] = createBytePipe({ scheduler: this.sched, chunking: { rng, min: 1, max: options.chunkMax ?? 64 } });
+    const b = options.baud;
+    [this.host, this.dev] = createBytePipe({
+      scheduler: this.sched,
+      chunking: { rng, min: 1, max: options.chunkMax ?? 64 },
+      ...(b !== undefined ? { a: { baudRate: b.host }, b: { baudRate: b.dev }, garbleOnBaudMismatch: true } : {}),
+    });
     this.dev.onData((b) => this.onBytes(b));
   }
 
@@ -386,8 +394,9 @@ export interface Rig extends EspAt {
 }
 
 /** A fake module and a driver on it, initialised (and joined unless `join: false`). */
-export async function rig(options: FakeOptions & { join?: boolean; esp?: Partial<CreateEspAtOptions> }): Promise<Rig> {
+export async function rig(options: FakeOptions & { join?: boolean; esp?: Partial<CreateEspAtOptions>; setup?: (fake: FakeEsp) => void }): Promise<Rig> {
   const fake = new FakeEsp(options);
+  options.setup?.(fake);
   const esp = createEspAt({ stream: fake.host, scheduler: fake.sched, ...options.esp });
   const { events, log } = recorder();
   esp.driver.attach(events);
@@ -402,7 +411,8 @@ export const BRING_UP: Record<FakeDialect, string[]> = {
   nonos: ['AT', 'ATE0', 'AT+GMR', 'AT+CWMODE_CUR=1', 'AT+CIPMUX?', 'AT+CIPMUX=1', 'AT+CIPRECVMODE=1', 'AT+CIPDINFO=1'],
 };
 
-describe('fake ESP module', () => {
+// Only when run itself, not when imported by the driver tests.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) describe('fake ESP module', () => {
   for (const dialect of ['esp-at', 'nonos'] as const) {
     it(`${dialect}: bring-up from a fresh module, passive receive on`, async () => {
       const r = await rig({ dialect, join: false });
