@@ -3,6 +3,7 @@
  * (`EspAtModule`), the CMSIS-style Wi-Fi face (`EspWifi`) and the socket side (`EspAtDriver`, a
  * `ModuleDriver` for the generic module socket backend).
  */
+import { createModuleBackend, type ModuleBackend, type ModuleBackendOptions } from '../at/module-backend.ts';
 import { EspAtDriver, type EspDriverOptions } from './esp-driver.ts';
 import { EspAtModule, type EspAtModuleOptions } from './esp-module.ts';
 import { EspWifi, type EspWifiOptions } from './esp-wifi.ts';
@@ -26,17 +27,25 @@ export interface EspAt {
   readonly module: EspAtModule;
   readonly wifi: EspWifi;
   readonly driver: EspAtDriver;
+  /** The socket backend over `driver` (give it to a `Network`). */
+  readonly backend: ModuleBackend;
 }
 
 export interface CreateEspAtOptions extends EspAtModuleOptions {
   readonly wifi?: EspWifiOptions;
   readonly driver?: EspDriverOptions;
+  /** Options of the socket backend (its scheduler is the module's). */
+  readonly backend?: Omit<ModuleBackendOptions, 'scheduler'>;
 }
 
-/** Builds the module, its Wi-Fi face and its socket driver over one stream. Call `wifi.initialize()` (or `module.initialize()`) next. */
+/**
+ * Builds the module, its Wi-Fi face, its socket driver and the module socket backend over one
+ * stream. Call `wifi.initialize()` and `wifi.join(...)` next.
+ */
 export function createEspAt(options: CreateEspAtOptions): EspAt {
   const module = new EspAtModule(options);
   const wifi = new EspWifi(module, options.wifi);
   const driver = new EspAtDriver(module, wifi, options.driver);
-  return { module, wifi, driver };
+  const backend = createModuleBackend(driver, { ...options.backend, scheduler: options.scheduler });
+  return { module, wifi, driver, backend };
 }
