@@ -14,6 +14,8 @@
  * (a `Promise`), because some backends need a round trip (OS bind, AT command).
  */
 
+import type { SocketError } from '../base/socket-error.ts';
+
 /** Address family as in IoT Socket: 1 = IPv4, 2 = IPv6. */
 export type Af = 1 | 2;
 /** Socket type as in IoT Socket: 1 = stream (TCP), 2 = datagram (UDP). */
@@ -45,7 +47,7 @@ export interface BackendCaps {
   readonly listen: boolean;
   /** Most sockets open at once (accepted sockets included). */
   readonly maxSockets: number;
-  /** Largest UDP payload accepted by one send, IPv4 (at least 1472). */
+  /** Largest UDP payload accepted by one send, IPv4 (1472 for an IP stack; an AT module may take less: Quectel 1460). */
   readonly maxDatagram: number;
   /** Connection-establishment deadline in ms (spec §7: below 18 s). */
   readonly connectTimeoutMs: number;
@@ -168,6 +170,13 @@ export interface CoreSocket {
    * in which case it resets (RST). Never waits for FIN/TIME-WAIT.
    */
   close(abort?: boolean): MaybePromise<number>;
+
+  /**
+   * Optional: the backend's own error behind the failure code a call last returned (the AT
+   * driver's reason such as `module-reset` or `qi:566`, with its cause), so the idiomatic API can
+   * pass it on. Only used when its code equals the returned code.
+   */
+  lastFailure?(): SocketError | undefined;
 }
 
 /** Resolver result: the first address of the requested family, or an IoT code. */

@@ -4,8 +4,8 @@
  * `Readiness`, call-order queues that honour deadlines and `AbortSignal`s, and
  * random ephemeral ports. Not part of the public API.
  */
-import { CORE_EOF } from '../backends/contract.ts';
-import { iotCodeName } from '../base/iot-constants.ts';
+import { CORE_EOF, type CoreSocket } from '../backends/contract.ts';
+import { iotCodeName, iotCodeValue } from '../base/iot-constants.ts';
 import type { Rng } from '../base/rand.ts';
 import { randomInt } from '../base/rand.ts';
 import { SocketError } from '../base/socket-error.ts';
@@ -33,6 +33,16 @@ export interface OpWhere {
 export function codeError(code: number, where: OpWhere, reason?: string, cause?: unknown): SocketError {
   const name: IotCode = code === CORE_EOF ? 'ECONNRESET' : iotCodeName(code);
   return socketError(name, where, reason, cause);
+}
+
+/**
+ * The error for a failure code `code` a core socket returned: with the backend's own error
+ * (`core.lastFailure()`, same code) as cause and its reason, else as `codeError`.
+ */
+export function coreError(core: CoreSocket, code: number, where: OpWhere, reason?: string): SocketError {
+  const f = core.lastFailure?.();
+  if (f !== undefined && code !== CORE_EOF && iotCodeValue(f.code) === code) return socketError(f.code, where, reason ?? f.detail.reason, f);
+  return codeError(code, where, reason);
 }
 
 /** A `SocketError` with the given code name and context. */

@@ -29,6 +29,7 @@ import type { OpWhere, SocketContext } from './idiomatic-support.ts';
 import {
   checkTimeout,
   codeError,
+  coreError,
   raceDeadline,
   randomEphemeralPort,
   socketError,
@@ -329,12 +330,12 @@ export class Network {
       }
       const started = await core.connect(remote.bytes, remote.port);
       if (started !== 0 && started !== IOT_SOCKET_EINPROGRESS && started !== IOT_SOCKET_EALREADY) {
-        throw codeError(started, where);
+        throw coreError(core, started, where);
       }
       for (;;) {
         const state = core.connectResult();
         if (state === 0) break;
-        if (state !== IOT_SOCKET_EINPROGRESS && state !== IOT_SOCKET_EALREADY) throw codeError(state, where);
+        if (state !== IOT_SOCKET_EINPROGRESS && state !== IOT_SOCKET_EALREADY) throw coreError(core, state, where);
         if (this.#closed) throw socketError('ESOCK', where, 'network-closed');
         await waitChange(readiness, deadline, opts.signal, where, () => socketError('ESOCK', where, 'network-closed'));
       }

@@ -19,6 +19,7 @@ import {
   destroyedError,
   checkTimeout,
   codeError,
+  coreError,
   raceDeadline,
   socketError,
   toBytes,
@@ -196,7 +197,7 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
           this.#eof = true;
           return null;
         }
-        if (n !== IOT_SOCKET_EAGAIN && n !== 0) throw codeError(n, where);
+        if (n !== IOT_SOCKET_EAGAIN && n !== 0) throw coreError(this.#core, n, where);
         await waitChange(this.#readiness, deadline, opts.signal, where, () => this.#closedError('read'));
       }
     }, this.#reads.size === 0 ? undefined : this.#gate('read', deadline, opts.signal));
@@ -251,7 +252,7 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
             await b.released;
             continue;
           }
-          if (b !== IOT_SOCKET_EAGAIN && b !== 0) throw codeError(b, where);
+          if (b !== IOT_SOCKET_EAGAIN && b !== 0) throw coreError(this.#core, b, where);
           await waitChange(this.#readiness, deadline, opts.signal, where, () => this.#closedError('write'));
           continue;
         }
@@ -260,7 +261,7 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
           off += n;
           continue;
         }
-        if (n !== IOT_SOCKET_EAGAIN && n !== 0) throw codeError(n, where);
+        if (n !== IOT_SOCKET_EAGAIN && n !== 0) throw coreError(this.#core, n, where);
         await waitChange(this.#readiness, deadline, opts.signal, where, () => this.#closedError('write'));
       }
     }, this.#writes.size === 0 ? undefined : this.#gate('write', deadline, opts.signal));

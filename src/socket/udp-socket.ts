@@ -5,7 +5,7 @@ import type { CoreSocket, Endpoint, RecvInfo } from '../backends/contract.ts';
 import { IOT_SOCKET_EAGAIN } from '../base/iot-constants.ts';
 import type { SocketError } from '../base/socket-error.ts';
 import type { OpWhere, SocketContext } from './idiomatic-support.ts';
-import { checkTimeout, closeCore, codeError, socketError, toBytes, untilClosed, waitChange } from './idiomatic-support.ts';
+import { checkTimeout, closeCore, codeError, coreError, socketError, toBytes, untilClosed, waitChange } from './idiomatic-support.ts';
 import type { Readiness} from './readiness.ts';
 import { deadlineAfter } from './readiness.ts';
 import { SocketAddress } from './socket-address.ts';
@@ -130,7 +130,7 @@ export class UdpSocket implements AsyncIterable<Datagram> {
       this.#checkOpen('send');
       const n = dest !== undefined ? this.#core.send(bytes, bytes.length, dest) : this.#core.send(bytes, bytes.length);
       if (n > 0) return;
-      if (n !== IOT_SOCKET_EAGAIN && n !== 0) throw codeError(n, where);
+      if (n !== IOT_SOCKET_EAGAIN && n !== 0) throw coreError(this.#core, n, where);
       await waitChange(this.#readiness, deadline, opts.signal, where, () => this.#closedError('send'));
     }
   }
@@ -152,7 +152,7 @@ export class UdpSocket implements AsyncIterable<Datagram> {
         const from = SocketAddress.fromBytes(fromBytes, info.address !== undefined ? info.port : (this.#remote?.port ?? 0));
         return { data: buf.slice(0, n), from };
       }
-      if (n !== IOT_SOCKET_EAGAIN) throw codeError(n, where);
+      if (n !== IOT_SOCKET_EAGAIN) throw coreError(this.#core, n, where);
       await waitChange(this.#readiness, deadline, opts.signal, where, () => this.#closedError('recv'));
     }
   }

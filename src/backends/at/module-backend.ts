@@ -16,7 +16,7 @@ import { CryptoRng } from '../../runtime/crypto-rng.ts';
 import type { Af, BackendCaps, CoreSocket, Endpoint, LookupResult, SockType, SocketBackend } from '../contract.ts';
 import { PortTable } from '../host/port-table.ts';
 import type { ModuleDriver, ModuleEvents, ModuleReceived } from './module-driver.ts';
-import type { LinkOwner, ModuleBackendStats, ModuleEnv } from './module-env.ts';
+import { failureCode, type LinkOwner, type ModuleBackendStats, type ModuleEnv } from './module-env.ts';
 import { ModuleTcpSocket } from './module-tcp-socket.ts';
 import { ModuleUdpSocket } from './module-udp-socket.ts';
 
@@ -121,7 +121,7 @@ export class ModuleBackend implements SocketBackend {
         if (owner === undefined) return;
         this.owners.delete(link);
         this.stats.linksClosed++;
-        owner.gone(error === undefined ? 0 : iotCodeValue(error.code));
+        owner.gone(error === undefined ? 0 : iotCodeValue(error.code), error);
       },
       accepted: (link: number, remote: Endpoint, port: number) => {
         for (const s of this.sockets) {
@@ -140,7 +140,7 @@ export class ModuleBackend implements SocketBackend {
         const owners = [...this.owners.values()];
         this.owners.clear();
         this.stats.linksClosed += owners.length;
-        for (const o of owners) o.gone(code);
+        for (const o of owners) o.gone(code, error);
       },
     };
   }
@@ -154,8 +154,12 @@ export class ModuleBackend implements SocketBackend {
     return s;
   }
 
-  lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
-    return this.driver.lookup(name, af, signal);
+  async lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
+    try {
+      return await this.driver.lookup(name, af, signal);
+    } catch (e) {
+      return failureCode(e);
+    }
   }
 
   /** Closes every socket (links closed at once) and disposes of the driver. */

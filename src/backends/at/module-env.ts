@@ -4,7 +4,7 @@
  */
 import { iotCodeValue, IOT_SOCKET_ERROR } from '../../base/iot-constants.ts';
 import type { Rng } from '../../base/rand.ts';
-import { isSocketError } from '../../base/socket-error.ts';
+import { isSocketError, type SocketError } from '../../base/socket-error.ts';
 import type { Scheduler } from '../../base/time.ts';
 import type { CoreSocket } from '../contract.ts';
 import type { PortTable } from '../host/port-table.ts';
@@ -14,8 +14,8 @@ import type { ModuleDriver, ModuleReceived } from './module-driver.ts';
 export interface LinkOwner {
   data(received: ModuleReceived): void;
   readable(available: number): void;
-  /** The link is gone (`code` 0 for an orderly close, else a negative IoT code). */
-  gone(code: number): void;
+  /** The link is gone (`code` 0 for an orderly close, else a negative IoT code, with the driver's error). */
+  gone(code: number, error?: SocketError): void;
 }
 
 /** Counters of a module backend (for tests and diagnostics). */
@@ -64,6 +64,11 @@ export interface ModuleEnv {
   /** A socket adopted by the backend (accepted) or released (closed). */
   adopt(socket: CoreSocket): void;
   released(socket: CoreSocket): void;
+}
+
+/** The driver's error, when it is a `SocketError` (drivers reject with nothing else). */
+export function failureError(error: unknown): SocketError | undefined {
+  return isSocketError(error) ? error : undefined;
 }
 
 /** The IoT code of a driver failure (a `SocketError`, else `ERROR`). */

@@ -27,7 +27,8 @@ import { RingBuffer } from '../../stack/ring-buffer.ts';
 import type { Accepted, Af, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
 import { CORE_EOF } from '../contract.ts';
 import type { Reservation } from '../host/port-table.ts';
-import { failureCode, type LinkOwner, type ModuleEnv } from './module-env.ts';
+import type { SocketError } from '../../base/socket-error.ts';
+import { failureCode, failureError, type LinkOwner, type ModuleEnv } from './module-env.ts';
 import type { ModuleReceived } from './module-driver.ts';
 import { PullLoop } from './module-pull.ts';
 
@@ -51,6 +52,8 @@ export class ModuleTcpSocket implements CoreSocket, LinkOwner {
   private tx: RingBuffer | undefined;
   /** The link is gone: 0 for the peer's orderly close, else the IoT code. */
   private ended: number | undefined;
+  /** The driver's error behind the last failure (`lastFailure`). */
+  private failure: SocketError | undefined;
   private writeShut = false;
   private keepAlive = false;
   private pumping = false;
@@ -166,7 +169,7 @@ export class ModuleTcpSocket implements CoreSocket, LinkOwner {
         this.notify();
       }, (e: unknown) => {
         if (this.attempt !== attempt) return;
-        this.failAttempt(failureCode(e));
+        this.failAttempt(failureCode(e), failureError(e));
       });
     return IOT_SOCKET_EINPROGRESS;
   }
@@ -177,11 +180,12 @@ export class ModuleTcpSocket implements CoreSocket, LinkOwner {
     this.attempt = undefined;
   }
 
-  private failAttempt(code: number): void {
+  private failAttempt(code: number, error?: SocketError): void {
     this.settleAttempt();
     if (this.state !== 'connecting') return;
     this.state = 'idle';
     this.outcome = code;
+    this.failure = error;
     this.notify();
   }
 
@@ -237,7 +241,10 @@ export class ModuleTcpSocket implements CoreSocket, LinkOwner {
         try {
           taken = await driver.send(link, chunk);
         } catch (e) {
-          if (this.link === link) this.breakStream(failureCode(e) === IOT_SOCKET_ECONNRESET ? IOT_SOCKET_ECONNRESET : IOT_SOCKET_ECONNABORTED);
+          if (this.link === link) {
+            const error = failureError(e);
+            this.breakStream(error?.code === 'ECONNRESET' ? IOT_SOCKET_ECONNRESET : IOT_SOCKET_ECONNABORTED, error?.code === 'ECONNRESET' || error?.code === 'ECONNABORTED' ? error : undefined);
+          }
           break;
         }
         if (this.tx !== tx) break;
@@ -289,23 +296,33 @@ export class ModuleTcpSocket implements CoreSocket, LinkOwner {
     this.puller.notice();
   }
 
-  gone(code: number): void {
+  gone(code: number, error?: SocketError): void {
     this.link = undefined;
     this.puller.stop();
-    if (this.ended === undefined) this.ended = code;
+    if (this.ended === undefined) {
+      this.ended = code;
+      this.failure = error;
+    }
     if (this.closeAfterFlush) this.finishClose();
     this.notify();
   }
 
   /** The stream cannot be trusted any more: close the link and report `code`. */
-  private breakStream(code: number): void {
+  private breakStream(code: number, error?: SocketError): void {
     const link = this.link;
     this.link = undefined;
     this.puller.stop();
-    if (this.ended === undefined) this.ended = code;
+    if (this.ended === undefined) {
+      this.ended = code;
+      this.failure = error;
+    }
     if (link !== undefined) this.env.closeLink(link);
     if (this.closeAfterFlush) this.finishClose();
     this.notify();
+  }
+
+  lastFailure(): SocketError | undefined {
+    return this.failure;
   }
 
   peerClosed(): boolean {

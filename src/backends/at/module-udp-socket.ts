@@ -16,6 +16,7 @@ import {
 import type { Accepted, Af, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
 import type { Reservation } from '../host/port-table.ts';
 import type { ModuleReceived } from './module-driver.ts';
+import type { SocketError } from '../../base/socket-error.ts';
 import { failureCode, type LinkOwner, type ModuleEnv } from './module-env.ts';
 import { PullLoop } from './module-pull.ts';
 
@@ -38,6 +39,7 @@ export class ModuleUdpSocket implements CoreSocket, LinkOwner {
   private opening: Promise<number> | undefined;
   /** Failure of the link (open failed, module lost): a negative IoT code. */
   private failed: number | undefined;
+  private failure: SocketError | undefined;
   private dest: Endpoint | undefined;
   private readonly rxq: ModuleReceived[] = [];
   private readonly txq: Outgoing[] = [];
@@ -224,12 +226,17 @@ export class ModuleUdpSocket implements CoreSocket, LinkOwner {
     this.puller.notice();
   }
 
-  gone(code: number): void {
+  gone(code: number, error?: SocketError): void {
     this.link = undefined;
     this.puller.stop();
     this.failed = code === 0 ? IOT_SOCKET_ECONNABORTED : code;
+    this.failure = error;
     this.txq.length = 0;
     this.notify();
+  }
+
+  lastFailure(): SocketError | undefined {
+    return this.failure;
   }
 
   peerClosed(): boolean {

@@ -187,7 +187,7 @@ for (const pull of [false, true]) {
     it('connect failures keep the driver code; the deadline aborts a hanging open and frees its late link', async () => {
       const { driver, net, run } = setup(pull);
       driver.openHook = () => Promise.reject(new SocketError('ECONNREFUSED', { op: 'connect', reason: 'qi:566' }));
-      await assert.rejects(settle(net.connect('192.0.2.1:9'), run), (e: unknown) => isSocketError(e, 'ECONNREFUSED'));
+      await assert.rejects(settle(net.connect('192.0.2.1:9'), run), (e: unknown) => isSocketError(e, 'ECONNREFUSED') && e.detail.reason === 'qi:566' && e.cause instanceof SocketError);
       let aborted = false;
       let late: ((l: ModuleLink) => void) | undefined;
       driver.openHook = (_req, signal) => {
@@ -249,7 +249,7 @@ for (const pull of [false, true]) {
       const b = await settle(net.connect('192.0.2.1:7'), run);
       const reading = settle(a.read(), run);
       driver.events.lost(new SocketError('ECONNABORTED', { op: 'recv', reason: 'module-reset' }));
-      await assert.rejects(reading, (e: unknown) => isSocketError(e, 'ECONNABORTED'));
+      await assert.rejects(reading, (e: unknown) => isSocketError(e, 'ECONNABORTED') && e.detail.reason === 'module-reset');
       await assert.rejects(settle(b.write(enc('x')), run), (e: unknown) => isSocketError(e, 'ECONNABORTED'));
       assert.equal(backend.openLinks, 0);
       a.destroy();
@@ -319,9 +319,12 @@ describe('module backend: pull mode never asks for more than the buffer holds', 
     assert.equal(driver.sendSizes.reduce((a, b) => a + b, 0), 200);
   });
 
-  it('names resolve through the driver', async () => {
-    const { net, run } = setup(true);
+  it('names resolve through the driver; a driver rejection keeps its code', async () => {
+    const { net, run, driver } = setup(true);
     const a = await settle(net.lookup('broker.test'), run);
     assert.equal(a, '192.0.2.7');
+    await assert.rejects(settle(net.lookup('nowhere.test'), run), (e: unknown) => isSocketError(e, 'EHOSTNOTFOUND'));
+    driver.lookup = () => Promise.reject(new SocketError('ETIMEDOUT', { op: 'lookup', reason: 'timeout' }));
+    await assert.rejects(settle(net.lookup('slow.test'), run), (e: unknown) => isSocketError(e, 'ETIMEDOUT'));
   });
 });
