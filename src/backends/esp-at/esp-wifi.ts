@@ -218,11 +218,11 @@ export class EspWifi {
       this.expectDisconnect = false;
       throw atSocketError(e, { op: 'leave', backend: this.module.name });
     }
-    this.statusValue = 'idle';
     this.ipValue = undefined;
-    if (was !== 'idle') {
-      // `WIFI DISCONNECT` may follow the OK; it is ours.
-      this.emit('disconnected', { requested: true });
+    if (this.statusValue !== 'idle') {
+      // Unless its `WIFI DISCONNECT` (ours) came with the OK and said it already.
+      this.statusValue = 'idle';
+      if (was !== 'idle') this.emit('disconnected', { requested: true });
     }
   }
 
