@@ -47,9 +47,10 @@ interface Link {
   readonly kind: ModuleLinkKind;
   /** `<id>,CONNECT` seen during our `AT+CIPSTART`. */
   connectSeen: boolean;
-  /** Closed by the peer before the open finished. */
-  closedEarly: boolean;
-  /** An accepted link whose remote is being looked up: its events wait here, in order. */
+  /**
+   * Events that wait, in order: an accepted link's while its remote is looked up, an opening
+   * link's between its `CONNECT` and the resolution of `open` (`+IPD` right after the `OK`).
+   */
   held: (() => void)[] | undefined;
   /** Pull mode: bytes beyond what a read asked for. */
   leftover: ModuleReceived | undefined;
@@ -225,7 +226,7 @@ export class EspAtDriver implements ModuleDriver {
     }
     if (this.links[id] !== link || link.state !== 'opening') throw this.module.error('ECONNABORTED', 'link-lost', 'connect');
     link.state = 'open';
-    if (link.closedEarly) this.module.scheduler.setTimer(0, () => this.peerClosed(link));
+    if (link.held !== undefined) this.module.scheduler.setTimer(0, () => this.release(link));
     const lport = link.localPort ?? (request.kind === 'udp' ? Number(/,(\d+),\d$/.exec(text)?.[1] ?? 0) : 0);
     return lport > 0 ? { id, localPort: lport } : { id };
   }
@@ -259,7 +260,6 @@ export class EspAtDriver implements ModuleDriver {
       state,
       kind,
       connectSeen: false,
-      closedEarly: false,
       held: undefined,
       leftover: undefined,
       reading: false,
@@ -350,6 +350,8 @@ export class EspAtDriver implements ModuleDriver {
     if (link === undefined || (link.state !== 'open' && link.state !== 'closing')) throw this.module.error('ENOTCONN', 'no-link', 'recv');
     if (max <= 0) return empty;
     if (link.leftover !== undefined) return this.takeLeftover(link, max);
+    // NONOS keeps UDP links in active mode: their datagrams came as `data` already.
+    if (link.kind === 'udp' && this.module.dialect?.passiveUdp === false) return empty;
     const n = Math.min(max, this.maxSend);
     const baud = this.module.stream.baudRate ?? 115200;
     link.reading = true;
@@ -438,10 +440,8 @@ export class EspAtDriver implements ModuleDriver {
     link.held = [];
     const finish = (r: Endpoint | undefined): void => {
       if (this.links[id] !== link) return;
-      const held = link.held ?? [];
-      link.held = undefined;
       this.events?.accepted(id, r ?? { address: ZERO4, port: 0 }, server.port);
-      for (const h of held) h();
+      this.release(link);
     };
     if (remote !== undefined) {
       this.module.scheduler.setTimer(0, () => finish(remote));
@@ -466,7 +466,7 @@ export class EspAtDriver implements ModuleDriver {
     if (u.bytes === undefined) {
       const m = IPD_NOTICE.exec(u.line);
       const link = m !== null ? this.links[Number(m[1])] : undefined;
-      if (m === null || link === undefined || link.state !== 'open') {
+      if (m === null || link === undefined || !this.receiving(link)) {
         this.stats.strayUrcs++;
         return;
       }
@@ -476,7 +476,7 @@ export class EspAtDriver implements ModuleDriver {
     }
     const h = parseIpdHeader(u.line);
     const link = h?.id !== undefined ? this.links[h.id] : undefined;
-    if (h === undefined || link === undefined || link.state !== 'open') {
+    if (h === undefined || link === undefined || !this.receiving(link)) {
       this.stats.strayUrcs++;
       return;
     }
@@ -485,6 +485,11 @@ export class EspAtDriver implements ModuleDriver {
       ? { bytes: u.bytes, from: { address: ip, port: h.port } }
       : { bytes: u.bytes };
     this.deliver(link, () => this.events?.data(link.id, received));
+  }
+
+  /** Open, or connected and about to be returned by `open`. */
+  private receiving(link: Link): boolean {
+    return link.state === 'open' || (link.state === 'opening' && link.held !== undefined);
   }
 
   /** Passive notices: ask `AT+CIPRECVLEN?` (coalesced) and tell the backend what waits where. */
@@ -510,7 +515,7 @@ export class EspAtDriver implements ModuleDriver {
     if (l === undefined) return;
     const link = this.links[l.id];
     if (l.event === 'CONNECT') {
-      if (link?.state === 'opening') link.connectSeen = true;
+      if (link?.state === 'opening') this.connected(link);
       else if (link === undefined && this.server !== undefined) this.accept(l.id, undefined);
       else if (link === undefined) this.stats.strayUrcs++;
       return;
@@ -527,11 +532,17 @@ export class EspAtDriver implements ModuleDriver {
       return;
     }
     if (link?.state === 'opening') {
-      link.connectSeen = true;
+      this.connected(link);
       link.localPort = c.localPort;
     } else if (link === undefined && c.server && this.server !== undefined) {
       this.accept(c.id, c.ip !== undefined ? { address: c.ip, port: c.remotePort } : undefined);
     } else if (link === undefined) this.stats.strayUrcs++;
+  }
+
+  /** Our `AT+CIPSTART`'s link is up: hold its events until `open` has resolved. */
+  private connected(link: Link): void {
+    link.connectSeen = true;
+    link.held ??= [];
   }
 
   /** `<id>,CLOSED` (or a failed `+LINK_CONN`). */
@@ -544,7 +555,7 @@ export class EspAtDriver implements ModuleDriver {
     switch (link.state) {
       case 'opening':
         // Before `CONNECT`: the late `CLOSED` of an earlier failed attempt on this id.
-        if (link.connectSeen) link.closedEarly = true;
+        if (link.connectSeen) this.deliver(link, () => this.peerClosed(link));
         return;
       case 'closing':
         return; // our own close (a race with the peer's)
@@ -567,7 +578,14 @@ export class EspAtDriver implements ModuleDriver {
     this.events?.closed(link.id);
   }
 
-  /** An event for a link, held while an accepted link's remote is looked up. */
+  /** Delivers the events held for a link, in order. */
+  private release(link: Link): void {
+    const held = link.held ?? [];
+    link.held = undefined;
+    for (const h of held) h();
+  }
+
+  /** An event for a link, or held (see `Link.held`). */
   private deliver(link: Link, fn: () => void): void {
     if (link.held !== undefined) link.held.push(fn);
     else fn();

@@ -229,7 +229,7 @@ export class EspAtModule {
         if (this.stateValue !== 'initialising') return;
         this.stateValue = 'ready';
         this.lastResetAt = -Infinity;
-        this.readyCbs.emit({ reinit: false });
+        this.emitReady(false);
       },
       (e: unknown) => {
         this.initPromise = undefined;
@@ -533,7 +533,15 @@ export class EspAtModule {
     }
     if (this.stateValue !== 'initialising') return;
     this.stateValue = 'ready';
-    this.readyCbs.emit({ reinit: true });
+    this.emitReady(true);
+  }
+
+  private emitReady(reinit: boolean): void {
+    try {
+      this.readyCbs.emit({ reinit });
+    } catch {
+      this.stats.handlerErrors++;
+    }
   }
 
   private emitReset(reason: EspResetReason): void {

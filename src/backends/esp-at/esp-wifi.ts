@@ -15,7 +15,7 @@ import type { IotCode } from '../../base/iot-constants.ts';
 import { isSocketError, type SocketError } from '../../base/socket-error.ts';
 import type { CancelTimer } from '../../base/time.ts';
 import { atQuote } from '../../wire/at/at-params.ts';
-import { isAtError } from '../at/at-error.ts';
+import { isAtError, type AtError } from '../at/at-error.ts';
 import { atSocketError } from '../at/at-socket-error.ts';
 import type { EspAtModule } from './esp-module.ts';
 import {
@@ -273,7 +273,7 @@ export class EspWifi {
     } catch (e) {
       this.expectDisconnect = false;
       if (this.statusValue !== 'got-ip') this.statusValue = automatic ? 'connecting' : 'idle';
-      const refine = (err: Parameters<NonNullable<Parameters<typeof atSocketError>[2]>>[0]): { code: IotCode; reason: string } | undefined => {
+      const refine = (err: AtError): { code: IotCode; reason: string } | undefined => {
         if (err.reason === 'timeout') return { code: 'ETIMEDOUT', reason: 'wifi-timeout' };
         const n = parseCwjapCode(err.lines);
         return n !== undefined ? CWJAP_CODES[n] : err.reason === 'error' ? { code: 'ERROR', reason: 'wifi-join-failed' } : undefined;

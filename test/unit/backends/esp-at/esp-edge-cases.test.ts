@@ -52,6 +52,15 @@ for (const dialect of DIALECTS) {
         { kind: 'data', link: 0, text: 'hi' },
         { kind: 'closed', link: 0 },
       ]);
+      // Right after the OK of AT+CIPSTART, in the same burst: held until `open` has resolved.
+      r.fake.on(/^AT\+CIPSTART=0,/, `0,CONNECT\r\n${OK}\r\n+IPD,0,6:banner0,CLOSED\r\n`);
+      const order: string[] = [];
+      const log0 = r.log.length;
+      const p = r.driver.open(tcp(105)).then((l) => order.push(`open ${l.id}`));
+      await until(r.fake.sched, p);
+      await runFor(r.fake.sched, 10);
+      order.push(...r.log.slice(log0).map((e) => (e.kind === 'data' ? `data ${e.text}` : e.kind)));
+      assert.deepEqual(order, ['open 0', 'data banner', 'closed']);
       await r.driver.dispose();
     });
 
