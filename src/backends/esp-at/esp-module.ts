@@ -350,12 +350,20 @@ export class EspAtModule {
       this.baudChanged = false;
     }
     let found = await this.sync(3, this.timeouts.misc / 4);
+    let escaped = false;
+    if (!found) {
+      // Left in passthrough by an earlier host (reference §6 item 13)?
+      await this.escapePassthrough();
+      escaped = true;
+      found = await this.sync(2, this.timeouts.misc / 4);
+    }
     if (!found && stream.setBaudRate !== undefined && this.opts.baudKnown !== true) found = await this.probe();
     if (!found) throw new AtError('timeout', 'AT', []);
     await this.engine.send('ATE0');
     const d = parseGmr((await this.engine.send('AT+GMR')).lines);
     this.dialectValue = d;
     await this.engine.send(`AT+CWMODE${d.cur}=1`);
+    if (escaped) await this.tolerate('AT+CIPMODE=0');
     const mux = await this.tolerate('AT+CIPMUX?');
     if (mux?.lines.includes('+CIPMUX:1') === true) {
       // Host reset while the module ran on: drop its server and stale links (reference §6 item 13).
@@ -389,6 +397,13 @@ export class EspAtModule {
       }
     }
     if (gen !== this.generation) throw new AtError('reset', 'bring-up', []);
+  }
+
+  /** `+++` with the ESP guard times (over 20 ms of silence around it), then 1 s before the next command. */
+  private async escapePassthrough(): Promise<void> {
+    await this.sleep(50);
+    if (!this.stream.closed) this.stream.write(Uint8Array.of(0x2b, 0x2b, 0x2b));
+    await this.sleep(1100);
   }
 
   /** A command whose `ERROR` is acceptable: undefined then (a reset or close still throws). */

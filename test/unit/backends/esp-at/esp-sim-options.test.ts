@@ -91,6 +91,35 @@ describe('ESP-AT driver options against the simulator', () => {
   }
 });
 
+describe('ESP-AT driver: a module left in passthrough by an earlier host', () => {
+  for (const dialect of ['esp-at', 'nonos'] as const) {
+    it(`${dialect}: +++ with guard times, AT+CIPMODE=0, the old link closed, then up as usual`, async () => {
+      const h = await espHarness({ dialect, bootNoise: false });
+      const cur = dialect === 'nonos' ? '_CUR' : '';
+      await h.boot();
+      await h.cmd(`AT+CWJAP${cur}="my\\,ssid","pa\\"ss"\r\n`);
+      const server = await until(h.sched, h.netB.listen({ port: 8080 }));
+      const acceptP = server.accept();
+      await h.cmd('AT+CIPMODE=1\r\n');
+      await h.cmd('AT+CIPSTART="TCP","10.0.0.2",8080\r\n');
+      const peer = await until(h.sched, acceptP);
+      h.send('AT+CIPSEND\r\n');
+      await h.waitFor('>');
+      h.take();
+      const esp = createEspAt({ stream: h.host, scheduler: h.sched, backend: { rng: new XorShiftRng(5) } });
+      await until(h.sched, esp.wifi.initialize(), 60_000);
+      assert.equal(esp.module.state, 'ready');
+      assert.equal(h.sim.cipmode, 0);
+      assert.equal(h.sim.mux, true);
+      // What the new host sent before the escape went to the peer as passthrough data.
+      const junk = await until(h.sched, peer.read());
+      assert.ok(junk === null || dec(junk).startsWith('AT'));
+      await esp.driver.dispose();
+      h.sim.close();
+    });
+  }
+});
+
 describe('ESP-AT driver against the simulator\'s send faults', () => {
   for (const dialect of ['esp-at', 'nonos'] as const) {
     it(`${dialect}: SEND FAIL then SEND OK, ERROR then SEND OK, missing SEND OK are sends; SEND FAIL breaks the stream; reboot at the data point`, async () => {
