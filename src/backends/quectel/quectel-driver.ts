@@ -30,7 +30,7 @@ import type { ModuleDriver, ModuleEvents, ModuleLink, ModuleOpenRequest, ModuleR
 import { quectelError, quectelRefine, quectelSocketError } from './quectel-errors.ts';
 import { QUECTEL_MAX_SOCKETS, QUECTEL_TIMEOUTS, type QuectelModem } from './quectel-modem.ts';
 import { fieldInt } from '../../wire/at/at-params.ts';
-import { parseQiopen, parseQirdCounters, parseQisendCounters, parseQiurc } from './quectel-parse.ts';
+import { parseQiopen, parseQirdCounters, parseQisendCounters, parseQistateLocalPort, parseQiurc } from './quectel-parse.ts';
 
 /** Largest `AT+QISEND` payload. */
 export const QUECTEL_MAX_SEND = 1460;
@@ -45,6 +45,8 @@ export interface QuectelDriverOptions {
   readonly connectTimeoutMs?: number;
   /** Ids 563 (in use) is retried with (default 3 more ids). */
   readonly openRetries?: number;
+  /** Ask `AT+QISTATE=1,<id>` for a TCP link's local port once it opened (default true; getsockname). */
+  readonly queryLocalPort?: boolean;
 }
 
 /** Counters (tests, diagnostics). */
@@ -99,6 +101,12 @@ export class QuectelDriver implements ModuleDriver {
   private events: ModuleEvents | undefined;
   private readonly links = new Map<number, LinkState>();
   private readonly opens = new Map<number, PendingOpen>();
+  /**
+   * Ids whose open was abandoned (aborted, timed out) before the module's `+QIOPEN` came: that late
+   * URC is theirs, not a wrong id for a newer open, so the id stays unused until it arrives (or
+   * the module's own open deadline passed).
+   */
+  private readonly abandoned = new Map<number, CancelTimer>();
   private readonly listeners = new Map<number, number>();
   private readonly unsubs: Unsubscribe[] = [];
   private dns: ((u: AtUrc) => void) | undefined;
@@ -162,10 +170,26 @@ export class QuectelDriver implements ModuleDriver {
         ? `"TCP","${formatIPv4(request.remote.address)}",${request.remote.port},0`
         : `"UDP SERVICE","127.0.0.1",0,${request.localPort}`;
       const id = await this.openLink(kind, target, detail, signal);
-      return kind === 'udp' && request.localPort !== 0 ? { id, localPort: request.localPort } : { id };
+      if (kind === 'udp') return request.localPort !== 0 ? { id, localPort: request.localPort } : { id };
+      const localPort = this.opts.queryLocalPort === false ? undefined : await this.localPortOf(id);
+      return localPort !== undefined ? { id, localPort } : { id };
     } catch (e) {
       throw quectelSocketError(e, detail);
     }
+  }
+
+  /** The local port of a TCP link (`AT+QISTATE=1,<id>`), when the module says it. */
+  private async localPortOf(id: number): Promise<number | undefined> {
+    try {
+      const r = await this.modem.command(`AT+QISTATE=1,${id}`);
+      for (const line of r.lines) {
+        const port = parseQistateLocalPort(line, id);
+        if (port !== undefined) return port;
+      }
+    } catch {
+      // Not worth failing the connection over: the local port stays unknown.
+    }
+    return undefined;
   }
 
   private async openLink(kind: LinkKind, target: string, detail: SocketErrorDetail, signal: AbortSignal | undefined, port = 0): Promise<number> {
@@ -195,7 +219,7 @@ export class QuectelDriver implements ModuleDriver {
       }
       if (err === 0) {
         if (this.links.get(id) !== link) throw new SocketError('ECONNABORTED', { ...detail, reason: 'lost' });
-        link.state = 'open';
+        if (link.state === 'opening') link.state = 'open';
         return id;
       }
       await this.dropFailedOpen(link);
@@ -230,7 +254,7 @@ export class QuectelDriver implements ModuleDriver {
   }
 
   private freeId(tried: ReadonlySet<number>): number | undefined {
-    for (let id = 0; id < QUECTEL_MAX_SOCKETS; id++) if (!this.links.has(id) && !tried.has(id)) return id;
+    for (let id = 0; id < QUECTEL_MAX_SOCKETS; id++) if (!this.links.has(id) && !tried.has(id) && !this.abandoned.has(id)) return id;
     return undefined;
   }
 
@@ -246,6 +270,7 @@ export class QuectelDriver implements ModuleDriver {
       this.opens.delete(id);
       timer();
       signal?.removeEventListener('abort', onAbort);
+      if (err === ABORTED || err === TIMED_OUT) this.abandon(id);
       settle(err);
     };
     const pending: PendingOpen = { settle: done };
@@ -255,11 +280,38 @@ export class QuectelDriver implements ModuleDriver {
     return { result, cancel: () => done(ABORTED) };
   }
 
+  /** The module lost its state (or we are done): no late `+QIOPEN` will come. */
+  private forgetAbandoned(): void {
+    for (const cancel of this.abandoned.values()) cancel();
+    this.abandoned.clear();
+  }
+
+  /** Keeps `id` unused until its late `+QIOPEN` arrives (at most the module's open deadline). */
+  private abandon(id: number): void {
+    this.abandoned.get(id)?.();
+    this.abandoned.set(id, this.modem.scheduler.setTimer(QUECTEL_TIMEOUTS.qiopen, () => this.abandoned.delete(id)));
+  }
+
   private qiopenUrc(u: AtUrc): void {
     const r = parseQiopen(u.line);
     if (r === undefined) return;
+    const stale = this.abandoned.get(r.id);
+    if (stale !== undefined) {
+      // The late answer to an open given up on: close what it opened, fail nobody.
+      stale();
+      this.abandoned.delete(r.id);
+      this.stats.strayUrcs++;
+      if (r.err === 0 && !this.links.has(r.id)) {
+        this.stats.strayLinks++;
+        void this.qiclose(r.id);
+      }
+      return;
+    }
     const pending = this.opens.get(r.id);
     if (pending !== undefined) {
+      // Open at once: URCs of the same burst (`recv`, `closed` right behind `+QIOPEN`) belong to it.
+      const l = this.links.get(r.id);
+      if (r.err === 0 && l?.state === 'opening') l.state = 'open';
       pending.settle(r.err);
       return;
     }
@@ -599,6 +651,7 @@ export class QuectelDriver implements ModuleDriver {
     const hadLinks = this.links.size > 0 || this.opens.size > 0;
     for (const p of [...this.opens.values()]) p.settle(LOST);
     this.links.clear();
+    this.forgetAbandoned();
     this.listeners.clear();
     this.dnsFail?.(error);
     // Nothing to report when no link existed (a reset during the first bring-up).
@@ -613,6 +666,7 @@ export class QuectelDriver implements ModuleDriver {
     for (const p of [...this.opens.values()]) p.settle(LOST);
     this.dnsFail?.(this.lastLoss);
     this.links.clear();
+    this.forgetAbandoned();
     this.modem.dispose();
     await Promise.resolve();
   }

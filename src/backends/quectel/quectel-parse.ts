@@ -101,6 +101,14 @@ export function parseQiopen(line: string): { id: number; err: number } | undefin
   return { id: Number(m[1]), err: Number(m[2]) };
 }
 
+/** The local port in `+QISTATE: <id>,"<type>","<ip>",<rport>,<lport>,<state>,…` for link `id`. */
+export function parseQistateLocalPort(line: string, id: number): number | undefined {
+  const info = parseAtInfo(line);
+  if (info?.name !== '+QISTATE' || fieldInt(info.fields[0]) !== id) return undefined;
+  const port = fieldInt(info.fields[4]);
+  return port !== undefined && port > 0 && port <= 65535 ? port : undefined;
+}
+
 /** A `+QIURC:` line split into its kind (`recv`, `closed`, …) and the remaining fields. */
 export interface QiurcInfo {
   readonly kind: string;

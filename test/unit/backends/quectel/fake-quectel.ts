@@ -320,7 +320,8 @@ export function rig(seed = 1, options: Partial<CreateQuectelOptions> = {}, setup
   const fake = new FakeQuectel(sched, module);
   setup?.(fake);
   const modem = new QuectelModem({ stream: host, scheduler: sched, apn: 'CMNET', ...options });
-  const driver = new QuectelDriver(modem, options.driver);
+  // The scripted exchanges follow the reference, which has no AT+QISTATE after an open.
+  const driver = new QuectelDriver(modem, { queryLocalPort: false, ...options.driver });
   const events = new EventLog();
   driver.attach(events);
   return { modem, driver, sched, fake, events, host };

@@ -94,6 +94,21 @@ describe('Quectel driver §6.3: payload glued to the next message', () => {
   });
 });
 
+describe('Quectel driver §6.1: URCs in the same burst as +QIOPEN', () => {
+  it('recv and closed right behind +QIOPEN: the data is read and the close reported, not dropped', async () => {
+    const r = await upRig(11);
+    r.fake.once(/^AT\+QIOPEN=1,0,"TCP"/, (_m, f) => {
+      f.sockets.set(0, { unread: enc('Tuesday\r\n'), total: 9, datagrams: [], service: false, notified: true });
+      f.later(f.delayMs, '\r\n+QIOPEN: 0,0\r\n\r\n+QIURC: "recv",0\r\n\r\n+QIURC: "closed",0\r\n');
+      return OK;
+    });
+    const { id } = await drive(r.sched, openTcp(r));
+    assert.equal(dec(await readAll(r, id)), 'Tuesday\r\n');
+    await idle(r.sched, 100);
+    assert.ok(r.events.log.includes('closed 0'), r.events.log.join(' | '));
+  });
+});
+
 describe('Quectel driver §6.5: echo still on', () => {
   for (const seed of SEEDS) {
     it(`ATE0 that does not take: bring-up, open, send and read work with every command echoed (seed ${seed})`, async () => {
