@@ -368,7 +368,8 @@ export class ModuleTcpSocket implements CoreSocket, LinkOwner {
       void this.env.driver.unlisten(this.localPort);
       for (const a of this.pendingAccepts.splice(0)) void a.socket.close(true);
     }
-    const unread = (this.rx?.length ?? 0) > 0 || this.puller.more;
+    // Unread = bytes actually held here; a pull in progress (`puller.more`) only means "maybe".
+    const unread = (this.rx?.length ?? 0) > 0;
     if (was === 'connected' && !abort && !unread && this.link !== undefined && (this.tx?.length ?? 0) > 0) {
       // Let queued bytes reach the module first, within a bound.
       this.closeAfterFlush = true;

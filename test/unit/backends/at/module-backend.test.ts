@@ -37,12 +37,16 @@ class FakeDriver implements ModuleDriver {
   readonly closedLinks: number[] = [];
   readonly reads: number[] = [];
   readonly sendSizes: number[] = [];
+  /** Order of completed sends and link closes. */
+  readonly log: string[] = [];
   readonly listening = new Set<number>();
   /** How `open` behaves: resolve (default), or a scripted outcome. */
   openHook: ((req: ModuleOpenRequest, signal?: AbortSignal) => Promise<ModuleLink>) | undefined;
   /** How `send` behaves for one call: a count, or an error; default: all taken. */
   sendHook: ((link: FakeLink, bytes: Uint8Array) => number | SocketError) | undefined;
   echo = true;
+  /** How long a read takes (ms). */
+  readDelayMs = 1;
 
   constructor(readonly pull: boolean, private readonly sched: VirtualScheduler) {}
 
@@ -84,7 +88,10 @@ class FakeDriver implements ModuleDriver {
     const taken = bytes.slice(0, r);
     l.sent.push(taken);
     if (this.echo && taken.length > 0) this.sched.setTimer(1, () => this.deliver(id, taken, to));
-    return new Promise((resolve) => this.sched.setTimer(1, () => resolve(r)));
+    return new Promise((resolve) => this.sched.setTimer(1, () => {
+      this.log.push(`sent ${id} ${r}`);
+      resolve(r);
+    }));
   }
 
   read(id: number, max: number): Promise<ModuleReceived> {
@@ -99,11 +106,12 @@ class FakeDriver implements ModuleDriver {
       out = all.slice(0, max);
       l.held = all.length > max ? [all.slice(max)] : [];
     }
-    return new Promise((resolve) => this.sched.setTimer(1, () => resolve({ bytes: out })));
+    return new Promise((resolve) => this.sched.setTimer(this.readDelayMs, () => resolve({ bytes: out })));
   }
 
   closeLink(id: number): Promise<void> {
     this.closedLinks.push(id);
+    this.log.push(`close ${id}`);
     this.links.delete(id);
     return Promise.resolve();
   }
@@ -159,6 +167,7 @@ async function settle<T>(p: Promise<T>, run: (ms?: number) => Promise<void>, ms 
   let failed = false;
   p.then((v) => { done = true; value = v; }, (e: unknown) => { done = true; failed = true; error = e; });
   for (let i = 0; i < ms && !done; i += 10) await run(10);
+  if (!done) await new Promise<void>((r) => setImmediate(r));
   assert.ok(done, 'operation did not settle on virtual time');
   if (failed) throw error;
   return value as T;
@@ -317,6 +326,17 @@ describe('module backend: pull mode never asks for more than the buffer holds', 
     await run(200);
     assert.deepEqual(driver.closedLinks, [0]);
     assert.equal(driver.sendSizes.reduce((a, b) => a + b, 0), 200);
+  });
+
+  it('a close right after a write, while the first read-ahead is in flight, still sends the bytes', async () => {
+    const { driver, net, run } = setup(true);
+    driver.echo = false;
+    driver.readDelayMs = 100;
+    const s = await settle(net.connect('192.0.2.1:5000'), run);
+    await settle(s.write(enc('CONNECT TCP')), run, 0);
+    await settle(s.close(), run);
+    await run(50);
+    assert.deepEqual(driver.log, ['sent 0 11', 'close 0'], 'the queued bytes went out before the close');
   });
 
   it('names resolve through the driver; a driver rejection keeps its code', async () => {
