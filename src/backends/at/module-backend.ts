@@ -31,7 +31,7 @@ export interface ModuleBackendOptions {
   readonly rxBufferBytes?: number;
   /** Stream send buffer per socket; default 8192 bytes. */
   readonly txBufferBytes?: number;
-  /** Datagrams queued per UDP socket, each way; default 16. */
+  /** Datagrams queued per UDP socket, each way; default 64 (about what a host stack's 200 KB socket buffer holds of small datagrams). */
   readonly datagramQueue?: number;
   /** Connection-establishment deadline; default the driver's `caps.connectTimeoutMs`. */
   readonly connectTimeoutMs?: number;
@@ -69,7 +69,7 @@ export class ModuleBackend implements SocketBackend {
       udpPorts: new PortTable(),
       rxBufferBytes: options.rxBufferBytes ?? 8192,
       txBufferBytes: options.txBufferBytes ?? 8192,
-      datagramQueue: options.datagramQueue ?? 16,
+      datagramQueue: options.datagramQueue ?? 64,
       connectTimeoutMs,
       sendRetryMs: options.sendRetryMs ?? 100,
       closeFlushMs: options.closeFlushMs ?? 10_000,

@@ -69,6 +69,11 @@ export interface EspDriverOptions {
   readonly name?: string;
   /** First local port for UDP sockets bound to port 0 (default 49152). */
   readonly ephemeralPortBase?: number;
+  /**
+   * Ask `AT+CIPSTATE?` (NONOS `AT+CIPSTATUS`) for a TCP/SSL link's local port once it opened, when
+   * `+LINK_CONN` did not say it (getsockname); default true.
+   */
+  readonly queryLocalPort?: boolean;
 }
 
 const ZERO4 = new Uint8Array(4);
@@ -100,6 +105,7 @@ export class EspAtDriver implements ModuleDriver {
   private lenCheck: Promise<void> | undefined;
   private nextPort: number;
   private readonly portBase: number;
+  private readonly queryLocalPort: boolean;
   private readonly unsubs: (() => void)[] = [];
 
   constructor(module: EspAtModule, wifi: EspWifi, options: EspDriverOptions = {}) {
@@ -107,6 +113,7 @@ export class EspAtDriver implements ModuleDriver {
     this.wifi = wifi;
     this.name = options.name ?? module.name;
     this.portBase = options.ephemeralPortBase ?? 49152;
+    this.queryLocalPort = options.queryLocalPort ?? true;
     this.nextPort = this.portBase;
     const e = module.engine;
     this.unsubs.push(
@@ -227,8 +234,23 @@ export class EspAtDriver implements ModuleDriver {
     if (this.links[id] !== link || link.state !== 'opening') throw this.module.error('ECONNABORTED', 'link-lost', 'connect');
     link.state = 'open';
     if (link.held !== undefined) this.module.scheduler.setTimer(0, () => this.release(link));
-    const lport = link.localPort ?? (request.kind === 'udp' ? Number(/,(\d+),\d$/.exec(text)?.[1] ?? 0) : 0);
+    let lport = link.localPort ?? (request.kind === 'udp' ? Number(/,(\d+),\d$/.exec(text)?.[1] ?? 0) : 0);
+    if (lport === 0 && request.kind !== 'udp' && this.queryLocalPort) lport = await this.localPortOf(id);
     return lport > 0 ? { id, localPort: lport } : { id };
+  }
+
+  /** A link's local port from the link list (`AT+CIPSTATE?` / `AT+CIPSTATUS`), or 0. */
+  private async localPortOf(id: number): Promise<number> {
+    try {
+      const r = await this.module.exec(this.module.dialect?.linkQuery ?? 'AT+CIPSTATE?');
+      for (const line of r.lines) {
+        const s = parseLinkState(line);
+        if (s !== undefined && s.id === id) return s.localPort;
+      }
+    } catch {
+      // Not worth failing the connection over: the local port stays unknown.
+    }
+    return 0;
   }
 
   private openError(e: unknown, kind: ModuleLinkKind): unknown {

@@ -397,7 +397,8 @@ export interface Rig extends EspAt {
 export async function rig(options: FakeOptions & { join?: boolean; esp?: Partial<CreateEspAtOptions>; setup?: (fake: FakeEsp) => void }): Promise<Rig> {
   const fake = new FakeEsp(options);
   options.setup?.(fake);
-  const esp = createEspAt({ stream: fake.host, scheduler: fake.sched, ...options.esp });
+  // The scripted exchanges follow the reference, which has no link query after an open.
+  const esp = createEspAt({ stream: fake.host, scheduler: fake.sched, ...options.esp, driver: { queryLocalPort: false, ...options.esp?.driver } });
   const { events, log } = recorder();
   esp.driver.attach(events);
   await until(fake.sched, esp.wifi.initialize());
