@@ -13,12 +13,13 @@ import { runWireBench } from './wire.bench.ts';
 import { runUserspaceTcpBench } from './tcp-userspace.bench.ts';
 import { runTapBench } from './tcp-tap.bench.ts';
 import { runMqttBench } from './mqtt.bench.ts';
+import { runAtBench } from './at-modules.bench.ts';
 
 export interface Figure {
   key: string;
   label: string;
   value: number;
-  unit: 'MB/s' | 'us' | 'ns' | 'B' | 'MiB' | 'msg/s';
+  unit: 'MB/s' | 'us' | 'ns' | 'B' | 'MiB' | 'msg/s' | 'B/s';
   /** Key of the baseline figure this one is compared with. */
   baseline?: string;
   /** Goal, as text, for the table. */
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
     figures.push(...(await runTapBench({ quick, progress })));
     figures.push(...(await runMqttBench({ quick, progress })));
     figures.push(...(await runWireBench({ quick, progress })));
+    figures.push(...(await runAtBench({ quick, progress })));
   } finally {
     peer.postMessage('stop');
     await peer.terminate();
