@@ -4,6 +4,7 @@
  *   iotnet --help
  *   iotnet demo [--stack embedded|host] [--port-offset K]
  *   iotnet sockserver [--port-offset K] [--host ADDR] [--no-ipv6] [--chargen-style sockserver|rfc864] [--verbose]
+ *   iotnet sim esp-at|quectel [--dialect esp-at|nonos] [--model BG96|EC21|BG95] [--baud N] [--ap SSID:PW] [--fault KIND=P]
  *   iotnet tap IFNAME --ipv4 ADDR/LEN [--gateway ADDR] [--dns ADDR] [--serve sockserver] [--port-offset K] [--pcap FILE]
  *
  * Exit codes: 0 success, 1 failure at run time, 2 usage error (unknown command or option).
@@ -16,6 +17,7 @@ import type { SockServerOptions } from '../apps/sockserver/index.ts';
 import { createHostBackend } from '../backends/host/index.ts';
 import { SocketError } from '../base/socket-error.ts';
 import { Network } from '../socket/network.ts';
+import { runSim, SIM_USAGE } from './sim-command.ts';
 import { runTap, TAP_USAGE } from './tap-command.ts';
 import { forEachOption, portOffsetArg } from './args.ts';
 import { UsageError } from './usage-error.ts';
@@ -216,6 +218,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'attach a userspace stack to a TAP interface (optionally serving the test server)',
     usage: TAP_USAGE,
     run: (args) => runTap(args, describeError),
+  },
+  sim: {
+    summary: 'run an AT module simulator (ESP-AT WiFi or Quectel cellular) on a new pty, printing its device path',
+    usage: SIM_USAGE,
+    run: runSim,
   },
   demo: {
     summary: 'run the demo: DHCP, DNS and the test server on an embedded virtual network (or --stack host), through both APIs',
