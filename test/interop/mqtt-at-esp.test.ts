@@ -12,8 +12,11 @@
  * crashes (`wdt reset`): the driver reports the reset (the socket fails with `ECONNABORTED`
  * `module-reset`), initialises the module again and re-joins the AP; the client reconnects and
  * re-sends what was not acknowledged. Every number must reach the subscriber (duplicates are
- * allowed by QoS 1 and counted), with one crash and one reconnect, within a bound. A second case
- * crashes the module in the middle of a 20 KB publish. Both dialects (ESP-AT v2, NONOS 1.7).
+ * allowed by QoS 1 and counted), with one crash and one reconnect, within a bound; once with a
+ * `wdt reset` banner, once with a Guru Meditation panic (known to the driver only by the `ready`
+ * after it). Another case crashes the module once half of a 20 KB publish crossed the serial line.
+ * Both dialects (ESP-AT v2, NONOS 1.7). The time from the crash to the first delivery of a message
+ * published after it is printed as a diagnostic.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -175,47 +178,50 @@ function tally(keys: readonly string[]): { distinct: Set<string>; duplicates: nu
 
 for (const dialect of ['esp-at', 'nonos'] as const) {
   describe(`MQTT QoS 1 through the ESP-AT simulator (${dialect}) over a pty to mosquitto`, () => {
-    it(`${N} numbered QoS 1 publishes, the module crashes (wdt) after #${CRASH_AT}: every one arrives, one reconnect`, async (t) => {
-      if (await needBroker(t)) return;
-      const topic = tag();
-      const w = await world(dialect, topic);
-      const sim = w.env.sim;
-      const crashesBefore = sim.stats.crashes;
-      const bootsBefore = sim.stats.boots;
-      const started = Date.now();
-      let crashedAt = 0;
-      try {
-        const acked: Promise<void>[] = [];
-        for (let i = 0; i < N; i++) {
-          acked.push(w.pub.publish(`${topic}/m`, `seq-${i}`, { qos: 1 }));
-          if (i === CRASH_AT) {
-            crashedAt = Date.now();
-            sim.crash('wdt');
+    // `wdt`: a banner the driver knows; `exception`: a Guru Meditation panic, known only by the `ready` after it.
+    for (const reason of ['wdt', 'exception'] as const) {
+      it(`${N} numbered QoS 1 publishes, the module crashes (${reason}) after #${CRASH_AT}: every one arrives, one reconnect`, async (t) => {
+        if (await needBroker(t)) return;
+        const topic = tag();
+        const w = await world(dialect, topic);
+        const sim = w.env.sim;
+        const crashesBefore = sim.stats.crashes;
+        const bootsBefore = sim.stats.boots;
+        const started = Date.now();
+        let crashedAt = 0;
+        try {
+          const acked: Promise<void>[] = [];
+          for (let i = 0; i < N; i++) {
+            acked.push(w.pub.publish(`${topic}/m`, `seq-${i}`, { qos: 1 }));
+            if (i === CRASH_AT) {
+              crashedAt = Date.now();
+              sim.crash(reason);
+            }
+            await sleep(GAP_MS);
           }
-          await sleep(GAP_MS);
+          await Promise.all(acked);
+          const seqs = (): string[] => w.got.map((m) => text(m.payload));
+          await until(() => new Set(seqs()).size === N, `all ${N} sequence numbers at the subscriber`, BOUND_MS - (Date.now() - started));
+          const { distinct, duplicates } = tally(seqs());
+          for (let i = 0; i < N; i++) assert.ok(distinct.has(`seq-${i}`), `seq-${i} delivered`);
+          const elapsed = Date.now() - started;
+          assert.ok(elapsed < BOUND_MS, `finished in ${elapsed} ms`);
+          assert.equal(sim.stats.crashes - crashesBefore, 1, 'one crash');
+          assert.equal(sim.stats.boots - bootsBefore, 1, 'one boot after it');
+          assert.deepEqual(w.resets, ['module-reset'], 'the driver saw one module reset');
+          assert.ok(w.events.some((e) => e.startsWith('offline:')), `the client went offline: ${w.events.join(', ')}`);
+          assert.equal(w.events.filter((e) => e === 'connect:true').length, 1, `reconnected once: ${w.events.join(', ')}`);
+          // The first delivery after the crash of a message published after it: the recovery time.
+          const firstAfter = w.gotAt.find((at, k) => at > crashedAt && Number(seqs()[k]?.slice(4)) > CRASH_AT);
+          const recovery = firstAfter !== undefined ? firstAfter - crashedAt : undefined;
+          t.diagnostic(`${N} QoS 1 publishes, ${w.got.length} deliveries (${duplicates} duplicates, allowed by QoS 1); ` +
+            `crash to first delivery after it: ${recovery ?? '?'} ms; total ${elapsed} ms; ` +
+            `module stats: resets ${w.env.driver.esp.module.stats.resets}, reinits ${w.env.driver.esp.module.stats.reinits}; events: ${w.events.join(', ')}`);
+        } finally {
+          await w.close();
         }
-        await Promise.all(acked);
-        const seqs = (): string[] => w.got.map((m) => text(m.payload));
-        await until(() => new Set(seqs()).size === N, `all ${N} sequence numbers at the subscriber`, BOUND_MS - (Date.now() - started));
-        const { distinct, duplicates } = tally(seqs());
-        for (let i = 0; i < N; i++) assert.ok(distinct.has(`seq-${i}`), `seq-${i} delivered`);
-        const elapsed = Date.now() - started;
-        assert.ok(elapsed < BOUND_MS, `finished in ${elapsed} ms`);
-        assert.equal(sim.stats.crashes - crashesBefore, 1, 'one crash');
-        assert.equal(sim.stats.boots - bootsBefore, 1, 'one boot after it');
-        assert.deepEqual(w.resets, ['module-reset'], 'the driver saw one module reset');
-        assert.ok(w.events.some((e) => e.startsWith('offline:')), `the client went offline: ${w.events.join(', ')}`);
-        assert.equal(w.events.filter((e) => e === 'connect:true').length, 1, `reconnected once: ${w.events.join(', ')}`);
-        // The first delivery after the crash of a message published after it: the recovery time.
-        const firstAfter = w.gotAt.find((at, k) => at > crashedAt && Number(seqs()[k]?.slice(4)) > CRASH_AT);
-        const recovery = firstAfter !== undefined ? firstAfter - crashedAt : undefined;
-        t.diagnostic(`${N} QoS 1 publishes, ${w.got.length} deliveries (${duplicates} duplicates, allowed by QoS 1); ` +
-          `crash to first delivery after it: ${recovery ?? '?'} ms; total ${elapsed} ms; ` +
-          `module stats: resets ${w.env.driver.esp.module.stats.resets}, reinits ${w.env.driver.esp.module.stats.reinits}; events: ${w.events.join(', ')}`);
-      } finally {
-        await w.close();
-      }
-    });
+      });
+    }
 
     it(`a ${LARGE / 1024} KB QoS 1 publish, the module crashes halfway through it: it arrives whole after the reconnect`, async (t) => {
       if (await needBroker(t)) return;
