@@ -39,6 +39,12 @@ export interface ModuleBackendOptions {
   readonly sendRetryMs?: number;
   /** How long a graceful close waits for queued bytes to reach the module; default 10 s. */
   readonly closeFlushMs?: number;
+  /**
+   * Pull mode: an idle open link is read this often in case the module's data notice was lost
+   * (a garbled `+IPD,<id>,<len>` or `+QIURC: "recv"` is not repeated until the data is read);
+   * default 2000 ms, 0 = never.
+   */
+  readonly pullPollMs?: number;
 }
 
 /** A socket of this backend. */
@@ -73,6 +79,7 @@ export class ModuleBackend implements SocketBackend {
       connectTimeoutMs,
       sendRetryMs: options.sendRetryMs ?? 100,
       closeFlushMs: options.closeFlushMs ?? 10_000,
+      pullPollMs: options.pullPollMs ?? 2000,
       stats: this.stats,
       own: (link, owner) => {
         const previous = this.owners.get(link);

@@ -52,6 +52,8 @@ export interface ModuleEnv {
   readonly connectTimeoutMs: number;
   /** Pause before re-sending after the module accepted nothing (ms). */
   readonly sendRetryMs: number;
+  /** Pull mode: an idle open link is read this often in case a data notice was lost (ms; 0 = never). */
+  readonly pullPollMs: number;
   /** How long a graceful close may wait for queued data to reach the module (ms). */
   readonly closeFlushMs: number;
   readonly stats: ModuleBackendStats;

@@ -58,7 +58,7 @@ export class ModuleTcpSocket implements CoreSocket, LinkOwner {
   private keepAlive = false;
   private pumping = false;
   /** Pull mode: read-ahead from the module. */
-  private readonly puller = new PullLoop(() => this.readOnce());
+  private readonly puller: PullLoop;
   private closeAfterFlush = false;
   private cancelFlush: CancelTimer | undefined;
   private backlog = 0;
@@ -67,6 +67,7 @@ export class ModuleTcpSocket implements CoreSocket, LinkOwner {
   constructor(env: ModuleEnv, af: Af) {
     this.env = env;
     this.af = af;
+    this.puller = new PullLoop(() => this.readOnce(), { scheduler: env.scheduler, pollMs: env.pullPollMs });
   }
 
   /** A socket for a link the module accepted on a listening socket. */

@@ -45,12 +45,13 @@ export class ModuleUdpSocket implements CoreSocket, LinkOwner {
   private readonly txq: Outgoing[] = [];
   private pumping = false;
   /** Pull mode: read-ahead from the module. */
-  private readonly puller = new PullLoop(() => this.readOnce());
+  private readonly puller: PullLoop;
   private closed = false;
 
   constructor(env: ModuleEnv, af: Af) {
     this.env = env;
     this.af = af;
+    this.puller = new PullLoop(() => this.readOnce(), { scheduler: env.scheduler, pollMs: env.pullPollMs });
   }
 
   onChange(callback: (() => void) | undefined): void {

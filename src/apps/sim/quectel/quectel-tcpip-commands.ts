@@ -224,7 +224,8 @@ const qird: CommandHandler = (ctx, cmd) => {
   if (got === undefined) return fail(ctx, 555);
   const from = s.type === 'UDP SERVICE' && got.from !== undefined ? `,"${got.from.ip}",${got.from.port}` : '';
   if (got.data.length === 0) return info(`+QIRD: 0${from}`);
-  return info(`+QIRD: ${got.data.length}${from}`, latin1Text(got.data));
+  // Header and data are one message: nothing (URC, noise) ever comes between a count and its bytes.
+  return info(`+QIRD: ${got.data.length}${from}\r\n${latin1Text(got.data)}`);
 };
 
 const qiclose: CommandHandler = async (ctx, cmd) => {

@@ -67,13 +67,13 @@ class FakeDriver implements ModuleDriver {
     return new Promise((resolve) => this.sched.setTimer(5, () => resolve({ id, localPort: 40000 + id })));
   }
 
-  /** The module receives bytes for the host on `link`. */
-  deliver(id: number, bytes: Uint8Array, from?: Endpoint): void {
+  /** The module receives bytes for the host on `link` (`silent`: its data notice is lost). */
+  deliver(id: number, bytes: Uint8Array, from?: Endpoint, silent = false): void {
     const l = this.links.get(id);
     if (l === undefined) return;
     if (this.pull) {
       l.held.push(bytes);
-      this.events.readable(id, bytes.length);
+      if (!silent) this.events.readable(id, bytes.length);
     } else {
       this.events.data(id, from !== undefined ? { bytes, from } : { bytes });
     }
@@ -313,6 +313,19 @@ describe('module backend: pull mode never asks for more than the buffer holds', 
     while (got.length < big.length) got.push(...((await settle(s.read(), run)) ?? []));
     assert.deepEqual(Uint8Array.from(got), big);
     assert.ok(driver.reads.every((n) => n <= 64));
+    await settle(s.close(), run);
+  });
+
+  it('a lost data notice costs at most the idle poll period, not the data', async () => {
+    const { driver, net, run } = setup(true);
+    driver.echo = false;
+    const s = await settle(net.connect('192.0.2.1:19'), run);
+    await run(100);
+    const reads = driver.reads.length;
+    driver.deliver(0, enc('unannounced'), undefined, true);
+    const got = await settle(s.read(), run, 2500);
+    assert.equal(dec(got ?? new Uint8Array()), 'unannounced');
+    assert.ok(driver.reads.length - reads <= 2, `idle reads ${driver.reads.length - reads}`);
     await settle(s.close(), run);
   });
 
