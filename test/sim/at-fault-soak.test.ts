@@ -127,9 +127,9 @@ async function soak(make: () => Promise<Target>, kind: string): Promise<string[]
   }
 }
 
-async function espTarget(dialect: 'esp-at' | 'nonos', seed: number): Promise<Target> {
-  const h = await espHarness({ dialect, seed, pipe: { chunking: { rng: new XorShiftRng(seed + 50), min: 1, max: 64 } } });
-  const echo = await drive(h.sched, h.netB.listen({ port: 7 }), 'listen');
+/** An echo service on port 7 of the peer's network. */
+async function startEcho(sched: VirtualScheduler, peer: Network): Promise<{ close(): Promise<void> }> {
+  const echo = await drive(sched, peer.listen({ port: 7 }), 'listen');
   void (async () => {
     for await (const c of echo) void (async () => {
       try {
@@ -140,6 +140,12 @@ async function espTarget(dialect: 'esp-at' | 'nonos', seed: number): Promise<Tar
       await c.close().catch(() => undefined);
     })();
   })().catch(() => undefined);
+  return echo;
+}
+
+async function espTarget(dialect: 'esp-at' | 'nonos', seed: number): Promise<Target> {
+  const h = await espHarness({ dialect, seed, pipe: { chunking: { rng: new XorShiftRng(seed + 50), min: 1, max: 64 } } });
+  const echo = await startEcho(h.sched, h.netB);
   const esp = createEspAt({ stream: h.host, scheduler: h.sched, backend: { rng: new XorShiftRng(seed + 1) } });
   h.sim.powerOn();
   await drive(h.sched, esp.wifi.initialize(), 'initialize');
@@ -158,17 +164,7 @@ async function espTarget(dialect: 'esp-at' | 'nonos', seed: number): Promise<Tar
 
 async function quectelTarget(seed: number): Promise<Target> {
   const rig = await makeRig({ seed, pipe: { chunking: { rng: new XorShiftRng(seed + 50), min: 1, max: 64 } }, sim: { timing: { bootMs: 500, simReadyMs: 300 } } });
-  const echo = await drive(rig.sched, rig.peerNet.listen({ port: 7 }), 'listen');
-  void (async () => {
-    for await (const c of echo) void (async () => {
-      try {
-        for await (const chunk of c) await c.write(chunk);
-      } catch {
-        // the module's side went away
-      }
-      await c.close().catch(() => undefined);
-    })();
-  })().catch(() => undefined);
+  const echo = await startEcho(rig.sched, rig.peerNet);
   const q = createQuectel({ stream: rig.host, scheduler: rig.sched, apn: 'internet', backend: { rng: new XorShiftRng(seed + 1) } });
   rig.sim.powerOn();
   await drive(rig.sched, q.modem.start(), 'bring-up');
