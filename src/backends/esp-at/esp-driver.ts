@@ -257,7 +257,11 @@ export class EspAtDriver implements ModuleDriver {
     if (!(e instanceof AtError)) return e;
     const detail = { op: 'connect', backend: this.name };
     if (e.lines.some((l) => /^DNS Fail/i.test(l))) return this.module.error('EHOSTNOTFOUND', 'dns-fail', 'connect', e);
-    if (e.reason === 'error' && e.lines.includes('no ip')) return atSocketError(e, { ...detail, reason: 'no-network' }, () => ({ code: 'ECONNABORTED', reason: 'no-network' }));
+    // A plain ERROR while the station has no address (a re-join after a reset still running) is
+    // no refusal by the peer: the module has no network.
+    if (e.reason === 'error' && (e.lines.includes('no ip') || this.wifi.status !== 'got-ip')) {
+      return atSocketError(e, { ...detail, reason: 'no-network' }, () => ({ code: 'ECONNABORTED', reason: 'no-network' }));
+    }
     if (e.reason === 'error' || e.reason === 'aborted') {
       return atSocketError(e, detail, () => (kind === 'udp' ? { code: 'ERROR', reason: 'udp-open-failed' } : { code: 'ECONNREFUSED', reason: 'connect-failed' }));
     }

@@ -29,6 +29,13 @@ describe('ESP-AT Wi-Fi face', () => {
     });
   }
 
+  it('a plain ERROR to AT+CIPSTART while the station has no address is no-network, not a refusal', async () => {
+    const r = await rig({ dialect: 'nonos', join: false });
+    r.fake.on(/^AT\+CIPSTART=/, '\r\nERROR\r\n');
+    await assert.rejects(until(r.fake.sched, r.driver.open(tcp)), (e) => isSocketError(e, 'ECONNABORTED') && e.detail.reason === 'no-network');
+    await r.driver.dispose();
+  });
+
   it('leave: requested disconnect, links reported lost (wifi-left), status idle', async () => {
     const r = await rig({ dialect: 'esp-at' });
     await withLink(r);
