@@ -341,9 +341,11 @@ export class QuectelModem {
         }
         if (await this.resync(2)) return true;
       }
-      // Nobody answered at any rate (module still booting, or off): back to where we started.
-      if (original !== undefined) await stream.setBaudRate(original).catch(() => undefined);
-      return false;
+      // Nobody answered at any rate (module still booting, or off): back to where we started, and
+      // ask once more there (a module that was booting during the sweep answers now).
+      if (original === undefined) return false;
+      await stream.setBaudRate(original).catch(() => undefined);
+      return this.resync(3);
     });
   }
 

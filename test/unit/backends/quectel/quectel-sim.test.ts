@@ -147,3 +147,12 @@ describe('Quectel driver against the simulator', () => {
     await close(st);
   });
 });
+
+describe('Quectel driver bring-up over a line that garbles bytes read at the wrong rate', () => {
+  it('start() at once after power-on: the baud sweep runs while the modem boots, then the original rate answers', async () => {
+    const st = await online(41, { pipe: { baudRate: 115200, garbleOnBaudMismatch: true } });
+    assert.equal(st.q.modem.status, 'pdp-active');
+    assert.equal(st.rig.host.baudRate, 115200, 'back at the rate the modem runs at');
+    await close(st);
+  });
+});
