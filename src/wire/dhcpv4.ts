@@ -32,7 +32,7 @@
  * servers still enforce). Message type (53) goes first, then typed options by code, then
  * `other`.
  */
-import { rd16, rd32, rd8, wr16, wr32, wr8 } from './bytes.ts';
+import { concatBytes, latin1Text, rd16, rd32, rd8, wr16, wr32, wr8 } from './bytes.ts';
 import type { WireFault } from './fault.ts';
 
 export const DHCPV4_SERVER_PORT = 67;
@@ -268,18 +268,6 @@ function walkOptions(buf: Uint8Array, start: number, end: number, parts: Map<num
   return undefined;
 }
 
-function concat(list: readonly Uint8Array[]): Uint8Array {
-  if (list.length === 1) return (list[0] as Uint8Array).slice();
-  let n = 0;
-  for (const p of list) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of list) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Bytes as text, one character per byte, up to the first NUL (fixed fields) or without trailing NULs (options). */
 function latin1(b: Uint8Array, stopAtNul: boolean): string {
@@ -290,9 +278,7 @@ function latin1(b: Uint8Array, stopAtNul: boolean): string {
   } else {
     while (end > 0 && b[end - 1] === 0) end--;
   }
-  let s = '';
-  for (let i = 0; i < end; i++) s += String.fromCharCode(b[i] as number);
-  return s;
+  return latin1Text(b, 0, end);
 }
 
 function addrList(v: Uint8Array): number[] | undefined {
@@ -378,7 +364,7 @@ export function parseDhcpv4(buf: Uint8Array): Dhcpv4Repr | WireFault {
   let overload = 0;
   const ov = parts.get(Dhcpv4Option.OVERLOAD);
   if (ov !== undefined) {
-    const v = concat(ov);
+    const v = concatBytes(ov);
     if (v.length !== 1 || (v[0] as number) < 1 || (v[0] as number) > 3) return 'malformed';
     overload = v[0] as number;
     parts.delete(Dhcpv4Option.OVERLOAD);
@@ -395,7 +381,7 @@ export function parseDhcpv4(buf: Uint8Array): Dhcpv4Repr | WireFault {
   const options: Mutable<Dhcpv4Options> = {};
   const other: Dhcpv4RawOption[] = [];
   for (const [code, list] of parts) {
-    const v = concat(list);
+    const v = concatBytes(list);
     if (TYPED_CODES.has(code)) {
       if (!typed(options, code, v)) return 'malformed';
     } else {

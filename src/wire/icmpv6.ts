@@ -31,7 +31,7 @@
  * the message (DNSSL names are strings).
  */
 import { isLinkLocal, isSolicitedNodeMulticast, isUnspecified } from '../base/ip-address.ts';
-import { rd16, rd32, rd8, wr16, wr32, wr8 } from './bytes.ts';
+import { latin1Text, rd16, rd32, rd8, wr16, wr32, wr8 } from './bytes.ts';
 import { foldChecksum, onesSum, pseudoHeaderSumV6 } from './checksum.ts';
 import type { WireFault } from './fault.ts';
 import { IPV6_HEADER_LEN, IPV6_MIN_MTU, Ipv6ExtWalk, Ipv6NextHeader, Ipv6ParamProblemCode, walkIpv6Extensions } from './ipv6.ts';
@@ -324,19 +324,13 @@ export function ndLinkAddr(buf: Uint8Array, start: number, type: number, end: nu
 
 // ---- ND options: parse and emit -----------------------------------------------------
 
-function latin1(buf: Uint8Array, start: number, end: number): string {
-  let s = '';
-  for (let i = start; i < end; i++) s += String.fromCharCode(buf[i] as number);
-  return s;
-}
-
 function parseDnsslNames(buf: Uint8Array, start: number, end: number): string[] {
   const out: string[] = [];
   let i = start;
   while (i < end && buf[i] !== 0) {
     const labels: string[] = [];
     for (let l = buf[i] as number; l !== 0; l = buf[i] as number) {
-      labels.push(latin1(buf, i + 1, i + 1 + l));
+      labels.push(latin1Text(buf, i + 1, i + 1 + l));
       i += 1 + l;
     }
     i++;

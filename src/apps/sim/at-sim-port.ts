@@ -43,7 +43,11 @@ import type { Rng } from '../../base/rand.ts';
 import type { CancelTimer, Scheduler } from '../../base/time.ts';
 import type { ByteStream, Unsubscribe } from '../../link/byte-stream.ts';
 import { lineTimeMs } from '../../link/byte-stream.ts';
+import { concatBytes, latin1Bytes, latin1Text } from '../../wire/bytes.ts';
 import { SimFaults, urcPointKind, type UrcPoint } from './sim-faults.ts';
+
+/** The latin1 helpers, under the names the simulators and their tests use. */
+export { latin1Bytes as latin1, latin1Text };
 
 /** One command line from the host. */
 export interface AtLine {
@@ -158,34 +162,6 @@ interface OutItem {
 const LF = 0x0a;
 const CR = 0x0d;
 const DEFAULT_BUSY = '\r\nbusy p...\r\n';
-
-/** Text to bytes, one byte per char (latin1). */
-export function latin1(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
-  return out;
-}
-
-/** Bytes to text, one char per byte (latin1). */
-export function latin1Text(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 4096) {
-    s += String.fromCharCode(...bytes.subarray(i, Math.min(bytes.length, i + 4096)));
-  }
-  return s;
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** The serial front end of a simulated AT module. See the module comment. */
 export class AtSimPort {
@@ -380,7 +356,7 @@ export class AtSimPort {
           this.stats.dataBytes += take;
           if (mode.got === mode.need) {
             this.#mode = { kind: 'command' };
-            mode.resolve(concat(mode.parts));
+            mode.resolve(concatBytes(mode.parts));
           }
           break;
         }
@@ -453,7 +429,7 @@ export class AtSimPort {
   #writeEcho(line: AtLine): void {
     const style = this.echoStyle;
     const bytes =
-      style === 'typed' ? line.raw : style === 'text-cr-crlf' ? latin1(`${line.text}\r\r\n`) : style(line);
+      style === 'typed' ? line.raw : style === 'text-cr-crlf' ? latin1Bytes(`${line.text}\r\r\n`) : style(line);
     if (bytes.length > 1 && this.faults.fire(urcPointKind('inEcho'))) {
       const urc = this.#pickUrc(urcPointKind('inEcho'));
       if (urc !== undefined) {
@@ -653,7 +629,7 @@ export class AtSimPort {
   /** Writes one message (text is latin1), applying the output faults. */
   write(data: Uint8Array | string, kind: OutputKind = 'response'): void {
     if (this.#closed) return;
-    const bytes = typeof data === 'string' ? latin1(data) : data.slice();
+    const bytes = typeof data === 'string' ? latin1Bytes(data) : data.slice();
     if (bytes.length === 0) return;
     const f = this.faults;
     if (kind !== 'data' && kind !== 'echo' && f.fire('garbage')) {
@@ -718,7 +694,7 @@ export class AtSimPort {
     const now = this.scheduler.now();
     const due: Uint8Array[] = [];
     while (this.#out.length > 0 && (this.#out[0] as OutItem).at <= now) due.push((this.#out.shift() as OutItem).bytes);
-    if (due.length > 0) this.#toWire(due.length === 1 ? (due[0] as Uint8Array) : concat(due));
+    if (due.length > 0) this.#toWire(due.length === 1 ? (due[0] as Uint8Array) : concatBytes(due));
     const head = this.#out[0];
     if (head !== undefined) this.#outTimer = this.setTimer(head.at - now, () => this.#pump());
   }

@@ -19,6 +19,7 @@ import {
   type FullLineRecogniser,
   type PartialLineRecogniser,
 } from '../../wire/at/at-tokenizer.ts';
+import { latin1Bytes } from '../../wire/bytes.ts';
 import { AtError, type AtErrorReason } from './at-error.ts';
 
 /** A line pattern: a string matches the whole line exactly, a RegExp is tested against it. */
@@ -160,7 +161,7 @@ export class AtEngine {
   constructor(options: AtEngineOptions) {
     this.opts = options;
     this.tokenizer = new AtTokenizer(options.tokenizer);
-    this.encoder = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+    this.encoder = latin1Bytes;
   }
 
   /** The engine's scheduler (chat scripts pause on it). */

@@ -14,7 +14,7 @@ import type { SocketError } from '../../base/socket-error.ts';
 import type { Scheduler } from '../../base/time.ts';
 import { CryptoRng } from '../../runtime/crypto-rng.ts';
 import type { Af, BackendCaps, CoreSocket, Endpoint, LookupResult, SockType, SocketBackend } from '../contract.ts';
-import { PortTable } from '../host/port-table.ts';
+import { PortTable } from '../port-table.ts';
 import type { ModuleDriver, ModuleEvents, ModuleReceived } from './module-driver.ts';
 import { failureCode, type LinkOwner, type ModuleBackendStats, type ModuleEnv } from './module-env.ts';
 import { ModuleTcpSocket } from './module-tcp-socket.ts';
@@ -85,9 +85,6 @@ export class ModuleBackend implements SocketBackend {
         const previous = this.owners.get(link);
         if (previous !== undefined && previous !== owner) previous.gone(IOT_SOCKET_ECONNABORTED);
         this.owners.set(link, owner);
-      },
-      disown: (link) => {
-        this.owners.delete(link);
       },
       closeLink: (link) => {
         this.owners.delete(link);

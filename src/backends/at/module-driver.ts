@@ -81,7 +81,10 @@ export interface ModuleDriver {
   readonly caps: BackendCaps;
   /** Largest payload one `send` takes (ESP 2048 or 8192, Quectel 1460). */
   readonly maxSend: number;
-  /** True when received data must be pulled with `read` (ESP passive mode, Quectel buffer mode). */
+  /**
+   * True when received data must be pulled with `read` (ESP passive mode, Quectel buffer mode).
+   * Links the module still pushes in that mode (NONOS UDP links) may deliver `data` events too.
+   */
   readonly pull: boolean;
   /** Registers the backend's event sink; called once, before anything else. */
   attach(events: ModuleEvents): void;

@@ -7,7 +7,7 @@ import type { Rng } from '../../base/rand.ts';
 import { isSocketError, type SocketError } from '../../base/socket-error.ts';
 import type { Scheduler } from '../../base/time.ts';
 import type { CoreSocket } from '../contract.ts';
-import type { PortTable } from '../host/port-table.ts';
+import type { PortTable } from '../port-table.ts';
 import type { ModuleDriver, ModuleReceived } from './module-driver.ts';
 
 /** A socket that owns a module link and hears its events. */
@@ -59,8 +59,6 @@ export interface ModuleEnv {
   readonly stats: ModuleBackendStats;
   /** Routes a link's events to its owner. */
   own(link: number, owner: LinkOwner): void;
-  /** Stops routing a link's events (the link is closed or gone). */
-  disown(link: number): void;
   /** Closes a link on the module and forgets it. */
   closeLink(link: number): void;
   /** A socket adopted by the backend (accepted) or released (closed). */

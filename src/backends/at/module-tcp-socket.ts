@@ -26,7 +26,7 @@ import type { CancelTimer } from '../../base/time.ts';
 import { RingBuffer } from '../../stack/ring-buffer.ts';
 import type { Accepted, Af, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
 import { CORE_EOF } from '../contract.ts';
-import type { Reservation } from '../host/port-table.ts';
+import type { Reservation } from '../port-table.ts';
 import type { SocketError } from '../../base/socket-error.ts';
 import { failureCode, failureError, type LinkOwner, type ModuleEnv } from './module-env.ts';
 import type { ModuleReceived } from './module-driver.ts';

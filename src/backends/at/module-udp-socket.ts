@@ -14,7 +14,7 @@ import {
   IOT_SOCKET_ENOTSUP,
 } from '../../base/iot-constants.ts';
 import type { Accepted, Af, CoreSocket, Endpoint, RecvInfo } from '../contract.ts';
-import type { Reservation } from '../host/port-table.ts';
+import type { Reservation } from '../port-table.ts';
 import type { ModuleReceived } from './module-driver.ts';
 import type { SocketError } from '../../base/socket-error.ts';
 import { failureCode, type LinkOwner, type ModuleEnv } from './module-env.ts';

@@ -15,6 +15,7 @@ import type { IotCode } from '../../base/iot-constants.ts';
 import { isSocketError, type SocketError } from '../../base/socket-error.ts';
 import type { CancelTimer } from '../../base/time.ts';
 import { atQuote } from '../../wire/at/at-params.ts';
+import { latin1Text } from '../../wire/bytes.ts';
 import { isAtError, type AtError } from '../at/at-error.ts';
 import { atSocketError } from '../at/at-socket-error.ts';
 import type { EspAtModule } from './esp-module.ts';
@@ -83,7 +84,7 @@ const CWJAP_CODES: Record<number, { code: IotCode; reason: string }> = {
 const utf8 = new TextEncoder();
 /** A JavaScript string as the latin1 string of its UTF-8 bytes (the engine sends one byte per char). */
 function wire(s: string): string {
-  return String.fromCharCode(...utf8.encode(s));
+  return latin1Text(utf8.encode(s));
 }
 
 /** The Wi-Fi station of one ESP-AT module. */

@@ -15,7 +15,7 @@ import type { Rng } from '../../base/rand.ts';
 import type { Scheduler } from '../../base/time.ts';
 import { CryptoRng } from '../../runtime/crypto-rng.ts';
 import { systemScheduler } from '../../runtime/system-scheduler.ts';
-import { PortTable } from './port-table.ts';
+import { PortTable } from '../port-table.ts';
 import { addressBytes, errorCode, publish, type HostEnv, type TrackedHandle } from './host-common.ts';
 import { HostTcpSocket } from './host-tcp-socket.ts';
 import { HostUdpSocket, MAX_UDP4_PAYLOAD } from './host-udp-socket.ts';

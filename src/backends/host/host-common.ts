@@ -8,7 +8,7 @@ import type { Af, CoreSocket, Endpoint } from '../contract.ts';
 import type { Rng } from '../../base/rand.ts';
 import type { Scheduler } from '../../base/time.ts';
 import { ipEquals, isIpv4Mapped, isLoopback, isUnspecified, parseIPv4, parseIPv6 } from '../../base/ip-address.ts';
-import type { PortTable } from './port-table.ts';
+import type { PortTable } from '../port-table.ts';
 
 /** What every host socket gets from the backend that created it. */
 export interface HostEnv {

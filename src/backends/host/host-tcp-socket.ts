@@ -38,7 +38,7 @@ import {
 } from '../../base/iot-constants.ts';
 import type { CancelTimer } from '../../base/time.ts';
 import { formatIp, ipv4Any, ipv6Any } from '../../base/ip-address.ts';
-import type { Reservation } from './port-table.ts';
+import type { Reservation } from '../port-table.ts';
 import {
   callSafely,
   codedError,

@@ -31,7 +31,7 @@ import {
   IOT_SOCKET_ERROR,
 } from '../../base/iot-constants.ts';
 import { formatIp, ipEquals, ipv4Any, ipv6Any, isUnspecified } from '../../base/ip-address.ts';
-import type { Reservation } from './port-table.ts';
+import type { Reservation } from '../port-table.ts';
 import { addressBytes, callSafely, copyEndpoint, errorCode, isLocalAddress, publish, type HostEnv } from './host-common.ts';
 
 /** Largest UDP payload over IPv4: 65535 - 20 (IP header) - 8 (UDP header). */

@@ -10,7 +10,7 @@ export { HostTcpSocket } from './host-tcp-socket.ts';
 export { HostUdpSocket, MAX_UDP4_PAYLOAD, MAX_UDP6_PAYLOAD } from './host-udp-socket.ts';
 export { HOST_CHANNELS } from './host-common.ts';
 export type { HostDiagnostic } from './host-common.ts';
-export { EPHEMERAL_FIRST, EPHEMERAL_LAST } from './port-table.ts';
+export { EPHEMERAL_FIRST, EPHEMERAL_LAST } from '../port-table.ts';
 export type {
   Accepted,
   Af,

@@ -20,6 +20,7 @@
  * rest of it dropped; a counted length over `maxCounted` is refused (an `overflow` token with reason
  * `counted`, the bytes after it read as lines). `push` never throws.
  */
+import { latin1Text } from '../bytes.ts';
 
 /** Default longest line kept (bytes); ESP-AT command lines are at most 256 bytes. */
 export const AT_DEFAULT_MAX_LINE = 4096;
@@ -91,13 +92,6 @@ const enum Mode {
   Counted,
 }
 
-function latin1(bytes: Uint8Array, end: number): string {
-  let s = '';
-  for (let i = 0; i < end; i += 1024) {
-    s += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 1024)));
-  }
-  return s;
-}
 
 /** The incremental tokenizer; one per byte stream. */
 export class AtTokenizer {
@@ -199,7 +193,7 @@ export class AtTokenizer {
       return;
     }
     if (this.lineLen === this.maxLine) {
-      out.push({ kind: 'overflow', reason: 'line', text: latin1(this.line, this.lineLen), length: this.lineLen + 1 });
+      out.push({ kind: 'overflow', reason: 'line', text: latin1Text(this.line, 0, this.lineLen), length: this.lineLen + 1 });
       this.lineLen = 0;
       this.mode = Mode.Discard;
       return;
@@ -213,7 +207,7 @@ export class AtTokenizer {
     for (const r of this.partial) {
       const p = r.prefix;
       if (this.lineLen < p.length || !this.startsWith(p)) continue;
-      text ??= latin1(this.line, this.lineLen);
+      text ??= latin1Text(this.line, 0, this.lineLen);
       const count = safeMatch(r, text);
       if (count === undefined) continue;
       this.lineLen = 0;
@@ -228,7 +222,7 @@ export class AtTokenizer {
   }
 
   private endLine(terminator: number, out: AtToken[]): void {
-    const text = latin1(this.line, this.lineLen);
+    const text = latin1Text(this.line, 0, this.lineLen);
     this.lineLen = 0;
     for (const r of this.full) {
       if (!text.startsWith(r.prefix)) continue;

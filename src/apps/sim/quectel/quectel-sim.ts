@@ -27,6 +27,7 @@ import type { Rng } from '../../../base/rand.ts';
 import type { Scheduler } from '../../../base/time.ts';
 import type { ByteStream } from '../../../link/byte-stream.ts';
 import type { Network } from '../../../socket/network.ts';
+import { concatBytes, latin1Bytes } from '../../../wire/bytes.ts';
 import { AtSimPort, type AtLine, type AtSimPortStats } from '../at-sim-port.ts';
 import { SimFaults, type FaultSpec } from '../sim-faults.ts';
 import { BASIC_COMMANDS } from './quectel-basic-commands.ts';
@@ -106,6 +107,8 @@ const IDENTITIES: Readonly<Record<QuectelModel, Omit<QuectelIdentity, 'imei'>>> 
 };
 
 type Power = 'off' | 'booting' | 'on';
+
+const CRLF = Uint8Array.of(0x0d, 0x0a);
 
 /** The simulator. See the module comment. */
 export class QuectelSim {
@@ -344,12 +347,7 @@ export class QuectelSim {
       this.#urc(line);
       return;
     }
-    const head = urcText(line, this.#settings);
-    const msg = new Uint8Array(head.length + payload.length + 2);
-    for (let i = 0; i < head.length; i++) msg[i] = head.charCodeAt(i) & 0xff;
-    msg.set(payload, head.length);
-    msg[msg.length - 2] = 0x0d;
-    msg[msg.length - 1] = 0x0a;
+    const msg = concatBytes([latin1Bytes(urcText(line, this.#settings)), payload, CRLF]);
     this.#counters.urcs++;
     this.port.urc(msg);
     this.port.point('afterIpd');

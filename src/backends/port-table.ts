@@ -1,6 +1,6 @@
-import type { Af } from '../contract.ts';
-import { randomInt, type Rng } from '../../base/rand.ts';
-import { ipEquals, isUnspecified } from '../../base/ip-address.ts';
+import type { Af } from './contract.ts';
+import { randomInt, type Rng } from '../base/rand.ts';
+import { ipEquals, isUnspecified } from '../base/ip-address.ts';
 
 /** First port of the IANA dynamic/private range (RFC 6335 §6), used for implicit binds. */
 export const EPHEMERAL_FIRST = 49152;
@@ -22,7 +22,8 @@ export interface Reservation {
  * which is the BSD rule without `SO_REUSEADDR`. IPv4 and IPv6 are separate spaces
  * because the host backend's AF_INET6 sockets are v6-only.
  *
- * The table is the backend's own view; the OS may still refuse a port held by another
+ * Used by the host backend and the AT module backend (modules keep no bind table). The
+ * table is the backend's own view; the OS may still refuse a port held by another
  * process, which surfaces as `EADDRINUSE` when the OS bind happens.
  */
 export class PortTable {
