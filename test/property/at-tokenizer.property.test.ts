@@ -5,6 +5,7 @@ import { AtTokenizer, type AtToken } from '../../src/wire/at/at-tokenizer.ts';
 import { espRecognisers } from '../../src/wire/at/esp-headers.ts';
 import { quectelPushRecvRecogniser, quectelQirdRecogniser } from '../../src/wire/at/quectel-headers.ts';
 import { atQuote, parseAtFields } from '../../src/wire/at/at-params.ts';
+import { splitAt } from '../support/split-bytes.ts';
 
 const RUNS = { numRuns: 1000 };
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -30,19 +31,6 @@ const fragment: fc.Arbitrary<string> = fc.oneof(
   fc.uint8Array({ maxLength: 80 }).map((p) => String.fromCharCode(...p)),
 );
 const stream = fc.array(fragment, { maxLength: 30 }).map((parts) => enc(parts.join('')));
-
-/** Split points: a sorted set of cut offsets in [0, len]. */
-function chunk(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Uint8Array[] = [];
-  let prev = 0;
-  for (const p of points) {
-    out.push(bytes.subarray(prev, p));
-    prev = p;
-  }
-  out.push(bytes.subarray(prev));
-  return out;
-}
 
 function tokenSize(t: AtToken): number {
   switch (t.kind) {
@@ -75,7 +63,7 @@ describe('AT tokenizer properties', () => {
       fc.property(stream, fc.array(fc.nat(), { maxLength: 20 }), fc.boolean(), (bytes, cuts, dinfo) => {
         const whole = make(dinfo).push(bytes);
         const t = make(dinfo);
-        const pieces = chunk(bytes, cuts).flatMap((c) => t.push(c));
+        const pieces = splitAt(bytes, cuts).flatMap((c) => t.push(c));
         assert.deepEqual(pieces, whole);
         const b = make(dinfo);
         const ones: AtToken[] = [];
