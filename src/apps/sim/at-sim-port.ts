@@ -26,6 +26,8 @@
  * - raw (`enterRaw`, passthrough/PPP): every byte to a callback, except an escape sequence
  *   (`+++`) with guard times: at least `guardMs` silence before, each `+` less than `guardMs`
  *   after the previous one, `guardMs` silence after; a broken sequence is delivered as data.
+ *   With `noInjection` (V.250 online data state, PPP) no URC injection point or URC storm fires
+ *   while the port is in that raw mode, so nothing but the data reaches the host.
  *
  * Output: `write(bytes | text, kind)` (text is latin1). Faults apply per message: garbage
  * before it, a corrupted byte, split into delayed pieces, merged by holding; URCs (`urc()`) may be
@@ -34,6 +36,11 @@
  * response parts with an injection point between them. `changeBaudRate(b)` calls
  * `stream.setBaudRate?.(b)` once everything written so far has crossed the wire at the old rate
  * (so the `OK` before it goes out at the old rate).
+ *
+ * Output of kind `'online'` (bytes of a V.250 data-mode call) gets none of the faults above; only
+ * the `onlineDrop` rule (the message is lost) and the `onlineCorrupt` rule (one byte flipped) apply,
+ * asked once per message (`onlineFaults`, which a simulator also applies to the host's data-mode
+ * bytes).
  *
  * `reset()` (a reboot) drops buffered input, pending data reads (they resolve with undefined),
  * delayed output and the busy state; `close()` detaches from the stream. Nothing here throws on
@@ -66,7 +73,22 @@ export type AtLineResult = void | Promise<void>;
 export type EchoStyle = 'typed' | 'text-cr-crlf' | ((line: AtLine) => Uint8Array);
 
 /** The kind of an output message (faults treat them differently). */
-export type OutputKind = 'response' | 'urc' | 'echo' | 'prompt' | 'data';
+export type OutputKind = 'response' | 'urc' | 'echo' | 'prompt' | 'data' | 'online';
+
+/**
+ * The data-mode faults of one message: undefined when `onlineDrop` fires (the message is lost),
+ * else the bytes, with one byte flipped when `onlineCorrupt` fires (a copy; `bytes` is not changed).
+ * Without those rules the bytes come back untouched.
+ */
+export function onlineFaults(faults: SimFaults, bytes: Uint8Array): Uint8Array | undefined {
+  if (bytes.length === 0) return bytes;
+  if (faults.fire('onlineDrop')) return undefined;
+  if (!faults.fire('onlineCorrupt')) return bytes;
+  const out = bytes.slice();
+  const at = faults.int(0, out.length - 1);
+  out[at] = ((out[at] as number) ^ faults.int(1, 255)) & 0xff;
+  return out;
+}
 
 export interface AtSimPortOptions {
   stream: ByteStream;
@@ -141,6 +163,8 @@ export interface RawModeOptions {
   escapeByte?: number | null | undefined;
   /** Guard time (default 20 ms, ESP-AT; 1000 for 3GPP S12). */
   guardMs?: number | undefined;
+  /** No URC injection point or URC storm fires while in this raw mode (PPP data mode). */
+  noInjection?: boolean | undefined;
 }
 
 type Mode =
@@ -495,7 +519,7 @@ export class AtSimPort {
       mode.resolve(undefined);
     }
     this.point('betweenCommands');
-    if (this.faults.fire('urcStorm')) {
+    if (!this.#injectionOff() && this.faults.fire('urcStorm')) {
       const n = this.faults.param('urcStorm', 'count', 8);
       for (let k = 0; k < n; k++) {
         const urc = this.#pickUrc('urcStorm');
@@ -626,11 +650,16 @@ export class AtSimPort {
 
   // ---------------------------------------------------------------- output
 
-  /** Writes one message (text is latin1), applying the output faults. */
+  /** Writes one message (text is latin1), applying the output faults (kind `'online'`: only the data-mode ones). */
   write(data: Uint8Array | string, kind: OutputKind = 'response'): void {
     if (this.#closed) return;
     const bytes = typeof data === 'string' ? latin1Bytes(data) : data.slice();
     if (bytes.length === 0) return;
+    if (kind === 'online') {
+      const out = onlineFaults(this.faults, bytes);
+      if (out !== undefined) this.#enqueue(out);
+      return;
+    }
     const f = this.faults;
     if (kind !== 'data' && kind !== 'echo' && f.fire('garbage')) {
       this.#enqueue(f.garbage(f.param('garbage', 'maxBytes', 16)));
@@ -671,9 +700,14 @@ export class AtSimPort {
 
   /** A URC injection opportunity: writes one URC when the point's fault fires. */
   point(p: UrcPoint): void {
-    if (!this.faults.fire(urcPointKind(p))) return;
+    if (this.#injectionOff() || !this.faults.fire(urcPointKind(p))) return;
     const urc = this.#pickUrc(urcPointKind(p));
     if (urc !== undefined) this.write(urc, 'urc');
+  }
+
+  /** In a raw mode that asked for no URC injection. */
+  #injectionOff(): boolean {
+    return this.#mode.kind === 'raw' && this.#mode.opts.noInjection === true;
   }
 
   #pickUrc(kind: string): string | undefined {

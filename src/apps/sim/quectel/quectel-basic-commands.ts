@@ -2,8 +2,8 @@
  * V.250 and 3GPP TS 27.007 commands of the Quectel simulator (reference `at-modules.md` §2):
  * `AT`, `ATE`, `ATV`, `ATI`, `ATZ`, `AT&F`, identity (`+GMR`, `+CGMM`, `+CGSN`, …), `+CMEE`,
  * `+CPIN`, `+CSQ`, `+CESQ`, `+CREG`/`+CGREG`/`+CEREG`, `+COPS`, `+CFUN`, `+CGDCONT`, `+CGATT`,
- * `+CGACT`, `+CGPADDR`, `+CGEREP`, `+QPOWD`, `+IPR`. Data mode (`ATD*99#`, `AT+CGDATA`, PPP) is not
- * simulated yet (a later issue adds it): those answer `ERROR`.
+ * `+CGACT`, `+CGPADDR`, `+CGEREP`, `+QPOWD`, `+IPR`. Data-call commands (`ATD`, `AT+CGDATA`, `ATO`,
+ * `ATH`, `AT&D`, `ATS12`) are in `quectel-data-commands.ts`.
  */
 import type { CommandHandler, QuectelContext } from './quectel-context.ts';
 import { intField, strField, type ParsedCommand } from './quectel-command-line.ts';
@@ -222,9 +222,6 @@ export const BASIC_COMMANDS: Readonly<Record<string, CommandHandler>> = {
     return OK;
   },
   '&W': plainOk,
-  // Data mode (ATD*99***1#, AT+CGDATA, PPP) is a later issue; answered ERROR until then.
-  D: () => ERROR,
-  '+CGDATA': () => ERROR,
   '+GMR': identity((c) => c.identity.revision),
   '+CGMR': identity((c) => c.identity.revision),
   '+GMM': identity((c) => c.identity.model),

@@ -1,7 +1,7 @@
 /**
  * Splitting a V.250 command line (as a Quectel module reads it) into commands: the `AT` prefix
  * (either case), basic commands (`E0`, `V1`, `I`, `Z`, `&F`, `D…` which takes the rest of the
- * line) concatenated without separators, and extended commands (`+NAME` in the four forms
+ * line, `S<n>?`/`S<n>=<v>` S-registers named `S<n>`) concatenated without separators, and extended commands (`+NAME` in the four forms
  * `+X=?` test, `+X?` read, `+X=<args>` set, `+X` exec) separated by `;` outside quotes.
  * Pure; never throws.
  */
@@ -75,6 +75,17 @@ export function parseCommandLine(line: string): ParsedLine {
     if (upper === 'D') {
       commands.push({ name: 'D', form: 'exec', args: s.slice(i + 1), fields: [] });
       break;
+    }
+    if (upper === 'S') {
+      const m = /^S(\d{1,3})(\?|=(\d{0,3}))?/i.exec(s.slice(i));
+      if (m === null) return { kind: 'error' };
+      const name = `S${Number(m[1])}`;
+      const value = m[3] ?? '';
+      if (m[2] === '?') commands.push({ name, form: 'read', args: '', fields: [] });
+      else if (m[2] !== undefined) commands.push({ name, form: 'set', args: value, fields: value === '' ? [] : parseAtFields(value) });
+      else commands.push({ name, form: 'exec', args: '', fields: [] });
+      i += m[0].length;
+      continue;
     }
     let name = upper;
     let j = i + 1;

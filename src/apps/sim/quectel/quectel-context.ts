@@ -9,6 +9,7 @@ import type { SimFaults } from '../sim-faults.ts';
 import type { ParsedCommand } from './quectel-command-line.ts';
 import type { FormatSettings, Reply } from './quectel-format.ts';
 import type { QuectelModel, QuectelNetworkModel } from './quectel-network-model.ts';
+import type { QuectelDataMode } from './quectel-data-mode.ts';
 import type { QuectelSockets } from './quectel-sockets.ts';
 
 /** Virtual durations of the simulator, ms. */
@@ -31,6 +32,8 @@ export interface QuectelTiming {
   dnsMs: number;
   /** `AT+CFUN` changes (default 200). */
   cfunMs: number;
+  /** `ATD*99***<cid>#` / `AT+CGDATA` to `CONNECT` (default 300). */
+  dialMs: number;
 }
 
 export const DEFAULT_TIMING: QuectelTiming = {
@@ -43,6 +46,7 @@ export const DEFAULT_TIMING: QuectelTiming = {
   qicloseMs: 50,
   dnsMs: 100,
   cfunMs: 200,
+  dialMs: 300,
 };
 
 /** Per-model identity strings. */
@@ -60,6 +64,12 @@ export interface QuectelSettings extends FormatSettings {
   dataEcho: boolean;
   /** `AT+QIGETERROR`: the last TCP/IP error code. */
   lastError: number;
+  /** `ATS12`: the `+++` escape guard time in 20 ms units (default 50, 1 s). */
+  s12: number;
+  /** `AT&D`: what a DTR drop does in a data call: 0 nothing, 1 command mode (call kept), 2 hang up (default). */
+  dtrMode: number;
+  /** `AT&C` (stored only). */
+  dcdMode: number;
 }
 
 /** A command handler. */
@@ -71,6 +81,8 @@ export interface QuectelContext {
   readonly identity: QuectelIdentity;
   readonly net: QuectelNetworkModel;
   readonly sockets: QuectelSockets;
+  /** The data call (`ATD*99#`, `AT+CGDATA`, PPP). */
+  readonly data: QuectelDataMode;
   readonly port: AtSimPort;
   readonly faults: SimFaults;
   readonly timing: QuectelTiming;

@@ -7,8 +7,8 @@
  */
 import { CME_TEXT } from './quectel-network-model.ts';
 
-/** How a command ends. `none`: the handler wrote its own ending (data phases). */
-export type Final = 'OK' | 'ERROR' | { readonly cme: number } | 'none';
+/** How a command ends. `none`: the handler wrote its own ending (data phases, `CONNECT`). */
+export type Final = 'OK' | 'ERROR' | 'NO CARRIER' | { readonly cme: number } | 'none';
 
 /** What a command handler answers: information lines (latin1 text; binary data as latin1) and a final. */
 export interface Reply {
@@ -20,6 +20,7 @@ export interface Reply {
 
 export const OK: Reply = { final: 'OK' };
 export const ERROR: Reply = { final: 'ERROR' };
+export const NO_CARRIER: Reply = { final: 'NO CARRIER' };
 
 /** A `+CME ERROR` reply. */
 export function cme(code: number): Reply {
@@ -39,17 +40,20 @@ export interface FormatSettings {
 
 const NUMERIC: Readonly<Record<string, number>> = { OK: 0, CONNECT: 1, RING: 2, 'NO CARRIER': 3, ERROR: 4 };
 
-/** A result code (`OK`, `ERROR`, `SEND OK`, …) framed per `ATV`. */
+/**
+ * A result code (`OK`, `ERROR`, `SEND OK`, `CONNECT 150000000`, …) framed per `ATV`; numeric
+ * `CONNECT <rate>` is `1` (the rate is a verbose-only suffix here).
+ */
 export function resultCode(text: string, s: FormatSettings): string {
   if (s.verbose) return `\r\n${text}\r\n`;
-  const n = NUMERIC[text];
+  const n = NUMERIC[text.startsWith('CONNECT ') ? 'CONNECT' : text];
   return n !== undefined ? `${n}\r` : `${text}\r\n`;
 }
 
 /** The final result of `f` (empty for `none`). */
 export function finalText(f: Final, s: FormatSettings): string {
   if (f === 'none') return '';
-  if (f === 'OK' || f === 'ERROR') return resultCode(f, s);
+  if (f === 'OK' || f === 'ERROR' || f === 'NO CARRIER') return resultCode(f, s);
   if (s.cmee === 0) return resultCode('ERROR', s);
   const detail = s.cmee === 2 ? (CME_TEXT[f.cme] ?? String(f.cme)) : String(f.cme);
   const line = `+CME ERROR: ${detail}`;

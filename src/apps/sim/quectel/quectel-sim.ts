@@ -16,6 +16,10 @@
  * sim.faults.update('sendFail', { probability: 0.2 });
  * ```
  *
+ * Data mode (`ATD*99***<cid>#`, `AT+CGDATA="PPP",<cid>`, `+++`, `ATO`, `ATH`, DTR with `AT&D`):
+ * see `quectel-data-mode.ts`. The option `dataCall` makes the session of each call (a PPP server);
+ * without it every dial answers `NO CARRIER`.
+ *
  * Simulator-level fault kinds (besides the serial ones of `AtSimPort`, see `sim-faults.ts`), each
  * asked at the start of every command line unless noted: `reboot` (the modem reboots instead of
  * answering), `registrationLoss` (registration drops to `count` (default 2, searching) and comes back
@@ -31,6 +35,8 @@ import { concatBytes, latin1Bytes } from '../../../wire/bytes.ts';
 import { AtSimPort, type AtLine, type AtSimPortStats } from '../at-sim-port.ts';
 import { SimFaults, type FaultSpec } from '../sim-faults.ts';
 import { BASIC_COMMANDS } from './quectel-basic-commands.ts';
+import { DATA_COMMANDS } from './quectel-data-commands.ts';
+import { QuectelDataMode, type QuectelDataStats, type SimDataCallHandler } from './quectel-data-mode.ts';
 import { parseCommandLine, type ParsedCommand } from './quectel-command-line.ts';
 import {
   DEFAULT_TIMING,
@@ -81,6 +87,15 @@ export interface QuectelSimOptions {
   imei?: string | undefined;
   /** URC lines (unframed) the URC injection faults draw from; default registration and `+QIND: "csq"` lines. */
   urcPool?: readonly string[] | undefined;
+  /**
+   * Makes the data session of a dialled call (`ATD*99***<cid>#`, `AT+CGDATA`); undefined refuses
+   * it. Without this option every dial answers `NO CARRIER`.
+   */
+  dataCall?: SimDataCallHandler | undefined;
+  /** The verbose result of a connected dial; default `CONNECT` (e.g. `CONNECT 150000000`). */
+  connectText?: string | undefined;
+  /** DTR poll period while a data call exists (default 20 ms; 0: DTR ignored). */
+  dtrPollMs?: number | undefined;
 }
 
 /** Counters of a `QuectelSim`. */
@@ -97,6 +112,7 @@ export interface QuectelSimStats {
   sendCancelled: number;
   port: AtSimPortStats;
   sockets: QuectelSocketStats;
+  data: QuectelDataStats;
   faults: Readonly<Record<string, number>>;
 }
 
@@ -116,6 +132,8 @@ export class QuectelSim {
   readonly port: AtSimPort;
   readonly net: QuectelNetworkModel;
   readonly sockets: QuectelSockets;
+  /** The data call (state, counters). */
+  readonly data: QuectelDataMode;
   readonly #scheduler: Scheduler;
   readonly #timing: QuectelTiming;
   readonly #identity: QuectelIdentity;
@@ -138,7 +156,7 @@ export class QuectelSim {
     this.#pdpAddress = options.pdpAddress ?? '10.171.134.243';
     this.#cmeeDefault = options.cmee ?? 1;
     this.#urcPoolLines = options.urcPool;
-    this.#settings = { verbose: true, cmee: this.#cmeeDefault, dataEcho: true, lastError: 0 };
+    this.#settings = { verbose: true, cmee: this.#cmeeDefault, dataEcho: true, lastError: 0, s12: 50, dtrMode: 2, dcdMode: 1 };
     const faults = options.faults instanceof SimFaults ? options.faults : new SimFaults(options.rng, options.faults ?? {});
     this.port = new AtSimPort({
       stream: options.stream,
@@ -166,6 +184,15 @@ export class QuectelSim {
       },
       options.sockets,
     );
+    this.data = new QuectelDataMode({
+      port: this.port,
+      net: this.net,
+      settings: this.#settings,
+      pdpAddress: this.#pdpAddress,
+      handler: options.dataCall,
+      connectText: options.connectText,
+      dtrPollMs: options.dtrPollMs,
+    });
     this.#ctx = this.#makeContext();
     this.#refreshUrcPool();
   }
@@ -223,6 +250,7 @@ export class QuectelSim {
     this.sockets.contextLost(cid);
     this.#urc(`+QIURC: "pdpdeact",${cid}`);
     this.net.networkDeactivated(cid);
+    this.#checkCall();
   }
 
   /** Writes `line` as a URC (framed per `ATV`). */
@@ -236,6 +264,7 @@ export class QuectelSim {
       ...this.#sendCounters,
       port: { ...this.port.stats },
       sockets: { ...this.sockets.stats },
+      data: { ...this.data.stats },
       faults: { ...this.port.faults.stats },
     };
   }
@@ -246,6 +275,7 @@ export class QuectelSim {
     this.#closed = true;
     this.#epoch++;
     this.#power = 'off';
+    this.data.reset();
     this.sockets.reset();
     this.port.close();
   }
@@ -256,6 +286,7 @@ export class QuectelSim {
     this.#epoch++;
     this.#counters.boots++;
     this.#power = 'booting';
+    this.data.reset();
     this.sockets.reset();
     this.port.reset(true);
     this.net.reset();
@@ -263,6 +294,9 @@ export class QuectelSim {
     this.#settings.cmee = this.#cmeeDefault;
     this.#settings.dataEcho = true;
     this.#settings.lastError = 0;
+    this.#settings.s12 = 50;
+    this.#settings.dtrMode = 2;
+    this.#settings.dcdMode = 1;
     this.port.busyReply = resultCode('ERROR', this.#settings);
     this.#refreshUrcPool();
     const epoch = this.#epoch;
@@ -291,6 +325,7 @@ export class QuectelSim {
   #powerDown(): void {
     this.#epoch++;
     this.#power = 'off';
+    this.data.reset();
     this.sockets.reset();
     this.port.setReady(false);
     this.#urc('POWERED DOWN');
@@ -314,15 +349,25 @@ export class QuectelSim {
     const registering = wanted === 1 || wanted === 5;
     if (!registering || this.net.registered) {
       if (this.net.setStat(wanted)) this.#refreshUrcPool();
+      this.#checkCall();
       return;
     }
     if (this.net.setStat(2)) this.#refreshUrcPool();
+    this.#checkCall();
     const epoch = this.#epoch;
     this.#regTimer = this.port.setTimer(this.net.regDelayMs, () => {
       this.#regTimer = undefined;
       if (epoch !== this.#epoch) return;
       if (this.net.setStat(this.net.wantedStat())) this.#refreshUrcPool();
     });
+  }
+
+  /**
+   * Ends the data call if the network dropped it; while a command runs, its end does it (so the
+   * `NO CARRIER` follows that command's final result instead of ending it).
+   */
+  #checkCall(): void {
+    if (!this.port.busy) this.data.check();
   }
 
   #refreshUrcPool(): void {
@@ -336,9 +381,11 @@ export class QuectelSim {
 
   // ---------------------------------------------------------------- output
 
+  /** Writes a URC (held while a data call is online). */
   #urc(line: string): void {
     this.#counters.urcs++;
-    this.port.urc(urcText(line, this.#settings));
+    const text = urcText(line, this.#settings);
+    if (!this.data.hold(text)) this.port.urc(text);
   }
 
   /** Push-mode data: header line, the bytes, CR LF, as one message; then the `afterIpd` point. */
@@ -349,6 +396,7 @@ export class QuectelSim {
     }
     const msg = concatBytes([latin1Bytes(urcText(line, this.#settings)), payload, CRLF]);
     this.#counters.urcs++;
+    if (this.data.hold(msg)) return;
     this.port.urc(msg);
     this.port.point('afterIpd');
   }
@@ -363,6 +411,7 @@ export class QuectelSim {
       identity: this.#identity,
       net: this.net,
       sockets: this.sockets,
+      data: this.data,
       port: this.port,
       get faults() {
         return sim.port.faults;
@@ -428,7 +477,7 @@ export class QuectelSim {
     // Information parts not yet written: flushed before the next command runs, or with the final.
     let pending: string[] = [];
     for (const cmd of commands) {
-      const handler: CommandHandler | undefined = BASIC_COMMANDS[cmd.name] ?? TCPIP_COMMANDS[cmd.name];
+      const handler: CommandHandler | undefined = BASIC_COMMANDS[cmd.name] ?? TCPIP_COMMANDS[cmd.name] ?? DATA_COMMANDS[cmd.name];
       if (handler === undefined) {
         this.#counters.unknownCommands++;
         this.#finish(pending, { final: 'ERROR' });
@@ -447,12 +496,14 @@ export class QuectelSim {
       if (reply.final !== 'OK') {
         this.#finish(pending, reply);
         reply.after?.();
+        this.data.check();
         return;
       }
       if (reply.after !== undefined) afters.push(reply.after);
     }
     this.#finish(pending, { final: 'OK' });
     for (const after of afters) after();
+    this.data.check();
   }
 
   /** Writes the framed information parts and the final result (URC injection points between). */

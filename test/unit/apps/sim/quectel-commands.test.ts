@@ -46,8 +46,10 @@ describe('Quectel simulator commands', () => {
     assert.equal(rig.take(), '', 'a line without AT is ignored');
     assert.equal(await rig.at('AT+CMEE=2;+CMEE?'), '\r\n+CMEE: 2\r\n\r\nOK\r\n', 'extended commands joined by ;');
     assert.equal(await rig.at('ATE0V1'), '\r\nOK\r\n', 'basic commands concatenated');
-    assert.equal(await rig.at('ATD*99***1#'), '\r\nERROR\r\n', 'data mode is not simulated yet');
-    assert.equal(await rig.at('AT+CGDATA="PPP",1'), '\r\nERROR\r\n');
+    rig.send('ATD*99***1#\r');
+    assert.equal(await rig.expect('NO CARRIER\r\n'), '\r\nNO CARRIER\r\n', 'no data session configured');
+    rig.send('AT+CGDATA="PPP",1\r');
+    assert.equal(await rig.expect('NO CARRIER\r\n'), '\r\nNO CARRIER\r\n');
     assert.ok(rig.sim.stats.ignoredLines >= 1);
     assert.ok(rig.sim.stats.unknownCommands >= 1);
     await rig.close();
