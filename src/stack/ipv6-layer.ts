@@ -162,6 +162,8 @@ const FAULT_KEYS: Record<WireFault, 'truncated' | 'badLength' | 'badChecksum' | 
 };
 
 export class Ipv6Layer {
+  /** Router role: packets for others are forwarded (set by `Stack`; IPv6 forwarding itself comes next). */
+  forwarding = false;
   private readonly host: Ipv6Host;
   private readonly ifs: (Ip6Iface | undefined)[] = [];
   readonly reassembler: Ipv6Reassembler;

@@ -54,6 +54,17 @@
  * Datagrams to one of our own addresses are looped back through a bounded queue and
  * received in the next poll.
  *
+ * ## Forwarding (router role; `StackOptions.forwarding`, `setForwarding`; default off)
+ * A packet that is not for us, received on an interface, is routed instead of dropped:
+ * IPv4 per RFC 1812 (`forward4`: martian and directed-broadcast filters, TTL, route
+ * lookup, DF/fragmentation, ICMP errors), IPv6 per RFC 8200/4443 (`Ipv6Layer.forward`:
+ * link-local scope, hop limit, Packet Too Big, never fragmented). Forwarded packets go
+ * out through the same egress path as ours (ARP/neighbor resolution and pending queues
+ * on Ethernet, straight out on `'ip'` links), counted in `stats.ip.forwarded` /
+ * `stats.ip6.forwarded`; the ICMP errors share the one token bucket. Multicast is not
+ * routed. No redirects, no Router Advertisements (a forwarding stack only sets the
+ * Router flag of its Neighbor Advertisements).
+ *
  * ## Services (DHCP and other protocol engines)
  * `addService({ poll, pollAt })` registers an engine that runs at the end of every poll
  * (after the TCP handler) with its deadline folded into `pollAt()`, so the runner drives
@@ -96,6 +107,7 @@ import { UdpPcb, UdpPortTable } from './udp.ts';
 import { PostPollEvents } from './post-poll-events.ts';
 import { Ipv6Layer, type Ipv6Event, type Ipv6InterfaceOptions, type Ipv6StackOptions } from './ipv6-layer.ts';
 import type { Ipv6AddressInfo } from './ipv6-interface.ts';
+import { decrementTtl4, forwardingConfig, isMartianDestination4, isMartianSource4, type ForwardingConfig, type ForwardingOption } from './ip-forward.ts';
 
 // ------------------------------------------------------------------------------------
 // Public types
@@ -132,6 +144,11 @@ export interface StackOptions {
   ipIdBuckets?: number;
   /** IPv6 settings (reassembly, neighbor and path MTU cache sizes). */
   ipv6?: Ipv6StackOptions;
+  /**
+   * Router role (default off: a host). `true` forwards both families, or choose per family.
+   * See "Forwarding" in the module comment; changed at run time with `setForwarding`.
+   */
+  forwarding?: ForwardingOption;
 }
 
 export interface InterfaceOptions {
@@ -187,8 +204,14 @@ export interface DropCounters {
   noHandler: number;
   /** Frames the device refused (queue full, link down). */
   txFailed: number;
-  /** Datagrams too big to send (MTU smaller than a fragment, DF with fragmentation needed). */
+  /** Datagrams too big to send (MTU smaller than a fragment, DF with fragmentation needed; forwarding: IPv4 DF or any IPv6 packet beyond the egress MTU). */
   tooBig: number;
+  /** Forwarding: TTL (IPv4) or hop limit (IPv6) at 1 or 0 on arrival (ICMP time exceeded sent when allowed). */
+  ttlExpired: number;
+  /** Forwarding: datagrams to the directed broadcast address of one of our subnets (RFC 2644: not forwarded). */
+  directedBroadcast: number;
+  /** Forwarding: IPv6 packets from or to a link-local address that would leave their link (RFC 4291 §2.5.6). */
+  beyondScope: number;
   /** Datagrams to ourselves dropped at a full loopback queue. */
   loopQueue: number;
   /** Exceptions caught in the receive path (a bug: should stay 0). */
@@ -202,13 +225,14 @@ export interface StackStats {
   txBytes: number;
   /** `probesOut`: RFC 5227 probes (`sendArpProbe`); `conflicts`: packets claiming one of our addresses. */
   arp: { requestsIn: number; repliesIn: number; requestsOut: number; repliesOut: number; announcementsOut: number; probesOut: number; conflicts: number; failed: number };
-  ip: { rxDatagrams: number; txDatagrams: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number };
+  /** `forwarded`: datagrams routed through (router role), not counted in `rxDatagrams`/`txDatagrams`. */
+  ip: { rxDatagrams: number; txDatagrams: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number; forwarded: number };
   icmp: {
     in: number; out: number; echoRequestsIn: number; echoRepliesIn: number; echoRequestsOut: number; echoRepliesOut: number;
     errorsIn: number; errorsOut: number; rateLimited: number;
   };
   udp: { rxDatagrams: number; txDatagrams: number; filtered: number };
-  ip6: { rxPackets: number; txPackets: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number };
+  ip6: { rxPackets: number; txPackets: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number; forwarded: number };
   icmp6: {
     in: number; out: number; echoRequestsIn: number; echoRepliesIn: number; echoRequestsOut: number; echoRepliesOut: number;
     errorsIn: number; errorsOut: number; rateLimited: number;
@@ -393,6 +417,8 @@ export interface PingOptions {
   timeoutMs?: number;
   /** Outgoing interface (IPv6 link-local and multicast destinations). */
   ifIndex?: number;
+  /** IPv4: set DF (`ping -M do`): a router answers fragmentation needed instead of fragmenting; beyond our own MTU the ping fails with `EINVAL`. */
+  dontFragment?: boolean;
 }
 
 /**
@@ -445,7 +471,13 @@ interface PendingDatagram {
   ifIndex: number;
   mtu: number;
   packet: Uint8Array | undefined;
+  /** Routed through (not ours): a resolution failure is reported to its source by ICMP, not to our transports. */
+  forwarded: boolean;
 }
+
+/** `nextHopMac` outcomes besides a MAC. */
+const ARP_QUEUED = 1;
+const ARP_FAILED = 2;
 
 interface LoopDatagram {
   readonly ifIndex: number;
@@ -579,17 +611,17 @@ function newStats(): StackStats {
   return {
     rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0,
     arp: { requestsIn: 0, repliesIn: 0, requestsOut: 0, repliesOut: 0, announcementsOut: 0, probesOut: 0, conflicts: 0, failed: 0 },
-    ip: { rxDatagrams: 0, txDatagrams: 0, fragmentsIn: 0, reassembled: 0, fragmentsOut: 0, looped: 0 },
+    ip: { rxDatagrams: 0, txDatagrams: 0, fragmentsIn: 0, reassembled: 0, fragmentsOut: 0, looped: 0, forwarded: 0 },
     icmp: { in: 0, out: 0, echoRequestsIn: 0, echoRepliesIn: 0, echoRequestsOut: 0, echoRepliesOut: 0, errorsIn: 0, errorsOut: 0, rateLimited: 0 },
     udp: { rxDatagrams: 0, txDatagrams: 0, filtered: 0 },
-    ip6: { rxPackets: 0, txPackets: 0, fragmentsIn: 0, reassembled: 0, fragmentsOut: 0, looped: 0 },
+    ip6: { rxPackets: 0, txPackets: 0, fragmentsIn: 0, reassembled: 0, fragmentsOut: 0, looped: 0, forwarded: 0 },
     icmp6: { in: 0, out: 0, echoRequestsIn: 0, echoRepliesIn: 0, echoRequestsOut: 0, echoRepliesOut: 0, errorsIn: 0, errorsOut: 0, rateLimited: 0 },
     nd: { nsIn: 0, nsOut: 0, naIn: 0, naOut: 0, rsOut: 0, raIn: 0, redirectsIn: 0, dadConflicts: 0, resolutionFailed: 0 },
     mld: { reportsOut: 0, queriesIn: 0 },
     drops: {
       truncated: 0, badLength: 0, badChecksum: 0, malformed: 0, unsupported: 0, notForUs: 0, unknownEtherType: 0,
       unknownProtocol: 0, martian: 0, interfaceDown: 0, noRoute: 0, arpFailed: 0, arpQueue: 0, noPcb: 0, queueFull: 0,
-      reassembly: 0, noHandler: 0, txFailed: 0, tooBig: 0, loopQueue: 0, internalError: 0,
+      reassembly: 0, noHandler: 0, txFailed: 0, tooBig: 0, ttlExpired: 0, directedBroadcast: 0, beyondScope: 0, loopQueue: 0, internalError: 0,
     },
     callbackErrors: 0,
   };
@@ -649,7 +681,10 @@ export class Stack {
   private completions: { entry: PingEntry; result: PingResult }[] = [];
   private closed = false;
 
-  private spare: PendingDatagram = { ifIndex: 0, mtu: 0, packet: undefined };
+  private spare: PendingDatagram = { ifIndex: 0, mtu: 0, packet: undefined, forwarded: false };
+  /** The holder `nextHopMac` queued last (its packet still to be filled in). */
+  private queued: PendingDatagram = this.spare;
+  private forward4On: boolean;
   private scratch: Uint8Array | undefined = undefined;
   private readonly ctx = new InputContext(4);
 
@@ -686,6 +721,8 @@ export class Stack {
     this.maxUdpPcbs = opts.maxUdpPcbs ?? 1024;
     this.loopQueueMax = opts.loopQueueDatagrams ?? 256;
     this.maxPings = opts.maxPings ?? 64;
+    const fwd = forwardingConfig(opts.forwarding);
+    this.forward4On = fwd.ipv4;
     this.pingIdent = opts.rng.nextU32() & 0xffff;
     this.pingSeq = opts.rng.nextU32() & 0xffff;
     this.ipv6Events = new PostPollEvents<Ipv6Event>((t) => this.markChanged(t));
@@ -703,6 +740,22 @@ export class Stack {
       requestPoll: () => this.requestPoll(),
       scratch: () => this.scratchBuffer(),
     }, opts.ipv6);
+    this.ipv6.forwarding = fwd.ipv6;
+  }
+
+  /**
+   * Turns the router role on or off at run time (`true`/`false` for both families, or per
+   * family: an omitted family is left as it is). Packets already queued are not affected.
+   */
+  setForwarding(opt: ForwardingOption): void {
+    const cfg = typeof opt === 'boolean' ? forwardingConfig(opt) : { ipv4: opt.ipv4 ?? this.forward4On, ipv6: opt.ipv6 ?? this.ipv6.forwarding };
+    this.forward4On = cfg.ipv4;
+    this.ipv6.forwarding = cfg.ipv6;
+  }
+
+  /** Whether the stack forwards IPv4 and IPv6 packets that are not for it. */
+  get forwarding(): ForwardingConfig {
+    return { ipv4: this.forward4On, ipv6: this.ipv6.forwarding };
   }
 
   // ---------------------------------------------------------------- interfaces
@@ -1155,34 +1208,16 @@ export class Stack {
       if (linkBroadcast) mac = BROADCAST_MAC;
       else if (isMulticastAddr(dst)) mac = this.multicastMac(dst);
       else {
-        mac = this.arp.freshMac(nextHop, now);
-        if (mac === undefined) {
-          const holder = this.spare;
-          const r = this.arp.resolve(nextHop, now, holder);
-          if (r.kind === 'failed') {
-            this.stats.drops.arpFailed++;
-            return IOT_SOCKET_ERROR;
-          }
-          if (r.kind === 'mac') {
-            mac = r.mac;
-            if (r.refresh) {
-              this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, nextHop, BROADCAST_MAC, now);
-              this.arm(this.arpTimer, this.arp.pollAt());
-            }
-          } else {
-            const packet = new Uint8Array(total);
-            this.buildDatagram(packet, 0, p, src, dst, ttl, payloadLen, !iface.checksumOffload || fragment);
-            holder.ifIndex = iface.index;
-            holder.mtu = mtu;
-            holder.packet = packet;
-            this.spare = { ifIndex: 0, mtu: 0, packet: undefined };
-            if (r.dropped) this.stats.drops.arpQueue++;
-            if (r.request) this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, nextHop, BROADCAST_MAC, now);
-            this.arm(this.arpTimer, this.arp.pollAt());
-            this.stats.ip.txDatagrams++;
-            return 0;
-          }
+        const m = this.nextHopMac(iface, nextHop, mtu, false, now);
+        if (m === ARP_FAILED) return IOT_SOCKET_ERROR;
+        if (m === ARP_QUEUED) {
+          const packet = new Uint8Array(total);
+          this.buildDatagram(packet, 0, p, src, dst, ttl, payloadLen, !iface.checksumOffload || fragment);
+          this.queued.packet = packet;
+          this.stats.ip.txDatagrams++;
+          return 0;
         }
+        mac = m;
       }
     }
 
@@ -1206,6 +1241,39 @@ export class Stack {
    */
   sendIp6(now: number, p: Ip6Send): number {
     return this.ipv6.send(now, p);
+  }
+
+  /**
+   * The MAC of `nextHop` on the Ethernet interface `iface` (an ARP refresh is sent when
+   * due), or `ARP_QUEUED`: an ARP request is out and a holder (`this.queued`, its packet
+   * for the caller to fill in) waits in the pending queue; or `ARP_FAILED` (resolution
+   * failed lately; counted in `drops.arpFailed`).
+   */
+  private nextHopMac(iface: NetInterface, nextHop: number, mtu: number, forwarded: boolean, now: number): Uint8Array | typeof ARP_QUEUED | typeof ARP_FAILED {
+    const fresh = this.arp.freshMac(nextHop, now);
+    if (fresh !== undefined) return fresh;
+    const holder = this.spare;
+    const r = this.arp.resolve(nextHop, now, holder);
+    if (r.kind === 'failed') {
+      this.stats.drops.arpFailed++;
+      return ARP_FAILED;
+    }
+    if (r.kind === 'mac') {
+      if (r.refresh) {
+        this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, nextHop, BROADCAST_MAC, now);
+        this.arm(this.arpTimer, this.arp.pollAt());
+      }
+      return r.mac;
+    }
+    holder.ifIndex = iface.index;
+    holder.mtu = mtu;
+    holder.forwarded = forwarded;
+    this.queued = holder;
+    this.spare = { ifIndex: 0, mtu: 0, packet: undefined, forwarded: false };
+    if (r.dropped) this.stats.drops.arpQueue++;
+    if (r.request) this.sendArp(iface, ArpOp.REQUEST, ZERO_MAC, nextHop, BROADCAST_MAC, now);
+    this.arm(this.arpTimer, this.arp.pollAt());
+    return ARP_QUEUED;
   }
 
   /** Writes header and payload of a datagram at `buf[off]`; `l4`: compute the transport checksum. */
@@ -1249,9 +1317,16 @@ export class Stack {
     }
   }
 
-  /** RFC 791 fragmentation of `datagram` into frames of at most `mtu` IP bytes; false when a frame was refused. */
+  /**
+   * RFC 791 fragmentation of `datagram` into frames of at most `mtu` IP bytes; false when a
+   * frame was refused. A datagram that is itself a fragment (forwarded) keeps its place:
+   * offsets count from its own, and its MF flag stays on the last piece.
+   */
   private fragmentOut(iface: NetInterface, mac: Uint8Array | undefined, datagram: Uint8Array, mtu: number, now: number): boolean {
     const hl = ((datagram[0] as number) & 0x0f) * 4;
+    const flags = rd16(datagram, 6);
+    const base = flags & 0x1fff;
+    const lastMf = flags & MF;
     const maxData = (mtu - hl) & ~7;
     if (maxData < 8) {
       this.stats.drops.tooBig++;
@@ -1266,7 +1341,7 @@ export class Stack {
       const more = pos + n < dataLen;
       buf.set(datagram.subarray(0, hl), off);
       wr16(buf, off + 2, hl + n);
-      wr16(buf, off + 6, (more ? MF : 0) | (pos >>> 3));
+      wr16(buf, off + 6, (more ? MF : lastMf) | (base + (pos >>> 3)));
       wr16(buf, off + 10, 0);
       wr16(buf, off + 10, foldChecksum(onesSum(buf, off, off + hl)));
       buf.set(datagram.subarray(hl + pos, hl + pos + n), off + hl);
@@ -1510,7 +1585,9 @@ export class Stack {
       this.stats.arp.failed++;
       for (const d of f.pending) {
         this.stats.drops.arpFailed++;
-        if (d.packet !== undefined) this.localUnreachable(now, d.packet);
+        if (d.packet === undefined) continue;
+        if (d.forwarded) this.forwardUnreachable(now, d.packet);
+        else this.localUnreachable(now, d.packet);
       }
     }
     this.arm(this.arpTimer, this.arp.pollAt());
@@ -1550,6 +1627,10 @@ export class Stack {
     let broadcast = false;
     if (dst === IPV4_BROADCAST || (dst === iface.broadcast && dst !== 0)) broadcast = true;
     else if (!looped && (isMulticastAddr(dst) || linkBroadcast || this.ifaceByAddress(dst) === undefined)) {
+      if (this.forward4On && !isMulticastAddr(dst) && this.ifaceByAddress(dst) === undefined) {
+        this.forward4(iface, pkt, ip, src, dst, linkBroadcast, now);
+        return;
+      }
       // Not ours; RFC 1122 §3.3.6: a unicast datagram in a link-layer broadcast is discarded.
       this.stats.drops.notForUs++;
       return;
@@ -1593,6 +1674,108 @@ export class Stack {
       this.stats.drops.unknownProtocol++;
       this.icmpError(now, ctx, payload, reassembled, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.PROTOCOL);
     }
+  }
+
+  /**
+   * RFC 1812 forwarding of a validated datagram that is not for us (unicast, not one of
+   * our addresses). Dropped and counted: a unicast in a link-layer broadcast (§5.3.4,
+   * `notForUs`), martian sources and destinations (§5.3.7, `martian`: also a source that
+   * is one of our addresses or a subnet broadcast), a directed broadcast to one of our
+   * subnets (RFC 2644, `directedBroadcast`). Answered with ICMP (rate-limited, never about
+   * ICMP errors or non-first fragments): TTL <= 1 -> time exceeded (`ttlExpired`); no
+   * route or egress down -> net unreachable (`noRoute`, `interfaceDown`); DF beyond the
+   * egress MTU -> fragmentation needed with the next-hop MTU (RFC 1191, `tooBig`); next
+   * hop not resolving -> host unreachable (`arpFailed`). Otherwise the TTL is decremented
+   * (incremental checksum, RFC 1624), the datagram fragmented when larger than the egress
+   * MTU with DF clear, and sent like our own: ARP and its pending queue on Ethernet, as is
+   * on `'ip'` links (PPP, SLIP, TUN). Forwarding back out of the arrival interface is
+   * allowed (a host using us as its gateway for a neighbour); we send no ICMP redirects.
+   * IP options are forwarded untouched (no record-route or source-route processing).
+   */
+  private forward4(iface: NetInterface, pkt: Uint8Array, ip: Ipv4View, src: number, dst: number, linkBroadcast: boolean, now: number): void {
+    const drops = this.stats.drops;
+    if (linkBroadcast) {
+      drops.notForUs++;
+      return;
+    }
+    if (isMartianSource4(src) || isMartianDestination4(dst) || this.ifaceByAddress(src) !== undefined || this.isSubnetBroadcast(src)) {
+      drops.martian++;
+      return;
+    }
+    if (this.isSubnetBroadcast(dst)) {
+      drops.directedBroadcast++;
+      return;
+    }
+    const hl = ip.headerLen;
+    const total = ip.totalLen;
+    const ctx = this.ctx;
+    ctx.ifIndex = iface.index;
+    ctx.src = src;
+    ctx.dst = dst;
+    ctx.protocol = ip.protocol;
+    ctx.broadcast = false;
+    ctx.header = pkt.subarray(0, hl);
+    const payload = pkt.subarray(hl, total);
+    if (ip.ttl <= 1) {
+      drops.ttlExpired++;
+      this.icmpError(now, ctx, payload, false, Icmpv4Type.TIME_EXCEEDED, Icmpv4TimeExceeded.TTL);
+      return;
+    }
+    const hop = this.routes.lookup(dst);
+    if (hop === undefined) {
+      drops.noRoute++;
+      this.icmpError(now, ctx, payload, false, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.NET);
+      return;
+    }
+    const out = this.ifaces[hop.route.ifIndex];
+    if (out === undefined || !out.up) {
+      drops.interfaceDown++;
+      this.icmpError(now, ctx, payload, false, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.NET);
+      return;
+    }
+    const mtu = hop.route.mtu > 0 ? Math.min(hop.route.mtu, out.mtu) : out.mtu;
+    if (total > mtu && (rd16(pkt, 6) & DF) !== 0) {
+      drops.tooBig++;
+      this.icmpError(now, ctx, payload, false, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.FRAG_NEEDED, mtu);
+      return;
+    }
+    let mac: Uint8Array | undefined;
+    if (out.medium === 'ethernet') {
+      const m = this.nextHopMac(out, hop.nextHop, mtu, true, now);
+      if (m === ARP_FAILED) {
+        this.icmpError(now, ctx, payload, false, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.HOST);
+        return;
+      }
+      if (m === ARP_QUEUED) {
+        const copy = pkt.slice(0, total);
+        decrementTtl4(copy, 0);
+        this.queued.packet = copy;
+        this.stats.ip.forwarded++;
+        return;
+      }
+      mac = m;
+    }
+    this.stats.ip.forwarded++;
+    if (total <= mtu) {
+      const off = out.linkHeaderLen;
+      out.tx.set(pkt.subarray(0, total), off);
+      decrementTtl4(out.tx, off);
+      this.transmit(out, mac, EtherType.IPV4, off + total, now);
+      return;
+    }
+    const scratch = this.scratchBuffer();
+    scratch.set(pkt.subarray(0, total), 0);
+    decrementTtl4(scratch, 0);
+    this.fragmentOut(out, mac, scratch.subarray(0, total), mtu, now);
+  }
+
+  /** Whether `a` is the directed broadcast address of one of our subnets. */
+  private isSubnetBroadcast(a: number): boolean {
+    for (let i = 0; i < this.ifaces.length; i++) {
+      const b = this.ifaces[i]?.broadcast ?? 0;
+      if (b !== 0 && b === a) return true;
+    }
+    return false;
   }
 
   /** UDP and TCP delivery for both families; false for other protocols. */
@@ -1696,8 +1879,9 @@ export class Stack {
   /**
    * Sends an ICMP error about a received datagram (`ctx` describes it; `payload` is its
    * whole payload), unless RFC 1122 §3.2.2 forbids it or the rate limit refuses.
+   * `nextHopMtu`: for fragmentation needed (RFC 1191).
    */
-  private icmpError(now: number, ctx: InputContext, payload: Uint8Array, reassembled: boolean, type: number, code: number): void {
+  private icmpError(now: number, ctx: InputContext, payload: Uint8Array, reassembled: boolean, type: number, code: number, nextHopMtu = 0): void {
     const src = ctx.src;
     if (ctx.broadcast || src === 0 || src === IPV4_BROADCAST || isMulticastAddr(src) || isMulticastAddr(ctx.dst)) return;
     const hdr = ctx.header;
@@ -1721,7 +1905,7 @@ export class Stack {
       wr16(quote, 10, foldChecksum(onesSum(quote, 0, hl)));
     }
     const msg = type === Icmpv4Type.DEST_UNREACHABLE
-      ? { kind: 'dest-unreachable' as const, code, nextHopMtu: 0, data: quote }
+      ? { kind: 'dest-unreachable' as const, code, nextHopMtu, data: quote }
       : { kind: 'time-exceeded' as const, code, data: quote };
     const r = this.sendIp(now, {
       src: this.isLocalAddress(ctx.dst) ? ctx.dst : 0, dst: src, protocol: IpProtocol.ICMP,
@@ -1731,6 +1915,19 @@ export class Stack {
       this.stats.icmp.out++;
       this.stats.icmp.errorsOut++;
     }
+  }
+
+  /** A forwarded datagram (TTL already decremented) whose next hop did not answer ARP: ICMP host unreachable to its source (RFC 1812 §4.3.3.1). */
+  private forwardUnreachable(now: number, packet: Uint8Array): void {
+    const hl = ((packet[0] as number) & 0x0f) * 4;
+    const ctx = this.ctx;
+    ctx.ifIndex = -1;
+    ctx.src = ip4FromBytes(packet, 12);
+    ctx.dst = ip4FromBytes(packet, 16);
+    ctx.protocol = packet[9] as number;
+    ctx.broadcast = false;
+    ctx.header = packet.subarray(0, hl);
+    this.icmpError(now, ctx, packet.subarray(hl), false, Icmpv4Type.DEST_UNREACHABLE, Icmpv4Unreachable.HOST);
   }
 
   /** A datagram of ours was dropped locally (ARP failed): report it like an ICMP host unreachable. */
@@ -1837,6 +2034,7 @@ export class Stack {
       r = this.sendIp(now, {
         dst: to, protocol: IpProtocol.ICMP, payloadLen: 8 + data.length, payloadWriter: (out) => emitIcmpv4(req, out),
         ...(opts.ttl !== undefined ? { ttl: opts.ttl } : {}),
+        ...(opts.dontFragment === true ? { dontFragment: true } : {}),
       });
       if (r === 0) {
         this.stats.icmp.out++;
