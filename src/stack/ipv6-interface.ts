@@ -86,6 +86,8 @@ export interface Pending6 {
   ifIndex: number;
   mtu: number;
   packet: Uint8Array;
+  /** Routed through (not ours): a resolution failure is answered with ICMPv6 to its source, not reported to our transports. */
+  forwarded?: boolean;
 }
 
 export interface Ip6IfaceConfig {

@@ -67,6 +67,7 @@ import { Ipv6Reassembler, type ReassemblyOptions } from './ipv6-reassembly.ts';
 import { stableIid } from './ipv6-iid.ts';
 import { selectSourceAddress, type SourceCandidate } from './ipv6-source-select.ts';
 import { PmtuCache } from './pmtu-cache.ts';
+import { isLinkLocal6At } from './ip-forward.ts';
 import type { IcmpErrorInfo, Ip6Send, IpInputContext, StackStats } from './stack.ts';
 
 // ------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ const FAULT_KEYS: Record<WireFault, 'truncated' | 'badLength' | 'badChecksum' | 
 };
 
 export class Ipv6Layer {
-  /** Router role: packets for others are forwarded (set by `Stack`; IPv6 forwarding itself comes next). */
+  /** Router role: packets for others are forwarded (`forward`), NAs carry the Router flag. */
   forwarding = false;
   private readonly host: Ipv6Host;
   private readonly ifs: (Ip6Iface | undefined)[] = [];
@@ -345,7 +346,8 @@ export class Ipv6Layer {
       this.host.stats.nd.resolutionFailed++;
       for (const p of f.pending) {
         this.host.stats.drops.arpFailed++;
-        this.localUnreachable(now, p.packet);
+        if (p.forwarded === true) this.sendError(now, p.packet, Icmpv6Type.DEST_UNREACHABLE, Icmpv6Unreachable.ADDRESS, 0, false);
+        else this.localUnreachable(now, p.packet);
       }
     }
     for (const u of n.unreachable) {
@@ -907,7 +909,8 @@ export class Ipv6Layer {
   private sendNa(now: number, st: Ip6Iface, target: Uint8Array, dst: Uint8Array, mac: Uint8Array | undefined, solicited: boolean): void {
     const iface = st.iface;
     const options = iface.medium === 'ethernet' ? { targetLinkAddr: iface.mac } : {};
-    const repr: Icmpv6Repr = { kind: 'neighbor-advert', router: false, solicited, override: true, target, options };
+    // RFC 4861 §7.2.4: the Router flag says whether we forward (we send no RAs, though).
+    const repr: Icmpv6Repr = { kind: 'neighbor-advert', router: this.forwarding, solicited, override: true, target, options };
     const bytes = new Uint8Array(icmpv6BufferLen(repr));
     emitIcmpv6(repr, bytes, target, dst);
     this.host.stats.nd.naOut++;
@@ -1021,7 +1024,8 @@ export class Ipv6Layer {
     } else {
       const a = this.localAt(pkt, 24, false);
       if (a === undefined) {
-        stats.drops.notForUs++;
+        if (this.forwarding && !looped) this.forward(now, st, pkt, linkMulticast);
+        else stats.drops.notForUs++;
         return;
       }
       if (!a.a.usable) tentativeDst = true;
@@ -1089,6 +1093,89 @@ export class Ipv6Layer {
       stats.drops.unknownProtocol++;
       this.sendError(now, pkt, Icmpv6Type.PARAMETER_PROBLEM, Ipv6ParamProblemCode.UNRECOGNIZED_NEXT_HEADER, upperPointer, linkMulticast);
     }
+  }
+
+  /**
+   * RFC 8200 / RFC 4443 forwarding of a packet that is not for us (`pkt` trimmed to its
+   * payload length; the source is already known not to be multicast or loopback).
+   * Dropped and counted: a unicast in a link-layer multicast (`notForUs`); an unspecified
+   * source or destination, a loopback destination, our own address as source
+   * (`martian`); a link-local source or destination, which must not leave its link
+   * (`beyondScope`; RFC 4443 §3.1 destination unreachable code 2 to a link-local source
+   * writing to a global destination). Answered with ICMPv6 (rate-limited, RFC 4443 §2.4
+   * rules): hop limit <= 1 -> time exceeded code 0 (`ttlExpired`); no route or the
+   * egress down -> destination unreachable code 0 (`noRoute`, `interfaceDown`); larger
+   * than the egress link MTU -> Packet Too Big with that MTU (`tooBig`: routers never
+   * fragment, RFC 8200 §5); next hop not resolving -> address unreachable code 3
+   * (`arpFailed`). Otherwise the hop limit is decremented and the packet leaves through
+   * the same path as ours: neighbor resolution and its queue on Ethernet, as is on `'ip'`
+   * links. Back out of the arrival interface is allowed; no Redirects are sent, and
+   * extension headers (Hop-by-Hop included) are not looked at (RFC 8200 §4.3 allows it).
+   */
+  private forward(now: number, st: Ip6Iface, pkt: Uint8Array, linkMulticast: boolean): void {
+    const drops = this.host.stats.drops;
+    if (linkMulticast) {
+      drops.notForUs++;
+      return;
+    }
+    if (isUnspecifiedAt(pkt, 8) || isUnspecifiedAt(pkt, 24) || isLoopback6At(pkt, 24) || this.localAt(pkt, 8, false) !== undefined) {
+      drops.martian++;
+      return;
+    }
+    if (isLinkLocal6At(pkt, 8) || isLinkLocal6At(pkt, 24)) {
+      drops.beyondScope++;
+      if (!isLinkLocal6At(pkt, 24)) this.sendError(now, pkt, Icmpv6Type.DEST_UNREACHABLE, Icmpv6Unreachable.BEYOND_SCOPE, 0, false, st.index);
+      return;
+    }
+    if ((pkt[7] as number) <= 1) {
+      drops.ttlExpired++;
+      this.sendError(now, pkt, Icmpv6Type.TIME_EXCEEDED, Icmpv6TimeExceeded.HOP_LIMIT, 0, false);
+      return;
+    }
+    const routed = this.route(pkt.subarray(24, 40), undefined) === 0;
+    if (!routed || !(this.rIf as Ip6Iface).iface.up) {
+      if (routed) drops.interfaceDown++;
+      else drops.noRoute++;
+      this.sendError(now, pkt, Icmpv6Type.DEST_UNREACHABLE, Icmpv6Unreachable.NO_ROUTE, 0, false);
+      return;
+    }
+    const out = this.rIf as Ip6Iface;
+    const nextHop = this.rHop;
+    const mtu = out.mtu;
+    if (pkt.length > mtu) {
+      drops.tooBig++;
+      this.sendError(now, pkt, Icmpv6Type.PACKET_TOO_BIG, 0, mtu, false);
+      return;
+    }
+    const iface = out.iface;
+    let mac: Uint8Array | undefined;
+    if (iface.medium === 'ethernet') {
+      mac = out.neighbors.usableLladdr(nextHop, now);
+      if (mac === undefined) {
+        const packet = pkt.slice();
+        packet[7] = (packet[7] as number) - 1;
+        const r = out.neighbors.resolve(nextHop, now, { ifIndex: iface.index, mtu, packet, forwarded: true });
+        this.noteNeighborTimer(out);
+        if (r.kind === 'failed') {
+          drops.arpFailed++;
+          this.sendError(now, pkt, Icmpv6Type.DEST_UNREACHABLE, Icmpv6Unreachable.ADDRESS, 0, false);
+          return;
+        }
+        this.host.stats.ip6.forwarded++;
+        if (r.kind === 'queued') {
+          if (r.dropped) drops.arpQueue++;
+          if (r.solicit) this.sendNs(now, out, nextHop, undefined, false);
+          return;
+        }
+        this.emitPacket(now, out, r.lladdr, packet, mtu);
+        return;
+      }
+    }
+    this.host.stats.ip6.forwarded++;
+    const off = iface.linkHeaderLen;
+    iface.tx.set(pkt, off);
+    iface.tx[off + 7] = (pkt[7] as number) - 1;
+    this.host.transmit(iface, mac, EtherType.IPV6, off + pkt.length, now);
   }
 
   /** The packet being delivered (for `portUnreachable`). */
@@ -1240,9 +1327,10 @@ export class Ipv6Layer {
 
   /**
    * Sends an ICMPv6 error about `offending` (the received packet, header first) unless
-   * RFC 4443 §2.4 (e) forbids it or the rate limit (§2.4 (f)) refuses.
+   * RFC 4443 §2.4 (e) forbids it or the rate limit (§2.4 (f)) refuses. `ifIndex`: the
+   * interface to answer a link-local source on (default: the one owning the destination).
    */
-  sendError(now: number, offending: Uint8Array, type: number, code: number, mtuOrPointer: number, linkMulticast: boolean): void {
+  sendError(now: number, offending: Uint8Array, type: number, code: number, mtuOrPointer: number, linkMulticast: boolean, ifIndex?: number): void {
     if (!icmpv6ErrorAllowed(offending, type, code, linkMulticast, this.sideWalk)) return;
     if (!this.host.takeErrorToken(now)) {
       this.host.stats.icmp6.rateLimited++;
@@ -1258,7 +1346,7 @@ export class Ipv6Layer {
     const origDst = offending.subarray(24, 40);
     const from = origDst[0] !== 0xff && this.isLocal(origDst) ? origDst.slice() : undefined;
     const to = offending.slice(8, 24);
-    if (this.sendIcmp(now, repr, to, from, { ifIndex: isLinkLocal(to) ? this.ifaceForLinkLocal(from) : undefined }) === 0) this.host.stats.icmp6.errorsOut++;
+    if (this.sendIcmp(now, repr, to, from, { ifIndex: isLinkLocal(to) ? (ifIndex ?? this.ifaceForLinkLocal(from)) : undefined }) === 0) this.host.stats.icmp6.errorsOut++;
   }
 
   private ifaceForLinkLocal(from: Uint8Array | undefined): number | undefined {
