@@ -58,3 +58,4 @@ export {
   type Unsubscribe,
 } from './byte-stream.ts';
 export { createBytePipe, type BytePipeEnd, type BytePipeEndOptions, type BytePipeOptions, type BytePipeStats } from './byte-pipe.ts';
+export { SlipLink, type SlipLinkOptions, type SlipLinkStats } from './slip-link.ts';
