@@ -10,6 +10,17 @@
  * command bytes go out through the `write` callback given at construction. `receive` never throws,
  * whatever the bytes and whatever the handlers do. Counted payloads are the tokenizer's business
  * (`src/wire/at/at-tokenizer.ts`); the dialect tables register its recognisers here.
+ *
+ * Data mode (V.250 online data state, PPP over a cellular modem; reference §2): a command with
+ * `dataMode` handlers (`ATD*99***1#`, `AT+CGDATA="PPP",1`, `ATO`) succeeds on `CONNECT` (with or
+ * without a suffix) and switches the engine to data mode at once: from the byte right after the
+ * `CONNECT` line (same chunk included; an LF right after its CR is skipped) every received byte
+ * goes to `onData`, none to the tokenizer. The owner writes data to the stream itself. Commands
+ * sent meanwhile wait in the queue (their timeout starts when they are written). The data are
+ * watched for `\r\nNO CARRIER\r\n` (`onNoCarrier`) and for the reset banners (data mode ends,
+ * pending commands fail, `onReset`). `leaveDataMode()` returns to command mode with a clean
+ * tokenizer; `escapeDataMode()` does the `+++` escape with guard times and awaits `OK`;
+ * `enterDataMode()` forces data mode (a modem known to be online).
  */
 import type { CancelTimer, Scheduler } from '../../base/time.ts';
 import {
@@ -20,7 +31,10 @@ import {
   type PartialLineRecogniser,
 } from '../../wire/at/at-tokenizer.ts';
 import { latin1Bytes } from '../../wire/bytes.ts';
+import { DataMarkerScanner, dataMarker, type AtDataModeHandlers, type AtEscapeOptions } from './at-data-mode.ts';
 import { AtError, type AtErrorReason } from './at-error.ts';
+
+export type { AtDataModeExit, AtDataModeHandlers, AtEscapeOptions } from './at-data-mode.ts';
 
 /** A line pattern: a string matches the whole line exactly, a RegExp is tested against it. */
 export type AtPattern = string | RegExp;
@@ -55,6 +69,14 @@ export interface AtCommand {
    * (Zephyr's dial `ATD*99***1#` and `AT+CMUX=…`).
    */
   readonly noReply?: boolean;
+  /** Overrides the engine's line ending for this command (`''` for `+++`). */
+  readonly lineEnding?: string;
+  /**
+   * A dial (`ATD*99***1#`, `AT+CGDATA="PPP",1`, `ATO`): `success` defaults to `CONNECT` with or
+   * without a suffix, and on success the engine enters data mode with these handlers before the
+   * promise resolves. See the module comment.
+   */
+  readonly dataMode?: AtDataModeHandlers;
 }
 
 /** A counted payload received for a command (`+CIPRECVDATA`, `+QIRD`), with its header. */
@@ -108,6 +130,17 @@ export interface AtEngineOptions {
 }
 
 const STANDARD_FAILURES: readonly AtPattern[] = ['ERROR', 'FAIL', 'NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE'];
+const CONNECT_SUCCESS: readonly AtPattern[] = [/^CONNECT( .*)?$/];
+const CR = 0x0d;
+const LF = 0x0a;
+const NO_BYTES = new Uint8Array(0);
+
+interface DataMode {
+  readonly handlers: AtDataModeHandlers;
+  readonly scanner: DataMarkerScanner;
+  /** The CONNECT line ended with CR: one LF right after it is not data. */
+  skipLf: boolean;
+}
 const CME = /^\+CME ERROR: ?(.*)$/;
 const CMS = /^\+CMS ERROR: ?(.*)$/;
 
@@ -157,6 +190,7 @@ export class AtEngine {
   private current: Pending | undefined;
   private readonly urcs: Urc[] = [];
   private closed = false;
+  private data: DataMode | undefined;
 
   constructor(options: AtEngineOptions) {
     this.opts = options;
@@ -209,15 +243,101 @@ export class AtEngine {
 
   /** Feeds module bytes. Never throws. */
   receive(bytes: Uint8Array): void {
-    let tokens: AtToken[];
-    try {
-      tokens = this.tokenizer.push(bytes);
-    } catch (e) {
-      this.handlerError(e);
-      return;
-    }
     const cur = this.current;
     if (cur !== undefined && cur.cmd.streaming === true && bytes.length > 0 && cur.phase !== 'backoff') this.arm(cur);
+    let rest = bytes;
+    while (rest.length > 0) rest = this.data !== undefined ? this.dataBytes(this.data, rest) : this.commandBytes(rest);
+  }
+
+  /** Fails everything pending with reason `closed`; later commands are refused. */
+  close(): void {
+    this.closed = true;
+    this.exitData('closed');
+    this.failAll('closed', undefined);
+  }
+
+  /** In data mode: received bytes go to the data handler, commands wait. */
+  get inDataMode(): boolean {
+    return this.data !== undefined;
+  }
+
+  /**
+   * Enters data mode without a dial (a modem known to be online, e.g. after a failed escape).
+   * Any data mode before ends with `left`.
+   */
+  enterDataMode(handlers: AtDataModeHandlers): void {
+    this.exitData('left');
+    const markers = [dataMarker('no-carrier', 'NO CARRIER')];
+    if (handlers.watchResets !== false) {
+      for (const b of this.opts.resetBanners ?? ['ready', 'RDY', 'APP RDY']) if (typeof b === 'string') markers.push(dataMarker('reset', b));
+    }
+    this.tokenizer.reset();
+    this.data = { handlers, scanner: new DataMarkerScanner(markers), skipLf: false };
+  }
+
+  /** Back to command mode (after `NO CARRIER`, or after `+++` was answered): clean tokenizer, queued commands go on. */
+  leaveDataMode(): void {
+    if (this.data === undefined) return;
+    this.exitData('left');
+    this.next();
+  }
+
+  /**
+   * The `+++` escape (reference §2, §6 item 19): waits `guardMs` (the owner must write nothing
+   * meanwhile), writes `+++` without a line ending ahead of any queued command, leaves data mode,
+   * and awaits `OK` for `guardMs + timeoutMs` (the bytes the modem still sends before it are read
+   * as AT output and ignored). Rejects with an `AtError`: `timeout` (the modem did not take the
+   * escape and may still be online: `enterDataMode` again, or drop DTR), `error` on `NO CARRIER`
+   * (the call had already ended), `closed`, `reset`. With `awaitOk: false` (ESP-AT passthrough)
+   * it resolves (final `''`) `afterMs` after writing. Works in command mode too.
+   */
+  async escapeDataMode(options: AtEscapeOptions = {}): Promise<AtResponse> {
+    const guard = options.guardMs ?? 1000;
+    const awaitOk = options.awaitOk !== false;
+    if (this.closed) throw new AtError('closed', '+++', []);
+    await this.sleep(guard);
+    const done = this.sendFirst({
+      text: '+++',
+      lineEnding: '',
+      timeoutMs: guard + (options.timeoutMs ?? 2000),
+      noReply: !awaitOk,
+    });
+    this.leaveDataMode();
+    const r = await done;
+    if (!awaitOk) await this.sleep(options.afterMs ?? guard);
+    return r;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.opts.scheduler.setTimer(ms, resolve);
+    });
+  }
+
+  /** Queues `cmd` ahead of every queued command. */
+  private sendFirst(cmd: AtCommand): Promise<AtResponse> {
+    return new Promise<AtResponse>((resolve, reject) => {
+      if (this.closed) {
+        reject(new AtError('closed', cmd.text, []));
+        return;
+      }
+      this.queue.unshift({ cmd, resolve, reject, phase: 'queued', lines: [], payloads: [], busy: 0, echoRest: undefined, cancelTimer: undefined });
+      if (this.current === undefined) this.next();
+    });
+  }
+
+  /** Tokenizes command-mode bytes; returns the bytes left when a dial's CONNECT switched to data mode. */
+  private commandBytes(bytes: Uint8Array): Uint8Array {
+    // While a dial is pending, one token at a time: the bytes after its CONNECT are data.
+    const stepwise = this.current?.cmd.dataMode !== undefined || this.queue.some((p) => p.cmd.dataMode !== undefined);
+    let tokens: AtToken[];
+    let consumed: number;
+    try {
+      ({ tokens, consumed } = this.tokenizer.pushUntil(bytes, () => stepwise));
+    } catch (e) {
+      this.handlerError(e);
+      return NO_BYTES;
+    }
     for (const t of tokens) {
       try {
         this.token(t);
@@ -225,12 +345,42 @@ export class AtEngine {
         this.handlerError(e);
       }
     }
+    if (this.data !== undefined && consumed > 0 && bytes[consumed - 1] === CR) this.data.skipLf = true;
+    return bytes.subarray(consumed);
   }
 
-  /** Fails everything pending with reason `closed`; later commands are refused. */
-  close(): void {
-    this.closed = true;
-    this.failAll('closed', undefined);
+  /** Data-mode bytes up to the first marker; returns what is left when data mode ended there. */
+  private dataBytes(dm: DataMode, bytes: Uint8Array): Uint8Array {
+    let chunk = bytes;
+    if (dm.skipLf) {
+      dm.skipLf = false;
+      if (chunk[0] === LF) chunk = chunk.subarray(1);
+    }
+    while (chunk.length > 0) {
+      const hit = dm.scanner.find(chunk);
+      const upTo = hit === undefined ? chunk.length : hit.end;
+      this.notify(() => dm.handlers.onData(chunk.subarray(0, upTo)));
+      const rest = chunk.subarray(upTo);
+      if (hit === undefined) return NO_BYTES;
+      if (hit.marker.kind === 'reset') {
+        this.exitData('reset');
+        this.failAll('reset', hit.marker.text);
+        this.notify(() => this.opts.onReset?.(hit.marker.text));
+        return rest;
+      }
+      this.notify(() => dm.handlers.onNoCarrier?.());
+      if (this.data !== dm) return rest;
+      chunk = rest;
+    }
+    return NO_BYTES;
+  }
+
+  private exitData(reason: 'left' | 'reset' | 'closed'): void {
+    const dm = this.data;
+    if (dm === undefined) return;
+    this.data = undefined;
+    this.tokenizer.reset();
+    this.notify(() => dm.handlers.onExit?.(reason));
   }
 
   private token(t: AtToken): void {
@@ -284,7 +434,8 @@ export class AtEngine {
     if (cur.phase === 'ack') {
       if (matches(text, cmd.ackSuccess ?? ['SEND OK'])) return this.succeed(cur, text);
       if (matches(text, cmd.ackFailure ?? ['SEND FAIL'])) return this.fail(cur, 'send-fail', text);
-    } else if (cur.phase === 'final' && matches(text, cmd.success ?? ['OK'])) {
+    } else if (cur.phase === 'final' && matches(text, cmd.success ?? (cmd.dataMode !== undefined ? CONNECT_SUCCESS : ['OK']))) {
+      if (cmd.dataMode !== undefined) this.enterDataMode(cmd.dataMode);
       return this.succeed(cur, text);
     }
     const cme = CME.exec(text);
@@ -332,7 +483,7 @@ export class AtEngine {
   }
 
   private next(): void {
-    while (this.current === undefined) {
+    while (this.current === undefined && this.data === undefined) {
       const p = this.queue.shift();
       if (p === undefined) return;
       this.current = p;
@@ -346,7 +497,7 @@ export class AtEngine {
     p.payloads = [];
     p.echoRest = undefined;
     this.arm(p);
-    this.write(p, this.encoder(p.cmd.text + (this.opts.lineEnding ?? '\r\n')));
+    this.write(p, this.encoder(p.cmd.text + (p.cmd.lineEnding ?? this.opts.lineEnding ?? '\r\n')));
     if (p.cmd.noReply === true && this.current === p) this.succeed(p, '');
   }
 

@@ -146,10 +146,25 @@ export class AtTokenizer {
 
   /** Feeds bytes; returns the tokens they complete, in order. Never throws. */
   push(bytes: Uint8Array): AtToken[] {
+    return this.pushUntil(bytes, () => false).tokens;
+  }
+
+  /**
+   * Feeds bytes up to the end of the first token `stop` accepts (`stop` must not throw); `consumed`
+   * says how many bytes were used, the rest is for the caller (the bytes after a `CONNECT` line
+   * are data-mode bytes, not AT output). A line ends at its first CR or LF, so an LF after a CR
+   * is left unconsumed. Never throws.
+   */
+  pushUntil(bytes: Uint8Array, stop: (token: AtToken) => boolean): { tokens: AtToken[]; consumed: number } {
     const out: AtToken[] = [];
     let i = 0;
+    let asked = 0;
     const n = bytes.length;
     while (i < n) {
+      if (out.length > asked) {
+        asked = out.length;
+        if (stop(out[asked - 1] as AtToken)) break;
+      }
       if (this.mode === Mode.Counted) {
         const take = Math.min(n - i, this.payload.length - this.filled);
         this.payload.set(bytes.subarray(i, i + take), this.filled);
@@ -179,7 +194,7 @@ export class AtTokenizer {
           this.lineByte(b, out);
       }
     }
-    return out;
+    return { tokens: out, consumed: i };
   }
 
   private lineByte(b: number, out: AtToken[]): void {
