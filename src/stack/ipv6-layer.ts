@@ -79,14 +79,24 @@ export interface Ipv6InterfaceOptions {
   autoconf?: boolean;
   /** Static addresses (`ADDR/LEN`); their prefixes are on-link. */
   addresses?: readonly { readonly address: Uint8Array; readonly prefixLen: number }[];
-  /** A static default router (used while no RA offers one). */
+  /**
+   * A static default router (used while no RA offers one). On a point-to-point `'ip'` link
+   * (PPP) the peer's link-local address (fe80:: + its IPV6CP identifier) will do: nothing is
+   * resolved there, every packet simply goes out of the link.
+   */
   gateway?: Uint8Array;
   /** RFC 7217 secret key, 16 bytes (default: 16 random bytes from the stack's `Rng`; keep one per device for stable addresses across restarts). */
   secretKey?: Uint8Array;
   /** DupAddrDetectTransmits (default 1; 0 disables DAD). */
   dadTransmits?: number;
-  /** Link-local identifier: `'stable'` (RFC 7217/8064, default) or `'eui64'` (modified EUI-64 of the MAC, RFC 4291). */
-  linkLocalIid?: 'stable' | 'eui64';
+  /**
+   * Link-local identifier: `'stable'` (RFC 7217/8064, default), `'eui64'` (modified EUI-64
+   * of the MAC, RFC 4291; Ethernet only, else stable), or an explicit 8-byte identifier,
+   * not all zero (RangeError otherwise): the one PPP's IPV6CP negotiated (RFC 5072 §4.1,
+   * the address being fe80::/64 + it). An explicit identifier is kept as it is: a DAD
+   * conflict marks the address duplicate without forming another one.
+   */
+  linkLocalIid?: 'stable' | 'eui64' | Uint8Array;
   /** Router solicitations sent at start (default 3, RFC 4861 MAX_RTR_SOLICITATIONS). */
   routerSolicitations?: number;
 }
@@ -212,6 +222,12 @@ export class Ipv6Layer {
   enable(now: number, iface: NetInterface, opts: Ipv6InterfaceOptions = {}): void {
     if (this.ifs[iface.index] !== undefined) throw new RangeError(`IPv6 already enabled on ${iface.name}`);
     if (iface.mtu < IPV6_MIN_MTU) throw new RangeError(`IPv6 needs an MTU of at least 1280 (RFC 8200 §5), ${iface.name} has ${iface.mtu}`);
+    const iidOpt = opts.linkLocalIid;
+    if (iidOpt instanceof Uint8Array) {
+      if (iidOpt.length !== 8 || iidOpt.every((b) => b === 0)) throw new RangeError('IPv6 link-local interface identifier: 8 bytes, not all zero');
+    } else if (iidOpt !== undefined && iidOpt !== 'stable' && iidOpt !== 'eui64') {
+      throw new RangeError(`IPv6 link-local identifier: 'stable', 'eui64' or 8 bytes, got ${String(iidOpt)}`);
+    }
     let secret = opts.secretKey;
     if (secret === undefined) {
       secret = new Uint8Array(16);
@@ -225,7 +241,9 @@ export class Ipv6Layer {
     this.joinGroup(now, st, IPV6_ALL_NODES);
     // Link-local address first (RFC 4862 §5.3), with the DAD delay of the first address.
     const llDelay = randomInt(this.host.rng, 0, MAX_RTR_SOLICITATION_DELAY);
-    if (opts.linkLocalIid === 'eui64' && iface.medium === 'ethernet') {
+    if (iidOpt instanceof Uint8Array) {
+      this.addAddress(now, st, ipv6LinkLocalFromIid(iidOpt) as Uint8Array, 64, 'link-local', undefined, llDelay);
+    } else if (iidOpt === 'eui64' && iface.medium === 'ethernet') {
       const iid = modifiedEui64(iface.mac) as Uint8Array;
       this.addAddress(now, st, ipv6LinkLocalFromIid(iid) as Uint8Array, 64, 'link-local', LINK_LOCAL_PREFIX, llDelay);
     } else {
@@ -234,6 +252,9 @@ export class Ipv6Layer {
     for (const a of opts.addresses ?? []) this.addStatic(now, iface.index, a.address, a.prefixLen);
     if (opts.gateway !== undefined) st.staticRouter = opts.gateway.slice(0, 16);
     st.rsSent = st.autoconf ? -Math.max(0, Math.floor(opts.routerSolicitations ?? 3)) : 0; // negative: still to send, after link-local DAD
+    // Without DAD (`dadTransmits: 0`, e.g. a PPP link whose IPV6CP made the identifier
+    // unique) the link-local address is preferred already: solicit after the usual delay.
+    if (st.rsSent < 0 && st.linkLocal() !== undefined) st.rsAt = now + randomInt(this.host.rng, 0, MAX_RTR_SOLICITATION_DELAY);
     this.changedRouting();
     this.reschedule();
   }
