@@ -14,7 +14,7 @@ import { createBytePipe, type BytePipeEnd, type BytePipeOptions } from '../../..
 import { lineRateBytesPerSecond } from '../../../src/link/byte-stream.ts';
 import { SlipLink } from '../../../src/link/index.ts';
 import { Network } from '../../../src/socket/network.ts';
-import { fromHex, toHex } from '../../../src/wire/bytes.ts';
+import { concatBytes, fromHex, toHex } from '../../../src/wire/bytes.ts';
 import { slipEncode } from '../../../src/wire/slip.ts';
 import { addHost, pattern, run, settle } from '../../support/stack-net.ts';
 
@@ -73,18 +73,8 @@ describe('SlipLink: two stacks over SLIP on a byte pipe', () => {
       const t0 = sched.now();
       const reader = (async () => {
         const parts: Uint8Array[] = [];
-        let n = 0;
-        for await (const chunk of client) {
-          parts.push(chunk.slice());
-          n += chunk.length;
-        }
-        const all = new Uint8Array(n);
-        let o = 0;
-        for (const p of parts) {
-          all.set(p, o);
-          o += p.length;
-        }
-        return all;
+        for await (const chunk of client) parts.push(chunk.slice());
+        return concatBytes(parts);
       })();
       await resolve(sched, client.write(data));
       await resolve(sched, client.end());
