@@ -462,7 +462,8 @@ export class QuectelSim {
     }
     this.#counters.commandLines++;
     if (this.#commandFaults()) return;
-    return this.#run(parsed.kind === 'error' ? undefined : parsed.commands);
+    // A call the network dropped while the command ran ends after its final result (`#checkCall`).
+    return this.#run(parsed.kind === 'error' ? undefined : parsed.commands).finally(() => this.data.check());
   }
 
   async #run(commands: readonly ParsedCommand[] | undefined): Promise<void> {
@@ -496,14 +497,12 @@ export class QuectelSim {
       if (reply.final !== 'OK') {
         this.#finish(pending, reply);
         reply.after?.();
-        this.data.check();
         return;
       }
       if (reply.after !== undefined) afters.push(reply.after);
     }
     this.#finish(pending, { final: 'OK' });
     for (const after of afters) after();
-    this.data.check();
   }
 
   /** Writes the framed information parts and the final result (URC injection points between). */
