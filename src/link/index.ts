@@ -5,7 +5,9 @@
  * `transmit(now, frame)`, an `onReadable` wake-up), in-process links for tests and simulations
  * (virtual cable, learning switch, loopback), and middleware that wraps a `Link` and is one
  * (fault injection, pcap capture). Also the byte-stream contract (`ByteStream`: a UART-like duplex
- * of bytes for AT-command modules) and its in-memory pair (`createBytePipe`).
+ * of bytes for AT-command modules and serial links), its in-memory pair (`createBytePipe`) and
+ * line noise (`ByteFaultInjector`), and the serial links over any byte stream: SLIP (`SlipLink`)
+ * and PPP (`PppLink`, `attachPpp`, `pppCaptureTap`).
  *
  * Not here: protocol parsing (wire/, stack/), real time (a `Scheduler` is injected), OS access (a real
  * NIC/TUN link or a capture file goes through runtime/ or backends/).
@@ -59,3 +61,8 @@ export {
 } from './byte-stream.ts';
 export { createBytePipe, type BytePipeEnd, type BytePipeEndOptions, type BytePipeOptions, type BytePipeStats } from './byte-pipe.ts';
 export { SlipLink, type SlipLinkOptions, type SlipLinkStats } from './slip-link.ts';
+export type { StreamLinkOptions, StreamLinkStats } from './stream-link.ts';
+export { PppLink, type PppFrameTap, type PppLinkIpv4Options, type PppLinkOptions, type PppLinkStats } from './ppp-link.ts';
+export { attachPpp, type PppAttachEvent, type PppAttachment, type PppAttachOptions } from './ppp-attach.ts';
+export { pppCaptureTap, type PppCaptureOptions } from './ppp-capture.ts';
+export { ByteFaultInjector, type ByteFaultSettings, type ByteFaultStats } from './byte-fault-injector.ts';

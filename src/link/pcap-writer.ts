@@ -23,6 +23,8 @@ export const PcapLinkType = {
   PPP_HDLC: 50,
   /** Bare IPv4/IPv6 packets (the version nibble tells which). */
   RAW: 101,
+  /** PPP with a one-byte direction pseudo-header (0 received, 1 sent) before the Address field. */
+  PPP_WITH_DIR: 204,
   /** IEEE 802.15.4 with FCS. */
   IEEE802_15_4_WITHFCS: 195,
   /** IEEE 802.15.4 without FCS. */

@@ -11,6 +11,8 @@ import { StackRunner } from '../../src/runtime/stack-runner.ts';
 import type { Device } from '../../src/stack/device.ts';
 import { Stack, toIpv4, toIpv6, type InterfaceOptions, type StackOptions } from '../../src/stack/stack.ts';
 import type { UdpPcb } from '../../src/stack/udp.ts';
+import type { Network } from '../../src/socket/network.ts';
+import { concatBytes } from '../../src/wire/bytes.ts';
 import { foldChecksum, onesSum, pseudoHeaderSumV4 } from '../../src/wire/checksum.ts';
 
 export interface Host {
@@ -87,6 +89,56 @@ export async function settle(sched: VirtualScheduler, ms = 0): Promise<void> {
   }
   sched.advanceTo(end);
   await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Drives virtual time (and promise continuations) until `p` settles; fails after `maxMs`. */
+export async function resolveOn<T>(sched: VirtualScheduler, p: Promise<T>, maxMs = 600_000): Promise<T> {
+  let done = false;
+  let value: T | undefined;
+  let error: unknown;
+  p.then(
+    (v) => {
+      done = true;
+      value = v;
+    },
+    (e: unknown) => {
+      done = true;
+      error = e;
+    },
+  );
+  const end = sched.now() + maxMs;
+  while (!done && sched.now() < end) await settle(sched, 5);
+  if (!done) throw new Error(`did not settle within ${maxMs} ms of virtual time`);
+  if (error !== undefined) throw error;
+  return value as T;
+}
+
+/**
+ * One TCP echo on virtual time: `server` listens on `port` and echoes one connection, `client`
+ * connects to `address`, sends `data`, half-closes and reads everything back. Returns what came
+ * back and the virtual milliseconds from connected to the last byte back.
+ */
+export async function tcpEcho(sched: VirtualScheduler, server: Network, client: Network, address: string, port: number, data: Uint8Array): Promise<{ back: Uint8Array; ms: number }> {
+  const listener = await resolveOn(sched, server.listen({ port }));
+  const echoed = (async () => {
+    const s = await listener.accept();
+    for await (const chunk of s) await s.write(chunk);
+    await s.end();
+  })();
+  const c = await resolveOn(sched, client.connect(`${address.includes(':') ? `[${address}]` : address}:${port}`));
+  const t0 = sched.now();
+  const reader = (async () => {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of c) parts.push(chunk.slice());
+    return concatBytes(parts);
+  })();
+  await resolveOn(sched, c.write(data));
+  await resolveOn(sched, c.end());
+  const back = await resolveOn(sched, reader);
+  const ms = sched.now() - t0;
+  await resolveOn(sched, echoed);
+  listener.close();
+  return { back, ms };
 }
 
 /** A pass-through link recording copies of transmitted and received frames. */

@@ -7,9 +7,10 @@
  *   attempts); checks the response against the secret of the name the peer gave, answers Success
  *   or Failure, and repeats that answer for a retransmitted Response.
  * - `ChapPeer`: answers every Challenge with the response for our name and secret (a
- *   retransmitted challenge gets a fresh computation, which is the same); Success or Failure for
- *   the identifier we answered ends it. No challenge or verdict within the attempts' time is a
- *   failure.
+ *   retransmitted challenge gets a fresh computation, which is the same), and repeats the Response
+ *   on the restart timer until Success or Failure comes for its identifier (a lost Success would
+ *   otherwise fail a good link; the authenticator repeats its verdict, §4.1). No challenge, or no
+ *   verdict after the attempts, is a failure.
  *
  * Periodic re-challenges (§2) are not sent; a peer's re-challenge after Success is answered.
  */
@@ -93,6 +94,9 @@ export class ChapPeer extends AuthBase {
   private readonly name: Uint8Array;
   private readonly secret: Uint8Array;
   private answered = -1;
+  /** Our last Response, repeated on the restart timer until a verdict comes (a lost Success must not fail the link). */
+  private response: Uint8Array | undefined;
+  private left = 0;
 
   constructor(user: string, secret: string, timing: AuthTiming, send: (packet: Uint8Array) => void, done: (o: AuthOutcome) => void) {
     super(timing, send, done);
@@ -104,12 +108,17 @@ export class ChapPeer extends AuthBase {
     this.waitAll(now);
   }
 
-  receive(_now: number, p: CpPacket): void {
+  receive(now: number, p: CpPacket): void {
     if (p.code === ChapCode.CHALLENGE) {
       const c = parseChapValue(p.data);
       if (isFault(c)) return;
       this.answered = p.id;
-      this.send(buildCpPacket(ChapCode.RESPONSE, p.id, buildChapValue(chapMd5Response(p.id, this.secret, c.value), this.name)));
+      this.response = buildCpPacket(ChapCode.RESPONSE, p.id, buildChapValue(chapMd5Response(p.id, this.secret, c.value), this.name));
+      this.send(this.response);
+      if (!this.finished) {
+        this.left = this.timing.maxRequests;
+        this.deadline = now + this.timing.restartMs;
+      }
       return;
     }
     if ((p.code !== ChapCode.SUCCESS && p.code !== ChapCode.FAILURE) || p.id !== this.answered) return;
@@ -118,6 +127,14 @@ export class ChapPeer extends AuthBase {
   }
 
   poll(now: number): void {
-    if (this.due(now)) this.finish({ ok: false, protocol: 'chap', reason: 'timeout' });
+    if (!this.due(now)) return;
+    if (this.response !== undefined && this.left > 0) {
+      // RFC 1994 §4.1: the authenticator answers a repeated Response with the same verdict.
+      this.left--;
+      this.deadline = now + this.timing.restartMs;
+      this.send(this.response);
+      return;
+    }
+    this.finish({ ok: false, protocol: 'chap', reason: 'timeout' });
   }
 }

@@ -314,11 +314,11 @@ export class CpFsm {
     switch (this.state) {
       case 'ack-rcvd': case 'ack-sent': this.sta(p.id); this.state = 'req-sent'; break;
       case 'opened':
+        this.state = 'stopping';
         this.handler.down(now);
         this.restartCount = 0; // zrc: wait one restart period in Stopping
         this.deadline = now + this.timing.restartMs;
         this.sta(p.id);
-        this.state = 'stopping';
         break;
       default: this.sta(p.id); break;
     }
@@ -348,7 +348,7 @@ export class CpFsm {
       case 'closed': case 'closing': this.deadline = undefined; this.state = 'closed'; this.handler.finished(now); break;
       case 'stopped': case 'stopping': case 'req-sent': case 'ack-rcvd': case 'ack-sent':
         this.deadline = undefined; this.state = 'stopped'; this.handler.finished(now); break;
-      case 'opened': this.handler.down(now); this.irc('terminate'); this.str(now); this.state = 'stopping'; break;
+      case 'opened': this.state = 'stopping'; this.handler.down(now); this.irc('terminate'); this.str(now); break;
       default: break;
     }
   }

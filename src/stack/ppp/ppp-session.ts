@@ -470,7 +470,9 @@ export class PppSession {
     this.echoDeadline = undefined;
     this.stopAuth();
     // Leave the Network phase first: NCPs finishing now must not close the link again.
-    if (this.phase !== 'dead') this.setPhase(this.closeReason !== undefined || this.lcp.state !== 'req-sent' ? 'terminate' : 'establish');
+    // Closing or Stopping: the link is being terminated; still Opened: a renegotiation starts.
+    const ending = this.closeReason !== undefined || this.lcp.state === 'closing' || this.lcp.state === 'stopping';
+    if (this.phase !== 'dead') this.setPhase(ending ? 'terminate' : 'establish');
     this.ipcp?.down(now);
     this.ipcp?.close(now);
     this.ipv6cp?.down(now);

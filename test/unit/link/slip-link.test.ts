@@ -14,37 +14,15 @@ import { createBytePipe, type BytePipeEnd, type BytePipeOptions } from '../../..
 import { lineRateBytesPerSecond } from '../../../src/link/byte-stream.ts';
 import { SlipLink } from '../../../src/link/index.ts';
 import { Network } from '../../../src/socket/network.ts';
-import { concatBytes, fromHex, toHex } from '../../../src/wire/bytes.ts';
+import { fromHex, toHex } from '../../../src/wire/bytes.ts';
 import { slipEncode } from '../../../src/wire/slip.ts';
-import { addHost, pattern, run, settle } from '../../support/stack-net.ts';
+import { addHost, pattern, resolveOn, run, tcpEcho } from '../../support/stack-net.ts';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 const hex = (s: string): Uint8Array => fromHex(s) as Uint8Array;
 
 function pipe(sched: VirtualScheduler, seed: number, extra: Partial<BytePipeOptions> = {}): [BytePipeEnd, BytePipeEnd] {
   return createBytePipe({ scheduler: sched, chunking: { rng: new XorShiftRng(seed), min: 1, max: 300 }, ...extra });
-}
-
-/** Drives virtual time (and promise continuations) until `p` settles. */
-async function resolve<T>(sched: VirtualScheduler, p: Promise<T>, maxMs = 600_000): Promise<T> {
-  let done = false;
-  let value: T | undefined;
-  let error: unknown;
-  p.then(
-    (v) => {
-      done = true;
-      value = v;
-    },
-    (e: unknown) => {
-      done = true;
-      error = e;
-    },
-  );
-  const end = sched.now() + maxMs;
-  while (!done && sched.now() < end) await settle(sched, 5);
-  assert.ok(done, 'did not settle in time');
-  if (error !== undefined) throw error;
-  return value as T;
 }
 
 describe('SlipLink: two stacks over SLIP on a byte pipe', () => {
@@ -62,24 +40,8 @@ describe('SlipLink: two stacks over SLIP on a byte pipe', () => {
       const B = addHost(sched, lb, '10.9.0.2', 20 + seed, { prefixLen: 32, iface: { gateway: '10.9.0.1' } });
       const netA = new Network(createUserspaceBackend(A.stack, A.runner, { rng: new XorShiftRng(seed + 30) }), { scheduler: sched, rng: new XorShiftRng(seed + 40) });
       const netB = new Network(createUserspaceBackend(B.stack, B.runner, { rng: new XorShiftRng(seed + 50) }), { scheduler: sched, rng: new XorShiftRng(seed + 60) });
-      const server = await resolve(sched, netB.listen({ port: 7 }));
-      const echoed = (async () => {
-        const s = await server.accept();
-        for await (const chunk of s) await s.write(chunk);
-        await s.end();
-      })();
       const data = pattern(65_536, seed);
-      const client = await resolve(sched, netA.connect('10.9.0.2:7'));
-      const t0 = sched.now();
-      const reader = (async () => {
-        const parts: Uint8Array[] = [];
-        for await (const chunk of client) parts.push(chunk.slice());
-        return concatBytes(parts);
-      })();
-      await resolve(sched, client.write(data));
-      await resolve(sched, client.end());
-      const back = await resolve(sched, reader);
-      await resolve(sched, echoed);
+      const { back, ms } = await tcpEcho(sched, netB, netA, '10.9.0.2', 7, data);
       assert.equal(back.length, data.length);
       assert.equal(sha(back), sha(data));
       const sa = la.stats();
@@ -93,12 +55,11 @@ describe('SlipLink: two stacks over SLIP on a byte pipe', () => {
       assert.ok(sa.txBytes <= 1006 * sa.txFrames);
       if (baud !== undefined) {
         // 128 KiB crossed the line (each way 64 KiB plus headers): no faster than the line allows.
-        const ms = sched.now() - t0;
         const minMs = (65_536 / lineRateBytesPerSecond(baud)) * 1000;
         assert.ok(ms >= minMs, `${ms} ms < ${minMs} ms`);
       }
-      await resolve(sched, netA.close());
-      await resolve(sched, netB.close());
+      await resolveOn(sched, netA.close());
+      await resolveOn(sched, netB.close());
       la.close();
       lb.close();
       assert.ok(pa.closed && pb.closed);
