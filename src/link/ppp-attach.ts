@@ -14,6 +14,7 @@
 import { Listeners, type Unsubscribe } from '../base/listeners.ts';
 import type { Route } from '../stack/routes.ts';
 import type { Stack } from '../stack/stack.ts';
+import type { Link } from './link.ts';
 import type { PppLink } from './ppp-link.ts';
 
 export interface PppAttachOptions {
@@ -25,6 +26,8 @@ export interface PppAttachOptions {
   ipv6?: boolean;
   /** Router solicitations sent when IPv6 starts (default 3; 0 on the answering side). */
   routerSolicitations?: number;
+  /** What goes into the stack as the interface (default the link itself): a wrapper around the link (a filter, a capture). */
+  device?: Link;
 }
 
 /** What the attachment reports. */
@@ -38,7 +41,7 @@ export type PppAttachEvent =
 export interface PppAttachment {
   readonly ifIndex: number;
   on(listener: (e: PppAttachEvent) => void): Unsubscribe;
-  /** Removes the interface from the stack (the link stays open). */
+  /** Removes the interface from the stack (the link stays open). Idempotent. */
   detach(): void;
 }
 
@@ -51,12 +54,13 @@ function linkLocal(iid: Uint8Array): Uint8Array {
 }
 
 export function attachPpp(stack: Stack, link: PppLink, options: PppAttachOptions = {}): PppAttachment {
-  const ifIndex = stack.addInterface(link, { ...(options.name !== undefined ? { name: options.name } : {}) });
+  const ifIndex = stack.addInterface(options.device ?? link, { ...(options.name !== undefined ? { name: options.name } : {}) });
   const listeners = new Listeners<[PppAttachEvent]>();
   const defaultRoute = options.defaultRoute ?? true;
   let peerRoute: Route | undefined;
   let v4 = false;
   let v6 = false;
+  let detached = false;
 
   const downV4 = (): void => {
     if (!v4) return;
@@ -122,6 +126,8 @@ export function attachPpp(stack: Stack, link: PppLink, options: PppAttachOptions
     ifIndex,
     on: (listener) => listeners.add(listener),
     detach: () => {
+      if (detached) return;
+      detached = true;
       off();
       downV4();
       downV6();

@@ -10,5 +10,7 @@ export { EspAtSim, type EspAtSimOptions, type EspAtSimStats, type EspRebootReaso
 export type { EspAp, EspStation } from './esp-at/esp-wifi-model.ts';
 export type { EspDialectName } from './esp-at/esp-dialect.ts';
 export { QuectelSim, type QuectelSimOptions, type QuectelSimStats } from './quectel/quectel-sim.ts';
+export type { DataCallState, QuectelDataStats, SimDataCall, SimDataCallHandler, SimDataSession } from './quectel/quectel-data-mode.ts';
+export { pppCarrier, type PppCarrier, type PppCarrierOptions, type PppCarrierStats } from './ppp-carrier.ts';
 export type { QuectelApn, QuectelModel, QuectelRegistration, QuectelSignal, QuectelSimCard } from './quectel/quectel-network-model.ts';
 export type { QuectelTiming } from './quectel/quectel-context.ts';

@@ -65,6 +65,12 @@ export interface QuectelModemOptions {
   readonly pdpType?: 1 | 2 | 3;
   /** PDP context id (default 1). */
   readonly contextId?: number;
+  /**
+   * `'activate'` (default): the module's own IP stack, `AT+QICSGP` and `AT+QIACT` (socket mode).
+   * `'dial-up'`: only define the context (`AT+CGDCONT`) and stop at `registered`: the host dials
+   * (`ATD*99***<cid>#`) and runs PPP over the data mode (src/backends/cellular/).
+   */
+  readonly pdp?: 'activate' | 'dial-up';
   /** SIM PIN, entered once when the SIM asks (`+CPIN: SIM PIN`); never retried. */
   readonly pin?: string;
   /** Rates tried when `AT` gets no answer and the stream can change its rate. */
@@ -413,7 +419,7 @@ export class QuectelModem {
     const imei = gsn?.lines.find((l) => /^\d{14,17}$/.test(l));
     if (imei !== undefined) this.imeiValue = imei;
     this.check(gen);
-    if (!this.staleClosed && this.opts.closeStaleSockets !== false) {
+    if (!this.staleClosed && this.opts.closeStaleSockets !== false && this.opts.pdp !== 'dial-up') {
       for (let id = 0; id < QUECTEL_MAX_SOCKETS; id++) {
         await this.tolerant({ text: `AT+QICLOSE=${id}`, timeoutMs: QUECTEL_TIMEOUTS.qiclose });
         this.check(gen);
@@ -437,7 +443,8 @@ export class QuectelModem {
     }
     await this.waitRegistered(gen);
     this.updateStatus();
-    await this.activate(gen);
+    if (this.opts.pdp === 'dial-up') await this.define(gen);
+    else await this.activate(gen);
   }
 
   private async sim(gen: number): Promise<void> {
@@ -540,13 +547,25 @@ export class QuectelModem {
     return `${base},"${o.user ?? ''}","${o.password ?? ''}",${auth}`;
   }
 
-  /** `AT+QICSGP`, `AT+QIACT=<cid>` (an `ERROR` is fine if the context is already active), `AT+QIACT?`. */
-  private async activate(gen: number): Promise<void> {
+  /** Dial-up: `AT+CGDCONT=<cid>,"<type>","<apn>"` (3GPP 27.007 §10.1.1); the dial activates it. */
+  private async define(gen: number): Promise<void> {
+    this.checkApn();
+    const type = ['IP', 'IPV6', 'IPV4V6'][(this.opts.pdpType ?? 1) - 1] ?? 'IP';
+    await this.command(`AT+CGDCONT=${this.contextId},"${type}","${this.opts.apn}"`);
+    this.check(gen);
+  }
+
+  private checkApn(): void {
     const o = this.opts;
     if ([o.apn, o.user ?? '', o.password ?? ''].some((t) => /["\r\n]/.test(t) || t.length > 99)) {
       // Quectel strings have no escapes (reference §6.18): refuse what would break the command line.
       throw new SocketError('EINVAL', { op: 'pdp-activate', backend: this.name, reason: 'bad-apn' });
     }
+  }
+
+  /** `AT+QICSGP`, `AT+QIACT=<cid>` (an `ERROR` is fine if the context is already active), `AT+QIACT?`. */
+  private async activate(gen: number): Promise<void> {
+    this.checkApn();
     await this.command(this.qicsgp());
     this.check(gen);
     let actError: unknown;
