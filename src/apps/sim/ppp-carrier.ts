@@ -83,10 +83,23 @@ export function pppCarrier(o: PppCarrierOptions): PppCarrier {
       attachment.detach();
       link.close();
     };
+    let ending = false;
     link.on((e) => {
       if (e.type === 'ipcp-up' || e.type === 'ipv6cp-up') stats.up++;
-      if (e.type === 'down' && !closed) {
+      if (e.type === 'lcp-down' && link.session.lcp.state === 'stopping' && !ending) {
+        // The host sent LCP Terminate-Request: the network drops the call at once (once our
+        // Terminate-Ack, written right after this event, is on its way), as a real one does.
+        ending = true;
         stats.pppEnded++;
+        o.scheduler.setTimer(0, () => {
+          close();
+          call.hangUp();
+        });
+        return;
+      }
+      if (e.type === 'down' && !closed && !ending) {
+        // 'lower-down': the call's stream ended first (hang-up, network loss); else PPP ended the call.
+        if (e.reason !== 'lower-down') stats.pppEnded++;
         close();
         call.hangUp();
       }

@@ -338,7 +338,7 @@ export class CellularDialup {
     const o = this.opts;
     const cid = o.contextId ?? 1;
     const text = o.dial === 'cgdata' ? `AT+CGDATA="PPP",${cid}` : `ATD*99***${cid}#`;
-    const channel = new DataChannel(o.stream);
+    const channel = new DataChannel(o.stream, o.scheduler);
     /** The call once PPP started; what happened before that (NO CARRIER or a reset right after CONNECT). */
     const st: { call: Call | undefined; early: string | undefined; noCarrier: boolean } = { call: undefined, early: undefined, noCarrier: false };
     this.stats.dials++;
@@ -355,6 +355,8 @@ export class CellularDialup {
               st.call.noCarrier = true;
               st.call.end('no-carrier');
             } else st.early = 'no-carrier';
+            // Not one more PPP byte: the modem reads commands again.
+            channel.close();
           },
           onExit: (why) => {
             if (why === 'left') return;

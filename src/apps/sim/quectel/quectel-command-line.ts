@@ -48,12 +48,15 @@ function parseExtended(text: string): ParsedCommand | undefined {
 }
 
 /**
- * Parses one command line. Lines not starting with `AT` give `none` (ignored, as V.250 does with
- * characters before the prefix that never form one).
+ * Parses one command line from its `AT` prefix on (anything before it is ignored); a line with no
+ * prefix gives `none` (ignored, as V.250 does with characters that never form one).
  */
 export function parseCommandLine(line: string): ParsedLine {
-  const trimmed = line.replace(/^[\s\0]+/, '');
-  if (!/^at/i.test(trimmed)) return { kind: 'none' };
+  // V.250 §5.2.1: characters before the "AT" prefix are ignored (e.g. the last PPP bytes a host
+  // sent after the modem went back to command mode, merged with its next command).
+  const at = line.search(/at/i);
+  if (at < 0) return { kind: 'none' };
+  const trimmed = line.slice(at);
   const s = trimmed.slice(2).replace(/\s+$/, '');
   const commands: ParsedCommand[] = [];
   let i = 0;
