@@ -32,6 +32,12 @@ export { XorShiftRng, type Rng } from './base/rand.ts';
 export { VirtualScheduler, type Scheduler } from './base/time.ts';
 export * from './link/index.ts';
 export { TapLink, type TapLinkOptions, type TapLinkStats } from './link/tap-link.ts';
+export { DuplexByteStream } from './runtime/duplex-stream.ts';
+export { openSerialPort, SerialByteStream, type SerialPortOptions } from './runtime/serial-port.ts';
+export { openPty, PtyMaster } from './runtime/pty.ts';
+export { PppSession, type PppDownReason, type PppEvent, type PppPhase, type PppSessionOptions, type PppSessionStats } from './stack/ppp/ppp-session.ts';
+export type { PppAuthProtocol } from './stack/ppp/lcp-options.ts';
+export type { AuthOutcome, SecretLookup } from './stack/ppp/ppp-auth-common.ts';
 export { createUserspaceBackend, UserspaceBackend, type UserspaceBackendOptions } from './backends/userspace/index.ts';
 export { TcpLayer } from './stack/tcp/tcp-layer.ts';
 export {
