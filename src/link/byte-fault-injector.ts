@@ -2,11 +2,14 @@
  * Line noise for byte streams: a `ByteStream` wrapper that damages bytes the way a bad serial line
  * does, seeded and counted, in either or both directions. Each byte is, with the given
  * probabilities: corrupted (one random bit flipped), dropped, or followed by an inserted random
- * byte. Corruption comes in bursts of `burstBytes` consecutive bytes (default 1: every byte on its
- * own), as line noise does; `corruptPct` stays the share of bytes corrupted. (Independent 1 %
- * byte errors leave a 1500-byte frame a 3·10⁻⁷ chance to arrive intact; the same 1 % in bursts of
- * 256 bytes hits about one frame in 14.) The kernel here has no netem and no serial line to
- * disturb: PPP's FCS and the transports' recovery are tested with this instead.
+ * byte. Corruption comes in bursts of up to `burstBytes` consecutive bytes (default 1: every byte
+ * on its own), as line noise does; `corruptPct` stays the share of bytes corrupted. (Independent
+ * 1 % byte errors leave a 1500-byte frame a 3·10⁻⁷ chance to arrive intact; the same 1 % in bursts
+ * of 256 bytes hits about one frame in 14.) Noise lasts milliseconds at serial rates, so a burst
+ * never outlives the write (transmit side) or the received chunk (receive side) it started in: it
+ * cannot reach across an idle spell into the next frame, seconds later. Each direction keeps its
+ * own burst. The kernel here has no netem and no serial line to disturb: PPP's FCS and the
+ * transports' recovery are tested with this instead.
  *
  * Receive-side damage applies to what the wrapper's `onData` listeners see; transmit-side damage to
  * what it writes into the inner stream. Everything else (close, drain, baud rate, modem lines) is
@@ -33,6 +36,8 @@ export interface ByteFaultStats {
   corrupted: number;
   dropped: number;
   inserted: number;
+  /** Bytes that went through the damaged direction(s) (the share corrupted is `corrupted / seen`). */
+  seen: number;
 }
 
 function pct(v: number | undefined, name: string): number {
@@ -42,12 +47,11 @@ function pct(v: number | undefined, name: string): number {
 }
 
 export class ByteFaultInjector implements ByteStream {
-  readonly stats: ByteFaultStats = { corrupted: 0, dropped: 0, inserted: 0 };
+  readonly stats: ByteFaultStats = { corrupted: 0, dropped: 0, inserted: 0, seen: 0 };
   private readonly inner: ByteStream;
   private readonly rng: Rng;
   private corrupt: number;
   private burst = 1;
-  private burstLeft = 0;
   private dropP: number;
   private insert: number;
   private rx: boolean;
@@ -125,17 +129,19 @@ export class ByteFaultInjector implements ByteStream {
     return p > 0 && this.rng.nextU32() / 0x1_0000_0000 < p;
   }
 
-  /** A damaged copy (the caller's bytes are never changed). */
+  /** A damaged copy (the caller's bytes are never changed); a burst ends with the chunk. */
   private damage(bytes: Uint8Array): Uint8Array {
+    this.stats.seen += bytes.length;
     if (this.corrupt === 0 && this.dropP === 0 && this.insert === 0) return bytes;
     const out: number[] = [];
+    let burstLeft = 0;
     for (const b of bytes) {
       if (this.chance(this.dropP)) {
         this.stats.dropped++;
         continue;
       }
-      if (this.burstLeft > 0 || this.chance(this.corrupt / this.burst)) {
-        this.burstLeft = this.burstLeft > 0 ? this.burstLeft - 1 : this.burst - 1;
+      if (burstLeft > 0 || this.chance(this.corrupt / this.burst)) {
+        burstLeft = burstLeft > 0 ? burstLeft - 1 : this.burst - 1;
         this.stats.corrupted++;
         out.push(b ^ (1 << (this.rng.nextU32() & 7)));
       } else {

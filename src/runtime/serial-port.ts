@@ -105,6 +105,33 @@ export class SerialByteStream extends StreamEvents {
   }
 }
 
+const UV_READABLE = 1;
+const UV_WRITABLE = 2;
+
+interface PollerLike {
+  poll(flags?: number): void;
+  listenerCount(event: string): number;
+}
+
+/**
+ * Works around a lost wake-up in serialport's Unix poller (@serialport/bindings-cpp 13.0.0,
+ * src/poller.cpp): `Poller::poll(events)` records the interest but calls `uv_poll_start` with the
+ * new flags only, so a reader re-arming 'readable' while a write waits for 'writable' (EAGAIN)
+ * cancels the writable interest, and the write (and `drain`) stalls until a byte arrives from the
+ * other side. A PPP peer sending bulk data to one that only ACKs stalled for seconds. Every
+ * `poll()` from JS now also asks for the events somebody still waits for (the poller is an
+ * EventEmitter whose waiters are `once` listeners). Does nothing when the internals differ.
+ */
+function fixPoller(port: SerialPort): void {
+  const poller = (port as unknown as { port?: { poller?: PollerLike } }).port?.poller;
+  if (poller === undefined || typeof poller.poll !== 'function' || typeof poller.listenerCount !== 'function') return;
+  const poll = poller.poll.bind(poller);
+  poller.poll = (flags = 0): void => {
+    const waiting = (poller.listenerCount('readable') > 0 ? UV_READABLE : 0) | (poller.listenerCount('writable') > 0 ? UV_WRITABLE : 0);
+    poll(flags | waiting);
+  };
+}
+
 /** Opens `path` (e.g. /dev/ttyUSB0, or a pty's slave path); rejects with serialport's error. */
 export function openSerialPort(path: string, options: SerialPortOptions = {}): Promise<SerialByteStream> {
   const baudRate = options.baudRate ?? 115_200;
@@ -112,7 +139,10 @@ export function openSerialPort(path: string, options: SerialPortOptions = {}): P
     const port: SerialPort = new SerialPort({ path, baudRate, rtscts: options.rtscts ?? false, autoOpen: false });
     port.open((e) => {
       if (e) reject(e);
-      else resolve(new SerialByteStream(port, baudRate));
+      else {
+        fixPoller(port);
+        resolve(new SerialByteStream(port, baudRate));
+      }
     });
   });
 }

@@ -8,11 +8,11 @@
  * the client's link and its stack. Real time, real StackRunners.
  *
  * Four runs: IPv4 and IPv6, each over a clean line and with 1 % of the bytes corrupted both ways
- * (in bursts of 256 bytes that end with their frame: see `WriteBoundedNoise`); bad frames are
+ * (in bursts of up to 256 bytes that end with their frame: `ByteFaultInjector` on each sender's side); bad frames are
  * dropped by the FCS check and TCP recovers. The clean runs are captured (PPP_WITH_DIR) for
  * tshark; afterwards every run must have opened IPCP and IPV6CP on both sides, the clean ones
  * without a lost frame, the noisy ones with bad-FCS frames counted. The serialport side needs
- * `fixSerialPoller` (a lost wake-up in serialport's poller stalled the server's writes for seconds).
+ * the serialport poller fix in src/runtime/serial-port.ts (a lost wake-up stalled the server's writes for seconds).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { startSockServer } from '../../src/apps/sockserver/index.ts';
 import { createUserspaceBackend } from '../../src/backends/userspace/index.ts';
 import { parseIp } from '../../src/base/ip-address.ts';
 import { XorShiftRng } from '../../src/base/rand.ts';
+import { ByteFaultInjector } from '../../src/link/byte-fault-injector.ts';
 import type { ByteStream } from '../../src/link/byte-stream.ts';
 import { attachPpp } from '../../src/link/ppp-attach.ts';
 import { pppCaptureTap } from '../../src/link/ppp-capture.ts';
@@ -38,9 +39,7 @@ import type { PppEvent } from '../../src/stack/ppp/ppp-session.ts';
 import { Stack } from '../../src/stack/stack.ts';
 import { PPP_CLIENT_IP, PPP_PASSWORD, PPP_SERVER_IP, PPP_USER } from '../support/ppp-net.ts';
 import { ptyUnavailable, skipWithoutPty } from '../support/pty.ts';
-import { fixSerialPoller } from '../support/serial-poller-fix.ts';
 import { SynFilter } from '../support/syn-filter.ts';
-import { WriteBoundedNoise } from '../support/write-bounded-noise.ts';
 import { assertCleanCapture, tsharkCounter } from '../support/tshark-count.ts';
 import { skipWithoutTool } from '../support/system-tool.ts';
 import type { ConformanceEnv } from './env.ts';
@@ -60,7 +59,7 @@ const LOSSY_CONNECT_TIMEOUT_MS = 7500;
 const UP_TIMEOUT_MS = 30_000;
 /**
  * Frame loss each way on the noisy line, for the suite's UDP allowances: a burst of 256 corrupted
- * bytes starts at a byte with probability 1 % / 256 and ends with its frame (WriteBoundedNoise), so
+ * bytes starts at a byte with probability 1 % / 256 and ends with its frame (ByteFaultInjector bursts end with the write), so
  * a frame of L bytes on the line is lost with probability about L / 25 600: 1 % for the 200-byte
  * datagrams of the UDP burst case (about 240 bytes on the line), 6 % for full 1500-byte frames
  * (observed: 4-5 % of all frames each way). 3 % leaves room for the spread.
@@ -144,10 +143,9 @@ if (ptyUnavailable() !== undefined) {
         const t0 = performance.now();
         const master = openPty();
         const slave = await openSerialPort(master.path, { baudRate: 921_600 });
-        assert.ok(fixSerialPoller(slave), 'serialport poller work-around applied');
         const seed = family * 10 + (noisy ? 1 : 0);
-        // Line noise on both directions, each corrupted by its sender's side (see WriteBoundedNoise).
-        const noise = noisy ? [new WriteBoundedNoise(master, new XorShiftRng(seed * 7919), NOISE), new WriteBoundedNoise(slave, new XorShiftRng(seed * 7927), NOISE)] : [];
+        // Line noise on both directions, each corrupted by its sender's side.
+        const noise = noisy ? [new ByteFaultInjector(master, new XorShiftRng(seed * 7919), { ...NOISE, direction: 'tx' }), new ByteFaultInjector(slave, new XorShiftRng(seed * 7927), { ...NOISE, direction: 'tx' })] : [];
         const line: ByteStream = noise[0] ?? master;
         const serverLine: ByteStream = noise[1] ?? slave;
         const file = noisy ? undefined : pcapFileSink(capture(family));
@@ -207,7 +205,7 @@ if (ptyUnavailable() !== undefined) {
             record.client = clientLink.stats();
             record.server = serverLink.stats();
             record.corrupted = noise.reduce((n, f) => n + f.stats.corrupted, 0);
-            record.written = noise.reduce((n, f) => n + f.written, 0);
+            record.written = noise.reduce((n, f) => n + f.stats.seen, 0);
             record.ms = performance.now() - t0;
             record.clientEvents = [...client.events];
             record.serverEvents = [...server.events];
