@@ -14,6 +14,7 @@ import { runUserspaceTcpBench } from './tcp-userspace.bench.ts';
 import { runTapBench } from './tcp-tap.bench.ts';
 import { runMqttBench } from './mqtt.bench.ts';
 import { runAtBench } from './at-modules.bench.ts';
+import { runSerialBench } from './serial-links.bench.ts';
 
 export interface Figure {
   key: string;
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     figures.push(...(await runMqttBench({ quick, progress })));
     figures.push(...(await runWireBench({ quick, progress })));
     figures.push(...(await runAtBench({ quick, progress })));
+    figures.push(...(await runSerialBench({ quick, progress })));
   } finally {
     peer.postMessage('stop');
     await peer.terminate();
