@@ -7,45 +7,28 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { pppCarrier, type PppCarrierOptions } from '../../../../src/apps/sim/ppp-carrier.ts';
-import { QuectelSim } from '../../../../src/apps/sim/quectel/quectel-sim.ts';
 import { CellularDialup, type CellularDialupOptions } from '../../../../src/backends/cellular/cellular-dialup.ts';
 import type { InterfaceStatusEvent } from '../../../../src/backends/interface-status.ts';
 import { createUserspaceBackend } from '../../../../src/backends/userspace/index.ts';
 import { XorShiftRng } from '../../../../src/base/rand.ts';
-import { VirtualScheduler } from '../../../../src/base/time.ts';
-import { createBytePipe } from '../../../../src/link/byte-pipe.ts';
-import { createCable } from '../../../../src/link/virtual-cable.ts';
 import { StackRunner } from '../../../../src/runtime/stack-runner.ts';
 import { Network } from '../../../../src/socket/network.ts';
 import { Stack } from '../../../../src/stack/stack.ts';
-import { addHost, pattern, resolveOn, settle, tcpEcho } from '../../../support/stack-net.ts';
+import type { PppCarrierOptions } from '../../../../src/apps/sim/ppp-carrier.ts';
+import { operatorNet } from '../../../support/cellular-net.ts';
+import { pattern, resolveOn, settle, tcpEcho } from '../../../support/stack-net.ts';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function rig(seed = 1, extra: { carrier?: Partial<PppCarrierOptions>; cell?: Partial<CellularDialupOptions> } = {}) {
-  const sched = new VirtualScheduler();
-  // The operator side: carrier stack (router) — cable — server 10.70.0.2.
-  const [c0, s0] = createCable();
-  const carrier = new Stack({ rng: new XorShiftRng(seed + 1), name: 'carrier', forwarding: true });
-  carrier.addInterface(c0, { ipv4: { address: '10.70.0.1', prefixLen: 24 } });
-  const carrierRunner = new StackRunner(carrier, { scheduler: sched });
-  const server = addHost(sched, s0, '10.70.0.2', seed + 2, { iface: { gateway: '10.70.0.1' } });
-  const serverNet = new Network(createUserspaceBackend(server.stack, server.runner, { rng: new XorShiftRng(seed + 3) }), { scheduler: sched, rng: new XorShiftRng(seed + 4) });
-  const carrierNet = new Network(createUserspaceBackend(carrier, carrierRunner, { rng: new XorShiftRng(seed + 5) }), { scheduler: sched, rng: new XorShiftRng(seed + 6) });
-  const ppp = pppCarrier({ stack: carrier, scheduler: sched, rng: new XorShiftRng(seed + 7), dnsServers: ['10.70.0.53'], ...extra.carrier });
-  // The modem and the host's serial line.
-  const [host, module] = createBytePipe({ scheduler: sched, baudRate: 921_600, chunking: { rng: new XorShiftRng(seed + 8), min: 1, max: 128 } });
-  const sim = new QuectelSim({
-    stream: module, scheduler: sched, network: carrierNet, rng: new XorShiftRng(seed + 9), pdpAddress: '10.64.0.2', dataCall: ppp.handler,
-  });
-  sim.powerOn();
+  const op = operatorNet(seed, { carrier: extra.carrier ?? {} });
+  const { sched, sim, ppp, serverNet } = op;
   // The host: a userspace stack with no interface yet; the dial-up interface adds ppp0.
   const stack = new Stack({ rng: new XorShiftRng(seed + 10), name: 'host' });
   const runner = new StackRunner(stack, { scheduler: sched });
   const backend = createUserspaceBackend(stack, runner, { rng: new XorShiftRng(seed + 11), dns: { servers: [] } });
   const net = new Network(backend, { scheduler: sched, rng: new XorShiftRng(seed + 12) });
-  const cell = new CellularDialup({ stream: host, scheduler: sched, rng: new XorShiftRng(seed + 13), stack, dns: backend, apn: 'iot.test', ...extra.cell });
+  const cell = new CellularDialup({ stream: op.line, scheduler: sched, rng: new XorShiftRng(seed + 13), stack, dns: backend, apn: 'iot.test', ...extra.cell });
   const statuses: InterfaceStatusEvent[] = [];
   cell.on('status', (e) => statuses.push(e));
   return { sched, sim, ppp, cell, stack, net, serverNet, statuses, backend };

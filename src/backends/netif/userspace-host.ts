@@ -1,0 +1,39 @@
+/**
+ * The userspace stack an interface owns: a `Stack`, its `StackRunner` on the interface's scheduler
+ * and a userspace backend whose DNS resolver starts with no servers (the interface gives them).
+ * One per interface, so each interface's sockets, routes and DNS are its own (multihoming).
+ */
+import type { Rng } from '../../base/rand.ts';
+import type { Scheduler } from '../../base/time.ts';
+import { StackRunner } from '../../runtime/stack-runner.ts';
+import { Stack, type StackOptions } from '../../stack/stack.ts';
+import { createUserspaceBackend, type UserspaceBackend, type UserspaceBackendOptions } from '../userspace/userspace-backend.ts';
+
+export interface UserspaceHost {
+  readonly stack: Stack;
+  readonly runner: StackRunner;
+  readonly backend: UserspaceBackend;
+  close(): Promise<void>;
+}
+
+export interface UserspaceHostOptions {
+  name: string;
+  scheduler: Scheduler;
+  rng: Rng;
+  stack?: Partial<Omit<StackOptions, 'rng' | 'name'>>;
+  backend?: Omit<UserspaceBackendOptions, 'rng'>;
+}
+
+export function userspaceHost(o: UserspaceHostOptions): UserspaceHost {
+  const stack = new Stack({ ...o.stack, rng: o.rng, name: o.name });
+  const runner = new StackRunner(stack, { scheduler: o.scheduler });
+  const backend = createUserspaceBackend(stack, runner, { dns: { servers: [] }, ...o.backend, rng: o.rng, name: o.backend?.name ?? `userspace:${o.name}` });
+  return {
+    stack, runner, backend,
+    async close() {
+      await backend.close();
+      runner.close();
+      stack.close();
+    },
+  };
+}
