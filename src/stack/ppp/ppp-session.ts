@@ -71,6 +71,8 @@ export type PppEvent =
   | { readonly type: 'ipcp-down' }
   | { readonly type: 'ipv6cp-up'; readonly negotiated: Ipv6cpNegotiated }
   | { readonly type: 'ipv6cp-down' }
+  /** An NCP gave up (rejected by the peer, no agreement, no address): the other may still run. */
+  | { readonly type: 'ncp-failed'; readonly protocol: 'ipcp' | 'ipv6cp' }
   | { readonly type: 'down'; readonly reason: PppDownReason };
 
 /** Configuration of a session; every field has a default. */
@@ -607,7 +609,10 @@ export class PppSession {
         if (this.announced.delete(which)) this.emit(which === 'ipcp' ? { type: 'ipcp-down' } : { type: 'ipv6cp-down' });
       },
       started: () => undefined,
-      finished: (now) => this.ncpFinished(now),
+      finished: (now) => {
+        if (this.phase === 'network') this.emit({ type: 'ncp-failed', protocol: which });
+        this.ncpFinished(now);
+      },
     };
   }
 
