@@ -32,7 +32,7 @@
  */
 import { randomInt, type Rng } from '../base/rand.ts';
 import type { CancelTimer, Instant, Scheduler } from '../base/time.ts';
-import type { Link, LinkCaps } from './link.ts';
+import type { Link, LinkCaps, LinkState } from './link.ts';
 import { ETHERNET_HEADER_LEN } from './virtual-cable.ts';
 import { WakeSet } from './wake-set.ts';
 
@@ -417,6 +417,11 @@ export class FaultInjector implements Link {
   onReadable(wake: () => void): () => void {
     if (this.closed) return () => {};
     return this.wakes.add(wake);
+  }
+
+  /** The inner link's carrier. */
+  get linkState(): LinkState | undefined {
+    return this.inner.linkState;
   }
 
   /** Drops held and shaped frames, cancels timers, closes the inner link. Idempotent. */

@@ -11,7 +11,7 @@
  * Link types: https://www.tcpdump.org/linktypes.html
  */
 import type { Clock, Instant } from '../base/time.ts';
-import type { Link, LinkCaps } from './link.ts';
+import type { Link, LinkCaps, LinkState } from './link.ts';
 
 /** LINKTYPE_* values for the media we have or plan. */
 export const PcapLinkType = {
@@ -146,6 +146,11 @@ export class PcapCapture implements Link {
 
   onReadable(wake: () => void): () => void {
     return this.inner.onReadable(wake);
+  }
+
+  /** The inner link's carrier. */
+  get linkState(): LinkState | undefined {
+    return this.inner.linkState;
   }
 
   close(): void {

@@ -19,13 +19,17 @@
  *   process while sockets are open); `close()` stops the poll and closes the fd at once,
  *   so the process can exit right after. A non-persistent TAP vanishes with its last fd.
  *
+ * - **Carrier:** `linkState` is always up: a TAP has no cable (the kernel side's
+ *   administrative state is another matter; `iotnet tap` watches it in sysfs).
+ *
  * `TapLink.open(name)` throws a `SocketError` (`ENOTSUP` where the addon is missing or
  * this is not Linux, `ERROR` with the errno reason when the kernel refuses).
  */
 import { SocketError } from '../base/socket-error.ts';
 import type { Instant } from '../base/time.ts';
 import { interfaceMtu, loadTapAddon, type TapAddon, type TapHandle } from '../runtime/tap-native.ts';
-import type { Link, LinkCaps, LinkStats } from './link.ts';
+import { ALWAYS_UP } from './carrier.ts';
+import type { Link, LinkCaps, LinkState, LinkStats } from './link.ts';
 import { WakeSet } from './wake-set.ts';
 
 export interface TapLinkOptions {
@@ -66,6 +70,8 @@ function errnoName(e: unknown): string {
 
 export class TapLink implements Link {
   readonly caps: LinkCaps;
+  /** Always up (see the module comment). */
+  readonly linkState: LinkState = ALWAYS_UP;
   /** Interface name as the kernel reports it. */
   readonly name: string;
   private readonly addon: TapAddon;

@@ -4,8 +4,13 @@
  * `transmit` on one end copies the frame into the other end's bounded receive queue and runs the
  * other end's wake-ups. Nothing is delivered re-entrantly: the peer's stack picks the frame up with
  * `receive()` in its next poll.
+ *
+ * Carrier: both ends share one (`linkState`). `unplug()` on either end cuts the cable: both ends
+ * report down, frames queued on either end are lost and transmits fail (`droppedNoCarrier`) until
+ * `plug()` restores it.
  */
 import type { Instant } from '../base/time.ts';
+import { Carrier } from './carrier.ts';
 import { FrameRing } from './frame-ring.ts';
 import type { Link, LinkCaps, LinkStats } from './link.ts';
 import { WakeSet } from './wake-set.ts';
@@ -30,6 +35,8 @@ export interface CableStats extends LinkStats {
   droppedQueueFull: number;
   /** This end or the peer was closed. */
   droppedClosed: number;
+  /** The cable was cut (`unplug()`): transmits while cut, and frames queued at this end when it was cut. */
+  droppedNoCarrier: number;
 }
 
 /** One end of a cable: a `Link` plus its counters. */
@@ -37,6 +44,12 @@ export interface CableEnd extends Link {
   stats(): CableStats;
   /** Frames waiting in this end's receive queue. */
   readonly queued: number;
+  /** The cable's carrier (shared by both ends). */
+  readonly linkState: Carrier;
+  /** Cuts the cable (both ends go down; queued frames are lost). Idempotent. */
+  unplug(): void;
+  /** Restores the cable. Idempotent. */
+  plug(): void;
 }
 
 /** Largest frame a medium carries for `mtu`. */
@@ -56,6 +69,8 @@ export function checkMtu(mtu: number): number {
 export class QueueEnd implements CableEnd {
   readonly caps: LinkCaps;
   peer: QueueEnd | undefined;
+  /** Shared with the peer end (`createCable` joins them). */
+  linkState: Carrier = new Carrier();
   private readonly rx: FrameRing;
   private readonly wakes = new WakeSet();
   private readonly maxFrame: number;
@@ -69,6 +84,7 @@ export class QueueEnd implements CableEnd {
     droppedOversize: 0,
     droppedQueueFull: 0,
     droppedClosed: 0,
+    droppedNoCarrier: 0,
   };
 
   constructor(caps: LinkCaps, queueFrames: number) {
@@ -99,6 +115,11 @@ export class QueueEnd implements CableEnd {
       c.droppedClosed++;
       return false;
     }
+    if (!this.linkState.up) {
+      c.dropped++;
+      c.droppedNoCarrier++;
+      return false;
+    }
     if (frame.length > this.maxFrame) {
       c.dropped++;
       c.droppedOversize++;
@@ -127,6 +148,26 @@ export class QueueEnd implements CableEnd {
     this.wakes.clear();
   }
 
+  unplug(): void {
+    if (!this.linkState.up) return;
+    this.flushCut();
+    if (this.peer !== undefined && this.peer !== this) this.peer.flushCut();
+    this.linkState.set(false);
+  }
+
+  plug(): void {
+    this.linkState.set(true);
+  }
+
+  /** Frames queued here are lost with the carrier. */
+  private flushCut(): void {
+    const n = this.rx.length;
+    if (n === 0) return;
+    this.counters.dropped += n;
+    this.counters.droppedNoCarrier += n;
+    this.rx.clear();
+  }
+
   stats(): CableStats {
     return { ...this.counters };
   }
@@ -150,5 +191,6 @@ export function createCable(opts: CableOptions = {}): [CableEnd, CableEnd] {
   const b = new QueueEnd(caps, queueFrames);
   a.peer = b;
   b.peer = a;
+  b.linkState = a.linkState;
   return [a, b];
 }

@@ -7,8 +7,13 @@
  * unknown (or its entry has aged out). A frame whose destination was learned on the ingress port is
  * filtered (not sent back). Learned entries age out `agingMs` after the source was last seen, on the
  * clock given as `now` to `transmit`.
+ *
+ * Each port has a carrier (`linkState`): `unplug()` takes the station's cable out (frames queued
+ * for it are lost, its MAC table entries are flushed as 802.1D does on a link-down, frames it sends
+ * are rejected and nothing is delivered to it) until `plug()`.
  */
 import type { Instant } from '../base/time.ts';
+import { Carrier } from './carrier.ts';
 import { FrameRing } from './frame-ring.ts';
 import type { Link, LinkCaps, LinkStats } from './link.ts';
 import { ETHERNET_HEADER_LEN, checkMtu } from './virtual-cable.ts';
@@ -26,9 +31,9 @@ export interface SwitchOptions {
 }
 
 export interface SwitchPortStats extends LinkStats {
-  /** Frames the station sent that the switch rejected: shorter than an Ethernet header, oversize, or port closed. */
+  /** Frames the station sent that the switch rejected: shorter than an Ethernet header, oversize, port closed or unplugged. */
   droppedIngress: number;
-  /** Frames for this station dropped because its receive queue was full. */
+  /** Frames for this station dropped because its receive queue was full (or lost when it was unplugged). */
   droppedEgress: number;
 }
 
@@ -84,6 +89,8 @@ export class SwitchPort implements Link {
   readonly wakes = new WakeSet();
   /** @internal */
   closed = false;
+  /** The station's cable: `unplug()` / `plug()`. */
+  readonly linkState = new Carrier();
   /** @internal */
   readonly counters: SwitchPortStats = {
     rxFrames: 0,
@@ -128,12 +135,30 @@ export class SwitchPort implements Link {
     return this.wakes.add(wake);
   }
 
+  /** Takes the station's cable out: queued frames are lost, its MAC table entries flushed. Idempotent. */
+  unplug(): void {
+    if (!this.linkState.up || this.closed) return;
+    const n = this.rx.length;
+    this.counters.dropped += n;
+    this.counters.droppedEgress += n;
+    this.rx.clear();
+    this.sw.forget(this);
+    this.linkState.set(false);
+  }
+
+  /** Puts the cable back. Idempotent. */
+  plug(): void {
+    if (this.closed) return;
+    this.linkState.set(true);
+  }
+
   /** Detaches the station: the port leaves the switch and its MAC table entries are forgotten. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.rx.clear();
     this.wakes.clear();
+    this.linkState.clear();
     this.sw.detach(this);
   }
 
@@ -204,7 +229,7 @@ export class VirtualSwitch {
   /** @internal the switching decision for a frame entering at `from`. */
   ingress(from: SwitchPort, now: Instant, frame: Uint8Array): boolean {
     const fc = from.counters;
-    if (from.closed || frame.length < ETHERNET_HEADER_LEN || frame.length > this.caps.mtu + ETHERNET_HEADER_LEN) {
+    if (from.closed || !from.linkState.up || frame.length < ETHERNET_HEADER_LEN || frame.length > this.caps.mtu + ETHERNET_HEADER_LEN) {
       fc.dropped++;
       fc.droppedIngress++;
       this.counters.droppedIngress++;
@@ -258,12 +283,18 @@ export class VirtualSwitch {
   detach(p: SwitchPort): void {
     const i = this.open.indexOf(p);
     if (i >= 0) this.open.splice(i, 1);
+    this.forget(p);
+  }
+
+  /** @internal drops the MAC table entries learned on `p`. */
+  forget(p: SwitchPort): void {
     for (const [key, e] of this.table) {
       if (e.port === p) this.table.delete(key);
     }
   }
 
   private deliver(to: SwitchPort, frame: Uint8Array): void {
+    if (!to.linkState.up) return;
     if (!to.rx.push(frame)) {
       to.counters.dropped++;
       to.counters.droppedEgress++;

@@ -21,8 +21,23 @@ export interface LinkCaps {
   readonly mtu: number;
 }
 
+/**
+ * A link's carrier (cable plugged, switch port up, PHY link): optional on a `Device`; a device
+ * without one counts as always up. `onChange` callbacks run synchronously when the carrier
+ * changes (never inside a stack's poll: carrier changes come from outside, a driver event or a
+ * test cutting a cable), once per change; they return nothing and must not throw.
+ */
+export interface LinkState {
+  readonly up: boolean;
+  /** Calls `cb` with the new state on every change; returns the unsubscribe function. */
+  onChange(cb: (up: boolean) => void): () => void;
+}
+
 export interface Device {
   readonly caps: LinkCaps;
+
+  /** The carrier, when the device knows it (undefined: always up). See `LinkState`. */
+  readonly linkState?: LinkState | undefined;
 
   /**
    * The next received frame, or undefined when none is queued. The returned bytes are

@@ -32,6 +32,7 @@ describe('Loopback', () => {
       droppedOversize: 0,
       droppedQueueFull: 0,
       droppedClosed: 0,
+      droppedNoCarrier: 0,
     });
   });
 

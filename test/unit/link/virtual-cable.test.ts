@@ -23,8 +23,8 @@ describe('createCable', () => {
 
     assert.equal(b.transmit(1, frame(100, 3)), true);
     assert.deepEqual(a.receive(1), frame(100, 3));
-    assert.deepEqual(a.stats(), { rxFrames: 1, rxBytes: 100, txFrames: 2, txBytes: 130, dropped: 0, droppedOversize: 0, droppedQueueFull: 0, droppedClosed: 0 });
-    assert.deepEqual(b.stats(), { rxFrames: 2, rxBytes: 130, txFrames: 1, txBytes: 100, dropped: 0, droppedOversize: 0, droppedQueueFull: 0, droppedClosed: 0 });
+    assert.deepEqual(a.stats(), { rxFrames: 1, rxBytes: 100, txFrames: 2, txBytes: 130, dropped: 0, droppedOversize: 0, droppedQueueFull: 0, droppedClosed: 0, droppedNoCarrier: 0 });
+    assert.deepEqual(b.stats(), { rxFrames: 2, rxBytes: 130, txFrames: 1, txBytes: 100, dropped: 0, droppedOversize: 0, droppedQueueFull: 0, droppedClosed: 0, droppedNoCarrier: 0 });
   });
 
   it('bounds the receive queue and counts drops at the sender', () => {
@@ -117,6 +117,31 @@ describe('createCable', () => {
       seen.add(f.buffer);
     }
     assert.ok(seen.size <= 9, `expected at most queueFrames + 1 buffers, saw ${seen.size}`);
+  });
+
+  it('carrier: unplug cuts both ends (queued frames lost, transmits dropped), plug restores', () => {
+    const [a, b] = createCable();
+    const seen: string[] = [];
+    a.linkState.onChange((up) => seen.push(`a ${up}`));
+    const off = b.linkState.onChange((up) => seen.push(`b ${up}`));
+    assert.equal(a.linkState.up, true);
+    a.transmit(0, frame(60, 1));
+    b.transmit(0, frame(60, 2));
+    b.unplug();
+    b.unplug();
+    assert.equal(a.linkState.up, false);
+    assert.equal(b.linkState.up, false);
+    assert.deepEqual(seen, ['a false', 'b false']);
+    assert.equal(a.receive(0), undefined);
+    assert.equal(b.receive(0), undefined);
+    assert.equal(a.transmit(0, frame(60)), false);
+    assert.equal(a.stats().droppedNoCarrier, 2, 'one queued at a when cut, one transmit while cut');
+    assert.equal(b.stats().droppedNoCarrier, 1);
+    off();
+    a.plug();
+    assert.deepEqual(seen, ['a false', 'b false', 'a true']);
+    assert.equal(a.transmit(0, frame(60, 3)), true);
+    assert.deepEqual(b.receive(0), frame(60, 3));
   });
 
   it('close: idempotent, drops queued frames, transmits towards a closed end fail', () => {

@@ -160,6 +160,27 @@ describe('VirtualSwitch', () => {
     assert.deepEqual(woken, [1, 1, 1]);
   });
 
+  it('unplugging a port: its frames lost, its stations flushed, nothing in or out until plugged', () => {
+    const sw = new VirtualSwitch();
+    const [p0, p1, p2] = [sw.port(), sw.port(), sw.port()];
+    const seen: boolean[] = [];
+    p1.linkState.onChange((up) => seen.push(up));
+    p1.transmit(0, eth(mac(1), mac(2), 1)); // learns 02::02 on p1
+    p0.transmit(0, eth(mac(2), mac(1), 2)); // queued at p1
+    assert.equal(p1.queued, 1);
+    p1.unplug();
+    assert.deepEqual(seen, [false]);
+    assert.equal(p1.queued, 0);
+    assert.deepEqual(sw.macTable(0).map((e) => e.mac), ['02:00:00:00:00:01']);
+    assert.equal(p1.transmit(0, eth(mac(1), mac(2), 3)), false);
+    p0.transmit(0, eth(BROADCAST, mac(1), 4));
+    assert.deepEqual([drain(p0), drain(p1), drain(p2)], [[1], [], [1, 4]]);
+    p1.plug();
+    assert.deepEqual(seen, [false, true]);
+    p0.transmit(0, eth(BROADCAST, mac(1), 5));
+    assert.deepEqual([drain(p1), drain(p2)], [[5], [5]]);
+  });
+
   it('closing a port detaches it and forgets its stations; ports limit', () => {
     const sw = new VirtualSwitch({ ports: 2 });
     const [p0, p1] = [sw.port(), sw.port()];
