@@ -19,24 +19,42 @@
  * iotSocketRegisterApi(hostSocketApi());
  * ```
  *
- * This module holds the one piece of process-wide state of iotnet, the registered
- * table (C has the same global). Code that needs several independent instances
- * uses `IotSocketMux` or `createIotSocketApi(backend)` directly.
+ * Registering another table at run time (say from a wireless to a wired stack) is
+ * defined, unlike upstream: sockets opened before keep working on the table that
+ * created them until they are closed, new sockets go to the newly registered table,
+ * and ids stay unique across tables. While `null` is registered every call returns
+ * `IOT_SOCKET_ERROR`; sockets of earlier tables work again once a table is registered
+ * (see `IotSocketMux`). `iotSocketOpenSockets()` lists the open sockets per table.
+ *
+ * This module holds the one piece of process-wide state of iotnet, the mux with the
+ * registered table (C has the same global). Code that needs several independent
+ * instances uses `IotSocketMux` or `createIotSocketApi(backend)` directly.
  */
-import { IotSocketMux } from './iot-socket-mux.ts';
+import { IotSocketMux, type IotSocketMuxSocket } from './iot-socket-mux.ts';
 import type { Bytes, IotSocketApi, NumRef } from './iot-socket-types.ts';
 
 export * from '../base/iot-constants.ts';
 export type { Bytes, IotSocketApi, NumRef, Ref } from './iot-socket-types.ts';
 export { IOT_SOCKET_API_MEMBERS } from './iot-socket-types.ts';
-export { IotSocketMux } from './iot-socket-mux.ts';
+export { IotSocketMux, type IotSocketMuxSocket } from './iot-socket-mux.ts';
 export { IotSocketLayer, createIotSocketApi, type IotSocketLayerOptions } from './iot-socket-layer.ts';
 
 const mux = new IotSocketMux();
 
-/** Installs the IoT Socket API table all `iotSocket*` calls go to; `null` unregisters. Returns 0 (EINVAL for a non-table). */
+/**
+ * Installs the IoT Socket API table new sockets (and GetHostByName) go to; `null`
+ * unregisters. Open sockets stay on the table that created them. Returns 0 (EINVAL for a non-table).
+ */
 export function iotSocketRegisterApi(api: IotSocketApi | null): number {
   return mux.register(api);
+}
+
+/**
+ * iotnet extension (not in the C API): the sockets opened through the `iotSocket*`
+ * functions and not closed yet (id, table, the table's own id), optionally of one table. For leak checks.
+ */
+export function iotSocketOpenSockets(api?: IotSocketApi): IotSocketMuxSocket[] {
+  return mux.sockets(api);
 }
 
 /** Creates a socket: `af` AF_INET/AF_INET6, `type` SOCK_STREAM/SOCK_DGRAM, `protocol` 0 or the matching IPPROTO. Resolves to the id. */
