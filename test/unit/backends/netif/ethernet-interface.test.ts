@@ -153,6 +153,17 @@ describe('EthernetInterface', () => {
     await resolveOn(sched, eth.close());
   });
 
+  it('IPv6 only (ipv4 none, static IPv6): global-up once DAD made the address preferred', async () => {
+    const l = lab({ dhcpServer: false, eth: { ipv4: 'none', ipv6: { address: '2001:db8::7', prefixLen: 64 } } });
+    await resolveOn(l.sched, l.eth.connect());
+    assert.equal(l.eth.status, 'global-up');
+    assert.deepEqual(l.statuses[0], 'connecting:ipv6');
+    assert.equal(l.eth.addresses.ipv4, undefined);
+    assert.ok(l.eth.addresses.ipv6.includes('2001:db8::7'), l.eth.addresses.ipv6.join(' '));
+    await resolveOn(l.sched, l.eth.close());
+    assert.equal(l.eth.status, 'disconnected');
+  });
+
   it('fixed DNS servers win over the lease', async () => {
     const l = lab({ eth: { dns: ['1.1.1.1'] } });
     await resolveOn(l.sched, l.eth.connect());
