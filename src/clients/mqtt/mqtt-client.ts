@@ -34,6 +34,7 @@ import type { TlsOptions } from '../../tls/tls-options.ts';
 import type { MqttClientOptions, MqttPassword } from './mqtt-options.ts';
 import { MqttError } from './mqtt-error.ts';
 import { watchFrames } from './mqtt-frames.ts';
+import type { Scheduler } from '../../base/time.ts';
 
 /** Opens the byte stream to the broker (a fresh one per connect). */
 export type MqttTransport = (host: string, port: number) => Duplex;
@@ -109,7 +110,11 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   readonly #minDelay: number;
   readonly #maxDelay: number;
   readonly #reconnect: boolean;
+  readonly #scheduler: Scheduler | undefined;
   #attempt = 0;
+  /** Back-off delay of the retry being scheduled, and the timer when a scheduler runs the retries. */
+  #retryDelay = 0;
+  #retryTimer: (() => void) | undefined;
   #everConnected = false;
   #lastError: Error | undefined;
   #ending = false;
@@ -132,6 +137,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     this.#rng = hooks.rng ?? new CryptoRng();
     const rc = options.reconnect;
     this.#reconnect = rc !== false;
+    this.#scheduler = options.scheduler;
     this.#minDelay = rc !== false ? rc?.minDelayMs ?? 1000 : 0;
     this.#maxDelay = rc !== false ? Math.max(this.#minDelay, rc?.maxDelayMs ?? 30_000) : 0;
     // TLS: credentials loaded once, and a session cache so reconnects resume the session.
@@ -321,6 +327,8 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** Disconnects (DISCONNECT after the queued packets; `force`: drop the connection at once) and stops reconnecting. */
   end(force = false): Promise<void> {
     this.#ending = true;
+    this.#retryTimer?.();
+    this.#retryTimer = undefined;
     if (this.#state === 'closed') return Promise.resolve();
     return new Promise((resolve) => {
       this.mqtt.end(force, () => {
@@ -363,6 +371,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     (this.mqtt as unknown as { _clearReconnect(): void })._clearReconnect();
     const delay = this.#backoff();
     this.#attempt++;
+    this.#retryDelay = delay;
     this.mqtt.options.reconnectPeriod = delay;
     this.#state = 'offline';
     this.emit('offline', { error: this.#lastError, delayMs: delay });
@@ -375,11 +384,31 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
       this.#setClosed();
       return;
     }
-    if (this.#reconnect) return;
+    if (this.#reconnect) {
+      this.#moveRetryToScheduler();
+      return;
+    }
     const wasConnecting = !this.#everConnected;
     this.#state = 'offline';
     this.emit('offline', { error: this.#lastError, delayMs: undefined });
     if (!wasConnecting) this.#setClosed();
+  }
+
+  /**
+   * With `scheduler`: mqtt.js has just armed its real-time retry timer; replace it by one on the
+   * scheduler's clock (mqtt.js's own retry, `_reconnect`, keeps its stores and queued publishes).
+   */
+  #moveRetryToScheduler(): void {
+    const scheduler = this.#scheduler;
+    const m = this.mqtt as unknown as { _clearReconnect(): void; _reconnect(): void; reconnectTimer: unknown };
+    if (scheduler === undefined || m.reconnectTimer === null || m.reconnectTimer === undefined) return;
+    m._clearReconnect();
+    this.#retryTimer?.();
+    this.#retryTimer = scheduler.setTimer(this.#retryDelay, () => {
+      this.#retryTimer = undefined;
+      if (this.#ending || this.#state === 'closed' || this.mqtt.connected) return;
+      m._reconnect();
+    });
   }
 
   #backoff(): number {

@@ -4,6 +4,7 @@
  * an iotnet socket (plain or TLS) on the `Network` the caller chose.
  */
 import type { TlsOptions } from '../../tls/tls-options.ts';
+import type { Scheduler } from '../../base/time.ts';
 
 /**
  * A password, or a function giving one. The function is called before every connect
@@ -45,6 +46,11 @@ export interface MqttClientOptions {
    * `Network`; `false` never reconnects.
    */
   readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number } | false;
+  /**
+   * Timers of the reconnect back-off (default: mqtt.js's own, in real time). Give the scheduler
+   * the stack runs on (a `VirtualScheduler` in simulations) so retries happen on the same clock.
+   */
+  readonly scheduler?: Scheduler;
   /**
    * CONNACK must arrive within this many ms of the connection attempt starting (the TCP
    * connect and TLS handshake included; default 30,000); else the attempt fails with an
