@@ -161,3 +161,72 @@ describe('Mux failover: WiFi -> Ethernet -> cellular -> back to WiFi, MQTT QoS 1
     await new Promise<void>((r) => broker.close(() => r()));
   });
 });
+
+describe('Mux and interfaces over 100 failover cycles', () => {
+  it('two Ethernet interfaces, the preferred cable cut and restored 100 times with a TCP exchange each: no sockets, PCBs or timers leak', { timeout: 300_000 }, async () => {
+    const sched = new VirtualScheduler();
+    const core = new Stack({ rng: new XorShiftRng(1), name: 'core' });
+    core.addInterface(new Loopback(), { ipv4: { address: BROKER, prefixLen: 32 } });
+    const coreNet = new Network(createUserspaceBackend(core, new StackRunner(core, { scheduler: sched }), { rng: new XorShiftRng(2) }), { scheduler: sched, rng: new XorShiftRng(3) });
+    const listener = await resolveOn(sched, coreNet.listen({ port: 7 }));
+    void (async () => {
+      for (;;) {
+        let s: TcpSocket;
+        try {
+          s = await listener.accept();
+        } catch {
+          return;
+        }
+        void (async () => {
+          try {
+            for await (const c of s) await s.write(c);
+            await s.end();
+          } catch {
+            // aborted by the failover
+          }
+        })();
+      }
+    })();
+    const ends = [1, 2].map((n) => {
+      const [a, b] = createCable();
+      core.addInterface(a, { ipv4: { address: `10.${n}.0.1`, prefixLen: 24 } });
+      return b;
+    });
+    const nifs = ends.map((link, i) => new EthernetInterface({
+      link, scheduler: sched, rng: new XorShiftRng(10 + i), name: `eth${i}`, ipv4: { address: `10.${i + 1}.0.2`, prefixLen: 24, gateway: `10.${i + 1}.0.1` },
+    }));
+    await resolveOn(sched, Promise.all(nifs.map((n) => n.connect())));
+    const mux = new Mux({ interfaces: nifs, scheduler: sched, failbackHoldMs: 500 });
+    const net = new Network(mux, { scheduler: sched, rng: new XorShiftRng(4) });
+    const exchange = async (): Promise<void> => {
+      const s = await resolveOn(sched, net.connect(`${BROKER}:7`));
+      await resolveOn(sched, s.write(new Uint8Array([1, 2, 3])));
+      const r = await resolveOn(sched, s[Symbol.asyncIterator]().next());
+      assert.equal(r.done, false);
+      return void (await resolveOn(sched, s.close()));
+    };
+    await exchange();
+    await settle(sched, 1000);
+    const baseline = { timers: sched.pendingTimers(), pcbs: nifs.map((n) => n.stack.openSockets) };
+    const switches: string[] = [];
+    mux.on('switch', (s) => switches.push(`${s.from ?? '-'}>${s.to ?? '-'}`));
+    for (let i = 0; i < 100; i++) {
+      ends[0]?.unplug();
+      await settle(sched, 10);
+      await exchange();
+      ends[0]?.plug();
+      await settle(sched, 800);
+      assert.equal(mux.current?.name, 'eth0', `cycle ${i}: failed back`);
+      await exchange();
+    }
+    await settle(sched, 120_000); // TIME-WAITs and timers of the last exchanges run out
+    assert.equal(switches.length, 200);
+    assert.equal(mux.openSockets, 0);
+    for (const n of nifs) assert.equal(n.backend.openSockets, 0, `${n.name}: sockets`);
+    assert.deepEqual(nifs.map((n) => n.stack.openSockets), baseline.pcbs, 'PCBs back to the baseline');
+    assert.ok(sched.pendingTimers() <= baseline.timers, `timers ${sched.pendingTimers()} <= ${baseline.timers}`);
+    await resolveOn(sched, net.close());
+    await mux.close();
+    await resolveOn(sched, Promise.all(nifs.map((n) => n.close())));
+  });
+});
