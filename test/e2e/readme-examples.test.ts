@@ -99,3 +99,19 @@ describe('README examples', () => {
     }
   });
 });
+
+describe('entry points of issues 8 and 9', () => {
+  it('iotnet/netif, iotnet/at and iotnet/userspace export the interfaces, the mux, PPP and the dial-up', async () => {
+    const netif = await import('iotnet/netif');
+    const at = await import('iotnet/at');
+    const us = await import('iotnet/userspace');
+    for (const name of ['Mux', 'EthernetInterface', 'WiFiInterface', 'CellularInterface', 'PppInterface', 'InterfaceBase', 'defaultInterface'] as const) {
+      assert.equal(typeof netif[name], 'function', name);
+    }
+    assert.equal(typeof at.CellularDialup, 'function');
+    assert.equal(typeof at.pppCarrier, 'function');
+    for (const name of ['PppLink', 'SlipLink', 'attachPpp', 'pppCaptureTap', 'DuplexByteStream', 'ByteFaultInjector'] as const) {
+      assert.equal(typeof us[name], 'function', name);
+    }
+  });
+});
