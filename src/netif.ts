@@ -5,8 +5,8 @@
  * (`disconnected`, `connecting`, `local-up`, `global-up`) with events that say why, link events,
  * addresses and DNS servers, and its own socket backend (sockets bound to it, DNS through it):
  * `EthernetInterface` (userspace stack over any Ethernet link, DHCP or static), `WiFiInterface`
- * (ESP-AT modules), `CellularInterface` (PPP dial-up through a 3GPP modem), `PppInterface` (PPP over
- * a serial line). `Mux` is a socket backend over several of them in order of preference, with
+ * (ESP-AT modules), `CellularInterface` (PPP dial-up through a 3GPP modem), `CellularModuleInterface`
+ * (a Quectel modem's own IP stack), `PppInterface` (PPP over a serial line). `Mux` is a socket backend over several of them in order of preference, with
  * health checks, failover, fail-back with hysteresis and prompt `ECONNABORTED` for sockets on a
  * failed interface.
  *
@@ -26,6 +26,7 @@ export type { InterfaceStatus, InterfaceStatusEvent } from './backends/interface
 export * from './backends/netif/ethernet-interface.ts';
 export * from './backends/netif/wifi-interface.ts';
 export * from './backends/netif/cellular-interface.ts';
+export * from './backends/netif/cellular-module-interface.ts';
 export * from './backends/netif/ppp-interface.ts';
 export { userspaceHost, type UserspaceHost, type UserspaceHostOptions } from './backends/netif/userspace-host.ts';
 export { defaultInterface, type DefaultInterfaceConfig } from './backends/netif/default-interface.ts';

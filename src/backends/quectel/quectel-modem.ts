@@ -269,6 +269,18 @@ export class QuectelModem {
     return undefined;
   }
 
+  /**
+   * Activates the PDP context again after `deactivate()` (socket mode): waits for the registration,
+   * then `AT+QICSGP`/`AT+QIACT`. Resolves at `pdp-active`.
+   */
+  async reactivate(): Promise<void> {
+    if (this.phase !== 'up') return this.start();
+    const gen = this.gen;
+    await this.waitRegistered(gen);
+    if (this.opts.pdp === 'dial-up') await this.define(gen);
+    else await this.activate(gen);
+  }
+
   /** Deactivates the PDP context (`AT+QIDEACT`, 40 s); links are lost with reason `pdp-deact`. */
   async deactivate(): Promise<void> {
     const wasUp = this.pdpAddress !== undefined;
