@@ -65,7 +65,7 @@ export interface IphcCompressOptions {
   readonly src: LowpanLinkAddr;
   readonly dst: LowpanLinkAddr;
   /** Contexts 0..15 for stateful compression (default none). */
-  readonly contexts?: LowpanContextTable;
+  readonly contexts?: LowpanContextTable | undefined;
   /** The upper layer authorizes eliding UDP checksums (RFC 6282 §4.3.2; default false: kept). */
   readonly elideUdpChecksum?: boolean;
   /** Compress next headers with LOWPAN_NHC (default true). */
@@ -84,9 +84,9 @@ export interface IphcCompressed {
 export interface IphcDecompressOptions {
   readonly src: LowpanLinkAddr;
   readonly dst: LowpanLinkAddr;
-  readonly contexts?: LowpanContextTable;
+  readonly contexts?: LowpanContextTable | undefined;
   /** Size of the uncompressed datagram when known (RFC 4944 FRAG1 `datagram_size`). */
-  readonly datagramSize?: number;
+  readonly datagramSize?: number | undefined;
 }
 
 export interface IphcDecompressed {
