@@ -101,7 +101,7 @@ export function iphcAddrDecode(m: IphcAddrMode, inl: Uint8Array, at: number, iid
   if (len < 0) return 'malformed';
   if (m.ctx && !m.multicast && m.mode === 0) return out; // the unspecified address
   const context = m.ctx ? contexts[m.cid] : undefined;
-  if (m.ctx && (context === undefined || !(context.prefix.length >= 8))) return 'unsupported';
+  if (m.ctx && context === undefined) return 'unsupported';
   if (m.multicast) {
     out[0] = 0xff;
     if (m.ctx) {
