@@ -52,7 +52,7 @@ export type { LowpanContext, LowpanContextTable, LowpanLinkAddr } from './iphc-a
 /** Dispatch `011xxxxx`: mask and value of the first byte. */
 export const IPHC_DISPATCH_MASK = 0xe0;
 export const IPHC_DISPATCH = 0x60;
-/** Most headers (IPv6 headers and NHC headers) one compressed packet may chain. */
+/** Most LOWPAN_NHC headers (an encapsulated IPv6 header counts as one) a packet may chain; the compressor leaves the rest inline. */
 export const IPHC_MAX_CHAIN = 8;
 
 /** True when a 6LoWPAN header byte is the LOWPAN_IPHC dispatch. */
