@@ -231,7 +231,7 @@ describe('pty pair and serialport over it', () => {
     assert.match(err.message, /EIO/);
     port.close();
     // serialport closes the fd on libuv's thread pool: give it a moment (bounded), then check.
-    const leftover = (): number[] => [...openFds()].filter((f) => !before.has(f));
+    const leftover = (): string[] => [...openFds()].filter((f) => !before.has(f));
     for (let i = 0; i < 100 && leftover().length > 0; i++) await new Promise<void>((r) => setTimeout(r, 10));
     assert.deepEqual(leftover(), [], 'no fd left open');
   });
