@@ -65,16 +65,31 @@ async function writeAll(s: ByteStream, data: Uint8Array, step = 4096): Promise<v
   }
 }
 
-const openFds = (): Set<string> => new Set(readdirSync('/proc/self/fd').map((fd) => {
-  try {
-    return `${fd}->${readlinkSync(`/proc/self/fd/${fd}`)}`;
-  } catch {
-    return fd;
+/**
+ * The process's open fds with their targets. An fd that closes between the directory listing and
+ * its readlink (another thread's short-lived fd) is left out: it is not open any more.
+ */
+const openFds = (): Set<string> => {
+  const out = new Set<string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      out.add(`${fd}->${readlinkSync(`/proc/self/fd/${fd}`)}`);
+    } catch {
+      // closed meanwhile
+    }
   }
-}));
+  return out;
+};
+
+/** The fds opened since `before` that are still open, after up to 1 s for asynchronous closes (serialport closes on libuv's pool). */
+async function leftoverFds(before: Set<string>): Promise<string[]> {
+  const left = (): string[] => [...openFds()].filter((f) => !before.has(f));
+  for (let i = 0; i < 100 && left().length > 0; i++) await new Promise<void>((r) => setTimeout(r, 10));
+  return left();
+}
 
 describe('pty pair and serialport over it', () => {
-  it('openPty: a /dev/pts path, 115200 8N1 raw by default, close releases both fds', (t) => {
+  it('openPty: a /dev/pts path, 115200 8N1 raw by default, close releases both fds', async (t) => {
     if (skipWithoutPty(t, 'pty pairs (serial simulations over a real tty)')) return;
     const before = openFds();
     const m = openPty();
@@ -91,7 +106,7 @@ describe('pty pair and serialport over it', () => {
     assert.equal(closes, 1);
     assert.equal(m.write(Uint8Array.of(1)), false);
     assert.equal(m.baudRate, undefined);
-    assert.deepEqual([...openFds()].filter((f) => !before.has(f)), [], 'no fd left open');
+    assert.deepEqual(await leftoverFds(before), [], 'no fd left open');
   });
 
   it('all 256 byte values and 64 KiB bursts both ways, byte-exact (raw mode: no CR/LF or ^C mangling)', async (t) => {
@@ -230,10 +245,7 @@ describe('pty pair and serialport over it', () => {
     assert.ok(err instanceof Error);
     assert.match(err.message, /EIO/);
     port.close();
-    // serialport closes the fd on libuv's thread pool: give it a moment (bounded), then check.
-    const leftover = (): string[] => [...openFds()].filter((f) => !before.has(f));
-    for (let i = 0; i < 100 && leftover().length > 0; i++) await new Promise<void>((r) => setTimeout(r, 10));
-    assert.deepEqual(leftover(), [], 'no fd left open');
+    assert.deepEqual(await leftoverFds(before), [], 'no fd left open');
   });
 
   it('openSerialPort rejects for a path that does not exist', async () => {
