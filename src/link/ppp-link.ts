@@ -23,6 +23,7 @@ import type { CancelTimer, Scheduler } from '../base/time.ts';
 import { Listeners, type Unsubscribe } from '../base/listeners.ts';
 import { PppSession, type PppDownReason, type PppEvent, type PppSessionOptions, type PppSessionStats } from '../stack/ppp/ppp-session.ts';
 import { toIpv4 } from '../stack/stack.ts';
+import { concatBytes } from '../wire/bytes.ts';
 import { DEFAULT_ACCM, HdlcDecoder, HdlcEncoder, PPP_HEADER_MAX, type HdlcDecoderStats } from '../wire/ppp/hdlc.ts';
 import type { ByteStream } from './byte-stream.ts';
 import { StreamLink, type StreamLinkOptions, type StreamLinkStats } from './stream-link.ts';
@@ -79,7 +80,7 @@ export class PppLink extends StreamLink {
       ...(ipv4?.requestDns !== undefined ? { requestDns: ipv4.requestDns } : {}),
       ...(ipv4?.dnsServers !== undefined ? { dnsServers: ipv4.dnsServers.map((d) => toIpv4(d)) } : {}),
     };
-    this.session = new PppSession({ ...session, ipv4: v4 }, (frame, lcp) => this.output(frame, lcp), (e) => this.event(e));
+    this.session = new PppSession({ ...session, ipv4: v4 }, (frame, lcp, rest) => this.output(frame, lcp, rest), (e) => this.event(e));
   }
 
   /** Starts negotiating (the session's Establish phase). */
@@ -154,10 +155,11 @@ export class PppLink extends StreamLink {
     this.session.input(now, frame, this.deliver);
   }
 
-  private output(frame: Uint8Array, lcp: boolean): void {
-    this.capture?.('tx', frame, this.scheduler.now());
-    this.encoder.accm = lcp || !this.session.lcp.opened ? DEFAULT_ACCM : this.session.lcpNegotiated.txAccm;
-    this.write(this.encoder.encode(frame));
+  private output(frame: Uint8Array, lcp: boolean, rest: Uint8Array | undefined): void {
+    if (this.capture !== undefined) this.capture('tx', rest === undefined ? frame : concatBytes([frame, rest]), this.scheduler.now());
+    const accm = lcp || !this.session.lcp.opened ? DEFAULT_ACCM : this.session.lcpNegotiated.txAccm;
+    if (this.encoder.accm !== accm) this.encoder.accm = accm; // the setter rebuilds the escape table
+    this.write(this.encoder.encode(frame, true, rest));
   }
 
   private event(e: PppEvent): void {

@@ -9,8 +9,10 @@
  * side `authenticate` (secrets) and `ipv4.peerAddress`/`dnsServers` to hand out.
  *
  * Framing is not done here: `input` takes a de-framed frame (HDLC flags, escapes and FCS
- * removed), and frames leave through `output(frame, lcp)` starting at the Address field (or at
- * the protocol field with ACFC); `lcp` says the frame must be sent with the default ACCM (every
+ * removed), and frames leave through `output(frame, lcp, rest)` starting at the Address field (or
+ * at the protocol field with ACFC); an IP packet comes as its frame header in `frame` and the
+ * packet itself in `rest` (one frame: the framer encodes both without joining them; both views are
+ * valid only during the call); `lcp` says the frame must be sent with the default ACCM (every
  * control character escaped), as LCP packets are (RFC 1662 §7.1, as Linux's ppp_async does). The
  * negotiated values for the framer are in `lcpNegotiated` once LCP is Opened.
  *
@@ -74,6 +76,13 @@ export type PppEvent =
   /** An NCP gave up (rejected by the peer, no agreement, no address): the other may still run. */
   | { readonly type: 'ncp-failed'; readonly protocol: 'ipcp' | 'ipv6cp' }
   | { readonly type: 'down'; readonly reason: PppDownReason };
+
+/**
+ * Where frames go: `frame` from the Address field (or the protocol with ACFC), then `rest` when
+ * given (an IP packet after its frame header); `lcp`: send with every control character escaped.
+ * Both views are valid only during the call.
+ */
+export type PppOutput = (frame: Uint8Array, lcp: boolean, rest?: Uint8Array) => void;
 
 /** Configuration of a session; every field has a default. */
 export interface PppSessionOptions {
@@ -144,7 +153,9 @@ export class PppSession {
   private readonly ipcpOptions: IpcpOptions | undefined;
   private readonly ipv6cpOptions: Ipv6cpOptions | undefined;
   private readonly opts: PppSessionOptions;
-  private readonly output: (frame: Uint8Array, lcp: boolean) => void;
+  private readonly output: PppOutput;
+  /** The frame header of IP packets, rewritten for each (`output` consumes it synchronously). */
+  private readonly ipHeader = new Uint8Array(4);
   private readonly emit: (e: PppEvent) => void;
   private readonly authTiming: AuthTiming;
   private readonly echoIntervalMs: number;
@@ -162,7 +173,7 @@ export class PppSession {
   private readonly announced = new Set<Ncp>();
   private lcpWasOpened = false;
 
-  constructor(opts: PppSessionOptions, output: (frame: Uint8Array, lcp: boolean) => void, emit: (e: PppEvent) => void) {
+  constructor(opts: PppSessionOptions, output: PppOutput, emit: (e: PppEvent) => void) {
     this.opts = opts;
     this.output = output;
     this.emit = emit;
@@ -333,13 +344,10 @@ export class PppSession {
     }
     const n = this.lcpOptions.result;
     const protocol = version === 4 ? PppProtocol.IPV4 : PppProtocol.IPV6;
-    const hl = pppHeaderLen(protocol, n.txAcfc, n.txPfc);
-    const frame = new Uint8Array(hl + packet.length);
-    writePppHeader(frame, 0, protocol, n.txAcfc, n.txPfc);
-    frame.set(packet, hl);
+    const hl = writePppHeader(this.ipHeader, 0, protocol, n.txAcfc, n.txPfc);
     this.stats.ipOut++;
     this.stats.framesOut++;
-    this.output(frame, false);
+    this.output(this.ipHeader.subarray(0, hl), false, packet);
     return true;
   }
 

@@ -115,29 +115,28 @@ export class HdlcEncoder {
   }
 
   /**
-   * Encodes `frame` (Address, or Protocol with ACFC, through Information): stuffed frame, stuffed
-   * FCS, closing flag, and an opening flag unless `openingFlag` is false (allowed right after the
-   * previous frame's closing flag, RFC 1662 §4.4.1). Returns a view valid until the next `encode`.
+   * Encodes `frame` (Address, or Protocol with ACFC, through Information) followed by `rest`, when
+   * given (a frame header and its packet, sent as one frame without joining them first): stuffed
+   * frame, stuffed FCS, closing flag, and an opening flag unless `openingFlag` is false (allowed
+   * right after the previous frame's closing flag, RFC 1662 §4.4.1). Returns a view valid until the
+   * next `encode`.
    */
-  encode(frame: Uint8Array, openingFlag = true): Uint8Array {
+  encode(frame: Uint8Array, openingFlag = true, rest?: Uint8Array): Uint8Array {
     const mode = this.fcsMode;
-    const n = frame.length;
+    const n = frame.length + (rest?.length ?? 0);
     const need = hdlcMaxEncodedLength(n, mode);
     if (this.buf.length < need) this.buf = new Uint8Array(Math.max(need, this.buf.length * 2));
     const out = this.buf;
-    const esc = this.escapes;
     let o = 0;
     if (openingFlag) out[o++] = HDLC_FLAG;
-    for (let i = 0; i < n; i++) {
-      const c = frame[i] as number;
-      if (esc[c] === 1) {
-        out[o++] = HDLC_ESCAPE;
-        out[o++] = c ^ HDLC_ESCAPE_XOR;
-      } else {
-        out[o++] = c;
-      }
+    o = this.stuff(frame, out, o);
+    let fcs = mode === 32 ? fcs32(frame) : fcs16(frame);
+    if (rest !== undefined) {
+      o = this.stuff(rest, out, o);
+      fcs = mode === 32 ? fcs32(rest, 0, rest.length, fcs) : fcs16(rest, 0, rest.length, fcs);
     }
-    let v = mode === 32 ? ~fcs32(frame) >>> 0 : ~fcs16(frame) & 0xffff;
+    let v = mode === 32 ? ~fcs >>> 0 : ~fcs & 0xffff;
+    const esc = this.escapes;
     for (let k = mode === 32 ? 4 : 2; k > 0; k--) {
       const c = v & 0xff;
       v >>>= 8;
@@ -150,6 +149,21 @@ export class HdlcEncoder {
     }
     out[o++] = HDLC_FLAG;
     return out.subarray(0, o);
+  }
+
+  /** Writes `bytes` stuffed into `out` at `o`; returns the new offset. */
+  private stuff(bytes: Uint8Array, out: Uint8Array, o: number): number {
+    const esc = this.escapes;
+    for (let i = 0; i < bytes.length; i++) {
+      const c = bytes[i] as number;
+      if (esc[c] === 1) {
+        out[o++] = HDLC_ESCAPE;
+        out[o++] = c ^ HDLC_ESCAPE_XOR;
+      } else {
+        out[o++] = c;
+      }
+    }
+    return o;
   }
 }
 

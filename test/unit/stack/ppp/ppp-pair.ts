@@ -4,6 +4,7 @@
  * that may rewrite or drop frames. Everything either side emits is recorded.
  */
 import { XorShiftRng } from '../../../../src/base/rand.ts';
+import { concatBytes } from '../../../../src/wire/bytes.ts';
 import { PppSession, type PppEvent, type PppSessionOptions } from '../../../../src/stack/ppp/ppp-session.ts';
 
 export interface Side {
@@ -41,7 +42,8 @@ export class PppPair {
     const events: PppEvent[] = [];
     const sent: Uint8Array[] = [];
     const ip: Side['ip'] = [];
-    const session = new PppSession({ ...o, rng: new XorShiftRng(seed) }, (frame) => {
+    const session = new PppSession({ ...o, rng: new XorShiftRng(seed) }, (head, _lcp, rest) => {
+      const frame = rest === undefined ? head.slice() : concatBytes([head, rest]);
       sent.push(frame);
       let f: Uint8Array | undefined = frame;
       if (this.opts.tap !== undefined) f = this.opts.tap(name, frame);
