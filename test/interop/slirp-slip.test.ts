@@ -15,10 +15,7 @@
  * the tier's namespace runner kills anything left too.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, it } from 'node:test';
@@ -26,21 +23,17 @@ import { createUserspaceBackend } from '../../src/backends/userspace/index.ts';
 import { XorShiftRng } from '../../src/base/rand.ts';
 import { PcapCapture, PcapLinkType, SlipLink } from '../../src/link/index.ts';
 import { pcapFileSink } from '../../src/runtime/pcap-file.ts';
-import { openPty, type PtyMaster } from '../../src/runtime/pty.ts';
 import { StackRunner } from '../../src/runtime/stack-runner.ts';
 import { systemScheduler } from '../../src/runtime/system-scheduler.ts';
 import { Network } from '../../src/socket/network.ts';
 import { Stack } from '../../src/stack/stack.ts';
-import { concatBytes } from '../../src/wire/bytes.ts';
-import { Peers, run, skipWithoutInterop } from '../support/interop.ts';
+import { Peers, skipWithoutInterop } from '../support/interop.ts';
+import { checkSlirpCapture, echoThroughSlirp, startSlirp } from '../support/slirp.ts';
 import { skipWithoutPty } from '../support/pty.ts';
-import { pattern } from '../support/stack-net.ts';
 import { skipWithoutTool } from '../support/system-tool.ts';
 
 const SIZE = 64 * 1024;
 const TIMEOUT_MS = 60_000;
-const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const BAD = '_ws.malformed || ip.checksum.status == "Bad" || tcp.checksum.status == "Bad" || icmp.checksum.status == "Bad" || _ws.expert.severity == "Error"';
 
 const peers = new Peers();
 const cleanups: (() => void | Promise<void>)[] = [];
@@ -57,26 +50,8 @@ it('slirp-fullbolt over a pty: 64 KiB TCP echo to a host service through our SLI
     skipWithoutTool(t, 'tshark', 'tshark', 'the SLIP capture against slirp-fullbolt')
   ) return;
 
-  // The kernel-side echo service slirp reaches for 10.0.2.2.
-  const echo = net.createServer({ allowHalfOpen: true }, (s) => {
-    s.on('error', () => {});
-    s.pipe(s);
-  });
-  echo.listen(0, '127.0.0.1');
-  await once(echo, 'listening');
-  cleanups.push(() => new Promise<void>((r) => echo.close(() => r())));
-  const port = (echo.address() as net.AddressInfo).port;
-
-  // slirp with stdin/stdout on the pty slave (raw mode: set by our pty addon).
-  const master: PtyMaster = openPty();
-  cleanups.push(() => master.close());
-  const fd = openSync(master.path, 'r+');
-  const slirp = peers.spawn('slirp-fullbolt', ['nozeros'], { stdio: [fd, fd, 'pipe'] });
-  closeSync(fd);
-  cleanups.push(() => {
-    slirp.kill('SIGKILL');
-  });
-  await peers.waitFor(slirp, /SLiRP Ready/, 10_000);
+  const slirp = await startSlirp('slip', peers, cleanups);
+  const { master, port } = slirp;
 
   const dir = mkdtempSync(join(tmpdir(), 'iotnet-slirp-slip-'));
   const file = join(dir, 'slirp-slip.pcap');
@@ -97,22 +72,7 @@ it('slirp-fullbolt over a pty: 64 KiB TCP echo to a host service through our SLI
     await pcap.close();
   });
 
-  const data = pattern(SIZE, 1055);
-  const socket = await network.connect(`10.0.2.2:${port}`);
-  const t0 = Date.now();
-  const reading = (async () => {
-    const parts: Uint8Array[] = [];
-    for await (const chunk of socket) parts.push(chunk.slice());
-    return concatBytes(parts);
-  })();
-  await socket.write(data);
-  await socket.end();
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no full echo within ${TIMEOUT_MS} ms; slirp said:\n${slirp.out()}`)), TIMEOUT_MS).unref());
-  const back = await Promise.race([reading, timeout]);
-  const ms = Date.now() - t0;
-  await socket.close();
-  assert.equal(back.length, SIZE);
-  assert.equal(sha(back), sha(data));
+  const ms = await echoThroughSlirp(network, slirp, SIZE, 1055, TIMEOUT_MS);
   const s = slip.stats();
   t.diagnostic(`64 KiB echoed in ${ms} ms; link tx ${s.txFrames} packets / rx ${s.rxFrames}, dropped ${s.dropped}; decoder ${JSON.stringify(s.decoder)}`);
   assert.equal(s.decoder.badEscapes + s.decoder.oversize, 0, JSON.stringify(s));
@@ -120,15 +80,6 @@ it('slirp-fullbolt over a pty: 64 KiB TCP echo to a host service through our SLI
 
   // Close everything (the capture file is complete then), and let tshark read it.
   for (const c of cleanups.splice(0).reverse()) await c();
-  const r = await run('tshark', ['-r', file, '-n', '-d', `tcp.port==${port},data`, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE',
-    '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-e', 'frame.number', '-e', 'ip.src', '-e', 'tcp.len', '-e', '_ws.malformed', '-e', '_ws.expert.severity', '-Y', `${BAD} || tcp`], { timeoutMs: 60_000 });
-  assert.equal(r.code, 0, r.out.slice(-2000));
-  const rows = r.out.split('\n').filter((l) => /^\d+\t/.test(l));
-  const bad = await run('tshark', ['-r', file, '-n', '-d', `tcp.port==${port},data`, '-o', 'ip.check_checksum:TRUE', '-o', 'tcp.check_checksum:TRUE',
-    '-o', 'udp.check_checksum:TRUE', '-Y', BAD, '-T', 'fields', '-e', 'frame.number', '-e', '_ws.col.Info', '-e', '_ws.expert.message'], { timeoutMs: 60_000 });
-  const badRows = bad.out.split('\n').filter((l) => /^\d+\t/.test(l));
-  t.diagnostic(`tshark: ${rows.length} TCP frames in the capture, ${badRows.length} bad`);
-  assert.ok(rows.length >= s.rxFrames / 2, `tshark saw ${rows.length} TCP frames`);
-  assert.equal(badRows.length, 0, `bad frames in ${file}:\n${badRows.slice(0, 30).join('\n')}`);
+  t.diagnostic(await checkSlirpCapture(file, port, s.rxFrames / 2));
   rmSync(dir, { recursive: true, force: true });
 });
