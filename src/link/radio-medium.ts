@@ -20,8 +20,6 @@ import { MAC_BROADCAST, MAC_FCS_LEN, MAX_PHY_PACKET, parseMacFrame, type MacAddr
 
 /** PHY header + preamble bytes on air (SHR 5 + PHR 1) at 2.4 GHz. */
 const PHY_OVERHEAD = 6;
-/** An imm-ack on air: 5 MAC bytes + PHY overhead. */
-const ACK_BYTES = 5 + PHY_OVERHEAD;
 /** The back-off unit: 20 symbols of 16 µs. */
 const BACKOFF_UNIT_MS = 0.32;
 
@@ -277,9 +275,4 @@ export class RadioMedium {
   private lost(pct: number): boolean {
     return pct > 0 && this.rng.nextU32() % 10_000 < pct * 100;
   }
-}
-
-/** An ACK's air time at `bitrate` (for budgets and benches). */
-export function ackAirTimeMs(bitrate = 250_000): number {
-  return (ACK_BYTES * 8 * 1000) / bitrate;
 }

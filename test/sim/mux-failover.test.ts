@@ -31,9 +31,8 @@ import { Loopback } from '../../src/link/loopback.ts';
 import { createCable } from '../../src/link/virtual-cable.ts';
 import { StackRunner } from '../../src/runtime/stack-runner.ts';
 import { Network } from '../../src/socket/network.ts';
-import type { TcpSocket } from '../../src/socket/tcp-socket.ts';
 import { Stack } from '../../src/stack/stack.ts';
-import { addHost, resolveOn, settle } from '../support/stack-net.ts';
+import { acceptEach, addHost, echoSocket, resolveOn, settle } from '../support/stack-net.ts';
 
 const BROKER = '10.99.0.1';
 const TOPIC = 'plant/line-1/counter';
@@ -60,18 +59,10 @@ describe('Mux failover: WiFi -> Ethernet -> cellular -> back to WiFi, MQTT QoS 1
       delivered.push({ seq: Number(String(packet.payload).slice(4)), at: sched.now(), path: via.get(client) ?? '?' });
     });
     const listener = await resolveOn(sched, coreNet.listen({ port: 1883 }));
-    void (async () => {
-      for (;;) {
-        let s: TcpSocket;
-        try {
-          s = await listener.accept();
-        } catch {
-          return;
-        }
-        const path = PATHS[s.remoteAddress.toString().split('.')[1] ?? ''] ?? '?';
-        via.set(broker.handle(s.toDuplex()), path);
-      }
-    })();
+    acceptEach(listener, (s) => {
+      const path = PATHS[s.remoteAddress.toString().split('.')[1] ?? ''] ?? '?';
+      via.set(broker.handle(s.toDuplex()), path);
+    });
 
     // WiFi: the ESP-AT module's sockets go out through the AP's LAN (a stack on a cable to the core).
     const [w0, w1] = createCable();
@@ -169,24 +160,7 @@ describe('Mux and interfaces over 100 failover cycles', () => {
     core.addInterface(new Loopback(), { ipv4: { address: BROKER, prefixLen: 32 } });
     const coreNet = new Network(createUserspaceBackend(core, new StackRunner(core, { scheduler: sched }), { rng: new XorShiftRng(2) }), { scheduler: sched, rng: new XorShiftRng(3) });
     const listener = await resolveOn(sched, coreNet.listen({ port: 7 }));
-    void (async () => {
-      for (;;) {
-        let s: TcpSocket;
-        try {
-          s = await listener.accept();
-        } catch {
-          return;
-        }
-        void (async () => {
-          try {
-            for await (const c of s) await s.write(c);
-            await s.end();
-          } catch {
-            // aborted by the failover
-          }
-        })();
-      }
-    })();
+    acceptEach(listener, echoSocket);
     const ends = [1, 2].map((n) => {
       const [a, b] = createCable();
       core.addInterface(a, { ipv4: { address: `10.${n}.0.1`, prefixLen: 24 } });

@@ -12,6 +12,8 @@ import type { Device } from '../../src/stack/device.ts';
 import { Stack, toIpv4, toIpv6, type InterfaceOptions, type StackOptions } from '../../src/stack/stack.ts';
 import type { UdpPcb } from '../../src/stack/udp.ts';
 import type { Network } from '../../src/socket/network.ts';
+import type { TcpServer } from '../../src/socket/tcp-server.ts';
+import type { TcpSocket } from '../../src/socket/tcp-socket.ts';
 import { concatBytes } from '../../src/wire/bytes.ts';
 import { foldChecksum, onesSum, pseudoHeaderSumV4 } from '../../src/wire/checksum.ts';
 
@@ -111,6 +113,33 @@ export async function resolveOn<T>(sched: VirtualScheduler, p: Promise<T>, maxMs
   if (!done) throw new Error(`did not settle within ${maxMs} ms of virtual time`);
   if (error !== undefined) throw error;
   return value as T;
+}
+
+/** Accepts connections until `listener` closes, handing each to `onSocket`. */
+export function acceptEach(listener: TcpServer, onSocket: (s: TcpSocket) => void): void {
+  void (async () => {
+    for (;;) {
+      let s: TcpSocket;
+      try {
+        s = await listener.accept();
+      } catch {
+        return;
+      }
+      onSocket(s);
+    }
+  })();
+}
+
+/** Echoes everything `s` receives, then ends it; a peer going away (or aborted) ends it quietly. */
+export function echoSocket(s: TcpSocket): void {
+  void (async () => {
+    try {
+      for await (const c of s) await s.write(c);
+      await s.end();
+    } catch {
+      // the client went away
+    }
+  })();
 }
 
 /**

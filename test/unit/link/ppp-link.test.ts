@@ -21,6 +21,7 @@ import { PcapLinkType } from '../../../src/link/pcap-writer.ts';
 import { concatBytes } from '../../../src/wire/bytes.ts';
 import { pppNet, PPP_CLIENT_IP, PPP_SERVER_IP, type PppNet } from '../../support/ppp-net.ts';
 import { pattern, resolveOn, settle, tcpEcho } from '../../support/stack-net.ts';
+import { skipWithoutTool } from '../../support/system-tool.ts';
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
@@ -109,7 +110,6 @@ describe('PppLink: client and server stacks over a byte pipe', () => {
   });
 
   it('pcap capture (PPP with direction) dissects without malformed packets', async (t) => {
-    const probe = spawnSync('tshark', ['-v'], { encoding: 'utf8' });
     const sched = new VirtualScheduler();
     const chunks: Uint8Array[] = [];
     const capture = pppCaptureTap({ clock: sched, sink: (c) => chunks.push(c), linkType: PcapLinkType.PPP_WITH_DIR });
@@ -119,10 +119,7 @@ describe('PppLink: client and server stacks over a byte pipe', () => {
     await echo64k(sched, n, 8);
     await resolveOn(sched, n.close());
     assert.ok(chunks.length > 100);
-    if (probe.status !== 0) {
-      t.skip('tshark not installed: the dissector check did not run');
-      return;
-    }
+    if (skipWithoutTool(t, 'tshark', 'tshark', 'the tshark dissection of a PPP capture')) return;
     const dir = mkdtempSync(join(tmpdir(), 'ppp-pcap-'));
     try {
       const file = join(dir, 'ppp.pcap');

@@ -23,7 +23,7 @@ import { StackRunner } from '../../../../src/runtime/stack-runner.ts';
 import { Network } from '../../../../src/socket/network.ts';
 import type { TcpSocket } from '../../../../src/socket/tcp-socket.ts';
 import { Stack } from '../../../../src/stack/stack.ts';
-import { resolveOn, settle } from '../../../support/stack-net.ts';
+import { acceptEach, echoSocket, resolveOn, settle } from '../../../support/stack-net.ts';
 
 const SERVICE = '10.99.0.1';
 
@@ -80,25 +80,10 @@ function world(options: Partial<ConstructorParameters<typeof Mux>[0]> = {}) {
 async function echoServer(w: ReturnType<typeof world>): Promise<number[]> {
   const from: number[] = [];
   const listener = await resolveOn(w.sched, w.serverNet.listen({ port: 7 }));
-  void (async () => {
-    for (;;) {
-      let s: TcpSocket;
-      try {
-        s = await listener.accept();
-      } catch {
-        return;
-      }
-      from.push(Number(s.remoteAddress.toString().split('.')[1]));
-      void (async () => {
-        try {
-          for await (const c of s) await s.write(c);
-          await s.end();
-        } catch {
-          // the client went away
-        }
-      })();
-    }
-  })();
+  acceptEach(listener, (s) => {
+    from.push(Number(s.remoteAddress.toString().split('.')[1]));
+    echoSocket(s);
+  });
   return from;
 }
 
