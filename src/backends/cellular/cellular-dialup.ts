@@ -22,7 +22,7 @@
 import { Listeners, type Unsubscribe } from '../../base/listeners.ts';
 import type { Rng } from '../../base/rand.ts';
 import { SocketError } from '../../base/socket-error.ts';
-import type { CancelTimer, Scheduler } from '../../base/time.ts';
+import type { Scheduler } from '../../base/time.ts';
 import type { ByteStream } from '../../link/byte-stream.ts';
 import { attachPpp, type PppAttachment } from '../../link/ppp-attach.ts';
 import { PppLink, type PppFrameTap } from '../../link/ppp-link.ts';
@@ -133,8 +133,8 @@ export class CellularDialup {
   private address4: number | undefined;
   private dnsValue: string[] = [];
   private readonly unsubs: Unsubscribe[] = [];
-  private timer: CancelTimer | undefined;
-  private wake: (() => void) | undefined;
+  /** Who waits for a change (modem status, registration, disconnect): `ready` and `sleep`. */
+  private readonly waiters = new Set<() => void>();
 
   constructor(options: CellularDialupOptions) {
     this.opts = options;
@@ -152,11 +152,11 @@ export class CellularDialup {
     this.unsubs.push(
       this.modem.on('status', (s) => {
         this.emit('modem', s);
-        this.wake?.();
+        this.wakeAll();
       }),
       this.modem.on('registration', (r) => {
         this.emit('registration', r);
-        this.wake?.();
+        this.wakeAll();
       }),
       this.modem.on('signal', (s) => this.emit('signal', s)),
       this.modem.on('reset', () => this.call?.end('module-reset')),
@@ -231,9 +231,7 @@ export class CellularDialup {
     }
     this.wanted = false;
     this.gen++;
-    this.timer?.();
-    this.timer = undefined;
-    this.wake?.();
+    this.wakeAll();
     this.failConnect(new SocketError('ECONNABORTED', { op: 'connect', backend: 'cellular', reason: 'disconnect' }));
     const call = this.call;
     if (call !== undefined) await this.hangUp(call, 'disconnect');
@@ -244,7 +242,7 @@ export class CellularDialup {
   dispose(): void {
     this.wanted = false;
     this.gen++;
-    this.timer?.();
+    this.wakeAll();
     this.call?.end('disposed');
     for (const u of this.unsubs.splice(0)) u();
     this.modem.dispose();
@@ -324,9 +322,12 @@ export class CellularDialup {
     if (this.modem.status !== 'registered') await start;
     while (gen === this.gen && !(this.modem.status === 'registered' && this.modem.registered)) {
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
+        const w = (): void => {
+          this.waiters.delete(w);
+          resolve();
+        };
+        this.waiters.add(w);
       });
-      this.wake = undefined;
       if (this.modem.status === 'failed' || this.modem.status === 'closed') {
         throw new SocketError('ECONNABORTED', { op: 'start', backend: 'cellular', reason: `modem-${this.modem.status}` });
       }
@@ -475,26 +476,28 @@ export class CellularDialup {
     });
   }
 
+  /** Waits `ms`, or less when `disconnect()` (or `dispose()`) ends this loop's generation. */
   private sleep(gen: number, ms: number): Promise<void> {
     return new Promise((resolve) => {
       if (gen !== this.gen) {
         resolve();
         return;
       }
-      this.timer = this.opts.scheduler.setTimer(ms, () => {
-        this.timer = undefined;
+      const done = (): void => {
+        this.waiters.delete(w);
+        cancel();
         resolve();
-      });
-      const prevWake = this.wake;
-      this.wake = () => {
-        prevWake?.();
-        if (gen !== this.gen) {
-          this.timer?.();
-          this.timer = undefined;
-          resolve();
-        }
       };
+      const w = (): void => {
+        if (gen !== this.gen) done();
+      };
+      const cancel = this.opts.scheduler.setTimer(ms, done);
+      this.waiters.add(w);
     });
+  }
+
+  private wakeAll(): void {
+    for (const w of [...this.waiters]) w();
   }
 
   /** Rejects a pending first `connect()`; true when there was one. */
