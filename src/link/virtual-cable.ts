@@ -10,6 +10,7 @@
  * `plug()` restores it.
  */
 import type { Instant } from '../base/time.ts';
+import { MAC_FCS_LEN, MAX_PHY_PACKET } from '../wire/ieee802154.ts';
 import { Carrier } from './carrier.ts';
 import { FrameRing } from './frame-ring.ts';
 import type { Link, LinkCaps, LinkStats } from './link.ts';
@@ -29,7 +30,7 @@ export interface CableOptions {
 
 /** `LinkStats` with the drops split by reason. Drops are counted at the end whose `transmit` returned false. */
 export interface CableStats extends LinkStats {
-  /** Frames longer than the medium allows (mtu + 14 on Ethernet, mtu on IP). */
+  /** Frames longer than the medium allows (mtu + 14 on Ethernet, mtu on IP, 125 on IEEE 802.15.4). */
   droppedOversize: number;
   /** The peer's receive queue was full. */
   droppedQueueFull: number;
@@ -53,7 +54,8 @@ export interface CableEnd extends Link {
 }
 
 /** Largest frame a medium carries for `mtu`. */
-export function maxFrameLen(medium: 'ethernet' | 'ip', mtu: number): number {
+export function maxFrameLen(medium: LinkCaps['medium'], mtu: number): number {
+  if (medium === 'ieee802154') return MAX_PHY_PACKET - MAC_FCS_LEN;
   return medium === 'ethernet' ? mtu + ETHERNET_HEADER_LEN : mtu;
 }
 

@@ -13,12 +13,32 @@
  */
 import type { Instant } from '../base/time.ts';
 
+/** A radio's own IEEE 802.15.4 addresses (what it receives and acknowledges, and what the stack frames with). */
+export interface Ieee802154Identity {
+  /** EUI-64, 8 bytes, as written (big-endian: the first byte holds the U/L bit). */
+  readonly extended: Uint8Array;
+  /** 16-bit short address, when the node has one (0xfffe and 0xffff mean none). */
+  readonly short?: number | undefined;
+  /** PAN identifier. */
+  readonly pan: number;
+}
+
 /** What travels on the link. `mtu` is the largest IP packet (not counting any link header). */
 export interface LinkCaps {
-  /** `'ethernet'`: frames carry a 14-byte Ethernet II header. `'ip'`: frames are bare IP packets (PPP, SLIP, TUN). */
-  readonly medium: 'ethernet' | 'ip';
-  /** Largest IP packet in bytes (1500 on standard Ethernet: frames are up to mtu + 14 bytes). */
+  /**
+   * `'ethernet'`: frames carry a 14-byte Ethernet II header. `'ip'`: frames are bare IP packets
+   * (PPP, SLIP, TUN). `'ieee802154'`: frames are IEEE 802.15.4 MAC frames without the FCS (at
+   * most 125 bytes, the radio adds the FCS), carrying 6LoWPAN: the stack compresses, fragments
+   * and reassembles IPv6 itself (RFC 4944/6282), IPv6 only.
+   */
+  readonly medium: 'ethernet' | 'ip' | 'ieee802154';
+  /**
+   * Largest IP packet in bytes (1500 on standard Ethernet: frames are up to mtu + 14 bytes). On
+   * `'ieee802154'` the IPv6 MTU the adaptation layer offers (1280, RFC 4944 §4).
+   */
   readonly mtu: number;
+  /** On `'ieee802154'`: the radio's addresses (required there, ignored elsewhere). */
+  readonly ieee802154?: Ieee802154Identity | undefined;
 }
 
 /**

@@ -18,7 +18,7 @@ export class NetInterface implements Timed {
   readonly index: number;
   readonly name: string;
   readonly device: Device;
-  readonly medium: 'ethernet' | 'ip';
+  readonly medium: 'ethernet' | 'ip' | 'ieee802154';
   /** MAC-48 on Ethernet; empty on an `'ip'` medium. */
   readonly mac: Uint8Array;
   /** Largest IP packet sent (68 ..= the device's MTU; `Stack.setInterfaceMtu` changes it, e.g. DHCP option 26). */
