@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { runTcpBench } from './tcp-host.bench.ts';
 import { runWireBench } from './wire.bench.ts';
+import { runLowpanBench } from './lowpan.bench.ts';
 import { runUserspaceTcpBench } from './tcp-userspace.bench.ts';
 import { runTapBench } from './tcp-tap.bench.ts';
 import { runMqttBench } from './mqtt.bench.ts';
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     figures.push(...(await runTapBench({ quick, progress })));
     figures.push(...(await runMqttBench({ quick, progress })));
     figures.push(...(await runWireBench({ quick, progress })));
+    figures.push(...(await runLowpanBench({ quick, progress })));
     figures.push(...(await runAtBench({ quick, progress })));
     figures.push(...(await runSerialBench({ quick, progress })));
   } finally {
