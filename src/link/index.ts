@@ -3,11 +3,11 @@
  *
  * Responsibility: the `Link` contract (poll-driven: `receive(now)` inside the stack's poll,
  * `transmit(now, frame)`, an `onReadable` wake-up), in-process links for tests and simulations
- * (virtual cable, learning switch, loopback), and middleware that wraps a `Link` and is one
- * (fault injection, pcap capture). Also the byte-stream contract (`ByteStream`: a UART-like duplex
- * of bytes for AT-command modules and serial links), its in-memory pair (`createBytePipe`) and
- * line noise (`ByteFaultInjector`), and the serial links over any byte stream: SLIP (`SlipLink`)
- * and PPP (`PppLink`, `attachPpp`, `pppCaptureTap`).
+ * (virtual cable, learning switch, loopback, 802.15.4 radio medium), and middleware that wraps a
+ * `Link` and is one (fault injection, pcap capture). Also the byte-stream contract (`ByteStream`:
+ * a UART-like duplex of bytes for AT-command modules and serial links), its in-memory pair
+ * (`createBytePipe`) and line noise (`ByteFaultInjector`), and the serial links over any byte
+ * stream: SLIP (`SlipLink`) and PPP (`PppLink`, `attachPpp`, `pppCaptureTap`).
  *
  * Not here: protocol parsing (wire/, stack/), real time (a `Scheduler` is injected), OS access (a real
  * NIC/TUN link or a capture file goes through runtime/ or backends/).
@@ -65,4 +65,18 @@ export type { StreamLinkOptions, StreamLinkStats } from './stream-link.ts';
 export { PppLink, type PppFrameTap, type PppLinkIpv4Options, type PppLinkOptions, type PppLinkStats } from './ppp-link.ts';
 export { attachPpp, type PppAttachEvent, type PppAttachment, type PppAttachOptions } from './ppp-attach.ts';
 export { pppCaptureTap, type PppCaptureOptions } from './ppp-capture.ts';
+export {
+  meshKey,
+  meshRoutes,
+  RadioMedium,
+  RadioPort,
+  type MeshRoute,
+  type MeshTopology,
+  type RadioAddress,
+  type RadioCaptureOptions,
+  type RadioMediumOptions,
+  type RadioStats,
+  type RadioTxResult,
+} from './radio-medium.ts';
+export { LOWPAN_IPV6_MTU, RadioLink, type RadioLinkOptions, type RadioLinkStats, type RadioTxStatus } from './radio-link.ts';
 export { ByteFaultInjector, type ByteFaultSettings, type ByteFaultStats } from './byte-fault-injector.ts';

@@ -81,7 +81,7 @@ export interface PcapCaptureOptions {
   clock: Clock;
   /** Receives the global header (at construction) and one chunk per record; it may keep the chunks. */
   sink: (chunk: Uint8Array) => void;
-  /** Default: 1 (Ethernet) on an `'ethernet'` link, 101 (raw IP) on an `'ip'` link. */
+  /** Default: 1 (Ethernet) on an `'ethernet'` link, 101 (raw IP) on an `'ip'` link, 230 (802.15.4 without FCS) on `'ieee802154'`. */
   linkType?: number;
   /** Bytes kept per frame (default 65535); orig_len still records the full length. */
   snapLen?: number;
@@ -118,7 +118,7 @@ export class PcapCapture implements Link {
     this.caps = inner.caps;
     this.clock = opts.clock;
     this.sink = opts.sink;
-    this.linkType = opts.linkType ?? (inner.caps.medium === 'ethernet' ? PcapLinkType.ETHERNET : PcapLinkType.RAW);
+    this.linkType = opts.linkType ?? { ethernet: PcapLinkType.ETHERNET, ip: PcapLinkType.RAW, ieee802154: PcapLinkType.IEEE802_15_4_NOFCS }[inner.caps.medium];
     this.snapLen = checkSnapLen(opts.snapLen ?? DEFAULT_SNAPLEN);
     const wall = (opts.clock as Partial<{ wallClock(): number }>).wallClock;
     this.epochMs = opts.epochMs ?? (typeof wall === 'function' ? wall.call(opts.clock) - opts.clock.now() : 0);

@@ -10,18 +10,29 @@
  *
  * Frames are MAC frames without the FCS (the medium adds and checks nothing: a frame is lost or
  * delivered whole); each delivered frame is a fresh array. Loss draws from a seeded `Rng`, per
- * transmission and per receiver, for data frames and ACKs independently.
+ * transmission and per receiver, for data frames and ACKs independently. ACKs are implicit (an
+ * outcome of the transmission, no frame goes through a port), but `capture` writes them as
+ * Imm-Ack frames so that a capture shows what was on the air.
+ *
+ * Also here: static mesh routes from the simulated topology (`meshNextHops`, `meshRoutes`,
+ * `meshKey`), what a mesh-under node uses instead of a routing protocol, and a medium-wide pcap
+ * capture (`capture`).
  */
 import { randomInt, type Rng } from '../base/rand.ts';
 import type { CancelTimer, Scheduler } from '../base/time.ts';
 import { equalBytes } from '../wire/bytes.ts';
 import { isFault } from '../wire/fault.ts';
-import { MAC_BROADCAST, MAC_FCS_LEN, MAX_PHY_PACKET, parseMacFrame, type MacAddress } from '../wire/ieee802154.ts';
+import { buildImmAck, MAC_BROADCAST, MAC_FCS_LEN, MAX_PHY_PACKET, parseMacFrame, type MacAddress } from '../wire/ieee802154.ts';
+import { DEFAULT_SNAPLEN, PcapLinkType, pcapGlobalHeader, pcapRecord } from './pcap-writer.ts';
 
 /** PHY header + preamble bytes on air (SHR 5 + PHR 1) at 2.4 GHz. */
 const PHY_OVERHEAD = 6;
 /** The back-off unit: 20 symbols of 16 µs. */
 const BACKOFF_UNIT_MS = 0.32;
+/** aTurnaroundTime: 12 symbols of 16 µs between a frame's end and its ACK. */
+const TURNAROUND_MS = 0.192;
+/** Short addresses that mean "none" (0xfffe: associated without a short address) or broadcast. */
+const SHORT_NONE = 0xfffe;
 
 export interface RadioMediumOptions {
   scheduler: Scheduler;
@@ -195,6 +206,7 @@ export class RadioMedium {
   private readonly ports: RadioPort[] = [];
   /** Loss in percent per directed pair (absent: not in range). */
   private readonly links = new Map<RadioPort, Map<RadioPort, number>>();
+  private readonly taps = new Set<CaptureTap>();
 
   constructor(options: RadioMediumOptions) {
     this.scheduler = options.scheduler;
@@ -214,9 +226,21 @@ export class RadioMedium {
     return p;
   }
 
-  /** Puts `a` and `b` in range of each other with `lossPct` loss each way (0..100); `undefined` removes the link. */
-  link(a: RadioPort, b: RadioPort, lossPct: number | undefined = 0): void {
-    if (lossPct !== undefined && (!Number.isFinite(lossPct) || lossPct < 0 || lossPct > 100)) throw new RangeError(`lossPct 0..100, got ${lossPct}`);
+  /**
+   * Puts `a` and `b` in range of each other with `lossPct` loss each way (0..100, default 0), or
+   * changes the loss of their link. (An explicit `undefined` means the default: use `unlink`.)
+   */
+  link(a: RadioPort, b: RadioPort, lossPct = 0): void {
+    if (!Number.isFinite(lossPct) || lossPct < 0 || lossPct > 100) throw new RangeError(`lossPct 0..100, got ${lossPct}`);
+    this.setLink(a, b, lossPct);
+  }
+
+  /** Takes `a` and `b` out of range of each other (both ways). */
+  unlink(a: RadioPort, b: RadioPort): void {
+    this.setLink(a, b, undefined);
+  }
+
+  private setLink(a: RadioPort, b: RadioPort, lossPct: number | undefined): void {
     for (const [x, y] of [[a, b], [b, a]] as const) {
       const m = this.links.get(x);
       if (m === undefined) continue;
@@ -228,6 +252,60 @@ export class RadioMedium {
   /** Links every listed node to the next: a chain (a line topology). */
   chain(ports: readonly RadioPort[], lossPct = 0): void {
     for (let i = 0; i + 1 < ports.length; i++) this.link(ports[i] as RadioPort, ports[i + 1] as RadioPort, lossPct);
+  }
+
+  /**
+   * Records everything put on the air, medium-wide, as a classic pcap with linktype 230 (IEEE
+   * 802.15.4 without FCS) through `sink`: the global header at once, then one record per
+   * transmission attempt (a retried frame appears once per attempt, a broadcast once however many
+   * neighbours hear it, a frame that nobody receives still appears) and one Imm-Ack frame (3 bytes:
+   * Frame Control and the sequence number) for each receiver that got an acknowledged unicast,
+   * whether or not the ACK then gets lost on its way back. Timestamps are the scheduler's clock
+   * when the frame starts on the air (ACKs: the data frame's end + aTurnaroundTime, 0.192 ms),
+   * plus `epochMs`. Returns the function that stops this capture (idempotent); the sink's file is
+   * the caller's to close. Several captures may run at once.
+   */
+  capture(sink: (chunk: Uint8Array) => void, opts: RadioCaptureOptions = {}): () => void {
+    const snapLen = opts.snapLen ?? DEFAULT_SNAPLEN;
+    const header = pcapGlobalHeader(PcapLinkType.IEEE802_15_4_NOFCS, snapLen);
+    const epochMs = opts.epochMs ?? this.scheduler.wallClock() - this.scheduler.now();
+    const tap: CaptureTap = (frame, at) => sink(pcapRecord(epochMs + at, frame, snapLen));
+    sink(header);
+    this.taps.add(tap);
+    return () => {
+      this.taps.delete(tap);
+    };
+  }
+
+  /**
+   * The link matrix as a graph: the attached nodes in attach order and, for each, the indices
+   * (ascending) of the nodes that hear it with a loss below 100 %. Links are symmetric (`link`
+   * sets both directions), so this is both "who hears i" and "whom i hears".
+   */
+  topology(): MeshTopology {
+    const index = new Map<RadioPort, number>();
+    this.ports.forEach((p, i) => index.set(p, i));
+    return {
+      nodes: this.ports.map((p) => p.address),
+      neighbours: this.ports.map((p) => {
+        const out: number[] = [];
+        for (const [to, loss] of this.links.get(p) ?? []) {
+          const j = index.get(to);
+          if (j !== undefined && loss < 100) out.push(j);
+        }
+        return out.sort((a, b) => a - b);
+      }),
+    };
+  }
+
+  /**
+   * Static mesh routes from `from` over the current topology: see `meshRoutes`. Recompute after
+   * changing links or attaching nodes (nothing is cached).
+   */
+  meshNextHops(from: RadioPort): Map<string, MeshRoute> {
+    const i = this.ports.indexOf(from);
+    if (i < 0) return new Map();
+    return meshRoutes(this.topology(), i);
   }
 
   /** Air time of `bytes` on the channel, in ms. */
@@ -253,6 +331,7 @@ export class RadioMedium {
     const dst = f.dst?.addr;
     const unicast = f.ackRequest && dst !== undefined && !(dst.mode === 'short' && dst.value === MAC_BROADCAST);
     const air = this.airTimeMs(frame.length + MAC_FCS_LEN + PHY_OVERHEAD);
+    this.record(frame, 0);
     let acked = false;
     for (const [to, loss] of this.links.get(from) ?? []) {
       if (!to.accepts(f.dst?.addr, f.dst?.pan)) continue;
@@ -263,6 +342,7 @@ export class RadioMedium {
       const copy = frame.slice();
       this.scheduler.setTimer(air, () => to.deliver(copy));
       if (unicast) {
+        if (this.taps.size > 0 && f.seq !== undefined) this.record(buildImmAck(f.seq, { fcs: false }), air + TURNAROUND_MS);
         // The receiver acknowledges; the ACK crosses the same link back and may be lost too.
         if (this.lost(this.links.get(to)?.get(from) ?? 100)) from.stats.acksLost++;
         else acked = true;
@@ -272,7 +352,101 @@ export class RadioMedium {
     return acked ? 'acked' : 'lost';
   }
 
+  /** Hands `frame` to every capture, stamped `delayMs` from now (later frames through a timer, to keep records in time order). */
+  private record(frame: Uint8Array, delayMs: number): void {
+    if (this.taps.size === 0) return;
+    const write = (): void => {
+      const at = this.scheduler.now();
+      for (const tap of this.taps) tap(frame, at);
+    };
+    if (delayMs === 0) write();
+    else this.scheduler.setTimer(delayMs, write);
+  }
+
   private lost(pct: number): boolean {
     return pct > 0 && this.rng.nextU32() % 10_000 < pct * 100;
   }
+}
+
+/** A capture's record writer: the frame and when it started on the air. */
+type CaptureTap = (frame: Uint8Array, at: number) => void;
+
+/** Options of `RadioMedium.capture`. */
+export interface RadioCaptureOptions {
+  /** Bytes kept per frame (default 65535: all of it). */
+  snapLen?: number;
+  /** Unix time in ms at scheduler time 0 (default `scheduler.wallClock() - scheduler.now()`). */
+  epochMs?: number;
+}
+
+/** A radio topology: nodes (in attach order) and each node's neighbours by index. See `RadioMedium.topology`. */
+export interface MeshTopology {
+  readonly nodes: readonly RadioAddress[];
+  /** `neighbours[i]`: indices of the nodes node i can reach in one hop. */
+  readonly neighbours: readonly (readonly number[])[];
+}
+
+/** How to reach one destination from a node. */
+export interface MeshRoute {
+  /** The destination's addresses. */
+  readonly dst: RadioAddress;
+  /** The neighbour to hand the frame to (its addresses: frame it with its extended or short one). */
+  readonly nextHop: RadioAddress;
+  /** Radio hops to the destination (1: a neighbour). What a mesh header's Hops Left needs at least. */
+  readonly hops: number;
+}
+
+/**
+ * The key of a link-layer address in a `meshRoutes` map: an extended address is its 16 lowercase
+ * hex digits as written (EUI-64 order, "0200000000000001"), a short address its 4 lowercase hex
+ * digits ("0001"). The lengths keep the two forms apart. PAN ids play no part.
+ */
+export function meshKey(addr: MacAddress): string {
+  if (addr.mode === 'short') return (addr.value & 0xffff).toString(16).padStart(4, '0');
+  let s = '';
+  for (const b of addr.value) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
+/**
+ * Shortest-path next hops from node `from` (an index into `topo.nodes`): breadth-first over
+ * `topo.neighbours`, for every node reachable from `from` (not `from` itself, not unreachable
+ * nodes) the neighbour of `from` that starts a shortest path. Ties are broken deterministically:
+ * among shortest paths, the first hop with the lowest index (attach order) wins (BFS visiting
+ * neighbours in ascending index order gives exactly that).
+ *
+ * Each route is in the map twice when the destination has a short address: under
+ * `meshKey({ mode: 'extended', ... })` and under `meshKey({ mode: 'short', ... })`, the same
+ * `MeshRoute` object. A short address shared by two or more nodes of the topology (ambiguous) and
+ * 0xfffe/0xffff (no short address) are not keys. An out-of-range `from` gives an empty map.
+ */
+export function meshRoutes(topo: MeshTopology, from: number): Map<string, MeshRoute> {
+  const routes = new Map<string, MeshRoute>();
+  const n = topo.nodes.length;
+  if (!Number.isInteger(from) || from < 0 || from >= n) return routes;
+  const shortCount = new Map<number, number>();
+  for (const a of topo.nodes) {
+    if (a.short !== undefined && a.short < SHORT_NONE) shortCount.set(a.short, (shortCount.get(a.short) ?? 0) + 1);
+  }
+  /** First hop (node index) and hop count of every node reached so far. */
+  const firstHop = new Array<number>(n).fill(-1);
+  const hops = new Array<number>(n).fill(-1);
+  hops[from] = 0;
+  const queue: number[] = [from];
+  for (let qi = 0; qi < queue.length; qi++) {
+    const u = queue[qi] as number;
+    for (const v of [...(topo.neighbours[u] ?? [])].sort((a, b) => a - b)) {
+      if (v < 0 || v >= n || hops[v] !== -1) continue;
+      hops[v] = (hops[u] as number) + 1;
+      firstHop[v] = u === from ? v : (firstHop[u] as number);
+      queue.push(v);
+    }
+  }
+  for (const v of queue.slice(1)) {
+    const dst = topo.nodes[v] as RadioAddress;
+    const route: MeshRoute = { dst, nextHop: topo.nodes[firstHop[v] as number] as RadioAddress, hops: hops[v] as number };
+    routes.set(meshKey({ mode: 'extended', value: dst.extended }), route);
+    if (dst.short !== undefined && shortCount.get(dst.short) === 1) routes.set(meshKey({ mode: 'short', value: dst.short }), route);
+  }
+  return routes;
 }
