@@ -10,6 +10,7 @@ import type { Device } from './device.ts';
 import type { Route } from './routes.ts';
 import { prefixMask } from './ipv4-addr.ts';
 import type { Timed } from './timer-heap.ts';
+import type { LowpanAdaptation } from './lowpan/adaptation.ts';
 
 /** Ethernet II header length. */
 export const ETH_HLEN = 14;
@@ -19,8 +20,10 @@ export class NetInterface implements Timed {
   readonly name: string;
   readonly device: Device;
   readonly medium: 'ethernet' | 'ip' | 'ieee802154';
-  /** MAC-48 on Ethernet; empty on an `'ip'` medium. */
+  /** MAC-48 on Ethernet; the EUI-64 (extended address) on IEEE 802.15.4; empty on an `'ip'` medium. */
   readonly mac: Uint8Array;
+  /** The 6LoWPAN adaptation layer of an `'ieee802154'` interface. */
+  lowpan: LowpanAdaptation | undefined = undefined;
   /** Largest IP packet sent (68 ..= the device's MTU; `Stack.setInterfaceMtu` changes it, e.g. DHCP option 26). */
   mtu: number;
   /** Link-layer header bytes in front of each IP packet (14 on Ethernet, 0 on `'ip'`). */
@@ -54,7 +57,7 @@ export class NetInterface implements Timed {
     this.name = name;
     this.device = device;
     this.medium = device.caps.medium;
-    this.mac = this.medium === 'ethernet' ? mac : new Uint8Array(0);
+    this.mac = this.medium === 'ip' ? new Uint8Array(0) : mac;
     this.mtu = mtu;
     this.linkHeaderLen = this.medium === 'ethernet' ? ETH_HLEN : 0;
     this.checksumOffload = checksumOffload;

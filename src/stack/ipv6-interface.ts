@@ -11,6 +11,7 @@ import type { NetInterface } from './interface.ts';
 import { DuplicateAddressDetection } from './ipv6-dad.ts';
 import { RouterInfo } from './ipv6-router-info.ts';
 import { NeighborCache } from './neighbor-cache.ts';
+import type { LowpanNd } from './lowpan/lowpan-nd.ts';
 
 /**
  * Life of an address (RFC 4862 §2): `tentative` while DAD runs (only ND reaches it),
@@ -122,6 +123,8 @@ export class Ip6Iface {
   rsAt = Infinity;
   /** MLDv2 general-query response due (Infinity: none). */
   queryReportAt = Infinity;
+  /** 6LoWPAN Neighbor Discovery (RFC 6775) on an IEEE 802.15.4 interface. */
+  lowpan: LowpanNd | undefined = undefined;
   /** The RA's O and M flags as last seen. */
   otherConfig = false;
   managedConfig = false;

@@ -68,6 +68,8 @@ import { stableIid } from './ipv6-iid.ts';
 import { selectSourceAddress, type SourceCandidate } from './ipv6-source-select.ts';
 import { PmtuCache } from './pmtu-cache.ts';
 import { isLinkLocal6At } from './ip-forward.ts';
+import { LowpanNd, type HostRegistration, type LowpanNdOptions } from './lowpan/lowpan-nd.ts';
+import { AroStatus, findLowpanNdOptions, lowpanLinkAddrFromOption, lowpanNdRawOptions } from '../wire/lowpan/nd-options.ts';
 import type { IcmpErrorInfo, Ip6Send, IpInputContext, StackStats } from './stack.ts';
 
 // ------------------------------------------------------------------------------------
@@ -99,6 +101,15 @@ export interface Ipv6InterfaceOptions {
   linkLocalIid?: 'stable' | 'eui64' | Uint8Array;
   /** Router solicitations sent at start (default 3, RFC 4861 MAX_RTR_SOLICITATIONS). */
   routerSolicitations?: number;
+  /**
+   * 6LoWPAN Neighbor Discovery (RFC 6775) on an `'ieee802154'` interface (ignored elsewhere):
+   * the registration lifetime a host asks for, or the router role (`router`: RAs with the
+   * mesh prefix, contexts and ABRO, address registrations). On such an interface DAD is off
+   * by default (`dadTransmits` 0: addresses are unique by their EUI-64 and by registration),
+   * identifiers are the EUI-64's, no multicast Neighbor Solicitation or MLD report is sent,
+   * and a host's global address stays tentative until a router registered it.
+   */
+  lowpan?: LowpanNdOptions;
 }
 
 /** Stack-wide IPv6 settings (`StackOptions.ipv6`). */
@@ -233,17 +244,26 @@ export class Ipv6Layer {
       secret = new Uint8Array(16);
       for (let i = 0; i < 16; i += 4) wr32(secret, i, this.host.rng.nextU32());
     } else if (secret.length !== 16) throw new RangeError('IPv6 secret key: 16 bytes');
+    const lowpan = iface.medium === 'ieee802154';
     const st = new Ip6Iface(iface, {
-      dadTransmits: opts.dadTransmits ?? 1, retransTimerMs: 1000, reachableTimeMs: 30_000, maxNeighbors: this.maxNeighbors,
+      dadTransmits: opts.dadTransmits ?? (lowpan ? 0 : 1), retransTimerMs: 1000, reachableTimeMs: 30_000, maxNeighbors: this.maxNeighbors,
     }, opts.autoconf ?? true, secret.slice());
+    if (lowpan) st.lowpan = new LowpanNd(opts.lowpan);
     this.ifs[iface.index] = st;
     st.neighbors.reachableTimeMs = this.randomReachable(st.baseReachableMs);
     this.joinGroup(now, st, IPV6_ALL_NODES);
+    const lowpanRouter = st.lowpan?.router;
+    if (lowpanRouter !== undefined) {
+      this.joinGroup(now, st, IPV6_ALL_ROUTERS); // RSs come to ff02::2
+      // The prefix it advertises as context 0 (6CO) compresses its own traffic too.
+      const table = iface.lowpan?.contexts;
+      if (table !== undefined) table[0] = { prefix: lowpanRouter.prefix.slice(0, 16), prefixLen: 64 };
+    }
     // Link-local address first (RFC 4862 §5.3), with the DAD delay of the first address.
     const llDelay = randomInt(this.host.rng, 0, MAX_RTR_SOLICITATION_DELAY);
     if (iidOpt instanceof Uint8Array) {
       this.addAddress(now, st, ipv6LinkLocalFromIid(iidOpt) as Uint8Array, 64, 'link-local', undefined, llDelay);
-    } else if (iidOpt === 'eui64' && iface.medium === 'ethernet') {
+    } else if ((iidOpt === 'eui64' && iface.medium === 'ethernet') || (iidOpt !== 'stable' && lowpan)) {
       const iid = modifiedEui64(iface.mac) as Uint8Array;
       this.addAddress(now, st, ipv6LinkLocalFromIid(iid) as Uint8Array, 64, 'link-local', LINK_LOCAL_PREFIX, llDelay);
     } else {
@@ -410,7 +430,12 @@ export class Ipv6Layer {
       this.sendRs(now, st);
       st.rsSent++;
       st.rsAt = st.rsSent < 0 ? now + RTR_SOLICITATION_INTERVAL : Infinity;
+      // RFC 6775 §5.3: a 6LoWPAN host keeps soliciting, backing off, until a router answers.
+      if (st.rsAt === Infinity && st.lowpan !== undefined && st.lowpan.router === undefined && st.routers.defaultRouters().length === 0) {
+        st.rsAt = now + st.lowpan.nextRsInterval();
+      }
     }
+    if (st.lowpan !== undefined) this.lowpanPoll(now, st, st.lowpan);
     // MLD: unsolicited reports and query responses.
     for (const g of st.groups) {
       if (now < g.reportAt) continue;
@@ -437,6 +462,8 @@ export class Ipv6Layer {
       if (r !== undefined && r < at) at = r;
       if (st.rsAt < at) at = st.rsAt;
       if (st.queryReportAt < at) at = st.queryReportAt;
+      const l = st.lowpan?.nextAt();
+      if (l !== undefined && l < at) at = l;
       for (const g of st.groups) if (g.reportAt < at) at = g.reportAt;
     }
     const moved = at < this.nextAt;
@@ -470,7 +497,10 @@ export class Ipv6Layer {
   /** Forms a stable address (RFC 7217) from a /64 `prefix` and adds it (tentative). */
   private formAddress(now: number, st: Ip6Iface, prefix: Uint8Array, origin: Ipv6AddressOrigin, dadCounter: number, delay: number, validUntil = Infinity, preferredUntil = Infinity): Ip6Addr | undefined {
     const netIface = st.iface.medium === 'ethernet' ? st.iface.mac : TEXT.encode(st.iface.name);
-    const { iid, dadCounter: used } = stableIid({ key: st.secret, prefix, netIface, dadCounter });
+    // 6LoWPAN: the EUI-64's identifier (RFC 6775 §5.2), which IPHC elides (RFC 6282 §3.2.2).
+    const { iid, dadCounter: used } = st.lowpan !== undefined
+      ? { iid: modifiedEui64(st.iface.mac) as Uint8Array, dadCounter }
+      : stableIid({ key: st.secret, prefix, netIface, dadCounter });
     const addr = origin === 'link-local' ? ipv6LinkLocalFromIid(iid) : ipv6FromPrefixAndIid(prefix, iid);
     if (addr === undefined || st.findAddress(addr) !== undefined) return undefined;
     const a = this.addAddress(now, st, addr, 64, origin, prefix.slice(0, 16), delay);
@@ -485,6 +515,10 @@ export class Ipv6Layer {
     st.addresses.push(a);
     this.joinGroup(now, st, solicitedNodeMulticast(addr) as Uint8Array);
     if (st.dad.start(addr, now, delay)) a.state = 'preferred';
+    if (st.lowpan !== undefined && st.lowpan.router === undefined && !isLinkLocal(addr)) {
+      a.state = 'tentative'; // until a router registers it (RFC 6775 §5.5)
+      st.lowpan.startRegistration(addr, st.routers.defaultRouters().length > 0 ? now : Infinity);
+    }
     this.host.event({ kind: 'address', info: a.info(st.index) });
     this.changedRouting();
     this.reschedule();
@@ -496,6 +530,7 @@ export class Ipv6Layer {
     if (i < 0) return;
     st.addresses.splice(i, 1);
     st.dad.stop(a.addr);
+    st.lowpan?.stopRegistration(a.addr);
     this.leaveGroup(0, st, solicitedNodeMulticast(a.addr) as Uint8Array);
     this.changedRouting();
     this.host.event({ kind: 'address-removed', info: a.info(st.index) });
@@ -522,7 +557,7 @@ export class Ipv6Layer {
     }
     const ng = new Ip6Group(group.slice(0, 16));
     st.groups.push(ng);
-    if (ng.reported) {
+    if (ng.reported && st.lowpan === undefined) {
       ng.reportsLeft = MLD_DEFAULT_ROBUSTNESS;
       ng.reportAt = now;
     }
@@ -757,6 +792,13 @@ export class Ipv6Layer {
           return this.emitPacket(now, st, mac, packet, mtu) ? 0 : IOT_SOCKET_EAGAIN;
         }
       }
+    } else if (st.lowpan !== undefined && dst[0] !== 0xff) {
+      mac = st.lowpan.resolve(nextHop, now);
+      if (mac === undefined) {
+        this.host.stats.nd.resolutionFailed++;
+        this.host.stats.drops.arpFailed++;
+        return IOT_SOCKET_ERROR;
+      }
     }
     this.host.stats.ip6.txPackets++;
     if (!fragment) {
@@ -918,8 +960,9 @@ export class Ipv6Layer {
       if (pick === undefined) return;
       src = pick.addr;
     }
+    if (st.lowpan !== undefined && lladdr === undefined) return; // RFC 6775: no multicast NS on the mesh
     const dst = lladdr !== undefined ? target : (solicitedNodeMulticast(target) as Uint8Array);
-    const options = !dad && iface.medium === 'ethernet' ? { sourceLinkAddr: iface.mac } : {};
+    const options = !dad && iface.medium !== 'ip' ? { sourceLinkAddr: iface.mac } : {};
     const repr: Icmpv6Repr = { kind: 'neighbor-solicit', target, options };
     const bytes = new Uint8Array(icmpv6BufferLen(repr));
     emitIcmpv6(repr, bytes, src, dst);
@@ -929,7 +972,7 @@ export class Ipv6Layer {
 
   private sendNa(now: number, st: Ip6Iface, target: Uint8Array, dst: Uint8Array, mac: Uint8Array | undefined, solicited: boolean): void {
     const iface = st.iface;
-    const options = iface.medium === 'ethernet' ? { targetLinkAddr: iface.mac } : {};
+    const options = iface.medium !== 'ip' ? { targetLinkAddr: iface.mac } : {};
     // RFC 4861 §7.2.4: the Router flag says whether we forward (we send no RAs, though).
     const repr: Icmpv6Repr = { kind: 'neighbor-advert', router: this.forwarding, solicited, override: true, target, options };
     const bytes = new Uint8Array(icmpv6BufferLen(repr));
@@ -943,7 +986,7 @@ export class Ipv6Layer {
     const src = ll?.addr ?? UNSPECIFIED;
     const iface = st.iface;
     // RFC 4861 §4.1: no source link-layer option from the unspecified address.
-    const options = ll !== undefined && iface.medium === 'ethernet' ? { sourceLinkAddr: iface.mac } : {};
+    const options = ll !== undefined && iface.medium !== 'ip' ? { sourceLinkAddr: iface.mac } : {};
     const repr: Icmpv6Repr = { kind: 'router-solicit', options };
     const bytes = new Uint8Array(icmpv6BufferLen(repr));
     emitIcmpv6(repr, bytes, src, IPV6_ALL_ROUTERS);
@@ -953,6 +996,7 @@ export class Ipv6Layer {
 
   /** An MLDv2 report (RFC 3810 §5.2) about `groups`, to ff02::16 with Router Alert, hop limit 1. */
   private sendMldReport(now: number, st: Ip6Iface, groups: readonly Ip6Group[], recordType: number): void {
+    if (st.lowpan !== undefined) return; // no MLD on the mesh: multicast is flooded
     const records: MldRecord[] = [];
     for (const g of groups) if (g.reported) records.push({ recordType, group: g.addr, sources: [] });
     if (records.length === 0) return;
@@ -1191,6 +1235,13 @@ export class Ipv6Layer {
         this.emitPacket(now, out, r.lladdr, packet, mtu);
         return;
       }
+    } else if (out.lowpan !== undefined) {
+      mac = out.lowpan.resolve(nextHop, now);
+      if (mac === undefined) {
+        drops.arpFailed++; // not registered: no multicast solicitation on the mesh (RFC 6775 §6.5.5)
+        this.sendError(now, pkt, Icmpv6Type.DEST_UNREACHABLE, Icmpv6Unreachable.ADDRESS, 0, false);
+        return;
+      }
     }
     this.host.stats.ip6.forwarded++;
     const off = iface.linkHeaderLen;
@@ -1384,6 +1435,10 @@ export class Ipv6Layer {
       return;
     }
     const nd = this.host.stats.nd;
+    if (st.lowpan !== undefined) {
+      this.lowpanNdInput(now, st, st.lowpan, src, dst, m);
+      return;
+    }
     switch (m.kind) {
       case 'neighbor-solicit': {
         nd.nsIn++;
@@ -1434,6 +1489,157 @@ export class Ipv6Layer {
     }
   }
 
+  // ---------------------------------------------------------------- 6LoWPAN-ND (RFC 6775)
+
+  /** ND on a 6LoWPAN interface: registrations, RS/RA, and NS/NA without multicast resolution. */
+  private lowpanNdInput(now: number, st: Ip6Iface, lp: LowpanNd, src: Uint8Array, dst: Uint8Array, m: Icmpv6Repr): void {
+    const nd = this.host.stats.nd;
+    if (m.kind !== 'router-solicit' && m.kind !== 'router-advert' && m.kind !== 'neighbor-solicit' && m.kind !== 'neighbor-advert') return;
+    const sllData = m.kind === 'neighbor-advert' ? undefined : m.options.sourceLinkAddr;
+    const sll = sllData !== undefined ? lowpanLinkAddrFromOption(sllData) : undefined;
+    const lo = findLowpanNdOptions(m.options);
+    if (lo.malformed > 0) this.host.stats.drops.malformed += lo.malformed;
+    switch (m.kind) {
+      case 'router-solicit': {
+        if (lp.router === undefined) return;
+        const unspecified = isUnspecified(src);
+        if (sll !== undefined && !unspecified) lp.learn(src, sll, now, 60_000);
+        this.sendLowpanRa(now, st, lp, unspecified ? IPV6_ALL_NODES : src.slice(), unspecified ? undefined : (sll ?? lp.resolve(src, now)));
+        return;
+      }
+      case 'router-advert': {
+        nd.raIn++;
+        if (lp.router !== undefined) return;
+        if (sll !== undefined) lp.learn(src, sll, now, Math.max(m.routerLifetime, 1) * 1000);
+        const table = st.iface.lowpan?.contexts;
+        if (table !== undefined) {
+          for (const c of lo.contexts) table[c.cid] = c.lifetimeMinutes === 0 ? undefined : { prefix: c.prefix.slice(), prefixLen: c.contextLength };
+        }
+        if (lo.abro !== undefined) lp.abro = lo.abro;
+        this.raInput(now, st, src, m);
+        if (st.routers.defaultRouters().length > 0) {
+          for (const r of lp.registrations) if (r.nextAt === Infinity) r.nextAt = now;
+          this.reschedule();
+        }
+        return;
+      }
+      case 'neighbor-solicit': {
+        nd.nsIn++;
+        if (m.target[0] === 0xff || isUnspecified(src)) return; // no multicast DAD on the mesh
+        const aro = lo.aro;
+        if (aro !== undefined && lp.router !== undefined) {
+          // RFC 6775 §6.5.1-2: a registration (only with an SLLAO, from the address registered).
+          if (sll === undefined || !ipEquals(src, m.target) || this.localAt(dst, 0, true) === undefined) return;
+          const v = lp.register(src, aro.eui64, sll, aro.lifetimeMinutes, now);
+          // A duplicate is told at the link-local address of the EUI-64 that asked.
+          const to = v.status === AroStatus.DUPLICATE ? (ipv6LinkLocalFromIid(modifiedEui64(aro.eui64) as Uint8Array) as Uint8Array) : src.slice();
+          this.sendLowpanNa(now, st, dst.slice(), m.target, to, sll, { status: v.status, lifetimeMinutes: v.lifetimeMin, eui64: aro.eui64 });
+          return;
+        }
+        if (sll !== undefined) lp.learn(src, sll, now, 60_000);
+        const own = st.findAddress(m.target);
+        if (own === undefined || !own.usable) return;
+        const lladdr = sll ?? lp.resolve(src, now);
+        if (lladdr !== undefined) this.sendNa(now, st, own.addr, src.slice(), lladdr, true);
+        return;
+      }
+      case 'neighbor-advert': {
+        nd.naIn++;
+        const aro = lo.aro;
+        if (aro === undefined || lp.router !== undefined) return;
+        const r = lp.answered(m.target, aro.status, aro.lifetimeMinutes, now);
+        const a = st.findAddress(m.target);
+        if (r === undefined || a === undefined) return;
+        if (r.outcome === 'registered' && a.state === 'tentative') {
+          a.state = now >= a.preferredUntil ? 'deprecated' : 'preferred';
+          this.changedRouting();
+          this.host.event({ kind: 'address', info: a.info(st.index) });
+        } else if (r.outcome === 'duplicate') {
+          nd.dadConflicts++;
+          a.state = 'duplicate';
+          this.changedRouting();
+          this.host.event({ kind: 'address', info: a.info(st.index) });
+        }
+        this.reschedule();
+        return;
+      }
+    }
+  }
+
+  /** Host registrations due, lapsed ones, and the router's expiring entries. */
+  private lowpanPoll(now: number, st: Ip6Iface, lp: LowpanNd): void {
+    if (lp.router !== undefined) {
+      lp.expire(now);
+      return;
+    }
+    for (const r of lp.lapsed(now)) {
+      const a = st.findAddress(r.addr);
+      if (a !== undefined && a.usable) {
+        a.state = 'tentative';
+        this.changedRouting();
+        this.host.event({ kind: 'address', info: a.info(st.index) });
+      }
+    }
+    for (const r of lp.registrations) if (r.nextAt <= now) this.sendRegistration(now, st, lp, r);
+  }
+
+  /** RFC 6775 §5.5.1: NS from the address to register, to the router, with SLLAO and ARO. */
+  private sendRegistration(now: number, st: Ip6Iface, lp: LowpanNd, r: HostRegistration): void {
+    const router = st.routers.defaultRouters()[0] ?? st.staticRouter;
+    const lladdr = router !== undefined ? lp.resolve(router, now) : undefined;
+    if (router === undefined || lladdr === undefined) {
+      r.nextAt = Infinity; // wait for a router (an RA sets it due)
+      return;
+    }
+    const iface = st.iface;
+    const extra = lowpanNdRawOptions({ aro: { status: 0, lifetimeMinutes: lp.registrationLifetimeMin, eui64: iface.mac } });
+    const repr: Icmpv6Repr = { kind: 'neighbor-solicit', target: r.addr, options: { sourceLinkAddr: iface.mac, ...(isFault(extra) ? {} : { unknown: extra }) } };
+    const bytes = new Uint8Array(icmpv6BufferLen(repr));
+    emitIcmpv6(repr, bytes, r.addr, router);
+    this.host.stats.nd.nsOut++;
+    this.sendControl(now, st, r.addr, router, lladdr, ND_HOP_LIMIT, bytes, false);
+    lp.sent(r, router, now, st.retransMs);
+  }
+
+  /** The router's NA answering a registration: ARO with the verdict, TLLAO. */
+  private sendLowpanNa(now: number, st: Ip6Iface, src: Uint8Array, target: Uint8Array, dst: Uint8Array, lladdr: Uint8Array, aro: { status: number; lifetimeMinutes: number; eui64: Uint8Array }): void {
+    const extra = lowpanNdRawOptions({ aro });
+    const repr: Icmpv6Repr = {
+      kind: 'neighbor-advert', router: true, solicited: true, override: true, target,
+      options: { targetLinkAddr: st.iface.mac, ...(isFault(extra) ? {} : { unknown: extra }) },
+    };
+    const bytes = new Uint8Array(icmpv6BufferLen(repr));
+    emitIcmpv6(repr, bytes, src, dst);
+    this.host.stats.nd.naOut++;
+    this.sendControl(now, st, src, dst, lladdr, ND_HOP_LIMIT, bytes, false);
+  }
+
+  /** RFC 6775 §6.2/§8.1: the router's RA into the mesh: SLLAO, the prefix (L=0, A=1), context 0 and the ABRO. */
+  private sendLowpanRa(now: number, st: Ip6Iface, lp: LowpanNd, dst: Uint8Array, lladdr: Uint8Array | undefined): void {
+    const cfg = lp.router;
+    const ll = st.linkLocal();
+    if (cfg === undefined || ll === undefined) return;
+    const prefix = new Uint8Array(16);
+    prefix.set(cfg.prefix.subarray(0, 8));
+    const self = st.addresses.find((a) => a.usable && !isLinkLocal(a.addr))?.addr ?? ll.addr;
+    const extra = lowpanNdRawOptions({
+      contexts: [{ contextLength: 64, compress: true, cid: 0, lifetimeMinutes: cfg.contextLifetimeMin ?? 60, prefix }],
+      abro: { version: cfg.abroVersion ?? 1, lifetimeMinutes: 10000, address: self },
+    });
+    const repr: Icmpv6Repr = {
+      kind: 'router-advert', hopLimit: 64, managed: false, other: false, routerPreference: 0,
+      routerLifetime: cfg.routerLifetimeS ?? 1800, reachableTime: 0, retransTimer: 0,
+      options: {
+        sourceLinkAddr: st.iface.mac,
+        prefixes: [{ prefixLen: 64, onLink: false, autonomous: true, validLifetime: cfg.prefixValidS ?? 86400, preferredLifetime: cfg.prefixPreferredS ?? 14400, prefix }],
+        ...(isFault(extra) ? {} : { unknown: extra }),
+      },
+    };
+    const bytes = new Uint8Array(icmpv6BufferLen(repr));
+    emitIcmpv6(repr, bytes, ll.addr, dst);
+    this.sendControl(now, st, ll.addr, dst, lladdr, ND_HOP_LIMIT, bytes, false);
+  }
+
   private releaseTo(now: number, st: Ip6Iface, addr: Uint8Array, released: readonly Pending6[]): void {
     if (released.length === 0) return;
     const mac = st.neighbors.lookup(addr);
@@ -1448,7 +1654,7 @@ export class Ipv6Layer {
 
   private raInput(now: number, st: Ip6Iface, src: Uint8Array, m: Extract<Icmpv6Repr, { kind: 'router-advert' }>): void {
     const sll = m.options.sourceLinkAddr;
-    if (sll !== undefined) this.releaseTo(now, st, src, st.neighbors.learn(src, sll, now, true));
+    if (sll !== undefined && st.lowpan === undefined) this.releaseTo(now, st, src, st.neighbors.learn(src, sll, now, true));
     const hadRouter = st.routers.defaultRouters().some((r) => ipEquals(r, src));
     const r = st.routers.receive({ ...m, ...m.options, source: src.slice() }, now);
     const hasRouter = st.routers.defaultRouters().some((x) => ipEquals(x, src));

@@ -108,6 +108,7 @@ import { PostPollEvents } from './post-poll-events.ts';
 import { Ipv6Layer, type Ipv6Event, type Ipv6InterfaceOptions, type Ipv6StackOptions } from './ipv6-layer.ts';
 import type { Ipv6AddressInfo } from './ipv6-interface.ts';
 import { decrementTtl4, forwardingConfig, isMartianDestination4, isMartianSource4, type ForwardingConfig, type ForwardingOption } from './ip-forward.ts';
+import { LowpanAdaptation, type LowpanAdaptationOptions } from './lowpan/adaptation.ts';
 
 // ------------------------------------------------------------------------------------
 // Public types
@@ -171,6 +172,11 @@ export interface InterfaceOptions {
    * options (static addresses, gateway, DAD, RFC 7217 key). See `Stack.enableIpv6`.
    */
   ipv6?: boolean | Ipv6InterfaceOptions;
+  /**
+   * The 6LoWPAN adaptation of an `'ieee802154'` device (ignored on other media): mesh-under
+   * routes, hops left, reassembly bounds, static contexts. See `LowpanAdaptationOptions`.
+   */
+  lowpan?: Omit<LowpanAdaptationOptions, 'rng'>;
 }
 
 /** Drops by reason. Wire faults (first five) are counted at whatever layer found them. */
@@ -769,7 +775,11 @@ export class Stack {
   addInterface(device: Device, opts: InterfaceOptions = {}): number {
     const index = this.ifaces.length;
     let mac: Uint8Array;
-    if (opts.mac === undefined) {
+    const radio = device.caps.medium === 'ieee802154' ? device.caps.ieee802154 : undefined;
+    if (device.caps.medium === 'ieee802154') {
+      if (radio === undefined || radio.extended.length !== 8) throw new RangeError('an ieee802154 device must give its 8-byte extended address (caps.ieee802154)');
+      mac = radio.extended.slice();
+    } else if (opts.mac === undefined) {
       mac = new Uint8Array(6);
       for (let i = 0; i < 6; i++) mac[i] = this.rng.nextU32() & 0xff;
       mac[0] = ((mac[0] as number) & 0xfc) | 0x02; // locally administered, unicast
@@ -782,6 +792,7 @@ export class Stack {
     const mtu = Math.min(devMtu, Math.floor(opts.mtu ?? devMtu));
     if (!(mtu >= 68)) throw new RangeError(`interface MTU must be >= 68 (RFC 791), got ${mtu}`);
     const iface = new NetInterface(index, opts.name ?? `if${index}`, device, mac, mtu, opts.checksumOffload ?? false);
+    if (radio !== undefined) iface.lowpan = new LowpanAdaptation(radio, { ...opts.lowpan, rng: this.rng });
     iface.up = opts.up ?? true;
     this.ifaces.push(iface);
     this.ifaceTimers.push({ deadline: undefined, fire: (now) => this.announceTick(iface, now) });
@@ -1059,6 +1070,12 @@ export class Stack {
         }
       }
       this.ipv6.poll(now);
+      for (let i = 0; i < this.ifaces.length; i++) {
+        const lp = this.ifaces[i]?.lowpan;
+        if (lp === undefined) continue;
+        const due = lp.pollAt();
+        if (due !== undefined && due <= now) lp.poll(now);
+      }
       this.tcp?.poll(now);
       const services = this.services;
       for (let i = 0; i < services.length; i++) {
@@ -1086,6 +1103,10 @@ export class Stack {
     let at = this.timers.nextAt();
     const v6 = this.ipv6.pollAt();
     if (v6 !== undefined && (at === undefined || v6 < at)) at = v6;
+    for (let i = 0; i < this.ifaces.length; i++) {
+      const l = this.ifaces[i]?.lowpan?.pollAt();
+      if (l !== undefined && (at === undefined || l < at)) at = l;
+    }
     const t = this.tcp?.pollAt();
     if (t !== undefined && (at === undefined || t < at)) at = t;
     const services = this.services;
@@ -1354,6 +1375,20 @@ export class Stack {
   /** Hands `iface.tx[0, len)` to the device after writing the Ethernet header; false when the device refused it. */
   private transmit(iface: NetInterface, mac: Uint8Array | undefined, etherType: number, len: number, now: number): boolean {
     const buf = iface.tx;
+    const lowpan = iface.lowpan;
+    if (lowpan !== undefined) {
+      // 6LoWPAN: IPv6 only; `mac` is the 2- or 8-byte link destination (undefined: broadcast).
+      if (etherType !== EtherType.IPV6) {
+        this.stats.drops.unsupported++;
+        return false;
+      }
+      const before = lowpan.stats.framesOut;
+      const ok = lowpan.send(buf.subarray(0, len), mac, (frame) => iface.device.transmit(now, frame));
+      this.stats.txFrames += lowpan.stats.framesOut - before;
+      this.stats.txBytes += len;
+      if (!ok) this.stats.drops.txFailed++;
+      return ok;
+    }
     if (iface.medium === 'ethernet' && mac !== undefined) {
       buf[0] = mac[0] as number;
       buf[1] = mac[1] as number;
@@ -1455,6 +1490,19 @@ export class Stack {
   }
 
   private input(iface: NetInterface, frame: Uint8Array, now: number): void {
+    const lowpan = iface.lowpan;
+    if (lowpan !== undefined) {
+      lowpan.input(now, frame, {
+        deliver: (packet, multicast) => this.ipv6.input(now, iface, packet, multicast, undefined, false),
+        transmit: (f) => {
+          const ok = iface.device.transmit(now, f);
+          if (ok) this.stats.txFrames++;
+          else this.stats.drops.txFailed++;
+          return ok;
+        },
+      });
+      return;
+    }
     if (iface.medium !== 'ethernet') {
       const version = frame.length < 1 ? 0 : (frame[0] as number) >> 4;
       if (version === 4) this.ipInput(iface, frame, false, now, false);

@@ -36,6 +36,8 @@ export interface LowpanDecompressContext {
   readonly dst: Uint8Array;
   /** datagram_size: the uncompressed datagram's length (IPv6 Payload Length = size - 40). */
   readonly datagramSize: number;
+  /** datagram_tag: with the addresses and size, what identifies the datagram. */
+  readonly tag: number;
 }
 
 /**
@@ -151,7 +153,7 @@ export class LowpanReassembler {
     }
     let data = payload.subarray(headers.offset);
     if (headers.kind === 'iphc') {
-      const d = this.decompressFirst?.(data, { src, dst, datagramSize: frag.size }) ?? 'unsupported';
+      const d = this.decompressFirst?.(data, { src, dst, datagramSize: frag.size, tag: frag.tag }) ?? 'unsupported';
       if (typeof d === 'string' || d.consumed < 1 || d.consumed > data.length) {
         this.own.decompress++;
         return 'decompress';
