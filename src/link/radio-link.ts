@@ -95,6 +95,11 @@ export class RadioLink implements Link {
     return this.rx.length;
   }
 
+  /** Frames the port's send queue still takes (0 once closed). */
+  txCapacity(): number {
+    return this.closed ? 0 : this.port.capacity;
+  }
+
   receive(_now: Instant): Uint8Array | undefined {
     if (this.closed) return undefined;
     const frame = this.rx.shift();

@@ -119,6 +119,11 @@ export class RadioPort {
     return this.queue.length;
   }
 
+  /** Frames `send` still accepts before its queue is full. */
+  get capacity(): number {
+    return this.closed ? 0 : Math.max(0, this.medium.queueFrames - this.queue.length);
+  }
+
   close(): void {
     this.closed = true;
     this.timer?.();
@@ -203,6 +208,8 @@ export class RadioMedium {
   readonly maxRetries: number;
   readonly ackWaitMs: number;
   readonly queueFrames: number;
+  /** Bumped by every topology change (mesh routers recompute their tables). */
+  private generation = 0;
   private readonly ports: RadioPort[] = [];
   /** Loss in percent per directed pair (absent: not in range). */
   private readonly links = new Map<RadioPort, Map<RadioPort, number>>();
@@ -222,6 +229,7 @@ export class RadioMedium {
     if (address.extended.length !== 8) throw new RangeError('radio node: an 8-byte extended address');
     const p = new RadioPort(this, address);
     this.ports.push(p);
+    this.generation++;
     this.links.set(p, new Map());
     return p;
   }
@@ -241,6 +249,7 @@ export class RadioMedium {
   }
 
   private setLink(a: RadioPort, b: RadioPort, lossPct: number | undefined): void {
+    this.generation++;
     for (const [x, y] of [[a, b], [b, a]] as const) {
       const m = this.links.get(x);
       if (m === undefined) continue;
@@ -308,6 +317,29 @@ export class RadioMedium {
     return meshRoutes(this.topology(), i);
   }
 
+  /**
+   * The mesh-under routes of `from` as the stack's 6LoWPAN adaptation takes them
+   * (`InterfaceOptions.lowpan.meshRoutes`): the next hop's link address (its extended address,
+   * 8 bytes, or its short one when the final destination was given as a short address) for a
+   * final destination of 2 or 8 bytes, undefined for a neighbour or an unknown node (sent
+   * directly). Follows topology changes: the table is recomputed after `link`/`unlink`/`attach`.
+   */
+  meshRouter(from: RadioPort): (final: Uint8Array) => Uint8Array | undefined {
+    let gen = -1;
+    let table = new Map<string, MeshRoute>();
+    return (final) => {
+      if (gen !== this.generation) {
+        table = this.meshNextHops(from);
+        gen = this.generation;
+      }
+      if (final.length !== 2 && final.length !== 8) return undefined;
+      const r = table.get(meshKey(final.length === 8 ? { mode: 'extended', value: final } : { mode: 'short', value: ((final[0] as number) << 8) | (final[1] as number) }));
+      if (r === undefined || r.hops <= 1) return undefined;
+      const short = r.nextHop.short;
+      return final.length === 2 && short !== undefined && short < 0xfffe ? Uint8Array.of(short >> 8, short & 0xff) : r.nextHop.extended;
+    };
+  }
+
   /** Air time of `bytes` on the channel, in ms. */
   airTimeMs(bytes: number): number {
     return (bytes * 8 * 1000) / this.bitrate;
@@ -317,6 +349,7 @@ export class RadioMedium {
   detach(p: RadioPort): void {
     const i = this.ports.indexOf(p);
     if (i >= 0) this.ports.splice(i, 1);
+    this.generation++;
     this.links.delete(p);
     for (const m of this.links.values()) m.delete(p);
   }

@@ -73,6 +73,13 @@ export interface Device {
    */
   transmit(now: Instant, frame: Uint8Array): boolean;
 
+  /**
+   * How many frames `transmit` would take right now (optional; absent: unknown). A sender that
+   * needs several frames for one packet (6LoWPAN fragments) sends all of them or none, so that
+   * a full queue never puts half a datagram on the air.
+   */
+  txCapacity?(): number;
+
   /** Registers the wake-up called when a frame becomes receivable; returns an unsubscribe function. */
   onReadable(wake: () => void): () => void;
 

@@ -1383,7 +1383,7 @@ export class Stack {
         return false;
       }
       const before = lowpan.stats.framesOut;
-      const ok = lowpan.send(buf.subarray(0, len), mac, (frame) => iface.device.transmit(now, frame));
+      const ok = lowpan.send(buf.subarray(0, len), mac, (frame) => iface.device.transmit(now, frame), iface.device.txCapacity?.());
       this.stats.txFrames += lowpan.stats.framesOut - before;
       this.stats.txBytes += len;
       if (!ok) this.stats.drops.txFailed++;

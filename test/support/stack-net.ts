@@ -148,7 +148,7 @@ export function echoSocket(s: TcpSocket): void {
  * back and the virtual milliseconds from connected to the last byte back.
  */
 export async function tcpEcho(sched: VirtualScheduler, server: Network, client: Network, address: string, port: number, data: Uint8Array): Promise<{ back: Uint8Array; ms: number }> {
-  const listener = await resolveOn(sched, server.listen({ port }));
+  const listener = await resolveOn(sched, server.listen({ port, family: address.includes(':') ? 6 : 4 }));
   const echoed = (async () => {
     const s = await listener.accept();
     for await (const chunk of s) await s.write(chunk);

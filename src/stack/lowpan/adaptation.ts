@@ -69,6 +69,8 @@ export interface LowpanStats {
   framesOut: number;
   /** Frames the device refused. */
   framesRefused: number;
+  /** Datagrams not sent because the device's queue had no room for all their frames. */
+  txBusy: number;
   datagramsIn: number;
   datagramsOut: number;
   /** Datagrams sent in more than one frame, and the frames they took. */
@@ -122,7 +124,7 @@ export class LowpanAdaptation {
   /** The context table (RFC 6282 §3.1.1; RFC 6775 6COs fill it on hosts). */
   readonly contexts: (LowpanContext | undefined)[] = [];
   readonly stats: LowpanStats = {
-    framesIn: 0, framesOut: 0, framesRefused: 0, datagramsIn: 0, datagramsOut: 0, fragmentedOut: 0, fragmentsOut: 0,
+    framesIn: 0, framesOut: 0, framesRefused: 0, txBusy: 0, datagramsIn: 0, datagramsOut: 0, fragmentedOut: 0, fragmentsOut: 0,
     uncompressedOut: 0, malformed: 0, unsupported: 0, notForUs: 0, fragmentsDropped: 0, meshForwarded: 0,
     meshBroadcastsRelayed: 0, meshHopLimit: 0, meshDuplicates: 0,
   };
@@ -173,10 +175,11 @@ export class LowpanAdaptation {
 
   /**
    * Sends one IPv6 packet to the link address `dst` (2 or 8 bytes), or to every node when
-   * undefined (IPv6 multicast). Returns false when the device refused a frame or the packet
-   * could not be framed (counted).
+   * undefined (IPv6 multicast). `capacity`: how many frames the device takes now (undefined:
+   * unknown); a datagram needing more is not sent at all (`txBusy`), never in part. Returns
+   * false when nothing or not everything went out, or the packet could not be framed (counted).
    */
-  send(packet: Uint8Array, dst: Uint8Array | undefined, transmit: (frame: Uint8Array) => boolean): boolean {
+  send(packet: Uint8Array, dst: Uint8Array | undefined, transmit: (frame: Uint8Array) => boolean, capacity?: number): boolean {
     const broadcast = dst === undefined || isBroadcast2(dst);
     const final = broadcast ? BROADCAST2 : dst;
     let next = final;
@@ -210,6 +213,10 @@ export class LowpanAdaptation {
     const pieces = lowpanFragment({ compressedHeader: header, headerUncompressedLength: headerUncompressed, payload: rest, tag, room, ...(prefix !== undefined ? { prefix } : {}) });
     if (isFault(pieces)) {
       this.stats.malformed++;
+      return false;
+    }
+    if (capacity !== undefined && pieces.length > capacity) {
+      this.stats.txBusy++;
       return false;
     }
     this.stats.datagramsOut++;

@@ -28,7 +28,7 @@ test('host registers with a 6LoWPAN router and pings it', () => {
 
 
   assert.ok(addrs.some((a) => a.address[0] === 0x20 && a.state === 'preferred'));
-  assert.equal(router.interface(ri).lowpan?.stats.malformed, 0);
+  assert.equal(router.interface(ri)?.lowpan?.stats.malformed, 0);
   rr.close();
   hr.close();
 });
