@@ -5,8 +5,11 @@
  * acknowledged transmission: a unicast data frame with the AR bit is retried up to `maxRetries`
  * times (default 3, macMaxFrameRetries) after `ackWaitMs` without an ACK, with a random back-off,
  * and its sender learns whether it was acknowledged. Broadcasts reach every neighbour once,
- * unacknowledged. Each node sends one frame at a time (a FIFO), the simplest CSMA: collisions
- * between nodes are not modelled (say so when measuring).
+ * unacknowledged. Each node sends one frame at a time (a FIFO) after a random CSMA back-off, and
+ * defers while it hears the channel busy: a frame (and its ACK) occupies the air at the sender
+ * and at every node in its range, so neighbours share the channel (a relay cannot receive and
+ * send at once, a TCP sender and its ACKs take turns). Sensing is perfect: hidden terminals and
+ * collisions are not modelled (say so when measuring).
  *
  * Frames are MAC frames without the FCS (the medium adds and checks nothing: a frame is lost or
  * delivered whole); each delivered frame is a fresh array. Loss draws from a seeded `Rng`, per
@@ -31,6 +34,8 @@ const PHY_OVERHEAD = 6;
 const BACKOFF_UNIT_MS = 0.32;
 /** aTurnaroundTime: 12 symbols of 16 µs between a frame's end and its ACK. */
 const TURNAROUND_MS = 0.192;
+/** An Imm-Ack on air: 5 bytes (FC, seq, FCS) + 6 of PHY header. */
+const ACK_AIR_BYTES = 11;
 /** Short addresses that mean "none" (0xfffe: associated without a short address) or broadcast. */
 const SHORT_NONE = 0xfffe;
 
@@ -69,18 +74,21 @@ export interface RadioStats {
   acksLost: number;
   /** Sends refused: queue full, frame too long, not a MAC frame. */
   refused: number;
+  /** Attempts put off because the channel was busy (clear channel assessment failed). */
+  deferred: number;
 }
 
 interface Pending {
   readonly frame: Uint8Array;
   readonly done: ((r: RadioTxResult) => void) | undefined;
   attempts: number;
+  deferrals: number;
 }
 
 /** One node on the medium. */
 export class RadioPort {
   readonly address: RadioAddress;
-  readonly stats: RadioStats = { framesSent: 0, attempts: 0, retries: 0, noAck: 0, received: 0, lost: 0, acksLost: 0, refused: 0 };
+  readonly stats: RadioStats = { framesSent: 0, attempts: 0, retries: 0, noAck: 0, received: 0, lost: 0, acksLost: 0, refused: 0, deferred: 0 };
   private readonly medium: RadioMedium;
   private readonly queue: Pending[] = [];
   private busy = false;
@@ -108,7 +116,7 @@ export class RadioPort {
       this.stats.refused++;
       return false;
     }
-    this.queue.push({ frame: frame.slice(), done, attempts: 0 });
+    this.queue.push({ frame: frame.slice(), done, attempts: 0, deferrals: 0 });
     this.stats.framesSent++;
     this.kick();
     return true;
@@ -157,9 +165,23 @@ export class RadioPort {
     this.timer = this.medium.scheduler.setTimer(delay, () => this.attempt(p));
   }
 
+  /** @internal Until when this node hears a frame (or its ACK) on the air: its channel is busy. */
+  hearsUntil = 0;
+
   private attempt(p: Pending): void {
     this.timer = undefined;
     if (this.closed) return;
+    // Clear channel assessment: while we hear a transmission, back off (CSMA-CA, BE growing to
+    // macMaxBE 5) and assess again when it ends. Sensing is perfect: no hidden terminals.
+    const busy = this.hearsUntil - this.medium.scheduler.now();
+    if (busy > 0) {
+      this.stats.deferred++;
+      p.deferrals++;
+      const be = Math.min(5, 3 + p.deferrals);
+      this.timer = this.medium.scheduler.setTimer(busy + randomInt(this.medium.rng, 0, 2 ** be - 1) * BACKOFF_UNIT_MS, () => this.attempt(p));
+      return;
+    }
+    p.deferrals = 0;
     p.attempts++;
     this.stats.attempts++;
     if (p.attempts > 1) this.stats.retries++;
@@ -365,6 +387,10 @@ export class RadioMedium {
     const unicast = f.ackRequest && dst !== undefined && !(dst.mode === 'short' && dst.value === MAC_BROADCAST);
     const air = this.airTimeMs(frame.length + MAC_FCS_LEN + PHY_OVERHEAD);
     this.record(frame, 0);
+    // The sender and everyone in its range hear the channel busy for the frame and its ACK.
+    const end = this.scheduler.now() + air + (unicast ? TURNAROUND_MS + this.airTimeMs(ACK_AIR_BYTES) : 0);
+    from.hearsUntil = Math.max(from.hearsUntil, end);
+    for (const to of (this.links.get(from) ?? new Map<RadioPort, number>()).keys()) to.hearsUntil = Math.max(to.hearsUntil, end);
     let acked = false;
     for (const [to, loss] of this.links.get(from) ?? []) {
       if (!to.accepts(f.dst?.addr, f.dst?.pan)) continue;
