@@ -39,7 +39,16 @@ import { compressIphc, decompressIphc, type LowpanContextTable, type LowpanLinkA
 import { fillUdpChecksumV6 } from '../src/wire/lowpan/nhc-udp.ts';
 import { emitLowpanMesh, lowpanMeshLen, type LowpanMeshRepr } from '../src/wire/lowpan/mesh-header.ts';
 import { emitUdp } from '../src/wire/udp.ts';
+import { createUserspaceBackend } from '../src/backends/userspace/index.ts';
+import { XorShiftRng } from '../src/base/rand.ts';
+import { VirtualScheduler } from '../src/base/time.ts';
+import type { StackRunner } from '../src/runtime/stack-runner.ts';
+import { Network } from '../src/socket/network.ts';
+import type { Stack } from '../src/stack/stack.ts';
+import { BACKBONE_HOST_ADDR, meshNet } from '../test/support/mesh-net.ts';
+import { resolveOn, run } from '../test/support/stack-net.ts';
 import type { Figure } from './main.ts';
+import { median, timeLoop } from './wire.bench.ts';
 
 export interface LowpanBenchOptions {
   quick: boolean;
@@ -136,31 +145,6 @@ const SCENARIOS: readonly Scenario[] = [
 
 /** Keeps results observable so the loops cannot be optimised away. */
 let sink = 0;
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
-
-/** Runs `body(iterations)` until `budgetMs` has passed; returns seconds per iteration. */
-function timeLoop(budgetMs: number, body: (n: number) => void): number {
-  let n = 16;
-  for (;;) {
-    const t0 = performance.now();
-    body(n);
-    if (performance.now() - t0 >= 2) break;
-    n *= 2;
-  }
-  let iters = 0;
-  const t0 = performance.now();
-  let t = t0;
-  while (t - t0 < budgetMs) {
-    body(n);
-    iters += n;
-    t = performance.now();
-  }
-  return (t - t0) / 1000 / iters;
-}
 
 /** An IPv6/UDP packet (hop limit 64, TC and flow label 0, IPv6 UDP checksum) with `payload` bytes 0, 1, 2, ... */
 function udpPacket(s: Pick<Scenario, 'src' | 'dst' | 'srcPort' | 'dstPort'>, payload: number): Uint8Array {
@@ -365,11 +349,73 @@ function codecFigures(quick: boolean, progress: (m: string) => void): Figure[] {
   ];
 }
 
+/**
+ * TCP goodput from the farthest node of a mesh-under chain to a host behind the border router,
+ * one way (bytes received / virtual time from connected to the last byte), on the simulated
+ * medium at 250 kbit/s: CSMA back-off, clear channel assessment shared by neighbours, MAC ACKs
+ * and retries; no collisions or hidden terminals (the medium does not model them).
+ */
+async function meshGoodput(hops: number, lossPct: number, bytes: number): Promise<{ rate: number; ms: number }> {
+  const sched = new VirtualScheduler();
+  const mesh = meshNet({ scheduler: sched, hops, lossPct, seed: 11 });
+  try {
+    for (let i = 0; i < 240 && !mesh.allRegistered(); i++) run(sched, 500);
+    const far = mesh.nodes[hops - 1];
+    const host = mesh.host;
+    if (far === undefined || host === undefined || !mesh.allRegistered()) throw new Error('mesh did not come up');
+    const net = (stack: Stack, runner: StackRunner, seed: number): Network =>
+      new Network(createUserspaceBackend(stack, runner, { rng: new XorShiftRng(seed) }), { scheduler: sched, rng: new XorShiftRng(seed + 1) });
+    const hostNet = net(host.stack, host.runner, 60);
+    const farNet = net(far.stack, far.runner, 50);
+    const listener = await resolveOn(sched, hostNet.listen({ port: 7000, family: 6 }));
+    const received = (async () => {
+      const s = await listener.accept();
+      let n = 0;
+      for await (const chunk of s) n += chunk.length;
+      return { n, at: sched.now() };
+    })();
+    const c = await resolveOn(sched, farNet.connect(`[${BACKBONE_HOST_ADDR}]:7000`));
+    const t0 = sched.now();
+    const data = new Uint8Array(bytes).map((_, i) => (i * 7) & 0xff);
+    await resolveOn(sched, c.write(data));
+    await resolveOn(sched, c.end());
+    const r = await resolveOn(sched, received);
+    listener.close();
+    if (r.n !== bytes) throw new Error(`mesh goodput: ${r.n} of ${bytes} bytes arrived`);
+    const ms = r.at - t0;
+    return { rate: (r.n * 1000) / ms, ms };
+  } finally {
+    mesh.close();
+  }
+}
+
+async function goodputFigures(quick: boolean, progress: (m: string) => void): Promise<Figure[]> {
+  const raw = 'lowpan_raw_rate_250k';
+  const figures: Figure[] = [{ key: raw, label: 'IEEE 802.15.4 raw bit rate, 2.4 GHz O-QPSK (250 kbit/s)', value: 250_000 / 8, unit: 'B/s' }];
+  const runs = [
+    { key: 'lowpan_goodput_ratio', hops: 1, loss: 0, goal: true },
+    { key: 'lowpan_goodput_3hop', hops: 3, loss: 0, goal: false },
+    { key: 'lowpan_goodput_3hop_loss10', hops: 3, loss: 10, goal: false },
+  ];
+  for (const r of runs) {
+    const bytes = (quick ? 32 : 128) * 1024;
+    const { rate, ms } = await meshGoodput(r.hops, r.loss, bytes);
+    progress(`6LoWPAN TCP ${r.hops} hop(s), ${r.loss} % loss: ${bytes} B in ${(ms / 1000).toFixed(1)} s virtual, ${(rate / 1000).toFixed(2)} kB/s`);
+    figures.push({
+      key: r.key,
+      label: `6LoWPAN TCP goodput, node -> host behind the border router, ${r.hops} radio hop(s), ${r.loss} % frame loss, simulated medium at 250 kbit/s (${bytes / 1024} KiB, one way)`,
+      value: rate, unit: 'B/s', baseline: raw,
+    });
+  }
+  return figures;
+}
+
 export async function runLowpanBench(opts: LowpanBenchOptions): Promise<Figure[]> {
   const progress = opts.progress ?? ((): void => {});
   const figures = sizeFigures(progress);
   await Promise.resolve();
   figures.push(...codecFigures(opts.quick, progress));
+  figures.push(...(await goodputFigures(opts.quick, progress)));
   if (sink === 0x7fffffff) progress('(sink)');
   return figures;
 }

@@ -28,13 +28,14 @@ const DST = Uint8Array.of(198, 51, 100, 7);
 /** Keeps results observable so the loops cannot be optimised away. */
 let sink = 0;
 
-const median = (xs: number[]): number => {
+/** Median of `xs` (upper middle for an even count). */
+export const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 };
 
 /** Runs `body(iterations)` until `budgetMs` has passed; returns seconds per iteration. */
-function timeLoop(budgetMs: number, body: (n: number) => void): number {
+export function timeLoop(budgetMs: number, body: (n: number) => void): number {
   let n = 16;
   // Calibrate a batch size that takes ≥ 2 ms, then run batches until the budget is spent.
   for (;;) {
