@@ -23,7 +23,7 @@ import type { UserspaceBackend } from './backends/userspace/userspace-backend.ts
 import type { IotSocketApi } from './socket/iot-socket-types.ts';
 import { IotSocketLayer, type IotSocketLayerOptions } from './socket/iot-socket-layer.ts';
 
-export { Stack, toIpv4 } from './stack/stack.ts';
+export { Stack, toIpv4, toIpv6 } from './stack/stack.ts';
 export type { InterfaceOptions, PingOptions, PingResult, StackOptions, StackStats } from './stack/stack.ts';
 export { StackRunner, type StackRunnerOptions } from './runtime/stack-runner.ts';
 export { CryptoRng } from './runtime/crypto-rng.ts';
@@ -38,6 +38,9 @@ export { openPty, PtyMaster } from './runtime/pty.ts';
 export { PppSession, type PppDownReason, type PppEvent, type PppPhase, type PppSessionOptions, type PppSessionStats } from './stack/ppp/ppp-session.ts';
 export type { PppAuthProtocol } from './stack/ppp/lcp-options.ts';
 export type { AuthOutcome, SecretLookup } from './stack/ppp/ppp-auth-common.ts';
+export type { LowpanAdaptation, LowpanAdaptationOptions, LowpanStats } from './stack/lowpan/adaptation.ts';
+export type { LowpanNdOptions, LowpanRouterConfig } from './stack/lowpan/lowpan-nd.ts';
+export type { Ieee802154Identity } from './stack/device.ts';
 export { createUserspaceBackend, UserspaceBackend, type UserspaceBackendOptions } from './backends/userspace/index.ts';
 export { TcpLayer } from './stack/tcp/tcp-layer.ts';
 export {
