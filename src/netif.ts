@@ -6,7 +6,8 @@
  * addresses and DNS servers, and its own socket backend (sockets bound to it, DNS through it):
  * `EthernetInterface` (userspace stack over any Ethernet link, DHCP or static), `WiFiInterface`
  * (ESP-AT modules), `CellularInterface` (PPP dial-up through a 3GPP modem), `CellularModuleInterface`
- * (a Quectel modem's own IP stack), `PppInterface` (PPP over a serial line). `Mux` is a socket backend over several of them in order of preference, with
+ * (a Quectel modem's own IP stack), `PppInterface` (PPP over a serial line),
+ * `MeshInterface` (a 6LoWPAN node on an IEEE 802.15.4 radio, RFC 6775 registration). `Mux` is a socket backend over several of them in order of preference, with
  * health checks, failover, fail-back with hysteresis and prompt `ECONNABORTED` for sockets on a
  * failed interface.
  *
@@ -28,6 +29,7 @@ export * from './backends/netif/wifi-interface.ts';
 export * from './backends/netif/cellular-interface.ts';
 export * from './backends/netif/cellular-module-interface.ts';
 export * from './backends/netif/ppp-interface.ts';
+export * from './backends/netif/mesh-interface.ts';
 export { userspaceHost, type UserspaceHost, type UserspaceHostOptions } from './backends/netif/userspace-host.ts';
 export { defaultInterface, type DefaultInterfaceConfig } from './backends/netif/default-interface.ts';
 export { Mux, type MuxEventMap, type MuxHealth, type MuxOptions, type MuxProbeOptions, type MuxSwitch } from './backends/mux/mux.ts';

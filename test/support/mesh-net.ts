@@ -38,6 +38,8 @@ export interface MeshNet {
   readonly br: MeshNode & { readonly backboneIf: number };
   /** node[0] is the BR's neighbour, the last the farthest (`nodes.length` radio hops away). */
   readonly nodes: readonly MeshNode[];
+  /** The chain's radio ports, BR first (`ports[i + 1]` is node i's); with `bareNodes`, the last ones have no stack. */
+  readonly ports: readonly RadioPort[];
   /** The Ethernet host on the virtual backbone (absent when the caller gave the backbone device). */
   readonly host: { readonly stack: Stack; readonly runner: StackRunner; readonly ifIndex: number } | undefined;
   /** The global address node `i` forms (prefix + its EUI-64 identifier). */
@@ -56,6 +58,11 @@ export interface MeshNetOptions {
   /** Channel bit rate (default 250 000). */
   readonly bitrate?: number;
   readonly seed?: number;
+  /**
+   * The last `bareNodes` ports of the chain (farthest first) get no stack: the caller puts its
+   * own node there (a `RadioLink` on `ports[...]`, e.g. under a `MeshInterface`). Default 0.
+   */
+  readonly bareNodes?: number;
   /** The BR's backbone device (default: a virtual cable to an Ethernet host). */
   readonly backbone?: Device;
   /** Frames each radio queues (default 64). */
@@ -97,7 +104,7 @@ export function meshNet(opts: MeshNetOptions): MeshNet {
   const br = { stack: brStack, runner: new StackRunner(brStack, { scheduler: sched }), ifIndex: brRadio, port: brPort, link: brLink, backboneIf };
 
   const nodes: MeshNode[] = [];
-  for (let i = 1; i <= hops; i++) {
+  for (let i = 1; i <= hops - (opts.bareNodes ?? 0); i++) {
     const port = ports[i] as RadioPort;
     const stack = new Stack({ rng: new XorShiftRng(seed * 100 + 10 + i), name: `node${i}` });
     const link = new RadioLink(port);
@@ -108,7 +115,7 @@ export function meshNet(opts: MeshNetOptions): MeshNet {
   // Node i's EUI-64 ends in i + 2 (the BR is 1); U/L flipped, its identifier is ::(i + 2).
   const address = (i: number): string => `${MESH_PREFIX}${(i + 2).toString(16)}`;
   return {
-    medium, br, nodes, host, address,
+    medium, br, nodes, ports, host, address,
     allRegistered: () => nodes.every((n) => n.stack.ipv6Addresses(n.ifIndex).some((a) => a.address[0] === 0x20 && a.state === 'preferred'))
       && [br.stack.ipv6Addresses(backboneIf), host?.stack.ipv6Addresses(host.ifIndex) ?? []].every((l) => l.every((a) => a.state === 'preferred')),
     close: () => {
