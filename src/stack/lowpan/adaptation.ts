@@ -44,6 +44,8 @@ const IPV6_HEADER_LEN = 40;
 /** The short broadcast address as 2 bytes (a mesh final destination, a link destination). */
 const BROADCAST2 = Uint8Array.of(0xff, 0xff);
 const MAX_FRAME = MAX_PHY_PACKET - MAC_FCS_LEN;
+/** Our data frames' largest MAC header: frame control, sequence, PAN id, two extended addresses. */
+const MAX_DATA_HEADER = 3 + 2 + 8 + 8;
 
 export interface LowpanAdaptationOptions {
   /** Sequence numbers and tags start from here (a fresh stack must not repeat the last one's). */
@@ -71,6 +73,8 @@ export interface LowpanStats {
   framesRefused: number;
   /** Datagrams not sent because the device's queue had no room for all their frames. */
   txBusy: number;
+  /** Frames that would not fit 125 bytes with our MAC header (a relayed frame from a sender with shorter addresses). */
+  tooLong: number;
   datagramsIn: number;
   datagramsOut: number;
   /** Datagrams sent in more than one frame, and the frames they took. */
@@ -124,7 +128,7 @@ export class LowpanAdaptation {
   /** The context table (RFC 6282 §3.1.1; RFC 6775 6COs fill it on hosts). */
   readonly contexts: (LowpanContext | undefined)[] = [];
   readonly stats: LowpanStats = {
-    framesIn: 0, framesOut: 0, framesRefused: 0, txBusy: 0, datagramsIn: 0, datagramsOut: 0, fragmentedOut: 0, fragmentsOut: 0,
+    framesIn: 0, framesOut: 0, framesRefused: 0, txBusy: 0, tooLong: 0, datagramsIn: 0, datagramsOut: 0, fragmentedOut: 0, fragmentsOut: 0,
     uncompressedOut: 0, malformed: 0, unsupported: 0, notForUs: 0, fragmentsDropped: 0, meshForwarded: 0,
     meshBroadcastsRelayed: 0, meshHopLimit: 0, meshDuplicates: 0,
   };
@@ -208,7 +212,9 @@ export class LowpanAdaptation {
       headerUncompressed = c.uncompressedHeaderLen;
       rest = c.frame.subarray(c.headerLen);
     }
-    const room = MAX_FRAME - this.macHeaderLen(next);
+    // A mesh frame is re-framed by every relay with its own addresses: leave room for the
+    // largest MAC header (extended source and destination), so that no relay has to drop it.
+    const room = MAX_FRAME - (prefix !== undefined ? MAX_DATA_HEADER : this.macHeaderLen(next));
     const tag = this.tag;
     const pieces = lowpanFragment({ compressedHeader: header, headerUncompressedLength: headerUncompressed, payload: rest, tag, room, ...(prefix !== undefined ? { prefix } : {}) });
     if (isFault(pieces)) {
@@ -258,6 +264,10 @@ export class LowpanAdaptation {
       src: { pan: this.identity.pan, addr: macAddr(this.linkAddress) },
       payload,
     });
+    if (this.macHeaderLen(broadcast ? BROADCAST2 : next) + payload.length > MAX_FRAME) {
+      this.stats.tooLong++; // a relayed frame that our (longer) addresses would push past 125 bytes
+      return false;
+    }
     this.seq = (this.seq + 1) & 0xff;
     const len = emitMacFrame(f, this.frameBuf);
     this.stats.framesOut++;
@@ -310,11 +320,13 @@ export class LowpanAdaptation {
       if (isBroadcast2(final)) {
         const seq = h.bc0?.sequence;
         if (seq !== undefined) {
-          if (this.seenBefore(originator, seq, now)) {
+          // One broadcast's fragments share its sequence number: each fragment is its own frame.
+          const key = `${hex(originator)}#${seq}#${h.frag === undefined ? '' : `${h.frag.tag}/${h.frag.first ? 0 : h.frag.offset}`}`;
+          if (this.seenBefore(key, now)) {
             this.stats.meshDuplicates++;
             return;
           }
-          this.remember(originator, seq, now);
+          this.remember(key, now);
         }
         this.relay(payload, BROADCAST2, true, sink);
         multicast = true;
@@ -391,13 +403,12 @@ export class LowpanAdaptation {
 
   // ------------------------------------------------------------------ broadcast memory, timers
 
-  private seenBefore(originator: Uint8Array, seq: number, now: number): boolean {
-    const until = this.seen.get(`${hex(originator)}#${seq}`);
+  private seenBefore(key: string, now: number): boolean {
+    const until = this.seen.get(key);
     return until !== undefined && until > now;
   }
 
-  private remember(originator: Uint8Array, seq: number, now: number): void {
-    const key = `${hex(originator)}#${seq}`;
+  private remember(key: string, now: number): void {
     this.seen.delete(key);
     this.seen.set(key, now + this.bcMemoryMs);
     if (this.seen.size > 256) this.seen.delete(this.seen.keys().next().value as string);

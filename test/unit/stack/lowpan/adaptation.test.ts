@@ -108,7 +108,7 @@ describe('LowpanAdaptation mesh-under', () => {
     assert.equal(net.node(1).stats.meshHopLimit, 2, 'the originator drops its own broadcast coming back');
   });
 
-  it('a fragmented broadcast floods through a relay', { todo: 'all fragments of one mesh broadcast carry the same BC0 sequence number, so the relays drop every fragment after the first as a duplicate (meshDuplicates) and the datagram never arrives anywhere, not even at the neighbours' }, () => {
+  it('a fragmented broadcast floods through a relay', () => {
     const net = chain(3);
     const p = udp(ll(1), ALL_NODES, 300);
     net.send(1, p, undefined);
@@ -116,7 +116,7 @@ describe('LowpanAdaptation mesh-under', () => {
     assert.equal(net.got[2]?.length, 1, 'two hops away');
   });
 
-  it('a relay whose frame is longer than the originator\'s does not throw', { todo: 'relay() keeps the originator\'s fragment size: a frame from a short source address relayed from an extended address to an extended final destination is 6 bytes longer; past 125 bytes emitMacFrame throws RangeError out of input()' }, () => {
+  it('a relay whose frame is longer than the originator\'s does not throw', () => {
     const a = new LowpanAdaptation({ extended: ext(1), short: 1, pan: PAN }, { rng: new XorShiftRng(1), meshRoutes: (f) => (f.length === 8 && f[7] === 3 ? ext(2) : undefined) });
     const r = new LowpanAdaptation({ extended: ext(2), pan: PAN }, { rng: new XorShiftRng(2), meshRoutes: () => undefined });
     const frames: Uint8Array[] = [];
