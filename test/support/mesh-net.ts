@@ -67,6 +67,10 @@ export interface MeshNetOptions {
   readonly backbone?: Device;
   /** Frames each radio queues (default 64). */
   readonly radioQueue?: number;
+  /** The BR's backbone address, /64 (default `BR_BACKBONE_ADDR`). */
+  readonly brBackboneAddr?: string;
+  /** Duplicate address detection probes of the BR's backbone address (default: the stack's). */
+  readonly backboneDadTransmits?: number;
 }
 
 /** EUI-64 of mesh node `n` (0 is the BR): 02:00:00:00:00:00:00:n+1 (locally administered). */
@@ -100,7 +104,13 @@ export function meshNet(opts: MeshNetOptions): MeshNet {
     const hi = hs.addInterface(b, { name: 'eth0', ipv6: { autoconf: false, addresses: [{ address: toIpv6(BACKBONE_HOST_ADDR), prefixLen: 64 }], gateway: toIpv6(BR_BACKBONE_ADDR) } });
     host = { stack: hs, runner: new StackRunner(hs, { scheduler: sched }), ifIndex: hi };
   }
-  const backboneIf = brStack.addInterface(backbone, { name: 'eth0', ipv6: { autoconf: false, addresses: [{ address: toIpv6(BR_BACKBONE_ADDR), prefixLen: 64 }] } });
+  const backboneIf = brStack.addInterface(backbone, {
+    name: 'eth0',
+    ipv6: {
+      autoconf: false, addresses: [{ address: toIpv6(opts.brBackboneAddr ?? BR_BACKBONE_ADDR), prefixLen: 64 }],
+      ...(opts.backboneDadTransmits !== undefined ? { dadTransmits: opts.backboneDadTransmits } : {}),
+    },
+  });
   const br = { stack: brStack, runner: new StackRunner(brStack, { scheduler: sched }), ifIndex: brRadio, port: brPort, link: brLink, backboneIf };
 
   const nodes: MeshNode[] = [];
