@@ -8,8 +8,11 @@
  * name has an A record (a documentation address, resolved but never connected to) so the
  * AF_INET name cases run too. The black-hole port is an nftables input rule on the kernel side.
  *
- * Bit rate and loss: see RADIO_BITRATE / LOSS_PCT (the 10 % loss acceptance run is
- * lowpan-mesh-kernel.test.ts); measured times are in the report of the commit adding this.
+ * Bit rate and loss: 2 Mbit/s, 0 % frame loss (IOTNET_MESH_BITRATE / IOTNET_MESH_LOSS override;
+ * the 10 % loss acceptance run is lowpan-mesh-kernel.test.ts). Measured: 59/59 in 66 s. At the
+ * PHY's 250 kbit/s the suite's time-bounded cases fail on throughput, not on behaviour: the
+ * 100 KB chargen case got 83 656 bytes in its 20 s, and the UDP burst right after it found
+ * the radio queues still full of chargen data (0 of 50 echoed).
  */
 import { parseIp } from '../../src/base/ip-address.ts';
 import { XorShiftRng } from '../../src/base/rand.ts';
@@ -24,7 +27,7 @@ import { ensureTool } from '../support/system-tool.ts';
 import type { ConformanceEnv } from '../conformance/env.ts';
 import { defineConformance } from '../conformance/suite.ts';
 
-const RADIO_BITRATE = Number(process.env.IOTNET_MESH_BITRATE ?? 250_000);
+const RADIO_BITRATE = Number(process.env.IOTNET_MESH_BITRATE ?? 2_000_000);
 const LOSS_PCT = Number(process.env.IOTNET_MESH_LOSS ?? 0);
 /**
  * Frames each radio queues: the suite's UDP burst puts 50 datagrams (2 fragments each) on the
