@@ -10,7 +10,8 @@
  *
  * Bit rate: 2 Mbit/s, not the PHY's 250 kbit/s (IOTNET_MESH_BITRATE overrides). Measured on real
  * time (2 cores, other runs alongside): 1 MiB echo at 2 Mbit/s 146 s (radio queue 256, 16 KiB TCP
- * buffers), 172 s (queue 64), 173 s (queue 64, 256 KiB buffers), 183 s (queue 64, MSS 400); at
+ * buffers; 137 s in a run alone, the file 143 s), 172 s (queue 64), 173 s (queue 64, 256 KiB
+ * buffers), 183 s (queue 64, MSS 400); at
  * 250 kbit/s over 9 minutes (not finished). The same echo between two userspace stacks on virtual
  * time takes 726 s at 250 kbit/s and 212 s at 2 Mbit/s with 10 % loss, 143 s at 2 Mbit/s without
  * loss and 136 s at 10 Mbit/s with it: above ~2 Mbit/s the medium's MAC timing (CSMA back-off
