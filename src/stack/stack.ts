@@ -108,7 +108,7 @@ import { PostPollEvents } from './post-poll-events.ts';
 import { Ipv6Layer, type Ipv6Event, type Ipv6InterfaceOptions, type Ipv6StackOptions } from './ipv6-layer.ts';
 import type { Ipv6AddressInfo } from './ipv6-interface.ts';
 import { decrementTtl4, forwardingConfig, isMartianDestination4, isMartianSource4, type ForwardingConfig, type ForwardingOption } from './ip-forward.ts';
-import { LowpanAdaptation, type LowpanAdaptationOptions } from './lowpan/adaptation.ts';
+import { LowpanAdaptation, type LowpanAdaptationOptions, type LowpanInputSink } from './lowpan/adaptation.ts';
 
 // ------------------------------------------------------------------------------------
 // Public types
@@ -655,6 +655,8 @@ export class Stack {
   private readonly defaultTtl: number;
   private readonly ifaces: (NetInterface | undefined)[] = [];
   private readonly ifaceTimers: (StackTimer | undefined)[] = [];
+  /** Where each 6LoWPAN interface's adaptation hands packets up and relayed frames down. */
+  private readonly lowpanSinks: (LowpanInputSink | undefined)[] = [];
   private readonly timers = new TimerHeap<StackTimer>();
   private readonly ipId: IpIdGenerator;
   private readonly icmpBucket: TokenBucket;
@@ -792,7 +794,19 @@ export class Stack {
     const mtu = Math.min(devMtu, Math.floor(opts.mtu ?? devMtu));
     if (!(mtu >= 68)) throw new RangeError(`interface MTU must be >= 68 (RFC 791), got ${mtu}`);
     const iface = new NetInterface(index, opts.name ?? `if${index}`, device, mac, mtu, opts.checksumOffload ?? false);
-    if (radio !== undefined) iface.lowpan = new LowpanAdaptation(radio, { ...opts.lowpan, rng: this.rng });
+    if (radio !== undefined) {
+      iface.lowpan = new LowpanAdaptation(radio, { ...opts.lowpan, rng: this.rng });
+      // One sink per interface (input runs inside a poll, whose time is lastNow).
+      this.lowpanSinks[index] = {
+        deliver: (packet, multicast) => this.ipv6.input(this.lastNow, iface, packet, multicast, undefined, false),
+        transmit: (f) => {
+          const ok = iface.device.transmit(this.lastNow, f);
+          if (ok) this.stats.txFrames++;
+          else this.stats.drops.txFailed++;
+          return ok;
+        },
+      };
+    }
     iface.up = opts.up ?? true;
     this.ifaces.push(iface);
     this.ifaceTimers.push({ deadline: undefined, fire: (now) => this.announceTick(iface, now) });
@@ -1492,15 +1506,7 @@ export class Stack {
   private input(iface: NetInterface, frame: Uint8Array, now: number): void {
     const lowpan = iface.lowpan;
     if (lowpan !== undefined) {
-      lowpan.input(now, frame, {
-        deliver: (packet, multicast) => this.ipv6.input(now, iface, packet, multicast, undefined, false),
-        transmit: (f) => {
-          const ok = iface.device.transmit(now, f);
-          if (ok) this.stats.txFrames++;
-          else this.stats.drops.txFailed++;
-          return ok;
-        },
-      });
+      lowpan.input(now, frame, this.lowpanSinks[iface.index] as LowpanInputSink);
       return;
     }
     if (iface.medium !== 'ethernet') {

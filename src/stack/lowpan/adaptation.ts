@@ -27,7 +27,7 @@
  * Explicit `now`, no timers: `pollAt()`/`poll(now)` expire reassemblies and the broadcast memory.
  */
 import type { Rng } from '../../base/rand.ts';
-import { equalBytes } from '../../wire/bytes.ts';
+import { equalBytes, toHex } from '../../wire/bytes.ts';
 import { isFault } from '../../wire/fault.ts';
 import { emitMacFrame, MAC_BROADCAST, MAC_FCS_LEN, macFrame, MAX_PHY_PACKET, parseMacFrame, type MacAddress } from '../../wire/ieee802154.ts';
 import { walkLowpanHeaders, LOWPAN_DISPATCH_IPV6 } from '../../wire/lowpan/dispatch.ts';
@@ -321,7 +321,7 @@ export class LowpanAdaptation {
         const seq = h.bc0?.sequence;
         if (seq !== undefined) {
           // One broadcast's fragments share its sequence number: each fragment is its own frame.
-          const key = `${hex(originator)}#${seq}#${h.frag === undefined ? '' : `${h.frag.tag}/${h.frag.first ? 0 : h.frag.offset}`}`;
+          const key = `${toHex(originator)}#${seq}#${h.frag === undefined ? '' : `${h.frag.tag}/${h.frag.first ? 0 : h.frag.offset}`}`;
           if (this.seenBefore(key, now)) {
             this.stats.meshDuplicates++;
             return;
@@ -398,7 +398,7 @@ export class LowpanAdaptation {
   }
 
   private checksumKey(src: Uint8Array, dst: Uint8Array, size: number, tag: number): string {
-    return `${hex(src)}>${hex(dst)}/${size}/${tag}`;
+    return `${toHex(src)}>${toHex(dst)}/${size}/${tag}`;
   }
 
   // ------------------------------------------------------------------ broadcast memory, timers
@@ -427,10 +427,4 @@ export class LowpanAdaptation {
       this.seen.delete(k);
     }
   }
-}
-
-function hex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += (x < 16 ? '0' : '') + x.toString(16);
-  return s;
 }

@@ -20,7 +20,7 @@
  *   (status 2); lifetime 0 removes it. Entries expire with their lifetime.
  */
 import { ipEquals, isLinkLocal } from '../../base/ip-address.ts';
-import { equalBytes } from '../../wire/bytes.ts';
+import { equalBytes, toHex } from '../../wire/bytes.ts';
 import { AroStatus, type NdAbro } from '../../wire/lowpan/nd-options.ts';
 
 /** RFC 6775 §9: MAX_RTR_SOLICITATION_INTERVAL. */
@@ -96,12 +96,6 @@ export function linkAddrFromIid(addr: Uint8Array): Uint8Array | undefined {
   return ext;
 }
 
-function key(addr: Uint8Array): string {
-  let s = '';
-  for (const b of addr) s += (b < 16 ? '0' : '') + b.toString(16);
-  return s;
-}
-
 export class LowpanNd {
   readonly registrationLifetimeMin: number;
   readonly router: LowpanRouterConfig | undefined;
@@ -133,14 +127,14 @@ export class LowpanNd {
 
   /** The link address for `addr` at `now`, or undefined (never a multicast solicitation). */
   resolve(addr: Uint8Array, now: number): Uint8Array | undefined {
-    const e = this.learned.get(key(addr));
+    const e = this.learned.get(toHex(addr));
     if (e !== undefined && e.until > now) return e.lladdr;
     return linkAddrFromIid(addr);
   }
 
   /** Learns `lladdr` for `addr` from an SLLAO (RA, RS, NS), valid for `lifetimeMs`. A registration keeps its own lifetime. */
   learn(addr: Uint8Array, lladdr: Uint8Array, now: number, lifetimeMs: number): void {
-    const k = key(addr);
+    const k = toHex(addr);
     const e = this.learned.get(k);
     if (e !== undefined) {
       e.lladdr = lladdr.slice();
@@ -156,7 +150,7 @@ export class LowpanNd {
 
   /** Router: an NS+ARO from `addr` (not link-local) with the host's EUI-64 and link address. */
   register(addr: Uint8Array, eui64: Uint8Array, lladdr: Uint8Array, lifetimeMin: number, now: number): RegistrationVerdict {
-    const k = key(addr);
+    const k = toHex(addr);
     const e = this.learned.get(k);
     if (e !== undefined && e.eui64 !== undefined && e.until > now && !equalBytes(e.eui64, eui64)) {
       this.stats.duplicates++;
