@@ -95,6 +95,8 @@ export interface LowpanStats {
   /** Mesh frames dropped with no hops left, or looping back to their originator. */
   meshHopLimit: number;
   meshDuplicates: number;
+  /** Acknowledged frames received twice (a retry after a lost ACK), discarded. */
+  macDuplicates: number;
 }
 
 /** Where `input` sends its results. */
@@ -130,7 +132,7 @@ export class LowpanAdaptation {
   readonly stats: LowpanStats = {
     framesIn: 0, framesOut: 0, framesRefused: 0, txBusy: 0, tooLong: 0, datagramsIn: 0, datagramsOut: 0, fragmentedOut: 0, fragmentsOut: 0,
     uncompressedOut: 0, malformed: 0, unsupported: 0, notForUs: 0, fragmentsDropped: 0, meshForwarded: 0,
-    meshBroadcastsRelayed: 0, meshHopLimit: 0, meshDuplicates: 0,
+    meshBroadcastsRelayed: 0, meshHopLimit: 0, meshDuplicates: 0, macDuplicates: 0,
   };
   private readonly meshRoutes: ((final: Uint8Array) => Uint8Array | undefined) | undefined;
   private readonly hopsLeft: number;
@@ -141,6 +143,8 @@ export class LowpanAdaptation {
   private seq: number;
   private tag: number;
   private bcSeq: number;
+  /** The last sequence number of an acknowledged frame from each link source (duplicate rejection). */
+  private readonly lastSeq = new Map<string, number>();
   /** Mesh broadcasts seen: key -> when forgotten. Insertion order is expiry order. */
   private readonly seen = new Map<string, number>();
   /** Fragmented datagrams whose UDP checksum was elided: key -> where to fill it after reassembly. */
@@ -302,6 +306,18 @@ export class LowpanAdaptation {
     if ((!linkBroadcast && !this.isOwn(linkDst)) || this.isOwn(linkSrc)) {
       this.stats.notForUs++;
       return;
+    }
+    // A retransmission whose first copy arrived (only the ACK was lost) repeats the sender's
+    // sequence number: discard it, as an 802.15.4 receiver does (2006 §7.5.6.2).
+    if (m.ackRequest && m.seq !== undefined) {
+      const src = toHex(linkSrc);
+      if (this.lastSeq.get(src) === m.seq) {
+        this.stats.macDuplicates++;
+        return;
+      }
+      this.lastSeq.delete(src);
+      this.lastSeq.set(src, m.seq);
+      if (this.lastSeq.size > 256) this.lastSeq.delete(this.lastSeq.keys().next().value as string);
     }
     const payload = m.payload;
     const h = walkLowpanHeaders(payload);
