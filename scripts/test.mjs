@@ -37,6 +37,7 @@ const tiers = [
   ['static', () => {
     run('lint (eslint, layer order)', 'npx', ['eslint', '.']);
     run('typecheck (tsc --noEmit)', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+    if (files('web', '.ts').length > 0) run('typecheck of the browser code (web/, DOM types)', 'npx', ['tsc', '-p', 'web/tsconfig.json', '--noEmit']);
   }],
   ['unit', () => nodeTest('unit tests', files('test/unit'))],
   ['property', () => nodeTest('property tests (fast-check)', files('test/property'))],
