@@ -11,6 +11,8 @@
  */
 import { DEMO_USAGE, runDemo } from './demo-command.ts';
 import { describeError } from './describe-error.ts';
+import { PCAP_USAGE, runPcap } from './pcap-command.ts';
+import { PING_USAGE, runPing } from './ping-command.ts';
 import { runSim, SIM_USAGE } from './sim-command.ts';
 import { runSockServer, SOCKSERVER_USAGE } from './sockserver-command.ts';
 import { runTap, TAP_USAGE } from './tap-command.ts';
@@ -46,6 +48,16 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'run an AT module simulator (ESP-AT WiFi or Quectel cellular) on a new pty, printing its device path',
     usage: SIM_USAGE,
     run: runSim,
+  },
+  ping: {
+    summary: 'ICMP echo through our userspace stack (--via tap:IF or embedded), or TCP connect probes on the host stack',
+    usage: PING_USAGE,
+    run: runPing,
+  },
+  pcap: {
+    summary: 'summarise a pcap capture: link type, records, time span, bytes, protocols, top conversations, malformed',
+    usage: PCAP_USAGE,
+    run: runPcap,
   },
   demo: {
     summary: 'run the demo: DHCP, DNS and the test server on an embedded virtual network (or --stack host), through both APIs',

@@ -3,9 +3,9 @@
  * per state change, until SIGINT or SIGTERM.
  */
 import { startTapNode, type TapNodeOptions, type TapNodeStatus } from '../apps/tap-node/tap-node.ts';
-import { parseIPv4, parseIPv6 } from '../base/ip-address.ts';
+import { parseIPv6 } from '../base/ip-address.ts';
 import { isInterfaceName } from '../runtime/tap-native.ts';
-import { forEachOption, portOffsetArg } from './args.ts';
+import { forEachOption, ipv4Arg, ipv4PrefixArg, ipv6PrefixArg, portOffsetArg } from './args.ts';
 import { UsageError } from './usage-error.ts';
 
 export const TAP_USAGE = `Usage: iotnet tap IFNAME [options]
@@ -44,25 +44,6 @@ interface TapArgs {
   verbose: boolean;
 }
 
-function parseAddressLen(text: string): { address: string; prefixLen: number } {
-  const m = /^([0-9.]+)\/(\d{1,2})$/.exec(text);
-  if (m === null || parseIPv4(m[1] as string) === undefined || Number(m[2]) > 32) throw new UsageError(`--ipv4: expected ADDR/LEN (10.0.0.2/24), got '${text}'`);
-  return { address: m[1] as string, prefixLen: Number(m[2]) };
-}
-
-function parseAddressLen6(text: string): { address: string; prefixLen: number } {
-  const m = /^([0-9A-Fa-f:.]+)\/(\d{1,3})$/.exec(text);
-  const a = m === null ? undefined : parseIPv6(m[1] as string);
-  const len = m === null ? -1 : Number(m[2]);
-  if (a === undefined || len < 1 || len > 128 || a[0] === 0xff) throw new UsageError(`--ipv6: expected auto or ADDR/LEN (2001:db8::2/64), got '${text}'`);
-  return { address: m?.[1] as string, prefixLen: len };
-}
-
-function ipv4Arg(name: string, text: string): string {
-  if (parseIPv4(text) === undefined) throw new UsageError(`${name}: not an IPv4 address: '${text}'`);
-  return text;
-}
-
 export function parseTapArgs(args: readonly string[]): TapArgs {
   let ifname: string | undefined;
   let ipv4: { address: string; prefixLen: number } | 'dhcp' | undefined;
@@ -81,12 +62,12 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
     switch (name) {
       case '--ipv4': {
         const v = value();
-        ipv4 = v === 'dhcp' ? 'dhcp' : parseAddressLen(v);
+        ipv4 = v === 'dhcp' ? 'dhcp' : ipv4PrefixArg('--ipv4', v);
         break;
       }
       case '--ipv6': {
         const v = value();
-        ipv6 = v === 'auto' ? 'auto' : parseAddressLen6(v);
+        ipv6 = v === 'auto' ? 'auto' : ipv6PrefixArg('--ipv6', v);
         break;
       }
       case '--gateway6': {
