@@ -11,6 +11,7 @@
  */
 import { DEMO_USAGE, runDemo } from './demo-command.ts';
 import { describeError } from './describe-error.ts';
+import { MQTT_USAGE, runMqtt } from './mqtt-command.ts';
 import { PCAP_USAGE, runPcap } from './pcap-command.ts';
 import { PING_USAGE, runPing } from './ping-command.ts';
 import { runSim, SIM_USAGE } from './sim-command.ts';
@@ -53,6 +54,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'ICMP echo through our userspace stack (--via tap:IF or embedded), or TCP connect probes on the host stack',
     usage: PING_USAGE,
     run: runPing,
+  },
+  mqtt: {
+    summary: 'MQTT publish or subscribe (pub|sub) via the host stack, a TAP, an ESP-AT or a Quectel module; TLS',
+    usage: MQTT_USAGE,
+    run: runMqtt,
   },
   pcap: {
     summary: 'summarise a pcap capture: link type, records, time span, bytes, protocols, top conversations, malformed',
