@@ -38,6 +38,7 @@ const tiers = [
     run('lint (eslint, layer order)', 'npx', ['eslint', '.']);
     run('typecheck (tsc --noEmit)', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
     if (files('web', '.ts').length > 0) run('typecheck of the browser code (web/, DOM types)', 'npx', ['tsc', '-p', 'web/tsconfig.json', '--noEmit']);
+    run('API reference (typedoc into docs/api/; any warning, such as an undocumented export, fails)', 'npx', ['typedoc']);
   }],
   ['unit', () => nodeTest('unit tests', files('test/unit'))],
   ['property', () => nodeTest('property tests (fast-check)', files('test/property'))],

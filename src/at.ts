@@ -16,6 +16,8 @@
  * await esp.wifi.join({ ssid: 'lab', password: 'secret12' });
  * const net = new Network(esp.backend);
  * ```
+ *
+ * @module
  */
 export * from './backends/esp-at/index.ts';
 export * from './backends/quectel/index.ts';

@@ -7,6 +7,8 @@
  * import { hostSocketApi } from 'iotnet/host';
  * iotSocketRegisterApi(hostSocketApi());
  * ```
+ *
+ * @module
  */
 import { createHostBackend, type HostBackendOptions } from './backends/host/index.ts';
 import type { IotSocketApi } from './socket/iot-socket-types.ts';

@@ -28,6 +28,8 @@
  *
  * `node:http` / `node:https` over any stack: `IotnetHttpAgent`, `IotnetHttpsAgent` and
  * `httpRequest` in `iotnet/http`.
+ *
+ * @module
  */
 import { createHostBackend } from './backends/host/index.ts';
 import { Network } from './socket/network.ts';

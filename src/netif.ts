@@ -18,6 +18,8 @@
  * await Promise.all([wifi.connect(), eth.connect()]);
  * const net = new Network(mux);              // MqttClient.connect(net, ...) reconnects through the best interface
  * ```
+ *
+ * @module
  */
 export {
   InterfaceBase, NO_ADDRESSES,

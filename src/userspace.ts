@@ -18,6 +18,8 @@
  * `userspaceSocketApi(backend)` gives the IoT Socket table for `iotSocketRegisterApi`.
  * `TapLink` needs Linux and the project's addon (`npm run build:native`); everything else
  * runs anywhere Node runs.
+ *
+ * @module
  */
 import type { UserspaceBackend } from './backends/userspace/userspace-backend.ts';
 import type { IotSocketApi } from './socket/iot-socket-types.ts';

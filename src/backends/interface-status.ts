@@ -7,6 +7,10 @@
  */
 import type { SocketError } from '../base/socket-error.ts';
 
+/**
+ * The status of a network interface: `disconnected`, `connecting` (also while reconnecting), `local-up` (only a
+ * local address, IPv6 link-local), `global-up` (a global address configured).
+ */
 export type InterfaceStatus = 'disconnected' | 'connecting' | 'local-up' | 'global-up';
 
 /** A status change and why it happened. */

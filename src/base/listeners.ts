@@ -42,14 +42,19 @@ export class StreamEvents {
   private readonly closeCbs = new Listeners<[Error?]>();
   private closeFired = false;
 
+  /** Calls `cb` with each chunk of bytes as it arrives; returns the function that unsubscribes. */
   onData(cb: (bytes: Uint8Array) => void): Unsubscribe {
     return this.dataCbs.add(cb);
   }
 
+  /**
+   * Calls `cb` once when the stream ends (`error` when it ended by a fault); returns the function that unsubscribes.
+   */
   onClose(cb: (error?: Error) => void): Unsubscribe {
     return this.closeCbs.add(cb);
   }
 
+  /** Calls `cb` when a write that returned false has drained; returns the function that unsubscribes. */
   onDrain(cb: () => void): Unsubscribe {
     return this.drainCbs.add(cb);
   }

@@ -41,6 +41,7 @@ export class SocketError extends Error {
     return iotCodeValue(this.code);
   }
 
+  /** Brand check: `instanceof SocketError` holds for instances from any copy of this module. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }

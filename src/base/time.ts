@@ -9,6 +9,7 @@ export type Instant = number;
 
 /** A source of monotonic time. */
 export interface Clock {
+  /** The time now (monotonic ms). */
   now(): Instant;
 }
 
@@ -44,6 +45,7 @@ export class VirtualScheduler implements Scheduler {
     this.epochMs = epochMs;
   }
 
+  /** The virtual time now. */
   now(): Instant {
     return this.time;
   }

@@ -19,6 +19,10 @@ import type { Rng } from '../base/rand.ts';
 import { Listeners } from '../base/listeners.ts';
 import type { ByteStream, ModemInputs, ModemOutputs, Unsubscribe } from './byte-stream.ts';
 
+/**
+ * Damage of one direction of a `ByteFaultInjector`: percentages of bytes corrupted (in bursts), dropped or followed
+ * by an inserted byte.
+ */
 export interface ByteFaultSettings {
   /** Percent of bytes with one bit flipped (0..100). */
   corruptPct?: number;
@@ -32,6 +36,7 @@ export interface ByteFaultSettings {
   direction?: 'rx' | 'tx' | 'both';
 }
 
+/** Counters of a `ByteFaultInjector`. */
 export interface ByteFaultStats {
   corrupted: number;
   dropped: number;
@@ -46,6 +51,11 @@ function pct(v: number | undefined, name: string): number {
   return x / 100;
 }
 
+/**
+ * A `ByteStream` wrapper that damages bytes as a bad serial line does (seeded, counted, in either or both
+ * directions): bits flipped in bursts, bytes dropped or inserted. Close, drain, baud rate and modem lines are the
+ * inner stream's.
+ */
 export class ByteFaultInjector implements ByteStream {
   readonly stats: ByteFaultStats = { corrupted: 0, dropped: 0, inserted: 0, seen: 0 };
   private readonly inner: ByteStream;
@@ -84,6 +94,7 @@ export class ByteFaultInjector implements ByteStream {
     this.tx = dir !== 'rx';
   }
 
+  /** True once the inner stream closed. */
   get closed(): boolean {
     return this.inner.closed;
   }

@@ -43,6 +43,7 @@ export interface BytePipeOptions extends BytePipeEndOptions {
   garbleOnBaudMismatch?: boolean;
 }
 
+/** Counters of one `BytePipeEnd`. */
 export interface BytePipeStats {
   txBytes: number;
   rxBytes: number;
@@ -63,6 +64,7 @@ export interface BytePipeEnd extends ByteStream {
   readonly modemInputs: ModemInputs;
   /** Bytes written but not yet sent. */
   readonly queuedBytes: number;
+  /** The counters of this end now. */
   stats(): BytePipeStats;
 }
 

@@ -30,6 +30,10 @@ export interface ModemInputs {
 }
 
 
+/**
+ * A duplex stream of bytes such as a UART (no frame boundaries). `write` copies what it keeps and never delivers
+ * re-entrantly; bytes arrive in order while open; `onClose` runs once, after the last `onData`.
+ */
 export interface ByteStream {
   /**
    * Queues `bytes` for sending. Returns false when the caller should wait for `onDrain` before

@@ -90,6 +90,7 @@ export interface FaultCounters {
   innerDropped: number;
 }
 
+/** Counters of a `FaultInjector`, per direction. */
 export interface FaultInjectorStats {
   tx: FaultCounters;
   rx: FaultCounters;
@@ -332,6 +333,11 @@ function chance(rng: Rng, pct: number): boolean {
   return rng.nextU32() < pct * PCT_SCALE;
 }
 
+/**
+ * A `Link` that wraps another and damages its traffic in one or both directions (oversize drop, loss, corruption,
+ * duplication, reordering, shaping with delay and jitter), seeded and deterministic on its `Scheduler`'s clock
+ * (after smoltcp's `FaultInjector` and netem).
+ */
 export class FaultInjector implements Link {
   readonly caps: LinkCaps;
   /** @internal */

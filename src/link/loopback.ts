@@ -3,6 +3,7 @@
  */
 import { type CableStats, QueueEnd, checkMtu } from './virtual-cable.ts';
 
+/** Options of `Loopback`. */
 export interface LoopbackOptions {
   /** Default `'ip'`. */
   medium?: 'ethernet' | 'ip';

@@ -34,7 +34,9 @@ export const PcapLinkType = {
 /** Default snapshot length: whole frames up to 64 KiB - 1. */
 export const DEFAULT_SNAPLEN = 65535;
 
+/** Size of the pcap file header (bytes). */
 export const PCAP_GLOBAL_HEADER_LEN = 24;
+/** Size of a pcap record header (bytes). */
 export const PCAP_RECORD_HEADER_LEN = 16;
 
 function checkSnapLen(snapLen: number): number {
@@ -76,6 +78,7 @@ export function pcapRecord(tsMs: number, frame: Uint8Array, snapLen: number = DE
   return out;
 }
 
+/** Options of `PcapCapture`: clock and sink, link type, snap length, epoch and the directions captured. */
 export interface PcapCaptureOptions {
   /** Timestamps come from `clock.now()` (+ `epochMs`). */
   clock: Clock;

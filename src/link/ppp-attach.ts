@@ -17,6 +17,7 @@ import type { Stack } from '../stack/stack.ts';
 import type { Link } from './link.ts';
 import type { PppLink } from './ppp-link.ts';
 
+/** Options of `attachPpp`: interface name, default route, IPv6, router solicitations and the device to add. */
 export interface PppAttachOptions {
   /** Interface name (default `ppp<N>`). */
   name?: string;
@@ -40,6 +41,10 @@ export type PppAttachEvent =
 /** A link attached to a stack. */
 export interface PppAttachment {
   readonly ifIndex: number;
+  /**
+   * Subscribes to the attachment's events (`ipv4-up` with the addresses and DNS servers, `ipv4-down`, `ipv6-up`,
+   * `ipv6-down`); returns the function that unsubscribes.
+   */
   on(listener: (e: PppAttachEvent) => void): Unsubscribe;
   /** Removes the interface from the stack (the link stays open). Idempotent. */
   detach(): void;
@@ -53,6 +58,12 @@ function linkLocal(iid: Uint8Array): Uint8Array {
   return a;
 }
 
+/**
+ * Adds `link` (or `options.device`) to `stack` as an interface and keeps its addresses and routes in step with the
+ * PPP session, as pppd does with the kernel's: IPCP up gives a /32 address, a host route to the peer and (unless
+ * `defaultRoute` is false) the default route; IPV6CP up gives IPv6 with the negotiated link-local address; NCP or
+ * session down removes them.
+ */
 export function attachPpp(stack: Stack, link: PppLink, options: PppAttachOptions = {}): PppAttachment {
   const ifIndex = stack.addInterface(options.device ?? link, { ...(options.name !== undefined ? { name: options.name } : {}) });
   const listeners = new Listeners<[PppAttachEvent]>();

@@ -15,6 +15,7 @@ import { parsePppFrame } from '../wire/ppp/ppp-packet.ts';
 import { pcapGlobalHeader, PcapLinkType, pcapRecord } from './pcap-writer.ts';
 import type { PppFrameTap } from './ppp-link.ts';
 
+/** Options of `pppCaptureTap`: clock, sink, link type and epoch. */
 export interface PppCaptureOptions {
   /** Timestamps: `clock.now()` + `epochMs`. */
   clock: Clock;

@@ -57,6 +57,11 @@ export interface PppLinkStats extends StreamLinkStats {
   decoder: HdlcDecoderStats;
 }
 
+/**
+ * PPP (RFC 1661) in HDLC-like framing (RFC 1662) over any `ByteStream`, as a `Link` of medium `'ip'`: one
+ * `PppSession` in either role; bad frames dropped and counted; IP packets pass once their NCP is Opened. The session
+ * starts at `open()`.
+ */
 export class PppLink extends StreamLink {
   readonly session: PppSession;
   private readonly scheduler: Scheduler;
@@ -117,6 +122,10 @@ export class PppLink extends StreamLink {
     return { ...this.counters, session: { ...this.session.stats }, decoder: this.decoder.stats() };
   }
 
+  /**
+   * Sends an IP packet through the session; false (dropped and counted) when its NCP is not Opened, it exceeds the
+   * peer's MRU, the link is closed or the backlog is full.
+   */
   transmit(_now: number, packet: Uint8Array): boolean {
     if (this.closed || this.stream.closed) return this.drop('droppedClosed');
     const before = this.counters.dropped;

@@ -30,6 +30,7 @@ import { WakeSet } from './wake-set.ts';
 /** The IPv6 MTU a 6LoWPAN link offers (RFC 4944 §4). */
 export const LOWPAN_IPV6_MTU = 1280;
 
+/** Options of `RadioLink`. */
 export interface RadioLinkOptions {
   /** Receive ring bound in frames (default 64). */
   queueFrames?: number;
@@ -60,6 +61,12 @@ export interface RadioTxStatus {
   readonly seq: number | undefined;
 }
 
+/**
+ * A `Link` (medium `'ieee802154'`, MTU 1280) over one node of the simulated 802.15.4 medium: `new
+ * RadioLink(medium.attach({ extended, short, pan }))`. Received frames wait in a bounded ring; `transmit` queues a
+ * frame for the air (false when the port refuses it), and the MAC outcome comes later through `onTxStatus` and the
+ * stats.
+ */
 export class RadioLink implements Link {
   readonly caps: LinkCaps;
   readonly port: RadioPort;
@@ -166,6 +173,7 @@ export class RadioLink implements Link {
     this.port.close();
   }
 
+  /** A copy of the counters now. */
   stats(): RadioLinkStats {
     return { ...this.counters };
   }

@@ -39,6 +39,7 @@ const ACK_AIR_BYTES = 11;
 /** Short addresses that mean "none" (0xfffe: associated without a short address) or broadcast. */
 const SHORT_NONE = 0xfffe;
 
+/** Options of `RadioMedium`: clock, randomness, bit rate, MAC retries and timing, CSMA back-off and queue bounds. */
 export interface RadioMediumOptions {
   scheduler: Scheduler;
   /** Loss draws and back-offs. */
@@ -63,6 +64,7 @@ export interface RadioAddress {
 /** Outcome of a send: acknowledged (unicast with AR), or just sent (broadcast, no AR), or given up. */
 export type RadioTxResult = 'acked' | 'sent' | 'no-ack';
 
+/** Counters of a `RadioMedium`, for the whole medium. */
 export interface RadioStats {
   framesSent: number;
   attempts: number;
@@ -132,6 +134,9 @@ export class RadioPort {
     return this.closed ? 0 : Math.max(0, this.medium.queueFrames - this.queue.length);
   }
 
+  /**
+   * Detaches the node: pending timers stop and queued frames are dropped (their outcome never reported); idempotent.
+   */
   close(): void {
     this.closed = true;
     this.timer?.();

@@ -39,6 +39,10 @@ export interface SlipLinkStats extends StreamLinkStats {
   decoder: SlipDecoderStats;
 }
 
+/**
+ * A `Link` (medium `'ip'`) carrying IP packets in SLIP framing (RFC 1055) over any `ByteStream`, with a bounded
+ * transmit backlog and receive queue; drops are counted, never thrown.
+ */
 export class SlipLink extends StreamLink {
   private readonly encoder = new SlipEncoder();
   private readonly decoder: SlipDecoder;
@@ -55,6 +59,10 @@ export class SlipLink extends StreamLink {
     return { ...this.counters, decoder: this.decoder.stats() };
   }
 
+  /**
+   * Encodes and writes one packet; false (dropped and counted) when it exceeds the MTU, the link or stream is
+   * closed, or the backlog is full.
+   */
   transmit(_now: Instant, frame: Uint8Array): boolean {
     if (this.closed || this.stream.closed) return this.drop('droppedClosed');
     if (frame.length > this.caps.mtu) return this.drop('droppedOversize');

@@ -157,6 +157,7 @@ export abstract class StreamLink implements Link {
     return true;
   }
 
+  /** Counts a dropped packet under `reason`; returns false (for `transmit`). */
   protected drop(reason: StreamLinkDrop): false {
     this.counters.dropped++;
     this.counters[reason]++;

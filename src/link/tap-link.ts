@@ -32,6 +32,7 @@ import { ALWAYS_UP } from './carrier.ts';
 import type { Link, LinkCaps, LinkState, LinkStats } from './link.ts';
 import { WakeSet } from './wake-set.ts';
 
+/** Options of `TapLink.open`: TUN instead of TAP, MTU, frames per native read. */
 export interface TapLinkOptions {
   /** TUN (bare IP packets, medium `'ip'`) instead of TAP (Ethernet). Default false. */
   readonly tun?: boolean;
@@ -68,6 +69,11 @@ function errnoName(e: unknown): string {
   return typeof code === 'string' ? code : 'EIO';
 }
 
+/**
+ * A `Link` over a Linux TAP (Ethernet) or TUN (IP) interface through the project's N-API addon: a non-blocking fd on
+ * a `uv_poll` on the main loop, batched reads into one preallocated area (views valid until the next `receive()`),
+ * one write per frame, refused writes dropped and counted. Needs Linux and `npm run build:native`.
+ */
 export class TapLink implements Link {
   readonly caps: LinkCaps;
   /** Always up (see the module comment). */
@@ -151,6 +157,7 @@ export class TapLink implements Link {
     return this.counters;
   }
 
+  /** True once `close()` was called. */
   get closed(): boolean {
     return this.handle === undefined;
   }

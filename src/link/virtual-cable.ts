@@ -19,6 +19,7 @@ import { WakeSet } from './wake-set.ts';
 /** Ethernet II header bytes counted on top of the MTU on an `'ethernet'` medium. */
 export const ETHERNET_HEADER_LEN = 14;
 
+/** Options of `createCable`. */
 export interface CableOptions {
   /** Largest IP packet (default 1500): frames up to mtu + 14 bytes on Ethernet, mtu on `'ip'`. */
   mtu?: number;
@@ -42,6 +43,7 @@ export interface CableStats extends LinkStats {
 
 /** One end of a cable: a `Link` plus its counters. */
 export interface CableEnd extends Link {
+  /** A copy of this end's counters. */
   stats(): CableStats;
   /** Frames waiting in this end's receive queue. */
   readonly queued: number;

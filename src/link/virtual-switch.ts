@@ -19,6 +19,7 @@ import type { Link, LinkCaps, LinkStats } from './link.ts';
 import { ETHERNET_HEADER_LEN, checkMtu } from './virtual-cable.ts';
 import { WakeSet } from './wake-set.ts';
 
+/** Options of `VirtualSwitch`. */
 export interface SwitchOptions {
   /** Largest IP packet (default 1500): frames up to mtu + 14 bytes. */
   mtu?: number;
@@ -37,6 +38,7 @@ export interface SwitchPortStats extends LinkStats {
   droppedEgress: number;
 }
 
+/** Counters of a `VirtualSwitch`. */
 export interface SwitchStats {
   /** Unicast frames sent to exactly one learned port. */
   forwarded: number;
@@ -54,6 +56,7 @@ export interface SwitchStats {
   droppedEgress: number;
 }
 
+/** One learned MAC table entry. */
 export interface MacTableEntry {
   /** `aa:bb:cc:dd:ee:ff`. */
   mac: string;
@@ -162,6 +165,7 @@ export class SwitchPort implements Link {
     this.sw.detach(this);
   }
 
+  /** A copy of this port's counters. */
   stats(): SwitchPortStats {
     return { ...this.counters };
   }
@@ -172,6 +176,11 @@ export class SwitchPort implements Link {
   }
 }
 
+/**
+ * A virtual Ethernet learning switch (802.1D transparent bridging, no spanning tree): each `port()` is a `Link`;
+ * unicast goes to the learned port, broadcast, multicast and unknown destinations are flooded; entries age out after
+ * `agingMs`.
+ */
 export class VirtualSwitch {
   readonly caps: LinkCaps;
   private readonly maxPorts: number;
@@ -213,6 +222,7 @@ export class VirtualSwitch {
     return this.open.length;
   }
 
+  /** A copy of the switch's counters. */
   stats(): SwitchStats {
     return { ...this.counters };
   }

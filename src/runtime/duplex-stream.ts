@@ -31,11 +31,13 @@ export class DuplexByteStream extends StreamEvents {
     duplex.on('close', () => this.finish(undefined));
   }
 
+  /** Writes a copy of `bytes` to the Duplex; false when it asks to wait for drain, or when closed (bytes dropped). */
   write(bytes: Uint8Array): boolean {
     if (this.closed || this.duplex.destroyed || this.duplex.writableEnded) return false;
     return this.duplex.write(Buffer.from(bytes));
   }
 
+  /** Ends and destroys the Duplex; idempotent. */
   close(): void {
     if (this.closed) return;
     this.duplex.end();

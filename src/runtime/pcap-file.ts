@@ -7,7 +7,9 @@
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 
+/** A pcap file being written: `sink` appends a chunk. */
 export interface FileSink {
+  /** Appends one chunk to the file (synchronous write; nothing after `close()`). */
   sink: (chunk: Uint8Array) => void;
   /** Flushes to disk and closes the file. Idempotent. */
   close(): Promise<void>;

@@ -91,6 +91,10 @@ export class PtyMaster extends StreamEvents {
     return this.queued;
   }
 
+  /**
+   * Writes what the pty takes at once and queues the rest; false when the queue reached its high-water mark (wait
+   * for drain), the write failed or the master is closed.
+   */
   write(bytes: Uint8Array): boolean {
     if (this.closed) return false;
     if (bytes.length > 0) {
@@ -117,6 +121,7 @@ export class PtyMaster extends StreamEvents {
     return true;
   }
 
+  /** Closes the master (queued bytes are dropped); the pair ends. Idempotent. */
   close(): void {
     this.finish(undefined);
   }

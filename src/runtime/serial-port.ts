@@ -12,6 +12,7 @@
 import { SerialPort } from 'serialport';
 import { StreamEvents } from '../base/listeners.ts';
 
+/** Options of `openSerialPort`. */
 export interface SerialPortOptions {
   /** Line rate, bits per second (default 115 200). */
   baudRate?: number;
@@ -53,22 +54,26 @@ export class SerialByteStream extends StreamEvents {
     return this.port.path;
   }
 
+  /** The line rate now, bits per second. */
   get baudRate(): number {
     return this.currentBaud;
   }
 
+  /** Writes a copy of `bytes`; false when closed (bytes dropped) or when serialport asks to wait for drain. */
   write(bytes: Uint8Array): boolean {
     if (this.closed) return false;
     // serialport may keep the buffer until written: hand it a copy.
     return this.port.write(Buffer.from(bytes));
   }
 
+  /** Closes the port; idempotent. */
   close(): void {
     if (this.closed) return;
     if (this.port.isOpen) this.port.close(() => undefined);
     this.finish(undefined);
   }
 
+  /** Changes the line rate; rejects with serialport's error. */
   setBaudRate(baud: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.port.update({ baudRate: baud }, (e) => {
@@ -81,6 +86,7 @@ export class SerialByteStream extends StreamEvents {
     });
   }
 
+  /** Sets RTS and/or DTR; rejects with serialport's error. */
   setModemOutputs(lines: { rts?: boolean; dtr?: boolean }): Promise<void> {
     return new Promise((resolve, reject) => {
       this.port.set({ ...(lines.rts !== undefined ? { rts: lines.rts } : {}), ...(lines.dtr !== undefined ? { dtr: lines.dtr } : {}) }, (e) =>
@@ -89,6 +95,7 @@ export class SerialByteStream extends StreamEvents {
     });
   }
 
+  /** Reads CTS, DSR and DCD; rejects with serialport's error. */
   getModemInputs(): Promise<SerialModemInputs> {
     return new Promise((resolve, reject) => {
       this.port.get((e, bits) => {

@@ -36,6 +36,7 @@ export interface PolledStack {
   readonly openSockets: number;
 }
 
+/** Options of `StackRunner`. */
 export interface StackRunnerOptions {
   /** Clock and timers (default: the real `systemScheduler`). */
   scheduler?: Scheduler;
@@ -54,6 +55,11 @@ const KEEPALIVE_MS = 0x3fffffff;
 /** Largest delay `setTimeout` honours (2^31 - 1 ms); Node fires at once beyond it. */
 const MAX_TIMER_MS = 0x7fffffff;
 
+/**
+ * The one loop that drives a userspace stack in real (or virtual) time: coalesced wake-ups become one poll soon (a
+ * microtask, at most one per event-loop turn), one timer for `stack.pollAt()`, and while sockets are open one ref'd
+ * handle keeps Node alive (nothing else does).
+ */
 export class StackRunner {
   readonly scheduler: Scheduler;
   private readonly stack: PolledStack;

@@ -223,6 +223,7 @@ export class SocketDuplex extends Duplex {
     else this.once('finish', () => this.destroy());
   }
 
+  /** `node:stream` hook: pulls the next chunk from the socket. */
   override _read(_size: number): void {
     if (this.#pulling) {
       this.#wanted = true;
@@ -253,10 +254,12 @@ export class SocketDuplex extends Duplex {
     }
   }
 
+  /** `node:stream` hook: writes one chunk to the socket. */
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     this.#withSocket(callback, (socket) => socket.write(chunk));
   }
 
+  /** `node:stream` hook: writes buffered chunks to the socket as one. */
   override _writev(
     chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>,
     callback: (error?: Error | null) => void,
@@ -265,10 +268,12 @@ export class SocketDuplex extends Duplex {
     this.#withSocket(callback, (socket) => socket.write(data));
   }
 
+  /** `node:stream` hook: half-closes the socket (FIN) after the last write. */
   override _final(callback: (error?: Error | null) => void): void {
     this.#withSocket(callback, (socket) => socket.end());
   }
 
+  /** `node:stream` hook: closes the socket (abortively when `error` is set). */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#cancelIdle?.();
     this.#cancelIdle = undefined;

@@ -172,6 +172,10 @@ export class IotSocketLayer {
 
   // ---- Create -------------------------------------------------------------
 
+  /**
+   * Create: validates `af`/`type`/`protocol` (`EINVAL`, `ENOTSUP`) and opens a backend socket; its id (>= 1) or a
+   * code.
+   */
   async create(af: unknown, type: unknown, protocol: unknown): Promise<number> {
     if (af !== IOT_SOCKET_AF_INET && af !== IOT_SOCKET_AF_INET6) return IOT_SOCKET_EINVAL;
     if (type !== IOT_SOCKET_SOCK_STREAM && type !== IOT_SOCKET_SOCK_DGRAM) return IOT_SOCKET_EINVAL;
@@ -229,6 +233,10 @@ export class IotSocketLayer {
 
   // ---- Bind / Listen --------------------------------------------------------
 
+  /**
+   * Bind (spec §5): `ESOCK` for an unknown id, `EINVAL` for bad arguments or a second bind, `EADDRINUSE` from the
+   * backend.
+   */
   async bind(socket: unknown, ip: unknown, ipLen: unknown, port: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (!isBytes(ip) || !isUint32(ipLen) || (ipLen !== 4 && ipLen !== 16) || ip.length < ipLen) return IOT_SOCKET_EINVAL;
@@ -247,6 +255,7 @@ export class IotSocketLayer {
     return r;
   }
 
+  /** Listen: a bound stream socket starts listening (`backlog` >= 1). */
   async listen(socket: unknown, backlog: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (!isInt32(backlog) || backlog < 1) return IOT_SOCKET_EINVAL;
@@ -263,6 +272,10 @@ export class IotSocketLayer {
 
   // ---- Accept ---------------------------------------------------------------
 
+  /**
+   * Accept: waits (unless non-blocking or `SO_RCVTIMEO` expires: `EAGAIN`) for a connection; its new id, the peer
+   * written into `ip`/`ipLen`/`port`.
+   */
   async accept(socket: unknown, ip: unknown, ipLen: unknown, port: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (!outArgsTypesOk(ip, ipLen, port)) return IOT_SOCKET_EINVAL;
@@ -296,6 +309,10 @@ export class IotSocketLayer {
 
   // ---- Connect --------------------------------------------------------------
 
+  /**
+   * Connect: blocking by default (bounded by the backend's connect timeout: `ETIMEDOUT`); non-blocking:
+   * `EINPROGRESS`, then `EALREADY`, then `EISCONN` or the error.
+   */
   async connect(socket: unknown, ip: unknown, ipLen: unknown, port: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (!isBytes(ip) || !isUint32(ipLen) || (ipLen !== 4 && ipLen !== 16) || ip.length < ipLen) return IOT_SOCKET_EINVAL;
@@ -407,6 +424,10 @@ export class IotSocketLayer {
 
   // ---- Recv / RecvFrom --------------------------------------------------------
 
+  /**
+   * Recv and RecvFrom (`from`): bytes into `buf`, waiting as the socket's mode and `SO_RCVTIMEO` say; `len == 0`
+   * polls readiness.
+   */
   async recv(socket: unknown, buf: unknown, len: unknown, from: boolean, ip: unknown, ipLen: unknown, port: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (!isUint32(len)) return IOT_SOCKET_EINVAL;
@@ -443,6 +464,10 @@ export class IotSocketLayer {
 
   // ---- Send / SendTo ----------------------------------------------------------
 
+  /**
+   * Send and SendTo (`to`): bytes from `buf`, waiting for room as the socket's mode and `SO_SNDTIMEO` say; `len ==
+   * 0` polls readiness.
+   */
   async send(socket: unknown, buf: unknown, len: unknown, to: boolean, ip: unknown, ipLen: unknown, port: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (!isUint32(len)) return IOT_SOCKET_EINVAL;
@@ -544,6 +569,7 @@ export class IotSocketLayer {
 
   // ---- GetSockName / GetPeerName ----------------------------------------------
 
+  /** GetSockName (`peer` false) and GetPeerName (`peer` true). */
   async getName(socket: unknown, ip: unknown, ipLen: unknown, port: unknown, peer: boolean): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (!outArgsTypesOk(ip, ipLen, port)) return IOT_SOCKET_EINVAL;
@@ -572,6 +598,7 @@ export class IotSocketLayer {
 
   // ---- GetOpt / SetOpt ----------------------------------------------------------
 
+  /** GetOpt: `SO_RCVTIMEO`, `SO_SNDTIMEO` (ms, 0 = forever), `SO_KEEPALIVE`, `SO_TYPE`; other ids are `EINVAL`. */
   async getOpt(socket: unknown, optId: unknown, optVal: unknown, optLen: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (optId !== IOT_SOCKET_SO_RCVTIMEO && optId !== IOT_SOCKET_SO_SNDTIMEO && optId !== IOT_SOCKET_SO_KEEPALIVE && optId !== IOT_SOCKET_SO_TYPE) {
@@ -588,6 +615,7 @@ export class IotSocketLayer {
     return 0;
   }
 
+  /** SetOpt: `IO_FIONBIO` (non-blocking), `SO_RCVTIMEO`, `SO_SNDTIMEO` (ms), `SO_KEEPALIVE`; other ids are `EINVAL`. */
   async setOpt(socket: unknown, optId: unknown, optVal: unknown, optLen: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     if (optId !== IOT_SOCKET_IO_FIONBIO && optId !== IOT_SOCKET_SO_RCVTIMEO && optId !== IOT_SOCKET_SO_SNDTIMEO && optId !== IOT_SOCKET_SO_KEEPALIVE) {
@@ -617,6 +645,7 @@ export class IotSocketLayer {
 
   // ---- Close ------------------------------------------------------------------
 
+  /** Close: frees the id at once; waits blocked on it end with `ESOCK`; 0 or `ESOCK`. */
   async close(socket: unknown): Promise<number> {
     if (!plausibleId(socket)) return IOT_SOCKET_ESOCK;
     const rec = this.socks.get(socket);
@@ -662,6 +691,10 @@ export class IotSocketLayer {
 
   // ---- GetHostByName ------------------------------------------------------------
 
+  /**
+   * GetHostByName: through the backend's resolver; names of 1-255 UTF-8 bytes, `af` `IOT_SOCKET_AF_INET` or
+   * `IOT_SOCKET_AF_INET6`.
+   */
   async getHostByName(name: unknown, af: unknown, ip: unknown, ipLen: unknown): Promise<number> {
     if (typeof name !== 'string' || name.length === 0 || utf8Length(name) > MAX_NAME_BYTES) return IOT_SOCKET_EINVAL;
     if (af !== IOT_SOCKET_AF_INET && af !== IOT_SOCKET_AF_INET6) return IOT_SOCKET_EINVAL;

@@ -181,46 +181,60 @@ export class IotSocketMux implements IotSocketApi {
 
   // ---- The 15 functions ------------------------------------------------------------
 
+  /** Create on the table registered now; `ERROR` when none is. */
   socketCreate(af: number, type: number, protocol: number): Promise<number> {
     const api = this.api;
     return api === null ? ERROR : this.adopting(api, invoke(api, (a) => a.socketCreate(af, type, protocol)));
   }
+  /** Bind on the socket's own table. */
   socketBind(socket: number, ip: Bytes, ip_len: number, port: number): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketBind(s, ip, ip_len, port));
   }
+  /** Listen on the socket's own table. */
   socketListen(socket: number, backlog: number): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketListen(s, backlog));
   }
+  /** Accept on the socket's own table; the accepted socket belongs to that table too. */
   socketAccept(socket: number, ip: Bytes, ip_len: NumRef, port: NumRef): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketAccept(s, ip, ip_len, port), true);
   }
+  /** Connect on the socket's own table. */
   socketConnect(socket: number, ip: Bytes, ip_len: number, port: number): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketConnect(s, ip, ip_len, port));
   }
+  /** Recv on the socket's own table. */
   socketRecv(socket: number, buf: Bytes, len: number): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketRecv(s, buf, len));
   }
+  /** RecvFrom on the socket's own table. */
   socketRecvFrom(socket: number, buf: Bytes, len: number, ip: Bytes, ip_len: NumRef, port: NumRef): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketRecvFrom(s, buf, len, ip, ip_len, port));
   }
+  /** Send on the socket's own table. */
   socketSend(socket: number, buf: Bytes, len: number): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketSend(s, buf, len));
   }
+  /** SendTo on the socket's own table. */
   socketSendTo(socket: number, buf: Bytes, len: number, ip: Bytes, ip_len: number, port: number): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketSendTo(s, buf, len, ip, ip_len, port));
   }
+  /** GetSockName on the socket's own table. */
   socketGetSockName(socket: number, ip: Bytes, ip_len: NumRef, port: NumRef): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketGetSockName(s, ip, ip_len, port));
   }
+  /** GetPeerName on the socket's own table. */
   socketGetPeerName(socket: number, ip: Bytes, ip_len: NumRef, port: NumRef): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketGetPeerName(s, ip, ip_len, port));
   }
+  /** GetOpt on the socket's own table. */
   socketGetOpt(socket: number, opt_id: number, opt_val: Bytes, opt_len: NumRef): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketGetOpt(s, opt_id, opt_val, opt_len));
   }
+  /** SetOpt on the socket's own table. */
   socketSetOpt(socket: number, opt_id: number, opt_val: Bytes, opt_len: number): Promise<number> {
     return this.onSocket(socket, (a, s) => a.socketSetOpt(s, opt_id, opt_val, opt_len));
   }
+  /** Close on the socket's own table; the id is forgotten once closed. */
   socketClose(socket: number): Promise<number> {
     const entry = this.api === null ? undefined : this.byId.get(socket);
     const result = this.onSocket(socket, (a, s) => a.socketClose(s));
@@ -230,6 +244,7 @@ export class IotSocketMux implements IotSocketApi {
       return r;
     });
   }
+  /** GetHostByName on the table registered now; `ERROR` when none is. */
   socketGetHostByName(name: string | null | undefined, af: number, ip: Bytes, ip_len: NumRef): Promise<number> {
     return this.call((a) => a.socketGetHostByName(name, af, ip, ip_len));
   }

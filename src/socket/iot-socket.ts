@@ -29,6 +29,8 @@
  * This module holds the one piece of process-wide state of iotnet, the mux with the
  * registered table (C has the same global). Code that needs several independent
  * instances uses `IotSocketMux` or `createIotSocketApi(backend)` directly.
+ *
+ * @module
  */
 import { IotSocketMux, type IotSocketMuxSocket } from './iot-socket-mux.ts';
 import type { Bytes, IotSocketApi, NumRef } from './iot-socket-types.ts';

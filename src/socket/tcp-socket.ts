@@ -123,6 +123,7 @@ export class TcpSocket implements AsyncIterable<Uint8Array> {
     return this.#ctx.scheduler;
   }
 
+  /** True once `close()` or `destroy()` was called. */
   get closed(): boolean {
     return this.#state !== 'open';
   }

@@ -118,6 +118,10 @@ export const MAX_UDP4_PAYLOAD = 65507;
 /** The limited broadcast address 255.255.255.255 as a uint32. */
 export const IPV4_BROADCAST = 0xffffffff;
 
+/**
+ * Options of `Stack`: randomness, name, receive batch, TTL, ARP, reassembly, ICMP error rate, UDP queues and limits,
+ * pings, IP ID table, IPv6 settings and the router role.
+ */
 export interface StackOptions {
   /** Randomness: ephemeral ports, IP IDs, ping identifiers, MACs not given. */
   rng: Rng;
@@ -152,6 +156,10 @@ export interface StackOptions {
   forwarding?: ForwardingOption;
 }
 
+/**
+ * Options of `Stack.addInterface`: name, MAC, IPv4 address and gateway, MTU, checksum offload, initial state, IPv6
+ * and 6LoWPAN settings.
+ */
 export interface InterfaceOptions {
   /** Default `if<N>`. */
   name?: string;
@@ -224,6 +232,7 @@ export interface DropCounters {
   internalError: number;
 }
 
+/** Counters of a `Stack`: frames and bytes, then per protocol, and `drops` by reason. */
 export interface StackStats {
   rxFrames: number;
   rxBytes: number;
@@ -414,6 +423,7 @@ export interface PingResult {
   readonly icmpCode?: number;
 }
 
+/** Options of `Stack.ping`: size or data, TTL, timeout, outgoing interface and DF. */
 export interface PingOptions {
   /** Echo data bytes (default 56); ignored when `data` is given. */
   size?: number;
@@ -635,6 +645,11 @@ function newStats(): StackStats {
 
 // ------------------------------------------------------------------------------------
 
+/**
+ * The userspace TCP/IP stack: one instance is one host (or router) with its interfaces, routes, ARP and neighbour
+ * caches, reassembly, ICMP, UDP and a slot for TCP (`setTcp`). Pure: no I/O, no timers, no clock; a runner calls
+ * `poll(now)` on wake-ups and at `pollAt()`. Bad input is counted in `stats.drops` and dropped, never thrown.
+ */
 export class Stack {
   readonly name: string;
   readonly stats: StackStats = newStats();

@@ -17,6 +17,8 @@
  *
  * The settings are the plain-data `TlsOptions` shared with the MQTT client and the
  * cloud presets.
+ *
+ * @module
  */
 export type { PemSource, TlsOptions } from './tls-options.ts';
 export { connectTls, connectTlsDuplex, type ConnectTlsOptions } from './connect-tls.ts';

@@ -7,6 +7,7 @@
 /** PEM material: the text itself, its bytes, or a file to read when connecting. */
 export type PemSource = string | Uint8Array | { readonly file: string };
 
+/** TLS settings of iotnet's secure sockets, the MQTT client and the cloud presets: plain data, no Node types. */
 export interface TlsOptions {
   /** Trusted root certificates (PEM, one or several). Default: Node's bundled Mozilla roots. */
   readonly ca?: PemSource | readonly PemSource[];

@@ -91,6 +91,11 @@ const OUTCOME_KEY: Readonly<Record<DnsOutcome, keyof DnsServerStats>> = Object.f
 const MAX_TCP_BUFFERED = 2 * (2 + 65_535);
 const PORT_TRIES = 8;
 
+/**
+ * A small authoritative DNS server over `Network` (so on any backend): UDP and TCP (RFC 7766 framing) on one port,
+ * answers from its zones (NXDOMAIN, NODATA, REFUSED outside them, TC over UDP when too big); malformed input is
+ * answered FORMERR or dropped and counted. Start it with `startDnsServer`.
+ */
 export class DnsServer {
   /** The port served (UDP and TCP). */
   readonly port: number;

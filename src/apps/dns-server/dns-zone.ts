@@ -81,6 +81,10 @@ function utf8Bytes(s: string): number {
   return new TextEncoder().encode(s).length;
 }
 
+/**
+ * One authoritative zone built from a simple record table (relative or absolute names, `@` for the apex, wildcards),
+ * validated when built: a bad table throws `RangeError`.
+ */
 export class DnsZone {
   /** The apex in comparison form. */
   readonly origin: string;

@@ -273,14 +273,17 @@ export class AtSimPort {
     return this.#ready;
   }
 
+  /** Marks boot complete (input accepted) or not (input ignored, or answered `busy` per `preBoot`). */
   setReady(ready: boolean): void {
     this.#ready = ready;
   }
 
+  /** Whether command echo (`ATE1`) is on. */
   get echo(): boolean {
     return this.#echo;
   }
 
+  /** Turns command echo on or off. */
   setEcho(on: boolean): void {
     this.#echo = on;
   }
@@ -306,6 +309,7 @@ export class AtSimPort {
     return () => this.#drainCbs.delete(cb);
   }
 
+  /** True once the port closed. */
   get closed(): boolean {
     return this.#closed;
   }

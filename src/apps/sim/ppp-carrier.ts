@@ -21,6 +21,10 @@ import type { SecretLookup } from '../../stack/ppp/ppp-auth-common.ts';
 import type { Stack } from '../../stack/stack.ts';
 import type { SimDataCall, SimDataCallHandler, SimDataSession } from './quectel/quectel-data-mode.ts';
 
+/**
+ * Options of `pppCarrier`: the carrier stack, clock, randomness, gateway address, DNS servers handed out,
+ * authentication secrets and capture.
+ */
 export interface PppCarrierOptions {
   /** The carrier's stack (usually with `forwarding: true`). */
   stack: Stack;
@@ -51,6 +55,11 @@ export interface PppCarrier {
   readonly stats: PppCarrierStats;
 }
 
+/**
+ * The network side of a simulated modem's data calls (`QuectelSimOptions.dataCall`): each call gets our PPP server
+ * role on the call's stream, attached to the carrier `Stack` (the operator's gateway), handing out the call's PDP
+ * address and `dnsServers`; when PPP ends the call is hung up.
+ */
 export function pppCarrier(o: PppCarrierOptions): PppCarrier {
   const stats: PppCarrierStats = { calls: 0, up: 0, pppEnded: 0 };
   const handler = (call: SimDataCall): SimDataSession | undefined => {

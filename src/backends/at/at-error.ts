@@ -49,6 +49,7 @@ export class AtError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /** Brand check: `instanceof AtError` holds for instances from any copy of this module. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }

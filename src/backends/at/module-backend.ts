@@ -22,6 +22,7 @@ import { ModuleUdpSocket } from './module-udp-socket.ts';
 
 export type { ModuleBackendStats } from './module-env.ts';
 
+/** Options of `createModuleBackend`: clock, randomness and per-socket buffer sizes. */
 export interface ModuleBackendOptions {
   /** The clock for deadlines and retry pauses (the driver's). */
   readonly scheduler: Scheduler;

@@ -36,9 +36,14 @@ import { DataChannel } from './data-channel.ts';
 
 /** Where DNS servers learnt from IPCP go (the userspace backend's resolver). */
 export interface DnsSink {
+  /** Takes the DNS servers IPCP negotiated (IPv4 literals). */
   setDnsServers(servers: readonly string[]): void;
 }
 
+/**
+ * Options of `CellularDialup`: the modem's serial line, the clock, randomness, the userspace stack the PPP link
+ * joins, and the dial settings.
+ */
 export interface CellularDialupOptions {
   /** The modem's serial line. */
   stream: ByteStream;
@@ -118,6 +123,13 @@ interface Call {
 
 const DEFAULT_ECHO = { echoIntervalMs: 20_000, echoFailures: 3 };
 
+/**
+ * A cellular interface over dial-up PPP: 3GPP 27.007 bring-up of a Quectel modem, the dial, PPP under the userspace
+ * `Stack`, the hang-up, and redial with exponential back-off (1 s doubling to 60 s, ±20 % jitter) until
+ * `disconnect()`.
+ * `connect()` resolves at `global-up`; rejects with the bring-up's failure, after `dialAttempts` failed dials, or
+ * `EISCONN` when connected; `disconnect()` rejects with `ENOTCONN` when disconnected.
+ */
 export class CellularDialup {
   readonly modem: QuectelModem;
   readonly stats: CellularDialupStats = { dials: 0, dialFailures: 0, calls: 0, drops: 0, redials: 0 };
@@ -163,6 +175,7 @@ export class CellularDialup {
     );
   }
 
+  /** The status now (`disconnected` at first). */
   get status(): InterfaceStatus {
     return this.statusValue;
   }
@@ -177,6 +190,7 @@ export class CellularDialup {
     return this.dnsValue;
   }
 
+  /** The modem's IMEI (from `AT+CGSN`), once read. */
   get imei(): string | undefined {
     return this.modem.imei;
   }
@@ -191,6 +205,10 @@ export class CellularDialup {
     return this.call?.attachment.ifIndex;
   }
 
+  /**
+   * Subscribes to `status`, `ppp`, `modem`, `registration` or `signal` events; returns the function that
+   * unsubscribes.
+   */
   on<K extends keyof CellularDialupEventMap>(event: K, cb: (value: CellularDialupEventMap[K]) => void): Unsubscribe {
     return (this.listeners[event] as Listeners<[CellularDialupEventMap[K]]>).add(cb);
   }

@@ -31,6 +31,7 @@ import type { DnsServerAddress } from './dns-servers.ts';
 
 /** Where the resolver gets its sockets: any `SocketBackend`, or a backend's internal factory. */
 export interface DnsSocketFactory {
+  /** A new non-blocking socket (a `CoreSocket`) or a negative IoT Socket code. */
   createSocket(af: Af, type: SockType): CoreSocket | number;
 }
 

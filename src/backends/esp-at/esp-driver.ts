@@ -64,6 +64,7 @@ interface Link {
   closing: Promise<void> | undefined;
 }
 
+/** Options of the ESP-AT socket driver: backend name, ephemeral UDP ports, local-port queries. */
 export interface EspDriverOptions {
   /** Backend name (default the module's). */
   readonly name?: string;

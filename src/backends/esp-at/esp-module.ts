@@ -47,6 +47,10 @@ export interface EspTimeouts {
   readonly sendGrace: number;
 }
 
+/**
+ * Default deadlines of an ESP-AT module in ms (`EspTimeouts`: 2 s for most commands, 20 s to join or connect, 60 s
+ * for SSL, 15 s for DNS and scans, 5 s to send or close, 10 s to boot, ...).
+ */
 export const ESP_DEFAULT_TIMEOUTS: EspTimeouts = {
   misc: 2000,
   join: 20_000,
@@ -62,6 +66,7 @@ export const ESP_DEFAULT_TIMEOUTS: EspTimeouts = {
   sendGrace: 1000,
 };
 
+/** Options of `EspAtModule`: the serial line, the clock, and the line-rate, reset and deadline settings. */
 export interface EspAtModuleOptions {
   readonly stream: ByteStream;
   readonly scheduler: Scheduler;
@@ -193,6 +198,7 @@ export class EspAtModule {
     return this.dialectValue;
   }
 
+  /** The module's state now (`EspModuleState`). */
   get state(): EspModuleState {
     return this.stateValue;
   }

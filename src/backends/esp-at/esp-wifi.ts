@@ -64,8 +64,10 @@ export interface WifiEvent {
   readonly requested: boolean;
 }
 
+/** Wi-Fi station events: `connected` (associated), `got-ip`, `disconnected`. */
 export type WifiEventName = 'connected' | 'got-ip' | 'disconnected';
 
+/** Options of `EspWifi`: automatic re-join after a drop. */
 export interface EspWifiOptions {
   /** Join again with the stored credentials when no address came back this long after a drop; default 30 s. */
   readonly rejoinAfterMs?: number;
@@ -129,6 +131,7 @@ export class EspWifi {
     );
   }
 
+  /** The station's status now (`WifiStatus`). */
   get status(): WifiStatus {
     return this.statusValue;
   }

@@ -31,6 +31,7 @@ export interface EspAt {
   readonly backend: ModuleBackend;
 }
 
+/** Options of `createEspAt`: those of the module plus its Wi-Fi face, its socket driver and its socket backend. */
 export interface CreateEspAtOptions extends EspAtModuleOptions {
   readonly wifi?: EspWifiOptions;
   readonly driver?: EspDriverOptions;

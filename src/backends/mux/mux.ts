@@ -28,6 +28,7 @@ import type { NetworkInterface } from '../netif/network-interface.ts';
 import { MuxSocket, type MuxSocketOwner } from './mux-socket.ts';
 import { probeOnce } from './mux-probe.ts';
 
+/** Health probes of `MuxOptions.probe`: a TCP connect to `host:port` through each interface. */
 export interface MuxProbeOptions {
   /** A host every interface should reach (an address literal). */
   host: string;
@@ -40,6 +41,7 @@ export interface MuxProbeOptions {
   failures?: number;
 }
 
+/** Options of `Mux`. */
 export interface MuxOptions {
   /** Most preferred first. */
   interfaces: readonly NetworkInterface[];
@@ -65,12 +67,14 @@ export interface MuxSwitch {
   readonly aborted: number;
 }
 
+/** A change of one interface's health. */
 export interface MuxHealth {
   readonly name: string;
   readonly healthy: boolean;
   readonly reason: string;
 }
 
+/** Events of a `Mux`, by name. */
 export interface MuxEventMap {
   switch: MuxSwitch;
   health: MuxHealth;
@@ -142,6 +146,7 @@ export class Mux implements SocketBackend, MuxSocketOwner {
     return this.members.map((m) => ({ name: m.nif.name, healthy: m.healthy, reason: m.healthy ? 'up' : 'down' }));
   }
 
+  /** Subscribes to `switch` or `health` events; returns the function that unsubscribes. */
   on<K extends keyof MuxEventMap>(event: K, cb: (value: MuxEventMap[K]) => void): Unsubscribe {
     return (this.listeners[event] as Listeners<[MuxEventMap[K]]>).add(cb);
   }

@@ -17,6 +17,10 @@ import type { UserspaceBackend } from '../userspace/userspace-backend.ts';
 import { InterfaceBase, NO_ADDRESSES, type InterfaceAddresses, type InterfaceKind } from './network-interface.ts';
 import { userspaceHost, type UserspaceHost, type UserspaceHostOptions } from './userspace-host.ts';
 
+/**
+ * Options of `CellularInterface`: the modem's serial line, clock, randomness, APN, PIN and PPP credentials, and the
+ * dial-up settings.
+ */
 export interface CellularInterfaceOptions {
   /** The modem's serial line. */
   stream: ByteStream;
@@ -57,10 +61,15 @@ export class CellularInterface extends InterfaceBase {
     return this.dialup;
   }
 
+  /** The modem's IMEI, once read. */
   get imei(): string | undefined {
     return this.dialup.imei;
   }
 
+  /**
+   * The PPP link's IPv4 address (prefix 32), IPv6 addresses and the DNS servers from IPCP; `NO_ADDRESSES` without a
+   * call.
+   */
   get addresses(): InterfaceAddresses {
     const ifIndex = this.dialup.ifIndex;
     if (ifIndex === undefined) return NO_ADDRESSES;

@@ -14,6 +14,7 @@ import type { Quectel } from '../quectel/index.ts';
 import type { ModuleBackend } from '../at/module-backend.ts';
 import { InterfaceBase, NO_ADDRESSES, type InterfaceAddresses, type InterfaceKind } from './network-interface.ts';
 
+/** Options of `CellularModuleInterface`. */
 export interface CellularModuleInterfaceOptions {
   /** The parts `createQuectel` built. */
   readonly quectel: Quectel;
@@ -49,10 +50,12 @@ export class CellularModuleInterface extends InterfaceBase {
     ];
   }
 
+  /** The modem's IMEI, once read. */
   get imei(): string | undefined {
     return this.q.modem.imei;
   }
 
+  /** The PDP context's IPv4 address (prefix 32) while connected; `NO_ADDRESSES` otherwise. */
   get addresses(): InterfaceAddresses {
     const a = this.q.modem.address;
     if (a === undefined || this.status === 'disconnected') return NO_ADDRESSES;

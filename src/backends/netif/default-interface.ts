@@ -7,6 +7,7 @@
  */
 import type { InterfaceKind, NetworkInterface } from './network-interface.ts';
 
+/** Which interface `defaultInterface` picks. */
 export interface DefaultInterfaceConfig {
   /** An interface name (`eth0`) or kind (`'wifi'`). */
   readonly default?: string | undefined;
@@ -14,6 +15,11 @@ export interface DefaultInterfaceConfig {
 
 const ORDER: readonly InterfaceKind[] = ['ethernet', 'wifi', 'cellular', 'mesh', 'ppp'];
 
+/**
+ * The default interface among `candidates`: the one named (or of the kind given) by `config.default`, else by
+ * `env.IOTNET_DEFAULT_INTERFACE`; without either, the first by kind in the order ethernet, wifi, cellular, mesh, ppp
+ * (else the first candidate). `undefined` when a wanted one is missing or there are no candidates.
+ */
 export function defaultInterface(
   candidates: readonly NetworkInterface[],
   config: DefaultInterfaceConfig = {},

@@ -49,6 +49,10 @@ export type EthernetIpv4Config =
 /** IPv6 (optional): `'auto'` (link-local, SLAAC from RAs, RDNSS) or a static address. */
 export type EthernetIpv6Config = 'auto' | { readonly address: string; readonly prefixLen: number; readonly gateway?: string | undefined };
 
+/**
+ * Options of `EthernetInterface`: the Ethernet link, clock, randomness, name, MAC, IPv4 (DHCP or static) and IPv6
+ * addressing, DNS servers, DHCP and stack settings.
+ */
 export interface EthernetInterfaceOptions {
   /** The Ethernet link (its `linkState`, when present, is the carrier). */
   readonly link: Link;
@@ -151,6 +155,7 @@ export class EthernetInterface extends InterfaceBase {
     return this.client?.dhcp;
   }
 
+  /** The interface's IPv4 address, prefix, gateway, usable IPv6 addresses and DNS servers while running. */
   get addresses(): InterfaceAddresses {
     const iface = this.stack.interface(this.ifIndex);
     const v4 = this.running && iface !== undefined && iface.address !== 0 ? iface : undefined;

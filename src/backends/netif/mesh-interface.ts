@@ -42,6 +42,10 @@ import type { UserspaceBackend } from '../userspace/index.ts';
 import { InterfaceBase, type InterfaceAddresses, type InterfaceStatus } from './network-interface.ts';
 import { userspaceHost, type UserspaceHost, type UserspaceHostOptions } from './userspace-host.ts';
 
+/**
+ * Options of `MeshInterface`: the radio, clock, randomness, name, mesh routes, 6LoWPAN and registration settings,
+ * DNS servers and when `connect()` resolves.
+ */
 export interface MeshInterfaceOptions {
   /** The radio: a `RadioLink` or any device with medium `'ieee802154'` (its `linkState`, when present, is the carrier). */
   readonly link: Device;

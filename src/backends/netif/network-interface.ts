@@ -43,6 +43,7 @@ export interface InterfaceAddresses {
   readonly dnsServers: readonly string[];
 }
 
+/** The addresses of an interface that is down: none. */
 export const NO_ADDRESSES: InterfaceAddresses = Object.freeze({ ipv4: undefined, prefixLen: undefined, gateway: undefined, ipv6: [], dnsServers: [] });
 
 /** A link state change reported by the driver (cable, AP association, registration, carrier). */
@@ -57,6 +58,7 @@ export interface NetworkInterfaceEventMap {
   link: LinkEvent;
 }
 
+/** Options of `NetworkInterface.connect`: an `AbortSignal` that cancels the connect (`ECONNABORTED`). */
 export interface ConnectOptions {
   readonly signal?: AbortSignal | undefined;
 }
@@ -76,8 +78,18 @@ export interface NetworkInterface {
   readonly imei?: string | undefined;
   /** Sockets over this interface. */
   readonly backend: SocketBackend;
+  /**
+   * Brings the interface up: resolves at `global-up` (or `local-up`); rejects with a `SocketError`: `EISCONN` when
+   * up, `EALREADY` while connecting, `EAGAIN` while disconnecting, `ECONNABORTED` when `signal` aborts or
+   * `disconnect()` cancels it.
+   */
   connect(options?: ConnectOptions): Promise<void>;
+  /**
+   * Brings the interface down: resolves at `disconnected`; `ENOTCONN` when already disconnected, `EAGAIN` while
+   * another disconnect runs; cancels a running connect.
+   */
   disconnect(): Promise<void>;
+  /** Subscribes to `status` or `link` events; returns the function that unsubscribes. */
   on<K extends keyof NetworkInterfaceEventMap>(event: K, cb: (value: NetworkInterfaceEventMap[K]) => void): Unsubscribe;
   /** Releases everything (the interface is unusable afterwards). */
   close(): Promise<void>;
@@ -102,6 +114,7 @@ export abstract class InterfaceBase implements NetworkInterface {
   /** `connect()` succeeded and no `disconnect()` came since: the subclass keeps reconnecting. */
   protected wanted = false;
 
+  /** The current status (`disconnected` at first). */
   get status(): InterfaceStatus {
     return this.statusValue;
   }
@@ -110,12 +123,15 @@ export abstract class InterfaceBase implements NetworkInterface {
     return this.linkValue;
   }
 
+  /** Addresses and DNS servers now (`NO_ADDRESSES` while down). */
   abstract get addresses(): InterfaceAddresses;
 
+  /** Subscribes to `status` or `link` events; returns the function that unsubscribes. */
   on<K extends keyof NetworkInterfaceEventMap>(event: K, cb: (value: NetworkInterfaceEventMap[K]) => void): Unsubscribe {
     return (this.listeners[event] as Listeners<[NetworkInterfaceEventMap[K]]>).add(cb);
   }
 
+  /** See `NetworkInterface.connect`: the rules, once (the subclass's `start` does the work). */
   connect(options: ConnectOptions = {}): Promise<void> {
     const op = { op: 'connect', backend: this.name };
     if (this.disconnecting !== undefined) return Promise.reject(new SocketError('EAGAIN', { ...op, reason: 'busy-disconnecting' }));
@@ -155,6 +171,7 @@ export abstract class InterfaceBase implements NetworkInterface {
     return promise;
   }
 
+  /** See `NetworkInterface.disconnect`: the rules, once (the subclass's `stop` does the work). */
   disconnect(): Promise<void> {
     const op = { op: 'disconnect', backend: this.name };
     if (this.disconnecting !== undefined) return Promise.reject(new SocketError('EAGAIN', { ...op, reason: 'busy-disconnecting' }));

@@ -20,6 +20,7 @@ import type { UserspaceBackend } from '../userspace/userspace-backend.ts';
 import { InterfaceBase, NO_ADDRESSES, type InterfaceAddresses, type InterfaceKind } from './network-interface.ts';
 import { userspaceHost, type UserspaceHost, type UserspaceHostOptions } from './userspace-host.ts';
 
+/** Options of `PppInterface`: the serial line, clock, randomness, credentials, PPP settings and name. */
 export interface PppInterfaceOptions {
   stream: ByteStream;
   scheduler: Scheduler;
@@ -91,6 +92,7 @@ export class PppInterface extends InterfaceBase {
     });
   }
 
+  /** The negotiated IPv4 address (prefix 32), IPv6 addresses and DNS servers; `NO_ADDRESSES` while disconnected. */
   get addresses(): InterfaceAddresses {
     if (this.status === 'disconnected') return NO_ADDRESSES;
     return {

@@ -9,13 +9,16 @@ import { StackRunner } from '../../runtime/stack-runner.ts';
 import { Stack, type StackOptions } from '../../stack/stack.ts';
 import { createUserspaceBackend, type UserspaceBackend, type UserspaceBackendOptions } from '../userspace/userspace-backend.ts';
 
+/** A userspace stack with its runner and socket backend, as the interfaces build them. */
 export interface UserspaceHost {
   readonly stack: Stack;
   readonly runner: StackRunner;
   readonly backend: UserspaceBackend;
+  /** Closes the backend (its sockets), then the runner. */
   close(): Promise<void>;
 }
 
+/** Options of `userspaceHost`. */
 export interface UserspaceHostOptions {
   name: string;
   scheduler: Scheduler;
@@ -24,6 +27,10 @@ export interface UserspaceHostOptions {
   backend?: Omit<UserspaceBackendOptions, 'rng'>;
 }
 
+/**
+ * A `Stack` with a `StackRunner` on `o.scheduler` and a `UserspaceBackend` over it (no DNS servers until set;
+ * backend name `userspace:<name>`).
+ */
 export function userspaceHost(o: UserspaceHostOptions): UserspaceHost {
   const stack = new Stack({ ...o.stack, rng: o.rng, name: o.name });
   const runner = new StackRunner(stack, { scheduler: o.scheduler });

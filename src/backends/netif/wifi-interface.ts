@@ -54,6 +54,7 @@ export interface WiFiConnectOptions extends ConnectOptions {
   readonly bssid?: string | undefined;
 }
 
+/** Options of `WiFiInterface`: the `createEspAt` parts, name, initial credentials and join timeout. */
 export interface WiFiInterfaceOptions {
   /** The parts `createEspAt` built. */
   readonly esp: Pick<EspAt, 'module' | 'wifi' | 'backend'>;
@@ -166,6 +167,7 @@ export class WiFiInterface extends InterfaceBase {
     return this.status === 'global-up' ? (this.info?.rssi ?? 0) : 0;
   }
 
+  /** The station's IPv4 address, prefix, gateway and DNS servers while `global-up`; `NO_ADDRESSES` otherwise. */
   get addresses(): InterfaceAddresses {
     const i = this.info;
     if (i === undefined || i.ip === undefined || this.status !== 'global-up') return NO_ADDRESSES;
@@ -180,6 +182,11 @@ export class WiFiInterface extends InterfaceBase {
     this.credentials = checkCredentials({ ssid, password, security }, this.name);
   }
 
+  /**
+   * Joins the access point: credentials given here (`ssid`, `password`, `security`) are checked (`EINVAL`) and
+   * copied, and replace the stored ones once the call is accepted; then as `NetworkInterface.connect` (`EINVAL`,
+   * reason `no-ssid`, without any credentials).
+   */
   override connect(options: WiFiConnectOptions = {}): Promise<void> {
     const { signal, ...c } = options;
     if (c.ssid !== undefined || c.password !== undefined || c.security !== undefined) {

@@ -183,6 +183,7 @@ export class QuectelModem {
     return model !== undefined ? `at:${model.toLowerCase()}` : (this.opts.name ?? 'at:quectel');
   }
 
+  /** The modem's status now (`ModemStatus`). */
   get status(): ModemStatus {
     return this.lastStatus;
   }
@@ -192,10 +193,12 @@ export class QuectelModem {
     return this.identityValue;
   }
 
+  /** The IMEI (from `AT+CGSN`), once read. */
   get imei(): string | undefined {
     return this.imeiValue;
   }
 
+  /** The last signal quality read (`AT+CSQ`), if any. */
   get signal(): SignalInfo | undefined {
     return this.signalValue;
   }

@@ -38,6 +38,10 @@ import type { DnsServerSpec } from '../dns/dns-servers.ts';
 /** A `hosts` entry: one address (text or bytes), or up to one of each family. */
 export type HostsValue = string | Uint8Array | readonly (string | Uint8Array)[];
 
+/**
+ * Options of `createUserspaceBackend`: name, socket limit, static host names, connect deadline, TCP layer,
+ * randomness and DNS resolver.
+ */
 export interface UserspaceBackendOptions {
   /** Name in diagnostics (default `'userspace'`). */
   readonly name?: string;

@@ -18,6 +18,10 @@ import { checkHost, checkPattern, checkPort, checkTopicPath, requireString } fro
 /** The ALPN protocol of X.509 client-certificate MQTT on port 443. */
 export const AWS_MQTT_ALPN = 'x-amzn-mqtt-ca';
 
+/**
+ * Options of `awsIotCore`: the endpoint (or account prefix and region), the thing name and the device's X.509
+ * credentials.
+ */
 export interface AwsIotCoreOptions extends PresetCommonOptions {
   /**
    * The device data endpoint (`aws iot describe-endpoint --endpoint-type iot:Data-ATS`),
@@ -64,7 +68,11 @@ export interface AwsShadowTopics {
   readonly deleteRejected: string;
 }
 
+/** A device shadow request: `get`, `update` or `delete`. */
 export type AwsShadowOperation = 'get' | 'update' | 'delete';
+/**
+ * A device shadow response topic suffix: `accepted`, `rejected`, `delta` (update only) or `documents` (update only).
+ */
 export type AwsShadowResult = 'accepted' | 'rejected' | 'delta' | 'documents';
 
 /** A shadow topic taken apart by `parseAwsShadowTopic`. */
@@ -77,6 +85,7 @@ export interface AwsShadowTopic {
   readonly result?: AwsShadowResult;
 }
 
+/** Topic helpers of an AWS IoT Core thing: shadow topics, shadow topic parsing and Basic Ingest. */
 export interface AwsIotCoreTopics {
   readonly thingName: string;
   /** The topics of the classic shadow, or of the named shadow `shadowName`. */

@@ -9,6 +9,7 @@
 import { decodeBase64 } from './base64.ts';
 import { checkHost } from './topic-level.ts';
 
+/** An Azure IoT Hub device or module connection string taken apart (`parseAzureConnectionString`). */
 export interface AzureConnectionString {
   readonly hostName: string;
   readonly deviceId: string;

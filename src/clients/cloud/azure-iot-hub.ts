@@ -28,6 +28,10 @@ import { systemWallClock } from './wall-clock.ts';
 /** The api-version IoT Hub's MQTT documentation gives for the user name. */
 export const AZURE_IOT_HUB_API_VERSION = '2021-04-12';
 
+/**
+ * Options of `azureIotHub`: a connection string, or the hub host name, device (and module) id with a SAS key, a SAS
+ * token or an X.509 certificate.
+ */
 export interface AzureIotHubOptions extends PresetCommonOptions {
   /** `HostName=...;DeviceId=...;SharedAccessKey=...` (or `ModuleId=`, `SharedAccessSignature=`, `x509=true`...). */
   readonly connectionString?: string;
@@ -78,6 +82,10 @@ export interface AzureInboundMessage {
   readonly properties: Readonly<Record<string, string | null>>;
 }
 
+/**
+ * Topic helpers of an Azure IoT Hub device or module: telemetry, cloud-to-device messages, direct methods and the
+ * device twin.
+ */
 export interface AzureIotHubTopics {
   /** `devices/{id}/messages/events/` (module: `devices/{id}/modules/{m}/messages/events/`) plus the property bag. */
   telemetry(properties?: AzurePropertyBag): string;
@@ -105,6 +113,10 @@ export interface AzureIotHubTopics {
   parseTwinDesired(topic: string): { readonly version: number } | undefined;
 }
 
+/**
+ * How the device authenticates: a SAS token made (and renewed) from a key, a ready SAS token, or an X.509 client
+ * certificate.
+ */
 export type AzureAuth = 'sas-key' | 'sas-token' | 'x509';
 
 export interface AzureIotHubPreset extends CloudPreset<AzureIotHubTopics> {

@@ -12,6 +12,7 @@
 import { createHmac } from 'node:crypto';
 import { checkSharedAccessKey } from './azure-connection-string.ts';
 
+/** Input of `azureSasToken`: the resource URI, key, expiry and optional policy name. */
 export interface AzureSasTokenInput {
   /** Resource URI without scheme, e.g. `myhub.azure-devices.net/devices/device1` (not yet encoded). */
   readonly resourceUri: string;

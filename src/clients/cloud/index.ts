@@ -4,6 +4,8 @@
  * `MqttClientOptions` plus the service's topic helpers. Pure (no I/O; PEM files are
  * passed on as `{ file }` for the TLS layer to read); tokens that expire are renewed by
  * a password function the client calls before every connect.
+ *
+ * @module
  */
 export { awsIotCore, awsShadowTopics, parseAwsShadowTopic, awsBasicIngestTopic, AWS_MQTT_ALPN } from './aws-iot-core.ts';
 export type {

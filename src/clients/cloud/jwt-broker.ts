@@ -22,6 +22,10 @@ import { type IssuedToken, lifetimeMs, renewingToken } from './renewing-token.ts
 import { checkHost, checkPort, checkTopicLevel, checkTopicPath, requireString } from './topic-level.ts';
 import { systemWallClock } from './wall-clock.ts';
 
+/**
+ * Options of `jwtBroker`: a broker that takes a JWT signed with the device's key as the MQTT password (Google Cloud
+ * IoT Core style).
+ */
 export interface JwtBrokerOptions extends PresetCommonOptions {
   /** The broker (Cloud IoT Core used `mqtt.googleapis.com`). */
   readonly host: string;
@@ -55,6 +59,7 @@ export interface JwtBrokerOptions extends PresetCommonOptions {
   readonly extraClaims?: Readonly<Record<string, unknown>>;
 }
 
+/** Topic helpers of a JWT broker device: events, state, configuration and commands. */
 export interface JwtBrokerTopics {
   /** `/devices/{device}/events`, or `/devices/{device}/events/{subfolder}`. */
   events(subfolder?: string): string;

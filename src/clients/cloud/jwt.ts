@@ -7,6 +7,10 @@
 import { KeyObject, createPrivateKey, sign } from 'node:crypto';
 import { encodeBase64Url } from './base64.ts';
 
+/**
+ * JWS signature algorithms: RS256 (RSASSA-PKCS1-v1_5 with SHA-256) or ES256 (ECDSA P-256 with SHA-256, raw 64-byte
+ * signature).
+ */
 export type JwtAlgorithm = 'RS256' | 'ES256';
 
 /** A private key: PEM text, PEM bytes, or a `KeyObject`. */

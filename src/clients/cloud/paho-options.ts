@@ -24,6 +24,7 @@ import { checkHost, checkTopicPath, requireString } from './topic-level.ts';
 /** A PEM reference in Paho style: a file name, PEM text, PEM bytes, or `{ file }`. */
 export type PahoPem = string | Uint8Array | { readonly file: string };
 
+/** Paho's `MqttConnectOptions` SSL properties, as data. */
 export interface PahoSslOptions {
   /** CA certificates the client trusts (Paho: the PEM file). Default: Node's bundled roots. */
   readonly trustStore?: PahoPem;
@@ -52,6 +53,7 @@ export interface PahoWillMessage {
   readonly retained?: boolean;
 }
 
+/** Eclipse Paho's `MqttConnectOptions`, as data (`pahoOptions` turns them into `MqttClientOptions`). */
 export interface PahoOptions {
   /** One server, e.g. `ssl://broker.example.com:8883`. */
   readonly serverURI?: string;
@@ -89,6 +91,7 @@ export interface PahoServer {
   readonly port: number;
 }
 
+/** The result of `pahoOptions`: client options per server URI. */
 export interface PahoPreset {
   /** The options for the first server. */
   readonly options: MqttClientOptions;

@@ -25,6 +25,7 @@ export type PresetMqttOptions = Pick<
  */
 export type PresetTlsOptions = Pick<TlsOptions, 'ca' | 'servername' | 'verify' | 'handshakeTimeoutMs' | 'minVersion'>;
 
+/** Options every cloud preset takes: MQTT client settings, TLS trust settings and the wall clock for tokens. */
 export interface PresetCommonOptions {
   /** Keep-alive, session, will, reconnect and queueing settings of the MQTT client. */
   readonly mqtt?: PresetMqttOptions;

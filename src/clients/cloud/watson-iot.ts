@@ -18,9 +18,12 @@ import type { MqttClientOptions } from '../mqtt/mqtt-options.ts';
 import { type CloudPreset, type PresetCommonOptions, definedOnly, mergeMqtt, mergeTls } from './preset-options.ts';
 import { checkHost, checkPattern, checkPort, requireString } from './topic-level.ts';
 
+/** The Watson IoT Platform organization for unauthenticated quickstart devices. */
 export const WATSON_QUICKSTART_ORG = 'quickstart';
+/** Watson IoT Platform's default messaging domain. */
 export const WATSON_DEFAULT_DOMAIN = 'internetofthings.ibmcloud.com';
 
+/** Options of `watsonIot`: organization, device type and id, and the authentication token. */
 export interface WatsonIotOptions extends Omit<PresetCommonOptions, 'now'> {
   /** Organization id (six characters), or `quickstart`. */
   readonly org: string;
@@ -38,11 +41,13 @@ export interface WatsonIotOptions extends Omit<PresetCommonOptions, 'now'> {
   readonly port?: number;
 }
 
+/** A Watson IoT command topic taken apart. */
 export interface WatsonCommand {
   readonly command: string;
   readonly format: string;
 }
 
+/** Topic helpers of a Watson IoT device: events and commands. */
 export interface WatsonIotTopics {
   /** `iot-2/evt/{event}/fmt/{format}` (format default `json`). */
   event(event: string, format?: string): string;
@@ -75,6 +80,10 @@ export function parseWatsonCommandTopic(topic: string): WatsonCommand | undefine
   return { command, format };
 }
 
+/**
+ * The Watson IoT device topic helpers (the topics carry no device identity: the broker knows it from the
+ * connection).
+ */
 export const watsonIotTopics: WatsonIotTopics = Object.freeze<WatsonIotTopics>({
   event: (event, format = 'json') => `iot-2/evt/${checkName(event, 'event')}/fmt/${checkName(format, 'format')}`,
   commandFilter: (command, format) => `iot-2/cmd/${checkFilterPart(command, 'command')}/fmt/${checkFilterPart(format, 'format')}`,

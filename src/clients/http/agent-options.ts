@@ -5,6 +5,10 @@
  */
 import type http from 'node:http';
 
+/**
+ * Options of `IotnetHttpAgent` (and the pool part of `IotnetHttpsAgent`): those of `http.Agent` with the defaults of
+ * Node's global agent, plus the TCP connect deadline.
+ */
 export interface IotnetAgentOptions {
   /**
    * Keep connections open between requests and reuse them (default true, as Node's

@@ -24,6 +24,8 @@
  * Failures are `SocketError`s: the connection's (`ECONNREFUSED`, ...), TLS ones with the
  * reasons of `iotnet/tls` (`tls-untrusted`, `tls-hostname`, ...), and `node:http`'s own
  * mapped as `http-error.ts` documents.
+ *
+ * @module
  */
 export { IotnetHttpAgent, type IotnetHttpAgentOptions } from './http-agent.ts';
 export { IotnetHttpsAgent, type IotnetHttpsAgentOptions } from './https-agent.ts';

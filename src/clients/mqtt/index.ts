@@ -9,6 +9,8 @@
  * await client.publish('sensors/t1', '21.5', { qos: 1 });
  * await client.end();
  * ```
+ *
+ * @module
  */
 export { MqttClient } from './mqtt-client.ts';
 export type { MqttClientEvents, MqttClientHooks, MqttMessage, MqttPublishOptions, MqttState, MqttTransport } from './mqtt-client.ts';

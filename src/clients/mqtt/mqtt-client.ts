@@ -47,6 +47,7 @@ export interface MqttClientHooks {
   readonly rng?: Rng;
 }
 
+/** Options of `MqttClient.publish`: QoS (default 0), retain flag (default false), MQTT 5 properties. */
 export interface MqttPublishOptions {
   readonly qos?: 0 | 1 | 2;
   readonly retain?: boolean;
@@ -54,6 +55,7 @@ export interface MqttPublishOptions {
   readonly properties?: IClientPublishOptions['properties'];
 }
 
+/** A message received on a subscription (`message` event). */
 export interface MqttMessage {
   readonly topic: string;
   readonly payload: Uint8Array;
@@ -63,8 +65,13 @@ export interface MqttMessage {
   readonly packet: IPublishPacket;
 }
 
+/**
+ * The client's state: `connecting` (first attempt), `connected`, `offline` (connection lost; waiting to reconnect,
+ * or for good without reconnects), `closed` (after `end()` or a final failure).
+ */
 export type MqttState = 'connecting' | 'connected' | 'offline' | 'closed';
 
+/** Events of `MqttClient`, by name, with their argument lists. */
 export interface MqttClientEvents {
   /**
    * An accepting CONNACK: `sessionPresent` says whether the broker kept the session.
@@ -99,6 +106,14 @@ interface MqttJsInternals {
   _currentPump?: { discardParsedPackets(): void } | null;
 }
 
+/**
+ * An MQTT 3.1.1 / 5 client on any iotnet stack: mqtt.js does the protocol (QoS 0/1/2, sessions, keep-alive, offline
+ * queue, resubscription); iotnet gives it a fresh `Duplex` over the caller's `Network` (plain TCP or TLS) for every
+ * connect, so it runs over any stack and, after a failover, over whichever the `Network` routes to.
+ * Reconnects back off from `minDelayMs` doubling to `maxDelayMs` (±20 % jitter) and ask a password function for a
+ * fresh password (expiring SAS tokens, JWTs). `connect` resolves at the first CONNACK; `publish` when the QoS flow
+ * ends; failures are `SocketError`s (transport) or `MqttError`s (refusals, timeouts, protocol faults).
+ */
 export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** The mqtt.js client underneath (for what this API does not cover). */
   readonly mqtt: MqttJs;
@@ -295,10 +310,12 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     });
   }
 
+  /** The state now (see `MqttState`). */
   get state(): MqttState {
     return this.#state;
   }
 
+  /** True while a CONNACK-accepted connection is up. */
   get connected(): boolean {
     return this.#state === 'connected';
   }
@@ -318,6 +335,7 @@ export class MqttClient extends EventEmitter<MqttClientEvents> {
     });
   }
 
+  /** Unsubscribes; resolves at the broker's UNSUBACK; rejects with `MqttError` or `SocketError`. */
   unsubscribe(filters: string | readonly string[]): Promise<void> {
     return new Promise((resolve, reject) => {
       this.mqtt.unsubscribe(typeof filters === 'string' ? filters : [...filters], (err) => (err ? reject(MqttError.from(err)) : resolve()));

@@ -19,6 +19,11 @@ export type MqttErrorReason =
 
 const BRAND = Symbol.for('iotnet.MqttError');
 
+/**
+ * What the broker or the MQTT protocol refused (transport failures stay `SocketError`s): `reason` a short kind,
+ * `reasonCode` the CONNACK return code (3.1.1) or MQTT 5 reason code when there is one, `cause` the error mqtt.js
+ * raised.
+ */
 export class MqttError extends Error {
   readonly reason: MqttErrorReason;
   readonly reasonCode: number | undefined;
@@ -31,6 +36,7 @@ export class MqttError extends Error {
     Object.defineProperty(this, BRAND, { value: true });
   }
 
+  /** Brand check: `instanceof MqttError` holds for instances from any copy of this module. */
   static override [Symbol.hasInstance](value: unknown): boolean {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
   }

@@ -20,6 +20,10 @@ export interface MqttWill {
   readonly retain?: boolean;
 }
 
+/**
+ * Options of `MqttClient.connect`: the broker, TLS, protocol version, identity, session, keep-alive and reconnect
+ * settings.
+ */
 export interface MqttClientOptions {
   /** Broker host name or IP literal. */
   readonly host: string;

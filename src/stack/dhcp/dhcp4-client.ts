@@ -59,6 +59,7 @@ import type { ArpConflictWatch, Stack, StackService } from '../stack.ts';
 import { IPV4_BROADCAST, toIpv4 } from '../stack.ts';
 import type { UdpPcb } from '../udp.ts';
 
+/** States of `Dhcp4Client`: RFC 2131 figure 5 plus `PROBING` (RFC 5227 conflict detection before use) and `STOPPED`. */
 export type Dhcp4ClientState =
   | 'STOPPED' | 'INIT' | 'SELECTING' | 'REQUESTING' | 'PROBING' | 'BOUND' | 'RENEWING' | 'REBINDING' | 'INIT-REBOOT' | 'REBOOTING';
 
@@ -92,6 +93,10 @@ export interface Dhcp4Lease {
   readonly expiresAt: number;
 }
 
+/**
+ * What a `Dhcp4Client` reports (after the stack's poll, never inside it): state changes, lease events (`bound`,
+ * `renewed`, `rebound`, `expired`, `released`), NAKs, DECLINEs after a conflict, and a failed INIT-REBOOT.
+ */
 export type Dhcp4ClientEvent =
   | { readonly type: 'state'; readonly from: Dhcp4ClientState; readonly to: Dhcp4ClientState }
   | { readonly type: 'bound' | 'renewed' | 'rebound' | 'expired' | 'released'; readonly lease: Dhcp4Lease }
@@ -125,6 +130,10 @@ export interface Dhcp4ClientTiming {
   rateLimitIntervalMs: number;
 }
 
+/**
+ * The RFC timing: retransmissions after 4 s doubling to 64 s (±1 s), 4 REQUEST tries, renewal retries at least 60 s
+ * apart, 10 s after a DECLINE, NAK back-off up to 64 s, no start delay.
+ */
 export const DHCP4_CLIENT_TIMING: Readonly<Dhcp4ClientTiming> = Object.freeze({
   retransmitBaseMs: 4000,
   retransmitMaxMs: 64_000,
@@ -143,6 +152,10 @@ export const DHCP4_CLIENT_TIMING: Readonly<Dhcp4ClientTiming> = Object.freeze({
   rateLimitIntervalMs: 60_000,
 });
 
+/**
+ * Options of `Dhcp4Client`: the interface, client identifier, host name, previous address (INIT-REBOOT), timing and
+ * event listener.
+ */
 export interface Dhcp4ClientOptions {
   /** The interface to configure. */
   ifIndex: number;
@@ -161,9 +174,11 @@ export interface Dhcp4ClientOptions {
   /** Apply option 26 to the interface MTU (default true). */
   applyMtu?: boolean;
   timing?: Partial<Dhcp4ClientTiming>;
+  /** A listener for every event (as `on(listener)`), delivered after the stack's poll. */
   onEvent?: (e: Dhcp4ClientEvent) => void;
 }
 
+/** Counters of a `Dhcp4Client`. */
 export interface Dhcp4ClientStats {
   discoversSent: number;
   requestsSent: number;
@@ -224,6 +239,12 @@ interface Offer {
   readonly leaseTime: number | undefined;
 }
 
+/**
+ * A DHCPv4 client (RFC 2131 §4.4, RFC 5227 probing) for one interface of a `Stack`: a pure state machine run as a
+ * stack service, which applies the lease's address, prefix, default route and MTU to the interface, renews and
+ * rebinds it, and removes it at expiry or `stop()`. Malformed or foreign messages are counted and dropped, never
+ * thrown.
+ */
 export class Dhcp4Client implements StackService {
   readonly stack: Stack;
   readonly ifIndex: number;
@@ -365,10 +386,12 @@ export class Dhcp4Client implements StackService {
 
   // ---------------------------------------------------------------- StackService
 
+  /** Stack service hook: the next retransmission or lease deadline, if any. */
   pollAt(): number | undefined {
     return this.deadline;
   }
 
+  /** Stack service hook: takes in the replies queued on its UDP socket and runs the timers due at `now`. */
   poll(now: number): void {
     const pcb = this.pcb;
     if (pcb === undefined) return;

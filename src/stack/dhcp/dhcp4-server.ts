@@ -47,6 +47,7 @@ import type { Stack, StackService } from '../stack.ts';
 import { IPV4_BROADCAST, toIpv4 } from '../stack.ts';
 import type { UdpPcb } from '../udp.ts';
 
+/** A static DHCP reservation: the client's MAC, its address and an optional host name. */
 export interface Dhcp4Reservation {
   /** Client MAC (chaddr), `aa:bb:cc:dd:ee:ff` or 6 bytes. */
   mac: string | Uint8Array;
@@ -55,6 +56,10 @@ export interface Dhcp4Reservation {
   hostname?: string;
 }
 
+/**
+ * Options of `Dhcp4Server`: interface, pool, prefix, the options served (routers, DNS servers, domain, lease, T1/T2,
+ * MTU), reservations, hold times, authoritative mode and event listener.
+ */
 export interface Dhcp4ServerOptions {
   ifIndex: number;
   /** First and last pool address (inclusive), on the subnet. */
@@ -81,9 +86,11 @@ export interface Dhcp4ServerOptions {
   declineHoldMs?: number;
   /** Answer INIT-REBOOT/RENEWING/REBINDING requests for addresses we have no record of (default true: the only server on its link). */
   authoritative?: boolean;
+  /** A listener for every event. */
   onEvent?: (e: Dhcp4ServerEvent) => void;
 }
 
+/** State of a lease table row. */
 export type Dhcp4ServerLeaseState = 'offered' | 'bound' | 'released' | 'expired' | 'declined';
 
 /** One row of the lease table (a copy). */
@@ -99,6 +106,10 @@ export interface Dhcp4ServerLease {
   readonly expiresAt: number;
 }
 
+/**
+ * What a `Dhcp4Server` reports: an OFFER, ACK or NAK sent, a DECLINE or RELEASE received, an INFORM answered, or the
+ * pool exhausted.
+ */
 export type Dhcp4ServerEvent = {
   readonly type: 'offer' | 'ack' | 'nak' | 'declined' | 'released' | 'inform' | 'exhausted';
   /** The address concerned (0 for 'exhausted'). */
@@ -106,6 +117,7 @@ export type Dhcp4ServerEvent = {
   readonly mac: Uint8Array;
 };
 
+/** Counters of a `Dhcp4Server`. */
 export interface Dhcp4ServerStats {
   discovers: number;
   requests: number;
@@ -145,6 +157,10 @@ const INFINITE_LEASE = 0xffffffff;
 const MAX_POOL = 65536;
 const RX_BUFFER = 2048;
 
+/**
+ * A DHCPv4 server (RFC 2131 §4.3) on one interface of a `Stack`: one address pool on the interface's subnet, a lease
+ * table, static reservations and the usual options; a stack service with no timers (leases expire lazily).
+ */
 export class Dhcp4Server implements StackService {
   readonly stack: Stack;
   readonly ifIndex: number;
@@ -279,10 +295,12 @@ export class Dhcp4Server implements StackService {
 
   // ---------------------------------------------------------------- StackService
 
+  /** Stack service hook: always `undefined` (the server needs no timers). */
   pollAt(): number | undefined {
     return undefined;
   }
 
+  /** Stack service hook: answers the requests queued on its UDP socket. */
   poll(now: number): void {
     const pcb = this.pcb;
     if (pcb === undefined) return;

@@ -47,6 +47,10 @@ const MAX_FRAME = MAX_PHY_PACKET - MAC_FCS_LEN;
 /** Our data frames' largest MAC header: frame control, sequence, PAN id, two extended addresses. */
 const MAX_DATA_HEADER = 3 + 2 + 8 + 8;
 
+/**
+ * Options of the 6LoWPAN adaptation layer (`InterfaceOptions.lowpan`): randomness, mesh-under routes, hops left,
+ * broadcast duplicate memory, reassembly bounds and contexts.
+ */
 export interface LowpanAdaptationOptions {
   /** Sequence numbers and tags start from here (a fresh stack must not repeat the last one's). */
   readonly rng: Rng;
@@ -123,6 +127,10 @@ function isBroadcast2(b: Uint8Array): boolean {
   return b.length === 2 && b[0] === 0xff && b[1] === 0xff;
 }
 
+/**
+ * The 6LoWPAN adaptation layer (RFC 4944, RFC 6282) of one 802.15.4 interface: IPHC/NHC compression, FRAG1/FRAGN
+ * fragmentation with bounded reassembly, and mesh-under forwarding; counted in `stats`.
+ */
 export class LowpanAdaptation {
   readonly identity: Ieee802154Identity;
   /** Our link-layer source: the short address when we have one, else the EUI-64 (2 or 8 bytes). */

@@ -260,6 +260,11 @@ export interface TcpLayerOptions {
   maxHalfOpen?: number;
 }
 
+/**
+ * The TCP layer of a `Stack` (`stack.setTcp(new TcpLayer(...))`): RFC 9293 connections over IPv4 and IPv6, listeners
+ * with bounded half-open and accept queues, RST for segments nobody takes, random ephemeral ports (RFC 6056) and RFC
+ * 6528 ISNs.
+ */
 export class TcpLayer implements TransportHandler {
   private readonly stack: TcpStackPort;
   private readonly rng: Rng;
@@ -588,6 +593,10 @@ export class TcpLayer implements TransportHandler {
 
   // ------------------------------------------------------------------ input
 
+  /**
+   * Stack hook: one received segment (its checksum verified here unless offloaded) for a connection or a listener;
+   * anything else is answered with RST.
+   */
   input(now: number, ctx: IpInputContext, segment: Uint8Array): void {
     if (ctx.family === 6) {
       this.input6(now, ctx, segment);
@@ -766,6 +775,7 @@ export class TcpLayer implements TransportHandler {
 
   // ------------------------------------------------------------------ output
 
+  /** Stack hook: runs the connections with news since the last poll, then those whose timers are due. */
   poll(now: number): void {
     // Connections with news first, then due timers.
     for (const c of [...this.dirty]) this.run(now, c);
@@ -773,6 +783,7 @@ export class TcpLayer implements TransportHandler {
     for (let c = this.timers.popDue(now); c !== undefined; c = this.timers.popDue(now)) this.run(now, c);
   }
 
+  /** Stack hook: 0 when connections have news, else the earliest timer deadline. */
   pollAt(): number | undefined {
     if (this.dirty.size > 0) return 0;
     return this.timers.nextAt();
@@ -901,6 +912,7 @@ export class TcpLayer implements TransportHandler {
     }
   }
 
+  /** Closes every listener (their half-open and unaccepted connections are reset). */
   close(): void {
     for (const l of new Set([...this.listeners.values(), ...this.listeners6.values()])) this.closeListener(0, l);
   }

@@ -65,6 +65,10 @@ export interface EspTlsOptions extends TlsOptions {
   maxLinks?: number | undefined;
 }
 
+/**
+ * Options of `EspAtSim`: the module's end of the serial line, clock, the network its links use, randomness, dialect,
+ * version line, line settings, access points, timing, TLS, faults and boot noise.
+ */
 export interface EspAtSimOptions {
   /** The module's end of the serial line. */
   stream: ByteStream;

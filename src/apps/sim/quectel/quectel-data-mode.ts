@@ -65,6 +65,7 @@ export interface SimDataCall {
 
 /** A data session: `close()` is called once when the call ends, whoever ended it. */
 export interface SimDataSession {
+  /** Called once when the call ends, whoever ended it. */
   close(): void;
 }
 

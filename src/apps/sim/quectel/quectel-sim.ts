@@ -58,6 +58,10 @@ import {
 import { QuectelSockets, type QuectelSocketOptions, type QuectelSocketStats } from './quectel-sockets.ts';
 import { TCPIP_COMMANDS } from './quectel-tcpip-commands.ts';
 
+/**
+ * Options of `QuectelSim`: the module's end of the serial line, clock, the network its sockets use, randomness,
+ * model, SIM, signal, registration, APN, timing, faults, sockets and the data call handler.
+ */
 export interface QuectelSimOptions {
   /** The module's end of the serial line. */
   stream: ByteStream;
@@ -214,6 +218,7 @@ export class QuectelSim {
     return this.#power === 'on';
   }
 
+  /** The simulator's timing (boot, SIM ready, command answer delay, PDP activation, ...). */
   get timing(): Readonly<QuectelTiming> {
     return this.#timing;
   }
@@ -258,6 +263,7 @@ export class QuectelSim {
     this.#urc(line);
   }
 
+  /** A snapshot of the counters (port, sockets, data mode and faults included). */
   get stats(): QuectelSimStats {
     return {
       ...this.#counters,
