@@ -1,15 +1,27 @@
 /**
- * The `iotnet` command line: a small subcommand dispatcher.
+ * The `iotnet` command line: a small subcommand dispatcher (each command in its own file).
  *
- *   iotnet --help
+ *   iotnet --help | --version
  *   iotnet demo [--stack embedded|host] [--port-offset K]
  *   iotnet sockserver [--port-offset K] [--host ADDR] [--no-ipv6] [--chargen-style sockserver|rfc864] [--verbose]
  *   iotnet sim esp-at|quectel [--dialect esp-at|nonos] [--model BG96|EC21|BG95] [--baud N] [--ap SSID:PW] [--fault KIND=P]
- *   iotnet tap IFNAME --ipv4 ADDR/LEN [--gateway ADDR] [--dns ADDR] [--serve sockserver] [--port-offset K] [--pcap FILE]
+ *   iotnet tap IFNAME --ipv4 ADDR/LEN|dhcp [--ipv6 auto|ADDR/LEN] [--gateway ADDR] [--dns ADDR] [--serve sockserver] [--pcap FILE]
+ *   iotnet ping HOST [--via host|embedded|tap:IF] [-c N] [-i S] [-s SIZE] [-W S] [-4|-6] [--port N]
+ *   iotnet mqtt pub|sub --broker HOST[:PORT]|--url URL --topic T [--message M|--file F] [--qos Q] [--count N]
+ *               [--tls --ca FILE --cert FILE --key FILE] [--via host|tap:IF|esp-at:PORT|quectel:PORT]
+ *   iotnet pcap FILE [--json] [--top N]
+ *   iotnet bench [--only NAME...] [--quick] [--json [FILE]]
  *
- * Exit codes: 0 success, 1 failure at run time, 2 usage error (unknown command or option).
+ * Exit codes: 0 success, 1 failure at run time, 2 usage error (unknown command or option,
+ * a bad or missing value: the message and the command's usage go to stderr). Anything that
+ * takes more than a second shows progress on stderr (a live line on a terminal, sparse
+ * plain lines otherwise: see progress.ts).
  */
 import { DEMO_USAGE, runDemo } from './demo-command.ts';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BENCH_USAGE, runBench } from './bench-command.ts';
 import { describeError } from './describe-error.ts';
 import { MQTT_USAGE, runMqtt } from './mqtt-command.ts';
 import { PCAP_USAGE, runPcap } from './pcap-command.ts';
@@ -65,6 +77,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: PCAP_USAGE,
     run: runPcap,
   },
+  bench: {
+    summary: 'run the benchmarks of a source checkout (what npm run bench runs, or --only some groups)',
+    usage: BENCH_USAGE,
+    run: runBench,
+  },
   demo: {
     summary: 'run the demo: DHCP, DNS and the test server on an embedded virtual network (or --stack host), through both APIs',
     usage: DEMO_USAGE,
@@ -80,7 +97,22 @@ function mainUsage(): string {
 Commands:
 ${lines.join('\n')}
 
-Run 'iotnet <command> --help' for the options of a command.`;
+Options:
+  -h, --help     this text
+  -V, --version  the version
+
+Run 'iotnet <command> --help' for the options of a command.
+Exit codes: 0 success, 1 failure at run time, 2 usage error.`;
+}
+
+/** The package's version (package.json next to src/ or dist/). */
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Runs the CLI with `argv` (without node and script); resolves with the exit code. */
@@ -92,6 +124,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if (name === '-h' || name === '--help' || name === 'help') {
     console.log(mainUsage());
+    return 0;
+  }
+  if (name === '-V' || name === '--version' || name === 'version') {
+    console.log(`iotnet ${version()}`);
     return 0;
   }
   const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
