@@ -1,0 +1,163 @@
+/**
+ * The userspace stack in a browser (issue 11 item 3): web/stack-page/ bundled with
+ * scripts/build-browser.mjs (esbuild, platform browser, no Node built-ins), served by the
+ * ws-bridge, run in Debian's headless Chromium. The page's stack joins the Node-side gateway
+ * stack over a WebSocket link (one Ethernet frame per message, through a virtual switch), gets
+ * its address by DHCP, resolves the gateway by DNS, echoes random bytes through the gateway's TCP
+ * echo service, and GETs two resources from `node:http` running over the gateway's userspace
+ * sockets. First the same bridge is checked from a Node-side stack over `ws` (no browser needed).
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import WebSocket from 'ws';
+import { buildBrowserBundle, ROOT } from '../../scripts/build-browser.mjs';
+import { BROWSER_GATEWAY_NET, HELLO_BODY, httpDataByte, startBrowserGateway, WsBridge } from '../../src/apps/ws-bridge/index.ts';
+import { createUserspaceBackend } from '../../src/backends/userspace/index.ts';
+import { WebSocketLink } from '../../src/link/websocket-link.ts';
+import { CryptoRng } from '../../src/runtime/crypto-rng.ts';
+import { StackRunner } from '../../src/runtime/stack-runner.ts';
+import { systemScheduler } from '../../src/runtime/system-scheduler.ts';
+import { Network } from '../../src/socket/network.ts';
+import { Dhcp4Client, type Dhcp4Lease } from '../../src/stack/dhcp/dhcp4-client.ts';
+import { Stack } from '../../src/stack/stack.ts';
+import type { StackPageResult } from '../../web/stack-page/result.ts';
+import { launchChromium } from '../support/chromium.ts';
+
+const ECHO_SIZES = [65_536, 1_048_576];
+const DATA_BYTES = 262_144;
+const SHORT_PROBES = { probeWaitMs: 10, probeNum: 3, probeMinMs: 20, probeMaxMs: 40, announceWaitMs: 50 };
+
+function waitFor<T>(what: string, timeoutMs: number, start: (resolve: (v: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = systemScheduler.setTimer(timeoutMs, () => reject(new Error(`${what}: nothing within ${timeoutMs} ms`)));
+    start((v) => {
+      cancel();
+      resolve(v);
+    });
+  });
+}
+
+test('ws-bridge from a Node-side stack over ws: DHCP, TCP echo, HTTP through the gateway stack', { timeout: 60_000 }, async () => {
+  const gw = await startBrowserGateway();
+  const bridge = await WsBridge.start(gw.switch);
+  const ws = new WebSocket(bridge.url);
+  ws.on('error', () => {});
+  await waitFor<void>('ws open', 10_000, (done) => ws.once('open', () => done()));
+  const rng = new CryptoRng();
+  const stack = new Stack({ rng, name: 'node-client' });
+  const link = new WebSocketLink(ws);
+  const ifIndex = stack.addInterface(link, { name: 'ws0' });
+  const runner = new StackRunner(stack);
+  const backend = createUserspaceBackend(stack, runner, { rng });
+  const net = new Network(backend, { rng });
+  try {
+    const dhcp = new Dhcp4Client(stack, { ifIndex, timing: SHORT_PROBES });
+    const lease = await waitFor<Dhcp4Lease>('DHCP lease', 15_000, (done) => {
+      dhcp.on((e) => {
+        if (e.type === 'bound') done(e.lease);
+      });
+      dhcp.start(runner.now());
+    });
+    assert.equal(Stack.format(lease.serverId), BROWSER_GATEWAY_NET.gateway);
+    const data = new Uint8Array(200_000).map((_, i) => (i * 7) & 0xff);
+    const socket = await net.connect({ host: BROWSER_GATEWAY_NET.gateway, port: BROWSER_GATEWAY_NET.echoPort }, { timeoutMs: 10_000 });
+    const writing = socket.write(data);
+    const got: Uint8Array[] = [];
+    let n = 0;
+    while (n < data.length) {
+      const chunk = await socket.read({ timeoutMs: 10_000 });
+      assert.ok(chunk !== null, 'echo ended early');
+      got.push(chunk);
+      n += chunk.length;
+    }
+    await writing;
+    await socket.close();
+    assert.deepEqual(Buffer.concat(got), Buffer.from(data));
+    const http = await net.connect({ host: BROWSER_GATEWAY_NET.gateway, port: BROWSER_GATEWAY_NET.httpPort }, { timeoutMs: 10_000 });
+    await http.write('GET /hello HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n');
+    const parts: Uint8Array[] = [];
+    for await (const chunk of http) parts.push(chunk);
+    const text = Buffer.concat(parts).toString('latin1');
+    assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.ok(text.endsWith(`\r\n\r\n${HELLO_BODY}`), text);
+    assert.equal(bridge.stats().open, 1);
+  } finally {
+    await net.close();
+    await backend.close();
+    runner.close();
+    stack.close();
+    link.close();
+    await bridge.close();
+    await gw.close();
+  }
+  assert.equal(bridge.stats().accepted, 1);
+});
+
+test('the userspace stack in headless Chromium: DHCP, DNS, TCP echo and HTTP through the Node-side stack', { timeout: 240_000 }, async (t) => {
+  const browser = await launchChromium(t, 'the browser stack page');
+  if (browser === undefined) return;
+  const work = mkdtempSync(join(tmpdir(), 'iotnet-browser-stack-'));
+  const problems: string[] = [];
+  const gw = await startBrowserGateway({ onError: (e, where) => problems.push(`gateway ${where}: ${String(e)}`) });
+  let bridge: WsBridge | undefined;
+  try {
+    const bundle = await buildBrowserBundle({ entry: 'web/stack-page/main.ts', outfile: join(work, 'stack-page.js'), minify: false, sourcemap: false });
+    t.diagnostic(`page bundle: ${bundle.bytes} bytes (${bundle.gzipBytes} gzipped), ${bundle.inputs.length} inputs, no Node built-ins`);
+    bridge = await WsBridge.start(gw.switch, {
+      files: {
+        '/': { type: 'text/html; charset=utf-8', body: readFileSync(join(ROOT, 'web/stack-page/index.html')) },
+        '/stack-page.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(bundle.outfile) },
+      },
+    });
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    const response = await page.goto(`${bridge.origin}/?echo=${ECHO_SIZES.join(',')}&data=${DATA_BYTES}`);
+    assert.equal(response?.status(), 200);
+    await page.waitForFunction('window.iotnetStackPage?.done === true', undefined, { timeout: 180_000 });
+    const r = (await page.evaluate('window.iotnetStackPage')) as StackPageResult;
+    for (const s of r.steps) t.diagnostic(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.ms.toFixed(0)} ms): ${s.detail}`);
+    t.diagnostic(`browser: ${r.userAgent}`);
+    t.diagnostic(`page link: ${JSON.stringify(r.link)}`);
+    assert.equal(r.error, undefined, `the page failed: ${r.error}`);
+    assert.ok(r.ok, 'every step of the page passed');
+
+    // DHCP: an address from the gateway's pool, the gateway as router and DNS server.
+    assert.ok(r.lease !== undefined);
+    const last = Number(r.lease.address.split('.')[3]);
+    assert.ok(r.lease.address.startsWith('10.77.0.') && last >= 100 && last <= 199, `lease ${r.lease.address} in the pool`);
+    assert.equal(r.lease.gateway, BROWSER_GATEWAY_NET.gateway);
+    assert.deepEqual(r.lease.dns, [BROWSER_GATEWAY_NET.gateway]);
+    const row = gw.dhcp.leases(gw.runner.now()).find((l) => Stack.format(l.address) === r.lease?.address);
+    assert.ok(row !== undefined, 'the gateway has the lease in its table');
+    assert.equal(r.lookup?.address, BROWSER_GATEWAY_NET.gateway);
+
+    // TCP echo: every size back, byte for byte.
+    assert.deepEqual(r.echo.map((e) => [e.bytes, e.received, e.equal]), ECHO_SIZES.map((n) => [n, n, true]));
+    for (const e of r.echo) t.diagnostic(`echo ${e.bytes} B in ${e.ms.toFixed(0)} ms: ${(e.bytesPerSecond / 1024).toFixed(0)} KiB/s each way`);
+
+    // HTTP through node:http on the gateway's userspace sockets.
+    const [hello, data] = r.http;
+    assert.ok(hello !== undefined && data !== undefined);
+    assert.equal(hello.status, 200);
+    assert.equal(hello.bodyText, HELLO_BODY);
+    assert.match(hello.contentType, /^text\/plain/);
+    assert.equal(data.status, 200);
+    assert.equal(data.bodyBytes, DATA_BYTES);
+    assert.equal(data.patternOk, true, `GET /data/${DATA_BYTES}: the body is the gateway's pattern (httpDataByte(1) = ${httpDataByte(1)})`);
+    t.diagnostic(`HTTP GET /data/${DATA_BYTES} in ${data.ms.toFixed(0)} ms`);
+    assert.ok(gw.httpConnections >= 2, `the gateway's node:http server took ${gw.httpConnections} connections over the userspace stack`);
+    assert.equal(r.link?.['rxMalformed'], 0);
+    assert.deepEqual(problems, []);
+  } finally {
+    await browser.close();
+    await bridge?.close();
+    await gw.close();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
