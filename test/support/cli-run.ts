@@ -45,6 +45,8 @@ export interface CliProcess {
   err(): string;
   /** Resolves with the first match of `re` in stdout (or stderr with `stream: 'stderr'`); fails after `ms` or when the child exits. */
   waitFor(re: RegExp, ms?: number, stream?: 'stdout' | 'stderr'): Promise<RegExpExecArray>;
+  /** Resolves with the exit code once the command exits by itself. */
+  exited(): Promise<number | null>;
   /** Sends `signal` (default SIGINT) and resolves with the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -60,6 +62,7 @@ export function startCli(args: readonly string[]): CliProcess {
     child,
     out: () => out,
     err: () => err,
+    exited: () => exited,
     async waitFor(re, ms = 20_000, stream = 'stdout') {
       const end = Date.now() + ms;
       for (;;) {
