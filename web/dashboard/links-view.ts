@@ -14,7 +14,7 @@ export function renderLinks(s: DemoSnapshot): HTMLElement {
         h('td', {}, h('span', { class: `status ${l.up ? 'status-global-up' : 'status-disconnected'}` }, l.up ? 'up' : 'down')),
         h('td', { class: 'num' }, count(l.frames)),
         h('td', {}, l.pcap !== undefined
-          ? h('a', { class: 'pcap', href: `/pcap/${encodeURIComponent(l.id)}`, download: `iotnet-${l.id}.pcap`, 'data-pcap': l.id, title: l.pcap }, '\u2913 pcap')
+          ? h('a', { class: 'pcap', href: `/pcap/${encodeURIComponent(l.id)}`, download: true, 'data-pcap': l.id, title: l.pcap }, '\u2913 pcap')
           : h('span', { class: 'muted' }, '\u2014'))))),
   );
 }

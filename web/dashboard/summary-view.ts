@@ -45,6 +45,33 @@ export function renderSummary(sum: DemoSummary, labels: ReadonlyMap<string, stri
       ? h('ul', { class: 'failovers' }, ...sum.failovers.map((f) =>
         h('li', {}, h('b', {}, labels.get(f.node) ?? f.node), ` ${f.from} \u2192 ${f.to} `, h('span', { class: 'ms' }, `${count(f.ms)} ms`))))
       : null,
+    devicesOf(sum)?.length ? perDevice(devicesOf(sum) ?? []) : null,
     sum.problems.length ? h('ul', { class: 'problems' }, ...sum.problems.map((p) => h('li', {}, p))) : null,
   );
+}
+
+/** One device's counts in the summary (`DemoSummary.devices`, which producers may leave out). */
+interface DeviceCounts {
+  readonly label: string;
+  readonly published: number;
+  readonly delivered: number;
+  readonly lost: number;
+  readonly duplicates: number;
+  readonly commandsSent: number;
+  readonly commandsReceived: number;
+  readonly connects: number;
+}
+
+function devicesOf(sum: DemoSummary): readonly DeviceCounts[] | undefined {
+  return (sum as DemoSummary & { readonly devices?: readonly DeviceCounts[] | undefined }).devices;
+}
+
+function perDevice(devices: readonly DeviceCounts[]): HTMLElement {
+  const num = (n: number, bad = false): HTMLElement => h('td', { class: bad && n > 0 ? 'bad' : '' }, count(n));
+  return h('table', { class: 'per-device' },
+    h('thead', {}, h('tr', {}, h('th', {}, 'device'), h('th', {}, 'sent'), h('th', {}, 'delivered'), h('th', {}, 'lost'), h('th', {}, 'dup'), h('th', {}, 'cmds'), h('th', {}, 'connects'))),
+    h('tbody', {}, ...devices.map((d) => h('tr', {},
+      h('td', {}, d.label), num(d.published), num(d.delivered), num(d.lost, true), num(d.duplicates, true),
+      h('td', { class: d.commandsReceived < d.commandsSent ? 'bad' : '' }, `${count(d.commandsReceived)}/${count(d.commandsSent)}`),
+      num(d.connects)))));
 }

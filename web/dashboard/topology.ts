@@ -30,8 +30,10 @@ function carriesTraffic(l: DemoLink, byId: ReadonlyMap<string, DemoNode>): boole
   for (const end of [l.a, l.b]) {
     const n = byId.get(end);
     if (n?.role !== 'device') continue;
-    const ifs = n.interfaces.filter((i) => i.medium === l.medium);
-    if (ifs.length > 0 && ifs.some((i) => i.active)) return true;
+    // Its interface of the link's medium; or its only interface (a cellular modem on a serial line).
+    const same = n.interfaces.filter((i) => i.medium === l.medium);
+    const ifs = same.length > 0 ? same : n.interfaces.length === 1 ? n.interfaces : [];
+    if (ifs.some((i) => i.active)) return true;
   }
   return false;
 }
@@ -52,6 +54,11 @@ function pills(box: NodeBox, ifs: readonly DemoInterface[]): SVGGElement {
     x += w + 6;
   }
   return g;
+}
+
+/** `text` cut to `max` characters with an ellipsis (SVG text does not wrap or clip by itself). */
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}\u2026`;
 }
 
 /** Draws the topology of `s` into a new SVG element. */
@@ -93,7 +100,7 @@ export function renderTopology(s: DemoSnapshot): SVGSVGElement {
         svg('rect', { class: 'band', x: box.x, y: box.y + 10, width: 4, height: box.h - 20, rx: 2 }),
         svg('circle', { class: 'dot', cx: box.x + box.w - 14, cy: box.y + 16, r: 5 }),
         svg('text', { class: 'label', x: box.x + 14, y: box.y + 21 }, n.label),
-        svg('text', { class: 'sub', x: box.x + 14, y: box.y + 37 }, `${ROLE_LABEL[n.role]} \u00b7 ${n.stack}`),
+        svg('text', { class: 'sub', x: box.x + 14, y: box.y + 37 }, clip(`${ROLE_LABEL[n.role]} \u00b7 ${n.stack}`, 30)),
         pills(box, n.interfaces)),
     );
   }

@@ -15,6 +15,7 @@
  * rebinding) are refused. The server keeps serving after the run has ended, until `close()`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { basename } from 'node:path';
 import type { DemoLive, DemoUpdate } from '../demo/demo-model.ts';
 import { readFileIfExists } from '../../runtime/read-file.ts';
 import { loadDashboardBundle, type DashboardBundle } from './dashboard-bundle.ts';
@@ -160,11 +161,11 @@ export async function startDashboard(live: DemoLive, options: DashboardOptions =
     const link = live.snapshot().links.find((l) => l.id === id);
     const file = link?.pcap ?? (link !== undefined ? live.summary?.pcaps.find((p) => p.link === id)?.path : undefined);
     const data = file !== undefined ? await readFileIfExists(file) : undefined;
-    if (link === undefined || data === undefined) {
+    if (link === undefined || file === undefined || data === undefined) {
       send(res, 404, 'text/plain; charset=utf-8', link === undefined ? 'no such link\n' : 'this link has no capture (yet)\n');
       return;
     }
-    res.setHeader('Content-Disposition', `attachment; filename="${pcapFileName(id)}"`);
+    res.setHeader('Content-Disposition', `attachment; filename="${pcapFileName(file)}"`);
     send(res, 200, 'application/vnd.tcpdump.pcap', data);
   }
 
@@ -199,9 +200,13 @@ export async function startDashboard(live: DemoLive, options: DashboardOptions =
   };
 }
 
-/** A download name for a link's capture: `iotnet-<id>.pcap`, with only safe characters. */
-export function pcapFileName(linkId: string): string {
-  return `iotnet-${linkId.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 80)}.pcap`;
+/**
+ * The download name of a capture: `iotnet-` and the file's own name (links that share a capture,
+ * like the ports of one switch, download the same file under the same name), safe characters only.
+ */
+export function pcapFileName(file: string): string {
+  const name = basename(file).replace(/\.pcap$/i, '').replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 80);
+  return `iotnet-${name || 'capture'}.pcap`;
 }
 
 function isLoopback(address: string): boolean {

@@ -130,7 +130,8 @@ describe('dashboard server', () => {
     const r = await get(dash.url, `/pcap/${encodeURIComponent(link.id)}`);
     assert.equal(r.status, 200);
     assert.equal(r.headers['content-type'], 'application/vnd.tcpdump.pcap');
-    assert.equal(r.headers['content-disposition'], `attachment; filename="${pcapFileName(link.id)}"`);
+    assert.equal(r.headers['content-disposition'], `attachment; filename="${pcapFileName(link.pcap as string)}"`);
+    assert.match(String(r.headers['content-disposition']), /^attachment; filename="iotnet-[\w.-]+\.pcap"$/);
     assert.deepEqual([...r.body.subarray(0, 4)], [0xd4, 0xc3, 0xb2, 0xa1]);
     for (const id of ['no-such-link', '..%2F..%2Fetc%2Fpasswd', '%2Fetc%2Fpasswd', '', `${link.id}%2F..`]) {
       assert.equal((await get(dash.url, `/pcap/${id}`)).status, 404, `/pcap/${id}`);
@@ -139,9 +140,10 @@ describe('dashboard server', () => {
     assert.equal((await get(dash.url, '/pcap/no-such-link', { method: 'HEAD' })).status, 404);
   });
 
-  it('pcapFileName keeps only safe characters', () => {
-    assert.equal(pcapFileName('wifi'), 'iotnet-wifi.pcap');
-    assert.equal(pcapFileName('a/../b "c"'), 'iotnet-a-..-b-c-.pcap');
+  it('pcapFileName: the file\'s own name, safe characters only', () => {
+    assert.equal(pcapFileName('/tmp/x/wifi.pcap'), 'iotnet-wifi.pcap');
+    assert.equal(pcapFileName('/tmp/x/lan:eth "dev".pcap'), 'iotnet-lan-eth-dev-.pcap');
+    assert.equal(pcapFileName('/'), 'iotnet-capture.pcap');
   });
 
   it('refuses other hosts (DNS rebinding) and methods other than GET and HEAD', async () => {
