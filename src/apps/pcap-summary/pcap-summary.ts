@@ -372,13 +372,22 @@ export class PcapSummarizer {
     if (typeof ip === 'string') return this.fault('6LoWPAN IPHC', ip);
     if (h.frag !== undefined) {
       // The first fragment: the IPv6 header is whole, its payload length the datagram's.
+      // The upper header may be cut short: count it by Next Header, ports from its first bytes.
       const v6 = ip.packet;
-      if (v6.length >= 40) {
-        this.count('IPv6');
-        const next = v6[6] as number;
-        this.upper(next, v6.subarray(40), formatIPv6(v6.subarray(8, 24)), formatIPv6(v6.subarray(24, 40)), v6.subarray(8, 24), v6.subarray(24, 40), 6);
+      if (v6.length < 40) return;
+      this.count('IPv6');
+      const next = v6[6] as number;
+      const from = formatIPv6(v6.subarray(8, 24));
+      const to = formatIPv6(v6.subarray(24, 40));
+      const name = next === IpProtocol.TCP ? 'TCP' : next === IpProtocol.UDP ? 'UDP' : next === IpProtocol.IPV6_ICMP ? 'ICMPv6' : `IPv6 protocol ${next}`;
+      this.count(name);
+      if ((name === 'TCP' || name === 'UDP') && v6.length >= 44) {
+        const sp = rd16(v6, 40);
+        const dp = rd16(v6, 42);
+        this.app(sp, dp, true);
+        return this.conversation(name, `[${from}]:${sp}`, `[${to}]:${dp}`);
       }
-      return;
+      return this.conversation(name === 'ICMPv6' ? name : 'IPv6', from, to);
     }
     this.ipv6(ip.packet);
   }
