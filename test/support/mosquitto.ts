@@ -20,6 +20,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopChildProcess } from '../../src/runtime/child-stop.ts';
 import { skipWithoutTool } from './system-tool.ts';
 
 export interface MosquittoTls {
@@ -129,13 +130,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<Mosquit
   child.stderr?.on('data', (d: Buffer) => { text += d.toString(); });
   child.on('error', (e) => { text += `\n[spawn error: ${e.message}]`; });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-      child.kill('SIGTERM');
-      const hard = setTimeout(() => child.kill('SIGKILL'), 2000);
-      await closed;
-      clearTimeout(hard);
-    }
+    await stopChildProcess(child);
     rmSync(dir, { recursive: true, force: true });
   };
   // Ready once it says it runs (after opening every listener), or it died.

@@ -103,10 +103,8 @@ export interface DemoFailover {
   readonly ms: number;
 }
 
-/** The end of the run. */
-export interface DemoSummary {
-  readonly ok: boolean;
-  readonly durationMs: number;
+/** Message counts of a run (all devices, or one). */
+export interface DemoMessageCounts {
   /** Telemetry published by all devices, and received by the broker (no duplicates counted). */
   readonly published: number;
   readonly delivered: number;
@@ -116,11 +114,27 @@ export interface DemoSummary {
   /** Commands sent by the gateway and received by the devices. */
   readonly commandsSent: number;
   readonly commandsReceived: number;
+}
+
+/** One device's part of the summary. */
+export interface DemoDeviceSummary extends DemoMessageCounts {
+  readonly node: string;
+  readonly label: string;
+  /** MQTT connections made (1 + reconnects). */
+  readonly connects: number;
+}
+
+/** The end of the run. */
+export interface DemoSummary extends DemoMessageCounts {
+  readonly ok: boolean;
+  readonly durationMs: number;
   readonly failovers: readonly DemoFailover[];
   /** One pcap per link. */
   readonly pcaps: readonly { readonly link: string; readonly path: string }[];
   /** What went wrong, when `ok` is false. */
   readonly problems: readonly string[];
+  /** The same counts per device (optional: older producers leave it out). */
+  readonly devices?: readonly DemoDeviceSummary[] | undefined;
 }
 
 /** An update to a viewer. */
