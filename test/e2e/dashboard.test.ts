@@ -17,6 +17,14 @@ import { startDashboard } from '../../src/apps/demo-ui/dashboard-server.ts';
 import { launchChromium } from '../support/chromium.ts';
 import { FakeDemoLive } from '../support/fake-demo-live.ts';
 
+/**
+ * The page's document as seen by a function that runs in the page: this file is type-checked
+ * without DOM types, and the page's CSP forbids evaluating strings.
+ */
+interface PageGlobal {
+  document: { querySelector(selector: string): { getAttribute(name: string): string | null } | null };
+}
+
 const PCAP_MAGICS = new Set(['a1b2c3d4', 'd4c3b2a1', 'a1b23c4d', '4d3cb2a1', '0a0d0d0a']);
 
 test('dashboard in headless Chromium: topology, moving counters, failover, pcap download, summary, screenshot', { timeout: 180_000 }, async (t) => {
@@ -51,7 +59,7 @@ test('dashboard in headless Chromium: topology, moving counters, failover, pcap 
     assert.ok(device, 'the model has a device');
     const counter = `[data-counter="${device.id}:sent"]`;
     const first = Number(await page.getAttribute(counter, 'data-value'));
-    await page.waitForFunction(`Number(document.querySelector(${JSON.stringify(counter)})?.getAttribute('data-value')) > ${first}`, undefined, { timeout: 60_000 });
+    await page.waitForFunction(([sel, before]) => Number((globalThis as unknown as PageGlobal).document.querySelector(sel)?.getAttribute('data-value')) > before, [counter, first] as const, { timeout: 60_000 });
     const second = Number(await page.getAttribute(counter, 'data-value'));
     assert.ok(second > first, `counter ${counter} grew: ${first} -> ${second}`);
 
