@@ -4,7 +4,8 @@
 //   2. tsc -p tsconfig.build.json: src/ as ESM JavaScript + .d.ts declarations, the `.ts`
 //      import extensions rewritten to `.js`;
 //   3. scripts/build-ui.mjs (the dashboard page -> dist/ui/) and scripts/build-browser.mjs
-//      (the browser stack -> dist/browser/), each when the script exists;
+//      (the browser stack bundle -> dist/browser/), each when the script exists, through tsx
+//      (they bundle TypeScript sources with esbuild);
 //   4. checks that every entry point in package.json `exports` exists in dist/.
 //
 //   node scripts/build.mjs [--quiet]
@@ -34,7 +35,7 @@ const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/ts
 step('tsc -p tsconfig.build.json', [tsc, '-p', join(root, 'tsconfig.build.json')]);
 for (const script of ['build-ui.mjs', 'build-browser.mjs']) {
   const path = join(root, 'scripts', script);
-  if (existsSync(path)) step(`scripts/${script}`, [path]);
+  if (existsSync(path)) step(`scripts/${script}`, ['--import', 'tsx', path]);
   else log(`scripts/${script} not present: skipped`);
 }
 

@@ -26,6 +26,8 @@
  * in a development checkout by `npm run build:native`; the npm package carries no native
  * code): without them they throw an error that says so, and everything else here runs
  * wherever Node runs.
+ *
+ * @module
  */
 export * from './link/index.ts';
 export { TapLink, type TapLinkOptions, type TapLinkStats } from './link/tap-link.ts';
