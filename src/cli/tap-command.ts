@@ -118,7 +118,8 @@ export function parseTapArgs(args: readonly string[]): TapArgs {
         help = true;
         break;
       default:
-        if (arg.startsWith('-') || ifname !== undefined) throw new UsageError(`unknown option '${arg}'`);
+        if (arg.startsWith('-')) throw new UsageError(`unknown option '${arg}'`);
+        if (ifname !== undefined) throw new UsageError(`one IFNAME only (got '${ifname}' and '${arg}')`);
         if (!isInterfaceName(arg)) throw new UsageError(`not an interface name: '${arg}' (1-15 characters)`);
         ifname = arg;
     }
