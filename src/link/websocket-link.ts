@@ -133,7 +133,7 @@ export class WebSocketLink implements Link {
   };
 
   private readonly onOpen = (): void => {
-    if (!this.closed && this.port.readyState === WS_OPEN) this.linkState.set(true);
+    if (!this.closed && this.downReason === undefined && this.port.readyState === WS_OPEN) this.linkState.set(true);
   };
 
   private readonly onMessage = (event: unknown): void => {
