@@ -36,7 +36,7 @@ describe('iotnet tap: arguments and status lines', () => {
     [['tap0', '--ipv4', 'dhcp', '--port-offset', '70000'], /not a port offset/],
     [['tap0', '--ipv4', 'dhcp', '--dns'], /--dns needs a value/],
     [['tap0', '--ipv4', 'dhcp', '--mac', '02:00'], /--mac: expected/],
-    [['tap0', 'tap1', '--ipv4', 'dhcp'], /unknown option 'tap1'/],
+    [['tap0', 'tap1', '--ipv4', 'dhcp'], /one IFNAME only/],
     [['this-name-is-far-too-long', '--ipv4', 'dhcp'], /not an interface name/],
   ] as const) {
     it(`refuses ${JSON.stringify(args)}`, () => {
