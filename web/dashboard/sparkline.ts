@@ -6,7 +6,7 @@ export interface SparklineOptions {
   readonly height?: number;
   /** A CSS class for the colour (`msgs`, `bytes`). */
   readonly kind: string;
-  /** How many samples the width stands for (older ones scroll off). */
+  /** How many samples the full width stands for (older ones scroll off); default 60. */
   readonly slots?: number;
   readonly title: string;
 }
@@ -14,7 +14,9 @@ export interface SparklineOptions {
 export function sparkline(values: readonly number[], o: SparklineOptions): SVGSVGElement {
   const w = o.width ?? 120;
   const h = o.height ?? 28;
-  const slots = Math.max(2, o.slots ?? 60);
+  // The width stands for `slots` samples once there are that many; before, for what there is
+  // (at least 12), so that a young run's chart is not a sliver at the right edge.
+  const slots = Math.max(2, Math.min(o.slots ?? 60, Math.max(values.length, 12)));
   const top = Math.max(...values, 1e-9);
   const step = w / (slots - 1);
   const x0 = w - (values.length - 1) * step;

@@ -1,8 +1,7 @@
 /**
  * The dashboard page's script and style sheet: the prebuilt bundle (`dist/ui/dashboard.js` and
- * `dashboard.css`, made by `scripts/build-ui.mjs`) when there is one, else bundled from
- * `web/dashboard/main.ts` with esbuild on the spot (a dev checkout has esbuild; an installed
- * package has the prebuilt files instead).
+ * `dashboard.css`, made by `scripts/build-ui.mjs` in `npm run build`) in a built package, or
+ * bundled from `web/dashboard/main.ts` with esbuild on the spot (a checkout has esbuild).
  */
 import { fileURLToPath } from 'node:url';
 import { readFileIfExists } from '../../runtime/read-file.ts';
@@ -36,14 +35,22 @@ interface Esbuild {
   build(options: Record<string, unknown>): Promise<{ outputFiles?: EsbuildOutput[] | undefined }>;
 }
 
-/** Bundles `web/dashboard/main.ts` (and the CSS it imports) in memory with esbuild. */
-export async function bundleDashboard(options: { minify?: boolean } = {}): Promise<DashboardBundle> {
-  let esbuild: Esbuild;
+/** True when this module runs from the TypeScript sources (a checkout), false from a built package. */
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+
+/** esbuild, or undefined when it is not installed (a package installed without dev dependencies). */
+async function loadEsbuild(): Promise<Esbuild | undefined> {
   try {
-    esbuild = (await import('esbuild')) as unknown as Esbuild;
-  } catch (err) {
-    throw new Error(`the dashboard has no prebuilt bundle (looked in ${PREBUILT_DIRS.join(', ')}) and esbuild is not installed to build one: ${String(err)}`);
+    return (await import('esbuild')) as unknown as Esbuild;
+  } catch {
+    return undefined;
   }
+}
+
+/** Bundles `web/dashboard/main.ts` (and the CSS it imports) in memory with esbuild. Rejects when esbuild is missing or the build fails. */
+export async function bundleDashboard(options: { minify?: boolean } = {}): Promise<DashboardBundle> {
+  const esbuild = await loadEsbuild();
+  if (esbuild === undefined) throw new Error(`the dashboard has no prebuilt bundle (looked in ${PREBUILT_DIRS.join(', ')}) and esbuild is not installed to build one`);
   const result = await esbuild.build({
     entryPoints: { dashboard: DASHBOARD_ENTRY },
     bundle: true,
@@ -63,13 +70,24 @@ export async function bundleDashboard(options: { minify?: boolean } = {}): Promi
   return { js: js.contents, css: css.contents, source: 'esbuild' };
 }
 
-/** The prebuilt bundle from the first of `dirs` that has both files, else a fresh one from esbuild. */
-export async function loadDashboardBundle(dirs: readonly string[] = PREBUILT_DIRS): Promise<DashboardBundle> {
+/** The bundle in the first of `dirs` that has both files. */
+export async function readPrebuiltBundle(dirs: readonly string[] = PREBUILT_DIRS): Promise<DashboardBundle | undefined> {
   for (const dir of dirs) {
     const base = dir.endsWith('/') ? dir : `${dir}/`;
     const js = await readFileIfExists(`${base}dashboard.js`);
     const css = js && (await readFileIfExists(`${base}dashboard.css`));
     if (js !== undefined && css !== undefined) return { js, css, source: base };
   }
-  return bundleDashboard();
+  return undefined;
+}
+
+/**
+ * The page's assets. From a built package: the prebuilt bundle (esbuild if it is missing). From
+ * the sources of a checkout: a fresh esbuild bundle of `web/dashboard/`, so that a `dist/ui/` left
+ * by an earlier `npm run build` never serves a stale page; the prebuilt one only when esbuild is
+ * not installed.
+ */
+export async function loadDashboardBundle(): Promise<DashboardBundle> {
+  if (FROM_SOURCE && (await loadEsbuild()) !== undefined) return bundleDashboard();
+  return (await readPrebuiltBundle()) ?? bundleDashboard();
 }
