@@ -71,7 +71,7 @@ export async function buildBrowserBundle(opts = {}) {
     sourcemap: opts.sourcemap ?? true,
     metafile: true,
     write: true,
-    logLevel: opts.quiet === false ? 'warning' : 'error',
+    logLevel: opts.quiet === false ? 'warning' : 'silent',
     plugins: [browserPlugin()],
   });
   const out = result.metafile.outputs[path.relative(process.cwd(), outfile)] ?? Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);

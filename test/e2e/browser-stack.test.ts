@@ -8,7 +8,7 @@
  * sockets. First the same bridge is checked from a Node-side stack over `ws` (no browser needed).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -40,7 +40,41 @@ function waitFor<T>(what: string, timeoutMs: number, start: (resolve: (v: T) => 
   });
 }
 
-test('ws-bridge from a Node-side stack over ws: DHCP, TCP echo, HTTP through the gateway stack', { timeout: 60_000 }, async () => {
+test('scripts/build-browser.mjs: src/browser.ts bundles for the browser; a Node built-in fails the build', { timeout: 120_000 }, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'iotnet-browser-build-'));
+  try {
+    const b = await buildBrowserBundle({ outfile: join(work, 'iotnet.js') });
+    t.diagnostic(`src/browser.ts -> ${b.bytes} bytes minified (${b.gzipBytes} gzipped), ${b.inputs.length} inputs`);
+    assert.deepEqual(b.inputs.filter((f) => f.startsWith('node:') || f.includes('src/socket/duplex.ts')), []);
+    assert.ok(b.inputs.some((f) => f.endsWith('src/runtime/browser-no-duplex.ts')), 'the Duplex stand-in is in');
+    for (const name of ['Stack', 'WebSocketLink', 'createBrowserRunner', 'createUserspaceBackend', 'Network', 'Dhcp4Client', 'CryptoRng', 'SocketError']) {
+      assert.ok(b.exports.includes(name), `the bundle exports ${name}`);
+    }
+    for (const spec of ['node:fs', 'stream', 'node:crypto']) {
+      const entry = join(work, `bad-${spec.replace(':', '-')}.ts`);
+      writeFileSync(entry, `import * as m from '${spec}';\nexport const x = m;\n`);
+      await assert.rejects(buildBrowserBundle({ entry, outfile: join(work, 'bad.js') }), (e: Error) => {
+        assert.match(e.message, new RegExp(`Node built-in '${spec}'.*not allowed in a browser bundle`));
+        return true;
+      });
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
+/** Polls `check` every 10 ms until it holds (real time; the bridge's counters move as ws delivers). */
+function until(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
+  return waitFor<void>(what, timeoutMs, (done) => {
+    const poll = (): void => {
+      if (check()) done();
+      else systemScheduler.setTimer(10, poll);
+    };
+    poll();
+  });
+}
+
+test('ws-bridge from a Node-side stack over ws: DHCP, TCP echo, HTTP; bad messages counted, an over-long one ends only its connection', { timeout: 90_000 }, async (t) => {
   const gw = await startBrowserGateway();
   const bridge = await WsBridge.start(gw.switch);
   const ws = new WebSocket(bridge.url);
@@ -62,20 +96,23 @@ test('ws-bridge from a Node-side stack over ws: DHCP, TCP echo, HTTP through the
       dhcp.start(runner.now());
     });
     assert.equal(Stack.format(lease.serverId), BROWSER_GATEWAY_NET.gateway);
-    const data = new Uint8Array(200_000).map((_, i) => (i * 7) & 0xff);
+    const data = new Uint8Array(1 << 20).map((_, i) => (i * 7) & 0xff);
     const socket = await net.connect({ host: BROWSER_GATEWAY_NET.gateway, port: BROWSER_GATEWAY_NET.echoPort }, { timeoutMs: 10_000 });
+    const t0 = performance.now();
     const writing = socket.write(data);
     const got: Uint8Array[] = [];
     let n = 0;
     while (n < data.length) {
-      const chunk = await socket.read({ timeoutMs: 10_000 });
+      const chunk = await socket.read({ timeoutMs: 20_000 });
       assert.ok(chunk !== null, 'echo ended early');
       got.push(chunk);
       n += chunk.length;
     }
     await writing;
+    const ms = performance.now() - t0;
     await socket.close();
-    assert.deepEqual(Buffer.concat(got), Buffer.from(data));
+    assert.ok(Buffer.concat(got).equals(data), 'the echo is byte for byte what was sent');
+    t.diagnostic(`Node client over ws: echo of ${data.length} B in ${ms.toFixed(0)} ms (${(data.length / 1024 / (ms / 1000)).toFixed(0)} KiB/s each way)`);
     const http = await net.connect({ host: BROWSER_GATEWAY_NET.gateway, port: BROWSER_GATEWAY_NET.httpPort }, { timeoutMs: 10_000 });
     await http.write('GET /hello HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n');
     const parts: Uint8Array[] = [];
@@ -84,6 +121,25 @@ test('ws-bridge from a Node-side stack over ws: DHCP, TCP echo, HTTP through the
     assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
     assert.ok(text.endsWith(`\r\n\r\n${HELLO_BODY}`), text);
     assert.equal(bridge.stats().open, 1);
+
+    // Untrusted input on the bridge's side: counted and dropped, the connection goes on.
+    const conn = bridge.connections()[0];
+    assert.ok(conn !== undefined);
+    ws.send('a text message');
+    ws.send(Buffer.alloc(5));
+    ws.send(Buffer.alloc(1515));
+    await until('bad messages counted', 10_000, () => conn.link.stats().rxMalformed === 2 && conn.link.stats().rxOversize === 1);
+    const again = await net.connect({ host: BROWSER_GATEWAY_NET.gateway, port: BROWSER_GATEWAY_NET.echoPort }, { timeoutMs: 10_000 });
+    await again.write('still there');
+    assert.equal(new TextDecoder().decode((await again.read({ timeoutMs: 10_000 })) ?? new Uint8Array(0)), 'still there');
+    await again.close();
+    // Above maxPayload, ws closes the connection (1009); the bridge closes its switch port.
+    const portsBefore = gw.switch.portCount;
+    ws.send(Buffer.alloc(70_000));
+    await until('the connection closed', 10_000, () => bridge.stats().closed === 1);
+    assert.equal(gw.switch.portCount, portsBefore - 1);
+    await until('the client link down', 10_000, () => !link.linkState.up);
+    assert.match(link.downCause ?? '', /1009/);
   } finally {
     await net.close();
     await backend.close();
@@ -93,7 +149,7 @@ test('ws-bridge from a Node-side stack over ws: DHCP, TCP echo, HTTP through the
     await bridge.close();
     await gw.close();
   }
-  assert.equal(bridge.stats().accepted, 1);
+  assert.deepEqual([bridge.stats().accepted, bridge.stats().open], [1, 0]);
 });
 
 test('the userspace stack in headless Chromium: DHCP, DNS, TCP echo and HTTP through the Node-side stack', { timeout: 240_000 }, async (t) => {
