@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,6 +25,27 @@ describe('iotnet CLI dispatcher', () => {
     assert.equal(r.status, 0);
     assert.match(r.stdout, /Usage: iotnet <command>/);
     assert.match(r.stdout, /sockserver/);
+  });
+
+  it('--version: the package version, exit 0', () => {
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+    for (const flag of ['--version', '-V']) {
+      const r = run(flag);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `iotnet ${version}\n`);
+    }
+  });
+
+  it('every command listed by --help has its own --help (exit 0, its usage on stdout)', () => {
+    const list = run('--help').stdout;
+    const commands = [...list.matchAll(/^ {2}([a-z]+) {2,}/gm)].map((m) => m[1] as string);
+    assert.deepEqual(commands.sort(), ['bench', 'demo', 'mqtt', 'pcap', 'ping', 'sim', 'sockserver', 'tap']);
+    for (const c of commands) {
+      const r = run(c, '--help');
+      assert.equal(r.status, 0, `${c}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^Usage: iotnet ${c}`), c);
+      assert.equal(r.stderr, '', c);
+    }
   });
 
   it('no command: usage on stderr, exit 2', () => {
