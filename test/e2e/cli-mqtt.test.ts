@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { Aedes } from 'aedes';
-import { assertUsageError, runCli, startCli, type CliResult } from '../support/cli-run.ts';
+import { assertUsageError, closedPort, runCli, startCli, type CliResult } from '../support/cli-run.ts';
 import { skipWithoutPty } from '../support/pty.ts';
 import { createTestPki, type TestPki } from '../support/test-pki.ts';
 
@@ -130,12 +130,7 @@ describe('iotnet mqtt', () => {
   });
 
   it('run-time failures: a refused connection, too few messages within --timeout (exit 1)', async () => {
-    const closed = net.createServer();
-    closed.listen(0, '127.0.0.1');
-    await once(closed, 'listening');
-    const free = (closed.address() as net.AddressInfo).port;
-    closed.close();
-    await once(closed, 'close');
+    const free = await closedPort();
     const [refused, quiet] = await Promise.all([
       runCli(['mqtt', 'pub', '--broker', `127.0.0.1:${free}`, '--topic', 'x', '--message', 'y']),
       runCli(['mqtt', 'sub', '--broker', `127.0.0.1:${port}`, '--topic', 'cli/nobody', '--count', '1', '--timeout', '1']),

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, it } from 'node:test';
-import { assertUsageError, runCli, type CliResult } from '../support/cli-run.ts';
+import { assertUsageError, closedPort, runCli, type CliResult } from '../support/cli-run.ts';
 
 describe('iotnet ping', () => {
   it('--help: the options, --via explained, exit 0', async () => {
@@ -58,12 +58,7 @@ describe('iotnet ping', () => {
       server.close();
     }
     // A port nobody listens on: RST, the host is up.
-    const closed = net.createServer();
-    closed.listen(0, '127.0.0.1');
-    await once(closed, 'listening');
-    const free = (closed.address() as net.AddressInfo).port;
-    closed.close();
-    await once(closed, 'close');
+    const free = await closedPort();
     const r = await runCli(['ping', '127.0.0.1', '--port', String(free), '-c', '1']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /refused by 127\.0\.0\.1:\d+ \(host up, port closed\)/);

@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -93,4 +95,15 @@ export function assertUsageError(r: CliResult, command: string, message: RegExp,
   assert.match(r.stderr, message, `${what}: stderr`);
   assert.match(r.stderr, new RegExp(`Usage: iotnet ${command}`), `${what}: the usage follows`);
   assert.equal(r.stdout, '', `${what}: nothing on stdout`);
+}
+
+/** A TCP port on 127.0.0.1 that nobody listens on (just closed): a connection there is refused. */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  server.close();
+  await once(server, 'close');
+  return port;
 }
