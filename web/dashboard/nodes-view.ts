@@ -29,13 +29,14 @@ export function renderNode(n: DemoNode, rates: RateHistory): HTMLElement {
   // Access points, carriers and border routers have no messages of their own: counters only when they count something.
   const c = n.counters;
   const traffic = n.role === 'device' || n.role === 'gateway' || c.sent + c.received + c.bytesIn + c.bytesOut > 0;
-  const chosen = n.interfaces.some((i) => !i.active);
+  // Only a device chooses between interfaces (its mux); elsewhere `active` says nothing worth a tag.
+  const chosen = n.role === 'device' && n.interfaces.some((i) => !i.active);
   return h('article', { class: `node-card role-${n.role} health-${nodeHealth(n)}`, 'data-node-card': n.id },
     h('header', {},
       h('span', { class: 'dot' }),
       h('h3', {}, n.label),
       h('span', { class: 'role' }, n.role.replace('-', ' ')),
-      h('span', { class: 'stack' }, n.stack)),
+      h('span', { class: 'stack', title: n.stack }, n.stack)),
     h('p', { class: 'state' }, n.state),
     n.interfaces.length ? h('table', { class: 'ifaces' }, h('tbody', {}, ...n.interfaces.map((i) => ifaceRow(i, chosen)))) : null,
     traffic ? h('div', { class: 'counters' },

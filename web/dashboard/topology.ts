@@ -6,7 +6,7 @@
 import { svg } from './dom.ts';
 import { count } from './format.ts';
 import { layoutTopology, type NodeBox } from './layout.ts';
-import type { DemoInterface, DemoLink, DemoNode, DemoSnapshot } from './model.ts';
+import type { DemoLink, DemoNode, DemoSnapshot } from './model.ts';
 
 const ROLE_LABEL: Record<DemoNode['role'], string> = {
   gateway: 'gateway',
@@ -38,13 +38,18 @@ function carriesTraffic(l: DemoLink, byId: ReadonlyMap<string, DemoNode>): boole
   return false;
 }
 
-function pills(box: NodeBox, ifs: readonly DemoInterface[]): SVGGElement {
+/**
+ * The interfaces of a node as pills: filled when in use (a device: the one its mux chose; other
+ * nodes: every interface that is up), outlined when standing by, dashed red when down.
+ */
+function pills(n: DemoNode, box: NodeBox): SVGGElement {
   const g = svg('g', { class: 'pills' });
   let x = box.x + 12;
-  for (const i of ifs) {
+  for (const i of n.interfaces) {
     const w = 16 + i.name.length * 6.6;
     const down = i.status === 'disconnected' || i.status === 'connecting';
-    const cls = `pill medium-${i.medium}${i.active ? ' active' : ''}${down ? ' down' : ''}`;
+    const inUse = n.role === 'device' ? i.active : !down;
+    const cls = `pill medium-${i.medium}${inUse ? ' active' : ''}${down ? ' down' : ''}`;
     g.append(
       svg('g', { class: cls, 'data-iface': i.id },
         svg('title', {}, `${i.name} (${i.medium}): ${i.status}, ${i.reason}${i.active ? ', active' : ''}${i.addresses.length ? `\n${i.addresses.join('\n')}` : ''}`),
@@ -101,7 +106,7 @@ export function renderTopology(s: DemoSnapshot): SVGSVGElement {
         svg('circle', { class: 'dot', cx: box.x + box.w - 14, cy: box.y + 16, r: 5 }),
         svg('text', { class: 'label', x: box.x + 14, y: box.y + 21 }, n.label),
         svg('text', { class: 'sub', x: box.x + 14, y: box.y + 37 }, clip(`${ROLE_LABEL[n.role]} \u00b7 ${n.stack}`, 30)),
-        pills(box, n.interfaces)),
+        pills(n, box)),
     );
   }
   root.append(linkLayer, labelLayer, nodeLayer);
