@@ -16,12 +16,11 @@ import { startTapNode, type TapNode, type TapNodeStatus } from '../apps/tap-node
 import { createEspAt } from '../backends/esp-at/index.ts';
 import { createHostBackend } from '../backends/host/index.ts';
 import { createQuectel } from '../backends/quectel/index.ts';
-import { formatIPv4 } from '../base/ip-address.ts';
+import { formatIPv4, parseIPv6 } from '../base/ip-address.ts';
 import { openSerialPort } from '../runtime/serial-port.ts';
 import { systemScheduler } from '../runtime/system-scheduler.ts';
 import { isInterfaceName } from '../runtime/tap-native.ts';
 import { Network } from '../socket/network.ts';
-import type { Stack } from '../stack/stack.ts';
 import { intArg, ipv4Arg, ipv4PrefixArg, ipv6PrefixArg, secondsArg } from './args.ts';
 import { statusLine } from './tap-command.ts';
 import { UsageError } from './usage-error.ts';
@@ -231,16 +230,28 @@ export async function openVia(via: Via, o: ViaOptions, onStatus: (line: string) 
 
 async function openTap(ifname: string, o: ViaOptions, onStatus: (line: string) => void): Promise<OpenedVia> {
   const ipv4 = o.ipv4 ?? (o.ipv6 === undefined ? 'dhcp' : undefined);
+  // Up once the addresses asked for are usable: IPv4 (static at once, or bound by DHCP) and
+  // a static IPv6 address after DAD; with IPv6 'auto' alone, the first global address.
+  const static6 = o.ipv6 !== undefined && o.ipv6 !== 'auto' ? o.ipv6.address : undefined;
+  let have4: string | undefined;
+  let have6: string | undefined;
   let ready: (address: string) => void = () => {};
   const up = new Promise<string>((resolve) => {
     ready = resolve;
   });
+  const check = (): void => {
+    if (ipv4 !== undefined && have4 === undefined) return;
+    if ((static6 !== undefined || ipv4 === undefined) && have6 === undefined) return;
+    ready([have4, have6].filter((x) => x !== undefined).join(', '));
+  };
   const status = (s: TapNodeStatus): void => {
     onStatus(statusLine(s));
-    if (s.type === 'address') ready(s.address);
-    if (s.type === 'dhcp' && s.event === 'bound') ready(s.address);
-    // IPv6 only: the first usable address that is not link-local.
-    if (ipv4 === undefined && s.type === 'ipv6-address' && s.state === 'preferred' && !s.address.toLowerCase().startsWith('fe80')) ready(s.address);
+    if (s.type === 'address' || (s.type === 'dhcp' && s.event === 'bound')) have4 = s.address;
+    if (s.type === 'ipv6-address' && s.state === 'preferred') {
+      const global = !s.address.toLowerCase().startsWith('fe80');
+      if (static6 !== undefined ? sameIpv6(s.address, static6) : global) have6 = s.address;
+    }
+    check();
   };
   const node = await startTapNode({
     ifname,
@@ -259,7 +270,8 @@ async function openTap(ifname: string, o: ViaOptions, onStatus: (line: string) =
   }
 }
 
-/** The stack of an opened `tap` via (for ICMP). */
-export function tapStack(v: OpenedVia): Stack | undefined {
-  return v.tap?.stack;
+function sameIpv6(a: string, b: string): boolean {
+  const x = parseIPv6(a);
+  const y = parseIPv6(b);
+  return x !== undefined && y !== undefined && x.every((v, i) => v === y[i]);
 }

@@ -7,7 +7,7 @@
  *   the stack and gets an echo from its test server; SIGINT stops it with exit 0; `iotnet pcap`
  *   summarises the capture it wrote (ARP, ICMP, TCP; nothing malformed);
  * - `iotnet ping --via tap:clitap0`: ICMP echo to the kernel (56 and 3000 bytes), exit 0; an
- *   address nobody has: exit 1;
+ *   address nobody has: exit 1; ICMPv6 with a static --ipv6 address (after DAD);
  * - `iotnet mqtt --via tap:clitap0` against mosquitto on the kernel side: sub gets what
  *   mosquitto_pub sends; pub with DHCP from dnsmasq and the broker by name (dnsmasq's DNS)
  *   reaches mosquitto_sub.
@@ -27,6 +27,7 @@ import { skipWithoutTool } from '../support/system-tool.ts';
 const TAP = 'clitap0';
 const KERNEL = '10.98.1.1';
 const STACK = '10.98.1.2';
+const KERNEL6 = '2001:db8:98::1';
 const ready = (): boolean => process.env.IOTNET_NETNS !== undefined && process.getuid?.() === 0;
 
 describe('iotnet tap, ping and mqtt over a TAP with the Linux kernel', () => {
@@ -36,7 +37,8 @@ describe('iotnet tap, ping and mqtt over a TAP with the Linux kernel', () => {
   before(() => {
     if (!ready()) return;
     sh('ip', ['tuntap', 'add', 'mode', 'tap', 'name', TAP]);
-    sh('sysctl', ['-q', '-w', `net.ipv6.conf.${TAP}.disable_ipv6=1`]);
+    sh('sysctl', ['-q', '-w', `net.ipv6.conf.${TAP}.disable_ipv6=0`]);
+    sh('ip', ['-6', 'addr', 'add', `${KERNEL6}/64`, 'nodad', 'dev', TAP]);
     sh('ip', ['addr', 'add', `${KERNEL}/24`, 'dev', TAP]);
     sh('ip', ['link', 'set', TAP, 'up']);
   });
@@ -76,7 +78,7 @@ describe('iotnet tap, ping and mqtt over a TAP with the Linux kernel', () => {
     for (const p of ['ARP', 'ICMP', 'TCP']) assert.ok((s.protocols[p] ?? 0) > 0, `${p}: ${summary.stdout}`);
   });
 
-  it('iotnet ping --via tap: ICMP echo to the kernel (56 and 3000 bytes) exit 0; nobody there: exit 1', async (t) => {
+  it('iotnet ping --via tap: ICMP echo to the kernel (56 and 3000 bytes, ICMPv6) exit 0; nobody there: exit 1', async (t) => {
     if (skipWithoutInterop(t)) return;
     const via = ['--via', `tap:${TAP}`, '--ipv4', `${STACK}/24`];
     const small = await runCli(['ping', ...via, KERNEL, '-c', '3', '-i', '0.2']);
@@ -86,6 +88,10 @@ describe('iotnet tap, ping and mqtt over a TAP with the Linux kernel', () => {
     const big = await runCli(['ping', ...via, KERNEL, '-c', '2', '-i', '0.2', '-s', '3000']);
     assert.equal(big.code, 0, big.stdout + big.stderr);
     assert.equal(big.stdout.match(/^3008 bytes from /gm)?.length, 2, big.stdout);
+    const v6 = await runCli(['ping', '--via', `tap:${TAP}`, '--ipv6', '2001:db8:98::2/64', '-6', KERNEL6, '-c', '2', '-i', '0.2']);
+    assert.equal(v6.code, 0, v6.stdout + v6.stderr);
+    assert.equal(v6.stdout.match(/^64 bytes from 2001:db8:98::1: icmp_seq=\d hlim=64/gm)?.length, 2, v6.stdout);
+    assert.match(v6.stderr, /tap: ipv6 address 2001:db8:98::2\/64 \(static\) preferred/);
     const none = await runCli(['ping', ...via, '10.98.1.77', '-c', '1', '-W', '1']);
     assert.equal(none.code, 1, none.stdout + none.stderr);
     assert.match(none.stdout, /1 packets transmitted, 0 received/);
