@@ -33,6 +33,7 @@ interface Port {
   postMessage(value: unknown): void;
   close(): void;
   /** Node only: a port with a listener keeps the process alive unless unref'd. */
+  ref?: () => void;
   unref?: () => void;
 }
 
@@ -52,6 +53,7 @@ export class TaskQueue {
     this.rx = channel.port1 as unknown as Port;
     this.tx = channel.port2 as unknown as Port;
     this.rx.onmessage = () => this.runOne();
+    // Node (tests): held only while tasks are pending, as a ref'd `setImmediate` would be.
     this.rx.unref?.();
   }
 
@@ -59,6 +61,7 @@ export class TaskQueue {
   post(fn: () => void): () => void {
     if (this.closed) return () => {};
     const task: Task = { fn };
+    if (this.tasks.length === 0) this.rx.ref?.();
     this.tasks.push(task);
     this.tx.postMessage(0);
     return () => {
@@ -78,6 +81,7 @@ export class TaskQueue {
 
   private runOne(): void {
     const task = this.tasks.shift();
+    if (this.tasks.length === 0) this.rx.unref?.();
     const fn = task?.fn;
     if (task === undefined || fn === undefined) return;
     task.fn = undefined;

@@ -83,7 +83,8 @@ export class WsBridge {
     const path = opts.path ?? '/link';
     const files = opts.files ?? {};
     const server = http.createServer((req, res) => {
-      const file = req.method === 'GET' ? files[(req.url ?? '/').split('?')[0] ?? '/'] : undefined;
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const file = req.method === 'GET' && Object.hasOwn(files, path) ? files[path] : undefined;
       if (file === undefined) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
