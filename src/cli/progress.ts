@@ -149,7 +149,9 @@ export class Progress {
     if (!force && t - this.lastDraw < 100) return;
     this.lastDraw = t;
     this.frame++;
-    const width = Math.max(20, (this.stream.columns ?? 100) - 1);
+    // A terminal of unknown width (0: a pseudo-terminal nobody sized) gets 100 columns.
+    const columns = this.stream.columns !== undefined && this.stream.columns > 0 ? this.stream.columns : 100;
+    const width = Math.max(20, columns - 1);
     this.stream.write(`\r\x1b[K${this.line().slice(0, width)}`);
     this.drawn = true;
   }
