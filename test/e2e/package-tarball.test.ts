@@ -161,6 +161,10 @@ function consumerLock(devLock: Lockfile, pkg: Manifest, tgz: string, integrity: 
 function npxIotnet(cwd: string, ...args: string[]): SpawnSyncReturns<string> {
   return run(npx, ['iotnet', ...args], cwd, 60_000, { npm_config_offline: 'true', npm_config_yes: 'false' });
 }
+/** The installed bin link (node_modules/.bin/iotnet) run by node: what npx runs, without npm's start-up time. */
+function binIotnet(cwd: string, timeout: number, ...args: string[]): SpawnSyncReturns<string> {
+  return run(process.execPath, [join(cwd, 'node_modules', '.bin', 'iotnet'), ...args], cwd, timeout);
+}
 
 describe('npm package: npm pack -> install into an empty folder -> CLI, imports, types', { timeout: 600_000 }, () => {
   const work = mkdtempSync(join(tmpdir(), 'iotnet-package-'));
@@ -278,7 +282,7 @@ describe('npm package: npm pack -> install into an empty folder -> CLI, imports,
     const commands = [...help.matchAll(/^ {2}([a-z][a-z0-9-]*) {2,}\S/gm)].map((m) => m[1] as string);
     assert.ok(commands.includes('demo') && commands.includes('sockserver'), `commands listed: ${commands.join(', ')}`);
     for (const c of commands) {
-      const r = ok(npxIotnet(consumer, c, '--help'), `npx iotnet ${c} --help`);
+      const r = ok(binIotnet(consumer, 60_000, c, '--help'), `iotnet ${c} --help`);
       assert.match(r, new RegExp(`iotnet ${c}`), `${c} --help shows its usage`);
     }
     const bad = npxIotnet(consumer, 'no-such-command');
@@ -288,6 +292,13 @@ describe('npm package: npm pack -> install into an empty folder -> CLI, imports,
       const v = ok(npxIotnet(consumer, '--version'), 'npx iotnet --version');
       assert.match(v, new RegExp(installed.version.replace(/\./g, '\\.')));
     }
+  });
+
+  it('iotnet demo runs to the end from the installed package (exit 0): its runtime dependencies are all there', () => {
+    assert.equal(installError, undefined, installError);
+    const r = binIotnet(consumer, 120_000, 'demo');
+    assert.equal(r.status, 0, `iotnet demo: exit ${r.status ?? r.signal}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+    assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
   });
 
   it('imports every entry point of the installed package (ESM) with its exports', () => {
