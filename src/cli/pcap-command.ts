@@ -8,7 +8,7 @@ import { forEachOption } from './args.ts';
 import { formatBytes, formatDuration, Progress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 
-export const PCAP_USAGE = `Usage: iotnet pcap FILE [options]
+export const PCAP_USAGE = `Usage: iotnet pcap FILE|- [options]
 
 Summarises a capture in the classic pcap format (what 'iotnet tap --pcap', the
 demo and the tests write, and tcpdump -w): link type, record count, time span,
@@ -16,7 +16,8 @@ bytes, records per protocol, the top conversations by bytes and the records our
 codecs refuse (malformed). Decodes Ethernet (ARP, IPv4, IPv6), PPP (linktypes 9,
 50, 204), raw IP (101, 228, 229) and IEEE 802.15.4 (195, 230) with 6LoWPAN; above
 IP: ICMP, ICMPv6, TCP, UDP, and by port DNS, DHCP, DHCPv6, NTP, HTTP(S), MQTT.
-pcapng files are not read (convert with 'editcap -F pcap IN OUT').
+FILE '-' reads standard input (tcpdump -w - | iotnet pcap -). pcapng files are
+not read (convert with 'editcap -F pcap IN OUT').
 
 Options:
   --json        the summary as one JSON object on stdout
@@ -103,21 +104,24 @@ export async function runPcap(args: readonly string[]): Promise<number> {
     console.log(PCAP_USAGE);
     return 0;
   }
-  let size: number;
-  try {
-    const st = statSync(a.file);
-    if (!st.isFile()) throw new Error(`${a.file}: not a regular file`);
-    size = st.size;
-  } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    console.error(`iotnet pcap: cannot read ${a.file}: ${code === 'ENOENT' ? 'no such file' : e instanceof Error ? e.message : String(e)}`);
-    return 1;
+  let size: number | undefined;
+  if (a.file !== '-') {
+    try {
+      const st = statSync(a.file);
+      if (!st.isFile()) throw new Error(`${a.file}: not a regular file`);
+      size = st.size;
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      console.error(`iotnet pcap: cannot read ${a.file}: ${code === 'ENOENT' ? 'no such file' : e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
   }
   const summarizer = new PcapSummarizer();
-  const progress = new Progress({ label: `reading ${a.file}`, total: size, unit: 'bytes' });
+  const progress = new Progress({ label: `reading ${a.file === '-' ? 'stdin' : a.file}`, total: size, unit: 'bytes' });
   let read = 0;
   try {
-    for await (const chunk of createReadStream(a.file, { highWaterMark: 1 << 20 })) {
+    const input = a.file === '-' ? process.stdin : createReadStream(a.file, { highWaterMark: 1 << 20 });
+    for await (const chunk of input) {
       const b = chunk as Buffer;
       summarizer.push(new Uint8Array(b.buffer, b.byteOffset, b.length));
       read += b.length;

@@ -78,6 +78,13 @@ describe('iotnet pcap', () => {
     assert.equal(s.bytes, readFileSync(file).length - 24 - 16 * frames);
   });
 
+  it("FILE '-' reads the capture from stdin, exit 0", async () => {
+    const r = await runCli(['pcap', '-', '--json'], { input: readFileSync(file) });
+    assert.equal(r.code, 0, r.stderr);
+    const s = JSON.parse(r.stdout) as { file: string; records: number; malformed: number };
+    assert.deepEqual([s.file, s.records, s.malformed], ['-', frames, 0]);
+  });
+
   it('a cut file is summarised up to the cut (exit 0); no file or no pcap: exit 1', async () => {
     const cut = join(dir, 'cut.pcap');
     const bytes = readFileSync(file);
