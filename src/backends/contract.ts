@@ -23,7 +23,9 @@ export type SockType = 1 | 2;
 
 /** An IP endpoint: raw address bytes (4 or 16, network order) and a host-order port. */
 export interface Endpoint {
+  /** Address bytes (4 or 16). */
   readonly address: Uint8Array;
+  /** Port, 0-65535. */
   readonly port: number;
 }
 
@@ -40,10 +42,15 @@ export const CORE_EOF = -100;
 
 /** What a backend can do; the conformance suite reads this to report unsupported cases. */
 export interface BackendCaps {
+  /** Supports IPv4 sockets. */
   readonly ipv4: boolean;
+  /** Supports IPv6 sockets. */
   readonly ipv6: boolean;
+  /** Supports stream (TCP) sockets. */
   readonly tcp: boolean;
+  /** Supports datagram (UDP) sockets. */
   readonly udp: boolean;
+  /** Supports listening stream sockets. */
   readonly listen: boolean;
   /** Most sockets open at once (accepted sockets included). */
   readonly maxSockets: number;
@@ -61,7 +68,9 @@ export interface Borrowed {
 
 /** Result of a successful accept. */
 export interface Accepted {
+  /** The new connection's socket. */
   readonly socket: CoreSocket;
+  /** The peer's address and port. */
   readonly remote: Endpoint;
 }
 
@@ -69,6 +78,7 @@ export interface Accepted {
 export interface RecvInfo {
   /** Source of the data (the peer, for streams). Set by `recvFrom` on success. */
   address: Uint8Array | undefined;
+  /** Source port (set by `recvFrom` on success). */
   port: number;
 }
 
@@ -79,7 +89,9 @@ export interface RecvInfo {
  * only what depends on the network or its own resources.
  */
 export interface CoreSocket {
+  /** Address family: 1 IPv4, 2 IPv6. */
   readonly af: Af;
+  /** Socket type: 1 stream, 2 datagram. */
   readonly type: SockType;
 
   /** Sets the one change callback (Mbed `sigio` style): called on any change; may be spurious. */
@@ -186,6 +198,7 @@ export type LookupResult = Uint8Array | number;
 export interface SocketBackend {
   /** Short name used in errors and diagnostics (`'host'`, `'userspace:eth0'`). */
   readonly name: string;
+  /** What this backend supports (families, types, listening, limits, deadlines). */
   readonly caps: BackendCaps;
   /** Creates a socket, or returns `ENOTSUP` (family or type not available) or `ENOMEM`. */
   createSocket(af: Af, type: SockType): CoreSocket | number;

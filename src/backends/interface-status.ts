@@ -15,6 +15,7 @@ export type InterfaceStatus = 'disconnected' | 'connecting' | 'local-up' | 'glob
 
 /** A status change and why it happened. */
 export interface InterfaceStatusEvent {
+  /** The status now. */
   readonly status: InterfaceStatus;
   /** A short machine-readable cause: `dialling`, `ipcp-up`, `no-carrier`, `link-dead`, `registration-lost`, `disconnect`, … */
   readonly reason: string;

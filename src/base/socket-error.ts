@@ -22,7 +22,9 @@ const BRAND = Symbol.for('iotnet.SocketError');
  * `instanceof` works across duplicate installs of the package (a `Symbol.for` brand).
  */
 export class SocketError extends Error {
+  /** The IoT Socket code name (`'ECONNREFUSED'`); `errno` is its number. */
   readonly code: IotCode;
+  /** Where and why: `op`, `backend`, `address`, `reason`. */
   readonly detail: SocketErrorDetail;
 
   constructor(code: IotCode, detail: SocketErrorDetail = {}, options?: { cause?: unknown; message?: string }) {

@@ -38,8 +38,11 @@ export interface ByteFaultSettings {
 
 /** Counters of a `ByteFaultInjector`. */
 export interface ByteFaultStats {
+  /** Bytes with a bit flipped. */
   corrupted: number;
+  /** Bytes dropped. */
   dropped: number;
+  /** Random bytes inserted. */
   inserted: number;
   /** Bytes that went through the damaged direction(s) (the share corrupted is `corrupted / seen`). */
   seen: number;
@@ -57,6 +60,7 @@ function pct(v: number | undefined, name: string): number {
  * inner stream's.
  */
 export class ByteFaultInjector implements ByteStream {
+  /** Counters (see `ByteFaultStats`). */
   readonly stats: ByteFaultStats = { corrupted: 0, dropped: 0, inserted: 0, seen: 0 };
   private readonly inner: ByteStream;
   private readonly rng: Rng;

@@ -20,7 +20,14 @@ import { BITS_PER_BYTE_8N1, type ByteStream, type ModemInputs, type ModemOutputs
 /** How the bytes written by one end travel to the other. */
 export interface BytePipeEndOptions {
   /** Split (and merge) into chunks of `min`..`max` bytes (defaults 1 and 64) drawn from `rng`. */
-  chunking?: { rng: Rng; min?: number; max?: number };
+  chunking?: {
+    /** Draws the chunk sizes. */
+    rng: Rng;
+    /** Smallest chunk in bytes (default 1). */
+    min?: number;
+    /** Largest chunk in bytes (default 64). */
+    max?: number;
+  };
   /** Fixed latency added to every chunk, milliseconds (default 0). */
   delayMs?: number;
   /** This end's line rate; undefined: no line-rate model (chunks cross at once). */
@@ -32,9 +39,11 @@ export interface BytePipeEndOptions {
 }
 
 export interface BytePipeOptions extends BytePipeEndOptions {
+  /** Clock of delays and line-rate timing. */
   scheduler: Scheduler;
   /** Overrides for end a (`[a, b]`) and end b; the shared options apply to both. */
   a?: BytePipeEndOptions;
+  /** Overrides for end b. */
   b?: BytePipeEndOptions;
   /**
    * Bytes sent while the two ends' baud rates differ arrive garbled (each byte inverted), as
@@ -45,8 +54,11 @@ export interface BytePipeOptions extends BytePipeEndOptions {
 
 /** Counters of one `BytePipeEnd`. */
 export interface BytePipeStats {
+  /** Bytes written at this end. */
   txBytes: number;
+  /** Bytes delivered to this end's data listeners. */
   rxBytes: number;
+  /** Chunks delivered to this end. */
   rxChunks: number;
   /** Bytes that arrived garbled because the rates differed. */
   garbledBytes: number;

@@ -18,14 +18,19 @@ export { Listeners, type Unsubscribe } from '../base/listeners.ts';
 
 /** Modem-control outputs (the DTE's RTS and DTR). */
 export interface ModemOutputs {
+  /** Request To Send. */
   rts?: boolean;
+  /** Data Terminal Ready. */
   dtr?: boolean;
 }
 
 /** Modem-control inputs as seen by this end. */
 export interface ModemInputs {
+  /** Clear To Send. */
   cts: boolean;
+  /** Data Set Ready. */
   dsr: boolean;
+  /** Data Carrier Detect. */
   dcd: boolean;
 }
 
@@ -48,6 +53,7 @@ export interface ByteStream {
   onDrain(cb: () => void): Unsubscribe;
   /** Closes this end; bytes still queued may be dropped. Idempotent. */
   close(): void;
+  /** True once the stream ended (locally or from the far side). */
   readonly closed: boolean;
   /** The current line rate, where the transport has one. */
   readonly baudRate?: number | undefined;

@@ -67,7 +67,9 @@ export interface FaultSettings {
 }
 
 export interface FaultInjectorOptions extends FaultSettings {
+  /** Randomness of every fault draw (seed it for reproducible runs). */
   rng: Rng;
+  /** Clock of delays, shaping and held-back frames. */
   scheduler: Scheduler;
 }
 
@@ -77,10 +79,15 @@ export interface FaultCounters {
   frames: number;
   /** Frames handed on (to the inner link on tx, to the caller on rx), duplicates included. */
   passed: number;
+  /** Frames dropped by `lossPct`. */
   lost: number;
+  /** Frames sent twice by `dupPct`. */
   duplicated: number;
+  /** Frames held back by `reorderPct`. */
   reordered: number;
+  /** Frames with a bit flipped by `corruptPct`. */
   corrupted: number;
+  /** Frames longer than the MTU, dropped. */
   oversize: number;
   /** Frames that went through the shaper (delay, jitter or bandwidth). */
   shaped: number;
@@ -92,7 +99,9 @@ export interface FaultCounters {
 
 /** Counters of a `FaultInjector`, per direction. */
 export interface FaultInjectorStats {
+  /** Counters of frames going out through the wrapper. */
   tx: FaultCounters;
+  /** Counters of frames coming in from the inner link. */
   rx: FaultCounters;
 }
 
@@ -339,6 +348,7 @@ function chance(rng: Rng, pct: number): boolean {
  * (after smoltcp's `FaultInjector` and netem).
  */
 export class FaultInjector implements Link {
+  /** The inner link's capabilities. */
   readonly caps: LinkCaps;
   /** @internal */
   readonly rng: Rng;

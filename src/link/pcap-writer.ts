@@ -104,9 +104,13 @@ export interface PcapCaptureOptions {
  * Closing the capture closes the inner link; closing the file is up to the sink's owner.
  */
 export class PcapCapture implements Link {
+  /** The inner link's capabilities. */
   readonly caps: LinkCaps;
+  /** The pcap link type written. */
   readonly linkType: number;
+  /** Bytes kept per frame. */
   readonly snapLen: number;
+  /** Unix time in ms at clock time 0. */
   readonly epochMs: number;
   private readonly inner: Link;
   private readonly clock: Clock;

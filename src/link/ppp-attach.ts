@@ -40,6 +40,7 @@ export type PppAttachEvent =
 
 /** A link attached to a stack. */
 export interface PppAttachment {
+  /** The stack interface index of the link. */
   readonly ifIndex: number;
   /**
    * Subscribes to the attachment's events (`ipv4-up` with the addresses and DNS servers, `ipv4-down`, `ipv6-up`,

@@ -44,6 +44,7 @@ export interface PppLinkIpv4Options {
 }
 
 export interface PppLinkOptions extends Omit<PppSessionOptions, 'ipv4'>, StreamLinkOptions {
+  /** Clock of the PPP timers. */
   scheduler: Scheduler;
   /** IPCP (default on); false: no IPv4. */
   ipv4?: false | PppLinkIpv4Options;
@@ -53,7 +54,9 @@ export interface PppLinkOptions extends Omit<PppSessionOptions, 'ipv4'>, StreamL
 
 /** Counters of the link, its session and its decoder. */
 export interface PppLinkStats extends StreamLinkStats {
+  /** The session's counters. */
   session: PppSessionStats;
+  /** The HDLC decoder's counters (bad FCS, aborts, runts). */
   decoder: HdlcDecoderStats;
 }
 
@@ -63,6 +66,7 @@ export interface PppLinkStats extends StreamLinkStats {
  * starts at `open()`.
  */
 export class PppLink extends StreamLink {
+  /** The PPP session (LCP, authentication, NCPs). */
   readonly session: PppSession;
   private readonly scheduler: Scheduler;
   private readonly decoder: HdlcDecoder;

@@ -54,6 +54,7 @@ export interface RadioLinkStats extends LinkStats {
 
 /** One transmission's outcome, for `onTxStatus`. */
 export interface RadioTxStatus {
+  /** `acked`, `sent` (broadcast or no ACK requested) or `no-ack`. */
   readonly result: RadioTxResult;
   /** The frame's MAC destination (undefined when it had none). */
   readonly dst: MacAddress | undefined;
@@ -68,7 +69,9 @@ export interface RadioTxStatus {
  * stats.
  */
 export class RadioLink implements Link {
+  /** Medium `'ieee802154'`, MTU 1280 and the port's addresses. */
   readonly caps: LinkCaps;
+  /** The node on the medium. */
   readonly port: RadioPort;
   private readonly rx: FrameRing;
   private readonly wakes = new WakeSet();

@@ -41,6 +41,7 @@ const SHORT_NONE = 0xfffe;
 
 /** Options of `RadioMedium`: clock, randomness, bit rate, MAC retries and timing, CSMA back-off and queue bounds. */
 export interface RadioMediumOptions {
+  /** Clock of air time, back-offs and ACK waits. */
   scheduler: Scheduler;
   /** Loss draws and back-offs. */
   rng: Rng;
@@ -56,23 +57,32 @@ export interface RadioMediumOptions {
 
 /** The node's addresses, which decide what it receives and acknowledges. */
 export interface RadioAddress {
+  /** The EUI-64 (8 bytes). */
   readonly extended: Uint8Array;
+  /** The 16-bit short address, if assigned. */
   readonly short?: number | undefined;
+  /** The PAN identifier. */
   readonly pan: number;
 }
 
 /** Outcome of a send: acknowledged (unicast with AR), or just sent (broadcast, no AR), or given up. */
 export type RadioTxResult = 'acked' | 'sent' | 'no-ack';
 
-/** Counters of a `RadioMedium`, for the whole medium. */
+/** Counters of one node on the medium (`RadioPort.stats`). */
 export interface RadioStats {
+  /** Frames given to `send` and queued. */
   framesSent: number;
+  /** Transmission attempts (first tries and retries). */
   attempts: number;
+  /** Retries after a missing ACK. */
   retries: number;
+  /** Frames given up without an ACK after the retries. */
   noAck: number;
+  /** Frames received. */
   received: number;
   /** Frames a neighbour lost (per receiver). */
   lost: number;
+  /** ACKs lost on the way back to this sender. */
   acksLost: number;
   /** Sends refused: queue full, frame too long, not a MAC frame. */
   refused: number;
@@ -89,13 +99,16 @@ interface Pending {
 
 /** One node on the medium. */
 export class RadioPort {
+  /** The node's addresses. */
   readonly address: RadioAddress;
+  /** Counters (see `RadioStats`). */
   readonly stats: RadioStats = { framesSent: 0, attempts: 0, retries: 0, noAck: 0, received: 0, lost: 0, acksLost: 0, refused: 0, deferred: 0 };
   private readonly medium: RadioMedium;
   private readonly queue: Pending[] = [];
   private busy = false;
   private listener: ((frame: Uint8Array) => void) | undefined;
   private timer: CancelTimer | undefined;
+  /** True once `close()` was called. */
   closed = false;
 
   /** @internal */
@@ -229,11 +242,17 @@ export class RadioPort {
 
 /** The medium: nodes and who hears whom. */
 export class RadioMedium {
+  /** Clock of air time, back-offs and ACK waits. */
   readonly scheduler: Scheduler;
+  /** Randomness of losses and back-offs. */
   readonly rng: Rng;
+  /** Channel bit rate (bits per second). */
   readonly bitrate: number;
+  /** Retries after the first attempt without an ACK. */
   readonly maxRetries: number;
+  /** ACK wait after a frame ended, in ms. */
   readonly ackWaitMs: number;
+  /** Transmit queue bound per node, in frames. */
   readonly queueFrames: number;
   /** Bumped by every topology change (mesh routers recompute their tables). */
   private generation = 0;
@@ -445,6 +464,7 @@ export interface RadioCaptureOptions {
 
 /** A radio topology: nodes (in attach order) and each node's neighbours by index. See `RadioMedium.topology`. */
 export interface MeshTopology {
+  /** Nodes in attach order. */
   readonly nodes: readonly RadioAddress[];
   /** `neighbours[i]`: indices of the nodes node i can reach in one hop. */
   readonly neighbours: readonly (readonly number[])[];

@@ -75,6 +75,7 @@ function errnoName(e: unknown): string {
  * one write per frame, refused writes dropped and counted. Needs Linux and `npm run build:native`.
  */
 export class TapLink implements Link {
+  /** Medium `'ethernet'` (TAP) or `'ip'` (TUN), and the interface MTU. */
   readonly caps: LinkCaps;
   /** Always up (see the module comment). */
   readonly linkState: LinkState = ALWAYS_UP;

@@ -60,7 +60,9 @@ export interface SwitchStats {
 export interface MacTableEntry {
   /** `aa:bb:cc:dd:ee:ff`. */
   mac: string;
+  /** The switch port it was learned on. */
   port: number;
+  /** When the source was last seen. */
   lastSeen: Instant;
 }
 
@@ -83,6 +85,7 @@ function macText(key: number): string {
 
 /** One switch port: the `Link` a station attaches to. */
 export class SwitchPort implements Link {
+  /** Medium `'ethernet'` and the switch's MTU. */
   readonly caps: LinkCaps;
   /** Port number, unique within its switch (0, 1, 2, ... in creation order). */
   readonly id: number;
@@ -182,6 +185,7 @@ export class SwitchPort implements Link {
  * `agingMs`.
  */
 export class VirtualSwitch {
+  /** Medium `'ethernet'` and the MTU of every port. */
   readonly caps: LinkCaps;
   private readonly maxPorts: number;
   private readonly queueFrames: number;

@@ -12,6 +12,7 @@ const errorOf = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
 
 /** Structurally a `ByteStream` (src/link/byte-stream.ts; runtime/ may not import link/). */
 export class DuplexByteStream extends StreamEvents {
+  /** True once closed (locally or by the Duplex ending). */
   closed = false;
   private readonly duplex: Duplex;
 

@@ -62,6 +62,7 @@ const DEFAULT_HWM = 65_536;
 export class PtyMaster extends StreamEvents {
   /** The slave's device path, for the client (serialport, a terminal program). */
   readonly path: string;
+  /** True once the master closed. */
   closed = false;
   private readonly handle: PtyHandle;
   private readonly addon: PtyAddon;

@@ -30,6 +30,7 @@ const errorOf = (e: unknown): Error => (e instanceof Error ? e : new Error(Strin
 
 /** An open serial port as a byte stream. */
 export class SerialByteStream extends StreamEvents {
+  /** True once the port closed. */
   closed = false;
   private currentBaud: number;
 

@@ -30,9 +30,16 @@ import { SystemScheduler, systemScheduler } from './system-scheduler.ts';
 
 /** What the runner needs from a stack (`Stack` satisfies it). */
 export interface PolledStack {
+  /** Runs the stack at `now`; true when a device may still hold frames (poll again soon). */
   poll(now: Instant): boolean;
+  /** The stack's next deadline, or `undefined` when it waits only for input. */
   pollAt(now?: Instant): Instant | undefined;
+  /**
+   * Calls `wake` when the stack has work (a device became readable, an application call); returns the function that
+   * unsubscribes.
+   */
   onWake(wake: () => void): () => void;
+  /** Sockets open now: while above 0 the runner keeps Node alive. */
   readonly openSockets: number;
 }
 
@@ -61,6 +68,7 @@ const MAX_TIMER_MS = 0x7fffffff;
  * handle keeps Node alive (nothing else does).
  */
 export class StackRunner {
+  /** Clock and timers the runner uses. */
   readonly scheduler: Scheduler;
   private readonly stack: PolledStack;
   private readonly real: boolean;

@@ -117,6 +117,7 @@ function readOpt(val: Uint8Array): number {
  * `api()` gives the `IotSocketApi` table for `iotSocketRegisterApi`.
  */
 export class IotSocketLayer {
+  /** The backend the sockets run on. */
   readonly backend: SocketBackend;
   private readonly scheduler: Scheduler;
   private readonly socks = new Map<number, SockRec>();

@@ -4,6 +4,7 @@
 
 /** An in/out scalar (C's `uint32_t *ip_len`, `uint16_t *port`, `uint32_t *opt_len`). */
 export interface Ref<T> {
+  /** The value in and out. */
   value: T;
 }
 

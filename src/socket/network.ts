@@ -46,6 +46,7 @@ export type ConnectTarget = string | SocketAddress | { host: string; port: numbe
 
 /** Options of `Network.connect`. */
 export interface ConnectOptions {
+  /** Cancels the connect (rejects with the signal's reason). */
   signal?: AbortSignal | undefined;
   /**
    * Gives up after this many ms (name lookup included) with `SocketError('ETIMEDOUT',
@@ -80,6 +81,7 @@ export interface ListenOptions {
   port: number;
   /** Local address literal or name (default `0.0.0.0`, or `::` with `family: 6`). */
   host?: string | undefined;
+  /** 4 or 6 (default: the family of `host`, else 4). */
   family?: 4 | 6 | undefined;
   /** Pending-connection queue length (default 16). */
   backlog?: number | undefined;
@@ -87,6 +89,7 @@ export interface ListenOptions {
 
 /** Options of `Network.udp`. */
 export interface UdpOptions {
+  /** 4 or 6 (default: the family of `host`, else 4). */
   family?: 4 | 6 | undefined;
   /** Local port (default: random from 49152-65535). */
   port?: number | undefined;
@@ -98,6 +101,7 @@ export interface UdpOptions {
 export interface LookupOptions {
   /** Address family wanted; without it IPv4 is tried first, then IPv6. */
   family?: 4 | 6 | undefined;
+  /** Cancels the lookup (rejects with the signal's reason). */
   signal?: AbortSignal | undefined;
 }
 

@@ -25,9 +25,11 @@ function invalid(op: string, reason: string, address?: string): SocketError {
  * equal `1.2.3.4:80`.
  */
 export class SocketAddress {
+  /** 4 or 6. */
   readonly family: 4 | 6;
   /** Canonical text of the address (RFC 5952 for IPv6), without brackets or port. */
   readonly address: string;
+  /** Port, 0-65535. */
   readonly port: number;
   readonly #bytes: Uint8Array;
 

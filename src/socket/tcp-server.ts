@@ -14,6 +14,7 @@ import type { TcpSocket } from './tcp-socket.ts';
 
 /** Options of `TcpServer.accept`. */
 export interface AcceptOptions {
+  /** Cancels the wait (rejects with the signal's reason). */
   signal?: AbortSignal | undefined;
   /** Rejects with `SocketError('ETIMEDOUT')` when no connection came in time (0 = no limit). */
   timeoutMs?: number | undefined;

@@ -33,6 +33,7 @@ import { SocketAddress } from './socket-address.ts';
 export interface ReadOptions {
   /** Largest chunk to return (default and maximum 65536). */
   maxBytes?: number | undefined;
+  /** Cancels the read (rejects with the signal's reason). */
   signal?: AbortSignal | undefined;
   /** Rejects with `SocketError('ETIMEDOUT')` when nothing arrived in time (0 = no limit). */
   timeoutMs?: number | undefined;
@@ -40,6 +41,7 @@ export interface ReadOptions {
 
 /** Options of `TcpSocket.write`. */
 export interface WriteOptions {
+  /** Cancels the write (rejects with the signal's reason; bytes queued stay queued). */
   signal?: AbortSignal | undefined;
   /**
    * Rejects with `SocketError('ETIMEDOUT')` when the bytes were not all queued in time

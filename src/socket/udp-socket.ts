@@ -12,12 +12,15 @@ import { SocketAddress } from './socket-address.ts';
 
 /** One received datagram and its source. */
 export interface Datagram {
+  /** The payload. */
   readonly data: Uint8Array;
+  /** Who sent it. */
   readonly from: SocketAddress;
 }
 
 /** Options of `UdpSocket.recv`. */
 export interface RecvOptions {
+  /** Cancels the wait (rejects with the signal's reason). */
   signal?: AbortSignal | undefined;
   /** Rejects with `SocketError('ETIMEDOUT')` when no datagram came in time (0 = no limit). */
   timeoutMs?: number | undefined;
@@ -25,6 +28,7 @@ export interface RecvOptions {
 
 /** Options of `UdpSocket.send`. */
 export interface SendOptions {
+  /** Cancels the wait for room (rejects with the signal's reason). */
   signal?: AbortSignal | undefined;
   /** Rejects with `SocketError('ETIMEDOUT')` when the datagram could not be queued in time. */
   timeoutMs?: number | undefined;

@@ -48,6 +48,7 @@ export interface LinkCaps {
  * test cutting a cable), once per change; they return nothing and must not throw.
  */
 export interface LinkState {
+  /** Whether the carrier is up now. */
   readonly up: boolean;
   /** Calls `cb` with the new state on every change; returns the unsubscribe function. */
   onChange(cb: (up: boolean) => void): () => void;
@@ -89,9 +90,14 @@ export interface Device {
 
 /** Counters every link implementation keeps (frames and bytes each way, drops by reason). */
 export interface LinkStats {
+  /** Frames received. */
   rxFrames: number;
+  /** Bytes received. */
   rxBytes: number;
+  /** Frames sent. */
   txFrames: number;
+  /** Bytes sent. */
   txBytes: number;
+  /** Frames dropped, all reasons together. */
   dropped: number;
 }

@@ -131,10 +131,17 @@ export interface StackOptions {
   rxBatch?: number;
   /** TTL of datagrams the stack originates (default 64, RFC 1122 §3.2.1.7). */
   defaultTtl?: number;
+  /** ARP cache bounds and timing. */
   arp?: ArpCacheOptions;
+  /** IPv4 reassembly bounds and timeout (see `Ipv4Reassembler`). */
   reassembly?: ReassemblyOptions;
   /** ICMP error token bucket (default 10 per second, burst 10). */
-  icmpErrorRate?: { perSecond: number; burst: number };
+  icmpErrorRate?: {
+    /** Tokens added per second. */
+    perSecond: number;
+    /** Bucket size. */
+    burst: number;
+  };
   /** Datagrams waiting per UDP PCB before new ones are dropped (default 256). */
   udpQueueDatagrams?: number;
   /** Payload bytes waiting per UDP PCB before new ones are dropped (default 256 KiB; one datagram is always accepted). */
@@ -166,7 +173,12 @@ export interface InterfaceOptions {
   /** Ethernet MAC (6 bytes or `aa:bb:cc:dd:ee:ff`); default: random, locally administered. */
   mac?: Uint8Array | string;
   /** IPv4 address and prefix length (none: the interface only receives broadcasts, e.g. for DHCP later). */
-  ipv4?: { address: string | number; prefixLen: number };
+  ipv4?: {
+    /** The address (text or uint32). */
+    address: string | number;
+    /** Prefix length, 0-32. */
+    prefixLen: number;
+  };
   /** Default gateway through this interface (installs 0.0.0.0/0). */
   gateway?: string | number;
   /** Largest IP packet to send (default and maximum: the device's MTU). */
@@ -234,27 +246,147 @@ export interface DropCounters {
 
 /** Counters of a `Stack`: frames and bytes, then per protocol, and `drops` by reason. */
 export interface StackStats {
+  /** Frames received from every device (before any check). */
   rxFrames: number;
+  /** Bytes of those frames. */
   rxBytes: number;
+  /** Frames handed to the devices. */
   txFrames: number;
+  /** Bytes of those frames. */
   txBytes: number;
-  /** `probesOut`: RFC 5227 probes (`sendArpProbe`); `conflicts`: packets claiming one of our addresses. */
-  arp: { requestsIn: number; repliesIn: number; requestsOut: number; repliesOut: number; announcementsOut: number; probesOut: number; conflicts: number; failed: number };
-  /** `forwarded`: datagrams routed through (router role), not counted in `rxDatagrams`/`txDatagrams`. */
-  ip: { rxDatagrams: number; txDatagrams: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number; forwarded: number };
-  icmp: {
-    in: number; out: number; echoRequestsIn: number; echoRepliesIn: number; echoRequestsOut: number; echoRepliesOut: number;
-    errorsIn: number; errorsOut: number; rateLimited: number;
+  /** ARP (RFC 826, RFC 5227). */
+  arp: {
+    /** Requests received. */
+    requestsIn: number;
+    /** Replies received. */
+    repliesIn: number;
+    /** Requests sent. */
+    requestsOut: number;
+    /** Replies sent. */
+    repliesOut: number;
+    /** Gratuitous announcements sent (an address was set). */
+    announcementsOut: number;
+    /** RFC 5227 probes sent (`sendArpProbe`). */
+    probesOut: number;
+    /** Packets claiming one of our addresses. */
+    conflicts: number;
+    /** Resolutions given up (their pending datagrams are dropped as `drops.arpFailed`). */
+    failed: number;
   };
-  udp: { rxDatagrams: number; txDatagrams: number; filtered: number };
-  ip6: { rxPackets: number; txPackets: number; fragmentsIn: number; reassembled: number; fragmentsOut: number; looped: number; forwarded: number };
+  /** IPv4. */
+  ip: {
+    /** Datagrams for us taken in (after reassembly). */
+    rxDatagrams: number;
+    /** Datagrams we originated. */
+    txDatagrams: number;
+    /** Fragments received. */
+    fragmentsIn: number;
+    /** Datagrams reassembled from fragments. */
+    reassembled: number;
+    /** Fragments sent. */
+    fragmentsOut: number;
+    /** Datagrams to our own addresses, looped back. */
+    looped: number;
+    /** Datagrams routed through (router role); not counted in `rxDatagrams`/`txDatagrams`. */
+    forwarded: number;
+  };
+  /** ICMPv4 (RFC 792). */
+  icmp: {
+    /** Messages received. */
+    in: number;
+    /** Messages sent. */
+    out: number;
+    /** Echo requests received. */
+    echoRequestsIn: number;
+    /** Echo replies received. */
+    echoRepliesIn: number;
+    /** Echo requests sent (`ping`). */
+    echoRequestsOut: number;
+    /** Echo replies sent. */
+    echoRepliesOut: number;
+    /** Error messages received (destination unreachable, time exceeded). */
+    errorsIn: number;
+    /** Error messages sent. */
+    errorsOut: number;
+    /** Errors not sent because of the rate limit (`icmpErrorRate`). */
+    rateLimited: number;
+  };
+  /** UDP (RFC 768). */
+  udp: {
+    /** Datagrams delivered to a socket. */
+    rxDatagrams: number;
+    /** Datagrams sent. */
+    txDatagrams: number;
+    /** Datagrams dropped by a connected socket's source filter. */
+    filtered: number;
+  };
+  /** IPv6. */
+  ip6: {
+    /** Packets for us taken in (after reassembly). */
+    rxPackets: number;
+    /** Packets we originated. */
+    txPackets: number;
+    /** Fragments received. */
+    fragmentsIn: number;
+    /** Packets reassembled from fragments. */
+    reassembled: number;
+    /** Fragments sent. */
+    fragmentsOut: number;
+    /** Packets to our own addresses, looped back. */
+    looped: number;
+    /** Packets routed through (router role). */
+    forwarded: number;
+  };
+  /** ICMPv6 (RFC 4443). */
   icmp6: {
-    in: number; out: number; echoRequestsIn: number; echoRepliesIn: number; echoRequestsOut: number; echoRepliesOut: number;
-    errorsIn: number; errorsOut: number; rateLimited: number;
+    /** Messages received. */
+    in: number;
+    /** Messages sent. */
+    out: number;
+    /** Echo requests received. */
+    echoRequestsIn: number;
+    /** Echo replies received. */
+    echoRepliesIn: number;
+    /** Echo requests sent (`ping`). */
+    echoRequestsOut: number;
+    /** Echo replies sent. */
+    echoRepliesOut: number;
+    /** Error messages received. */
+    errorsIn: number;
+    /** Error messages sent. */
+    errorsOut: number;
+    /** Errors not sent because of the rate limit. */
+    rateLimited: number;
   };
   /** Neighbor Discovery (RFC 4861): messages, DAD conflicts (RFC 4862), failed address resolutions. */
-  nd: { nsIn: number; nsOut: number; naIn: number; naOut: number; rsOut: number; raIn: number; redirectsIn: number; dadConflicts: number; resolutionFailed: number };
-  mld: { reportsOut: number; queriesIn: number };
+  nd: {
+    /** Neighbor Solicitations received. */
+    nsIn: number;
+    /** Neighbor Solicitations sent. */
+    nsOut: number;
+    /** Neighbor Advertisements received. */
+    naIn: number;
+    /** Neighbor Advertisements sent. */
+    naOut: number;
+    /** Router Solicitations sent. */
+    rsOut: number;
+    /** Router Advertisements received. */
+    raIn: number;
+    /** Redirects received. */
+    redirectsIn: number;
+    /** Addresses found duplicate by DAD. */
+    dadConflicts: number;
+    /** Address resolutions given up. */
+    resolutionFailed: number;
+  };
+  /** MLDv2 (RFC 3810). */
+  mld: {
+    /** Reports sent. */
+    reportsOut: number;
+    /** Queries received. */
+    queriesIn: number;
+  };
+  /** Frames and packets dropped, by reason. */
   drops: DropCounters;
   /** Change callbacks that threw (the exception is kept in `Stack.lastCallbackError`). */
   callbackErrors: number;
@@ -404,9 +536,11 @@ export interface Ip6Send {
 
 /** Outcome of `ping`, delivered to its callback after a poll. */
 export interface PingResult {
+  /** Sequence number of the echo request. */
   readonly seq: number;
   /** 0 on an echo reply; `ETIMEDOUT` without reply; `ERROR` on an ICMP error or ARP failure. */
   readonly code: number;
+  /** Round-trip time in ms (0 on failure). */
   readonly rttMs: number;
   /** Who answered (uint32; the reporter of an ICMP error); 0 for IPv6. */
   readonly from: number;
@@ -420,6 +554,7 @@ export interface PingResult {
   readonly dataMatches: boolean;
   /** ICMP type/code of the error, when `code` is `ERROR` because of one. */
   readonly icmpType?: number;
+  /** ICMP code of the error (see `icmpType`). */
   readonly icmpCode?: number;
 }
 
@@ -427,7 +562,9 @@ export interface PingResult {
 export interface PingOptions {
   /** Echo data bytes (default 56); ignored when `data` is given. */
   size?: number;
+  /** Echo data to send (instead of `size` bytes of pattern). */
   data?: Uint8Array;
+  /** TTL (IPv4) or hop limit (IPv6) of the request (default the stack's). */
   ttl?: number;
   /** Default 1000 ms. */
   timeoutMs?: number;
@@ -651,10 +788,15 @@ function newStats(): StackStats {
  * `poll(now)` on wake-ups and at `pollAt()`. Bad input is counted in `stats.drops` and dropped, never thrown.
  */
 export class Stack {
+  /** Name for diagnostics. */
   readonly name: string;
+  /** Counters (see `StackStats`). */
   readonly stats: StackStats = newStats();
+  /** The IPv4 route table. */
   readonly routes = new RouteTable();
+  /** The ARP cache (with the datagrams waiting for resolution). */
   readonly arp: ArpCache<PendingDatagram>;
+  /** IPv4 reassembly. */
   readonly reassembler: Ipv4Reassembler;
   /** The last exception thrown by a change callback (diagnostics). */
   lastCallbackError: unknown = undefined;

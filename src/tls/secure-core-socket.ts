@@ -39,6 +39,7 @@ import type { TlsSessionCache } from './tls-session-cache.ts';
 export interface SecurePeer {
   /** The server's address (canonical text). */
   readonly address: string;
+  /** The server's port. */
   readonly port: number;
   /**
    * The host name that resolved to `address` through this backend's `lookup`

@@ -44,6 +44,7 @@ export interface PeerCertificateSummary {
   readonly subjectAltName: string | undefined;
   /** Validity start and end (`'Jan  1 00:00:00 2030 GMT'`). */
   readonly validFrom: string;
+  /** Validity end. */
   readonly validTo: string;
   /** SHA-256 fingerprint, `AA:BB:...`. */
   readonly fingerprint256: string;

@@ -26,6 +26,7 @@ const BRAND = Symbol('iotnet.PreparedTls');
 export interface PreparedTls {
   /** The `node:tls` secure context (roots, client certificate and key, versions). */
   readonly secureContext: tls.SecureContext;
+  /** Marks values made by `prepareTls`. */
   readonly [BRAND]: true;
 }
 

@@ -33,6 +33,7 @@ export type DnsRecordType = 'A' | 'AAAA' | 'CNAME' | 'TXT' | 'NS';
 export interface DnsRecord {
   /** Owner: absolute, relative to the origin, `@` for the apex, or `*.<name>` (wildcard). */
   readonly name: string;
+  /** Record type. */
   readonly type: DnsRecordType;
   /** Address text (A, AAAA), target name (CNAME, NS) or text (TXT, up to 255 bytes per string; longer text is split). */
   readonly data: string;
@@ -56,6 +57,7 @@ export interface DnsSoa {
 export interface DnsZoneConfig {
   /** The zone's apex name, e.g. `'iot.test'`. */
   readonly origin: string;
+  /** The record table. */
   readonly records: readonly DnsRecord[];
   /** Default TTL of the records, s (default 300). */
   readonly ttl?: number;
@@ -88,6 +90,7 @@ function utf8Bytes(s: string): number {
 export class DnsZone {
   /** The apex in comparison form. */
   readonly origin: string;
+  /** The zone's SOA data (primary name server, mailbox, serial, timers). */
   readonly soa: DnsSoa;
   /** TTL of the SOA record (= its MINIMUM, as RFC 2308 §4 recommends for negative answers). */
   readonly soaTtl: number;

@@ -91,7 +91,9 @@ export function onlineFaults(faults: SimFaults, bytes: Uint8Array): Uint8Array |
 }
 
 export interface AtSimPortOptions {
+  /** The module's end of the serial line. */
   stream: ByteStream;
+  /** Clock of answers and timers. */
   scheduler: Scheduler;
   /** Randomness for faults made here when `faults` is not given. */
   rng: Rng;
@@ -121,8 +123,11 @@ export interface AtSimPortOptions {
 
 /** Counters of an `AtSimPort`. */
 export interface AtSimPortStats {
+  /** Bytes received from the host. */
   bytesIn: number;
+  /** Bytes written to the host. */
   bytesOut: number;
+  /** Command lines taken. */
   lines: number;
   /** Lines answered (or dropped) because a command was running. */
   busyLines: number;
@@ -130,8 +135,11 @@ export interface AtSimPortStats {
   preBootBytes: number;
   /** Bytes taken by data phases (counted, variable, raw). */
   dataBytes: number;
+  /** Lines longer than `maxLineBytes` (dropped). */
   overflowLines: number;
+  /** Handler exceptions or rejections. */
   handlerErrors: number;
+  /** Writes to the stream. */
   writes: number;
 }
 
@@ -189,9 +197,13 @@ const DEFAULT_BUSY = '\r\nbusy p...\r\n';
 
 /** The serial front end of a simulated AT module. See the module comment. */
 export class AtSimPort {
+  /** The module's end of the serial line. */
   readonly stream: ByteStream;
+  /** Clock of answers and timers. */
   readonly scheduler: Scheduler;
+  /** The fault injector. */
   readonly faults: SimFaults;
+  /** Counters (see `AtSimPortStats`). */
   readonly stats: AtSimPortStats = {
     bytesIn: 0,
     bytesOut: 0,
@@ -207,8 +219,11 @@ export class AtSimPort {
   urcPool: readonly string[];
   /** The reply to lines arriving while busy (undefined: dropped silently). */
   busyReply: string | undefined;
+  /** How command lines are echoed (see `EchoStyle`). */
   echoStyle: EchoStyle;
+  /** The line terminator the host uses: CR LF or CR. */
   terminator: 'crlf' | 'cr';
+  /** What happens to input before boot completes. */
   preBoot: 'ignore' | 'busy';
 
   readonly #onLine: (line: AtLine) => AtLineResult;

@@ -28,7 +28,9 @@ import type { SimDataCall, SimDataCallHandler, SimDataSession } from './quectel/
 export interface PppCarrierOptions {
   /** The carrier's stack (usually with `forwarding: true`). */
   stack: Stack;
+  /** Clock of the PPP timers. */
   scheduler: Scheduler;
+  /** Randomness (PPP magic numbers, identifiers). */
   rng: Rng;
   /** The carrier's address on every PPP link (default 10.64.0.1). */
   gateway?: string;
@@ -42,6 +44,7 @@ export interface PppCarrierOptions {
 
 /** Counters of a carrier. */
 export interface PppCarrierStats {
+  /** Data calls handled. */
   calls: number;
   /** Calls whose IPCP or IPV6CP opened. */
   up: number;
@@ -51,7 +54,9 @@ export interface PppCarrierStats {
 
 /** A `dataCall` handler for `QuectelSim`, with its counters. */
 export interface PppCarrier {
+  /** Give it to `QuectelSimOptions.dataCall`. */
   readonly handler: SimDataCallHandler;
+  /** Counters (see `PppCarrierStats`). */
   readonly stats: PppCarrierStats;
 }
 

@@ -84,6 +84,7 @@ export function urcPointKind(point: UrcPoint): FaultKind {
 
 /** The seeded fault injector. See the module comment. */
 export class SimFaults {
+  /** Draws every fault decision. */
   readonly rng: Rng;
   #rules = new Map<FaultKind, FaultRule>();
   /** Times each kind fired. */

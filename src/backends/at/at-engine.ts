@@ -81,12 +81,15 @@ export interface AtCommand {
 
 /** A counted payload received for a command (`+CIPRECVDATA`, `+QIRD`), with its header. */
 export interface AtPayload {
+  /** The line that announced the payload (`+CIPRECVDATA:...`). */
   readonly header: string;
+  /** The payload bytes. */
   readonly bytes: Uint8Array;
 }
 
 /** A command's successful outcome. */
 export interface AtResponse {
+  /** The command line sent (without the terminator). */
   readonly command: string;
   /** The final line (`OK`, `SEND OK`, `CONNECT`, …). */
   readonly final: string;
@@ -98,12 +101,15 @@ export interface AtResponse {
 
 /** An unsolicited result: a line, or a counted payload with the header that announced it. */
 export interface AtUrc {
+  /** The URC line. */
   readonly line: string;
+  /** The counted payload that followed the line, if any. */
   readonly bytes?: Uint8Array;
 }
 
 /** Engine configuration. */
 export interface AtEngineOptions {
+  /** Clock of command deadlines. */
   readonly scheduler: Scheduler;
   /** Sends bytes to the module. */
   readonly write: (bytes: Uint8Array) => void;
@@ -183,6 +189,7 @@ function errorCode(m: RegExpExecArray): number | undefined {
 
 /** One AT conversation with one module. */
 export class AtEngine {
+  /** The line tokenizer on the module's output. */
   readonly tokenizer: AtTokenizer;
   private readonly opts: AtEngineOptions;
   private readonly encoder: (s: string) => Uint8Array;

@@ -28,6 +28,7 @@ const BRAND = Symbol.for('iotnet.AtError');
 
 /** A failed AT command: why, which command, what the module said. */
 export class AtError extends Error {
+  /** Why it failed: timeout, `ERROR`, `+CME`/`+CMS ERROR`, `SEND FAIL`, busy, module reset, aborted or closed. */
   readonly reason: AtErrorReason;
   /** The command text as sent, without line ending (`AT+CIPSEND=0,4`). */
   readonly command: string;

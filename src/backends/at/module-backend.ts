@@ -54,7 +54,9 @@ type ModuleSocket = ModuleTcpSocket | ModuleUdpSocket;
 export class ModuleBackend implements SocketBackend {
   readonly name: string;
   readonly caps: BackendCaps;
+  /** The module's socket driver. */
   readonly driver: ModuleDriver;
+  /** Counters (see `ModuleBackendStats`). */
   readonly stats: ModuleBackendStats = {
     linksOpened: 0, linksClosed: 0, datagramsDropped: 0, rxOverflows: 0, sendRetries: 0, strayLinks: 0, losses: 0,
   };

@@ -21,7 +21,9 @@ export type ModuleLinkKind = 'tcp' | 'udp' | 'ssl';
 
 /** A request to open a link. */
 export interface ModuleOpenRequest {
+  /** TCP, UDP or SSL (the module's own TLS). */
   readonly kind: ModuleLinkKind;
+  /** Address family (1 IPv4; the modules support no IPv6 here). */
   readonly af: Af;
   /** The remote end. UDP: the default destination (all-zero address: none, receive from anyone). */
   readonly remote: Endpoint;
@@ -33,6 +35,7 @@ export interface ModuleOpenRequest {
 
 /** An opened link. */
 export interface ModuleLink {
+  /** The link id the module uses. */
   readonly id: number;
   /** The link's local port, when the module reports it. */
   readonly localPort?: number;
@@ -40,6 +43,7 @@ export interface ModuleLink {
 
 /** A datagram's source or a stream's peer. */
 export interface ModuleReceived {
+  /** The data. */
   readonly bytes: Uint8Array;
   /** UDP: where the datagram came from, when the module says. */
   readonly from?: Endpoint;

@@ -47,6 +47,7 @@ export interface DnsSink {
 export interface CellularDialupOptions {
   /** The modem's serial line. */
   stream: ByteStream;
+  /** Clock for deadlines, back-off and PPP timers. */
   scheduler: Scheduler;
   /** PPP magic numbers and identifiers, redial jitter. */
   rng: Rng;
@@ -58,6 +59,7 @@ export interface CellularDialupOptions {
   apn: string;
   /** PPP credentials towards the modem (most accept anything; default empty). */
   user?: string;
+  /** PPP password towards the modem. */
   password?: string;
   /** SIM PIN, entered once when asked. */
   pin?: string;
@@ -72,9 +74,21 @@ export interface CellularDialupOptions {
   /** Failed dials in a row before the first `connect()` gives up (default 5). */
   dialAttempts?: number;
   /** Redial back-off: first delay and cap (defaults 1 s and 60 s). */
-  redial?: { firstMs?: number; maxMs?: number };
+  redial?: {
+    /** First delay (default 1 s). */
+    firstMs?: number;
+    /** Largest delay (default 60 s). */
+    maxMs?: number;
+  };
   /** PPP settings (LCP echo keep-alive default 20 s × 3 here; timing; capture). */
-  ppp?: { lcp?: PppSessionOptions['lcp']; timing?: PppSessionOptions['timing']; capture?: PppFrameTap };
+  ppp?: {
+    /** LCP options (echo keep-alive default 20 s x 3 here). */
+    lcp?: PppSessionOptions['lcp'];
+    /** Control protocol timing. */
+    timing?: PppSessionOptions['timing'];
+    /** Sees every PPP frame (see `pppCaptureTap`). */
+    capture?: PppFrameTap;
+  };
   /** Modem bring-up settings (timeouts, baud rates, recovery). */
   modem?: Partial<Omit<QuectelModemOptions, 'stream' | 'scheduler' | 'apn' | 'pdp'>>;
   /** Interface name in the stack (default `ppp0`). */
@@ -83,17 +97,23 @@ export interface CellularDialupOptions {
 
 /** Events of a `CellularDialup`, by name. */
 export interface CellularDialupEventMap {
+  /** Status changes with their reasons. */
   status: InterfaceStatusEvent;
   /** Every PPP session event (phases, LCP, NCPs, down reasons). */
   ppp: PppEvent;
+  /** Modem status changes. */
   modem: ModemStatus;
+  /** Network registration changes. */
   registration: RegistrationInfo;
+  /** Signal quality readings. */
   signal: SignalInfo;
 }
 
 /** Counters. */
 export interface CellularDialupStats {
+  /** Dial attempts (`ATD`/`AT+CGDATA`). */
   dials: number;
+  /** Dials that got no `CONNECT`. */
   dialFailures: number;
   /** Calls that reached CONNECT. */
   calls: number;
@@ -131,7 +151,9 @@ const DEFAULT_ECHO = { echoIntervalMs: 20_000, echoFailures: 3 };
  * `EISCONN` when connected; `disconnect()` rejects with `ENOTCONN` when disconnected.
  */
 export class CellularDialup {
+  /** The modem's control side (bring-up, registration, signal). */
   readonly modem: QuectelModem;
+  /** Counters (see `CellularDialupStats`). */
   readonly stats: CellularDialupStats = { dials: 0, dialFailures: 0, calls: 0, drops: 0, redials: 0 };
   private readonly opts: CellularDialupOptions;
   private readonly listeners: EventListeners = {

@@ -12,9 +12,11 @@ export type DnsServerSpec = string | Uint8Array;
 
 /** A parsed DNS server endpoint. */
 export interface DnsServerAddress {
+  /** Address family: 1 IPv4, 2 IPv6. */
   readonly af: Af;
   /** 4 or 16 bytes. */
   readonly address: Uint8Array;
+  /** Port (53 unless the entry named another). */
   readonly port: number;
   /** `'10.0.0.1:53'` / `'[fd00::1]:53'`. */
   readonly text: string;

@@ -80,7 +80,9 @@ export interface DnsResolverOptions {
 
 /** A resolver's settings plus its clock and randomness (crypto-backed in production). */
 export interface DnsResolverConfig extends DnsResolverOptions {
+  /** Clock of query timeouts and cache expiry. */
   readonly scheduler: Scheduler;
+  /** Randomness of query ids and source ports (RFC 5452). */
   readonly rng: Rng;
 }
 

@@ -8,6 +8,7 @@ export type EspDialectKind = 'esp-at' | 'nonos';
 
 /** The command names and limits of one firmware. */
 export interface EspDialect {
+  /** `'v2'` (ESP-AT 2.x) or `'nonos'` (NONOS 1.7). */
   readonly kind: EspDialectKind;
   /** `AT version:` as four numbers (`[2, 2, 0, 0]`); `[0, 0, 0, 0]` when `AT+GMR` did not say. */
   readonly version: readonly [number, number, number, number];

@@ -97,8 +97,11 @@ export class EspAtDriver implements ModuleDriver {
     maxDatagram: 1472,
     connectTimeoutMs: 17_000,
   };
+  /** Counters (see `EspDriverStats`). */
   readonly stats: EspDriverStats = { strayUrcs: 0, lateAcks: 0, overreadBytes: 0, idClashes: 0, losses: 0 };
+  /** The module it drives. */
   readonly module: EspAtModule;
+  /** Its Wi-Fi station. */
   readonly wifi: EspWifi;
   private events: ModuleEvents | undefined;
   private readonly links: (Link | undefined)[] = new Array<Link | undefined>(ESP_LINKS).fill(undefined);

@@ -68,7 +68,9 @@ export const ESP_DEFAULT_TIMEOUTS: EspTimeouts = {
 
 /** Options of `EspAtModule`: the serial line, the clock, and the line-rate, reset and deadline settings. */
 export interface EspAtModuleOptions {
+  /** The module's serial line. */
   readonly stream: ByteStream;
+  /** Clock of deadlines, pauses and probes. */
   readonly scheduler: Scheduler;
   /** Backend name for errors (`at:esp`). */
   readonly name?: string;
@@ -87,6 +89,7 @@ export interface EspAtModuleOptions {
   readonly passive?: boolean;
   /** `AT+SYSMSG=2` (`+LINK_CONN` instead of `<id>,CONNECT`) on ESP-AT; default false. */
   readonly sysmsg?: boolean;
+  /** Command deadline overrides (default `ESP_DEFAULT_TIMEOUTS`). */
   readonly timeouts?: Partial<EspTimeouts>;
   /** Delay before the n-th re-initialisation of a reset series; default 0, 1 s, 5 s, 30 s, 60 s. */
   readonly reinitBackoffMs?: readonly number[];
@@ -102,13 +105,17 @@ export type EspResetReason = 'module-reset' | 'module-unresponsive' | 'stream-cl
 
 /** Counters for tests and diagnostics. */
 export interface EspModuleStats {
+  /** Module resets seen (banner, silence, stream end). */
   resets: number;
+  /** Re-initialisations after a reset. */
   reinits: number;
+  /** Resynchronisations after a command timeout. */
   resyncs: number;
   /** Lines of bytes that are not module text. */
   garbageLines: number;
   /** Lines nobody waited for (late replies, unknown URCs). */
   unsolicitedLines: number;
+  /** Event handlers that threw. */
   handlerErrors: number;
 }
 
@@ -117,11 +124,17 @@ const RESET_BANNERS = ['ready', /wdt reset/i, /^Will force to restart/];
 
 /** One ESP-AT module on a byte stream. */
 export class EspAtModule {
+  /** Backend name for errors (`at:esp`). */
   readonly name: string;
+  /** The AT engine on the module's serial line. */
   readonly engine: AtEngine;
+  /** Clock of deadlines, pauses and probes. */
   readonly scheduler: Scheduler;
+  /** The module's serial line. */
   readonly stream: ByteStream;
+  /** Command deadlines in effect (ms). */
   readonly timeouts: EspTimeouts;
+  /** Counters (see `EspModuleStats`). */
   readonly stats: EspModuleStats = { resets: 0, reinits: 0, resyncs: 0, garbageLines: 0, unsolicitedLines: 0, handlerErrors: 0 };
   private readonly opts: EspAtModuleOptions;
   private dialectValue: EspDialect | undefined;

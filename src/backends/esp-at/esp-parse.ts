@@ -13,12 +13,15 @@ const ECN: readonly WifiSecurity[] = ['open', 'wep', 'wpa', 'wpa2', 'wpa-wpa2', 
 
 /** One access point of a scan. */
 export interface AccessPoint {
+  /** The network's SSID. */
   readonly ssid: string;
   /** `aa:bb:cc:dd:ee:ff`, lower case. */
   readonly bssid: string;
   /** dBm. */
   readonly rssi: number;
+  /** Wi-Fi channel. */
   readonly channel: number;
+  /** Security (from `ecn`). */
   readonly security: WifiSecurity;
 }
 

@@ -35,7 +35,9 @@ export type WifiStatus = 'idle' | 'connecting' | 'connected' | 'got-ip';
 
 /** What `join` takes. */
 export interface WifiJoinParams {
+  /** The access point's SSID (1-32 bytes). */
   readonly ssid: string;
+  /** The passphrase (8-64 characters; empty for an open network). */
   readonly password?: string;
   /** Informational (ESP-AT picks the security itself); `open` requires an empty password. */
   readonly security?: WifiSecurity;
@@ -47,14 +49,23 @@ export interface WifiJoinParams {
 
 /** The station's network configuration. */
 export interface WifiNetInfo {
+  /** Station IPv4 address (`AT+CIPSTA?`). */
   readonly ip: Uint8Array | undefined;
+  /** Gateway address. */
   readonly gateway: Uint8Array | undefined;
+  /** Netmask. */
   readonly netmask: Uint8Array | undefined;
+  /** DNS servers. */
   readonly dns: readonly Uint8Array[];
+  /** Station MAC (`aa:bb:...`). */
   readonly mac: string | undefined;
+  /** SSID of the AP joined. */
   readonly ssid: string | undefined;
+  /** BSSID of the AP joined. */
   readonly bssid: string | undefined;
+  /** Wi-Fi channel. */
   readonly channel: number | undefined;
+  /** Signal strength in dBm. */
   readonly rssi: number | undefined;
 }
 
@@ -91,6 +102,7 @@ function wire(s: string): string {
 
 /** The Wi-Fi station of one ESP-AT module. */
 export class EspWifi {
+  /** The module this station belongs to. */
   readonly module: EspAtModule;
   private statusValue: WifiStatus = 'idle';
   private ipValue: Uint8Array | undefined;

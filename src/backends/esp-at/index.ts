@@ -24,8 +24,11 @@ export type { AccessPoint, WifiSecurity } from './esp-parse.ts';
 
 /** Everything `createEspAt` builds. */
 export interface EspAt {
+  /** The module (AT engine, resets, state). */
   readonly module: EspAtModule;
+  /** Its Wi-Fi station. */
   readonly wifi: EspWifi;
+  /** Its socket driver. */
   readonly driver: EspAtDriver;
   /** The socket backend over `driver` (give it to a `Network`). */
   readonly backend: ModuleBackend;
@@ -33,7 +36,9 @@ export interface EspAt {
 
 /** Options of `createEspAt`: those of the module plus its Wi-Fi face, its socket driver and its socket backend. */
 export interface CreateEspAtOptions extends EspAtModuleOptions {
+  /** Options of the Wi-Fi station. */
   readonly wifi?: EspWifiOptions;
+  /** Options of the socket driver. */
   readonly driver?: EspDriverOptions;
   /** Options of the socket backend (its scheduler is the module's). */
   readonly backend?: Omit<ModuleBackendOptions, 'scheduler'>;

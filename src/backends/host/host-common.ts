@@ -37,12 +37,15 @@ export interface TrackedHandle {
 
 /** Diagnostic event published on the `iotnet:host:*` channels. */
 export interface HostDiagnostic {
+  /** The backend's name (`host`). */
   readonly backend: string;
   /** `'tcp'`, `'udp'`, `'listener'` or `'lookup'`. */
   readonly kind: string;
   /** What happened: `'connect-failed'`, `'reset'`, `'drop'`, ... */
   readonly event: string;
+  /** The local endpoint (`address:port`), when known. */
   readonly local?: string;
+  /** The remote endpoint (`address:port`), when known. */
   readonly remote?: string;
   /** The Node error, when there is one. */
   readonly error?: unknown;
@@ -56,8 +59,11 @@ export interface HostDiagnostic {
  * - `iotnet:host:connect`: a connection attempt finished (`event` = outcome).
  */
 export const HOST_CHANNELS = {
+  /** `iotnet:host:error`: a Node error on a socket, listener or lookup (with the cause). */
   error: diagnosticsChannel.channel('iotnet:host:error'),
+  /** `iotnet:host:drop`: a datagram or connection dropped (queue full, filtered, send failed, backlog full). */
   drop: diagnosticsChannel.channel('iotnet:host:drop'),
+  /** `iotnet:host:connect`: a connection attempt finished (`event` = outcome). */
   connect: diagnosticsChannel.channel('iotnet:host:connect'),
 } as const;
 

@@ -32,6 +32,7 @@ import { probeOnce } from './mux-probe.ts';
 export interface MuxProbeOptions {
   /** A host every interface should reach (an address literal). */
   host: string;
+  /** TCP port probed. */
   port: number;
   /** Default 5000 ms. */
   intervalMs?: number;
@@ -45,6 +46,7 @@ export interface MuxProbeOptions {
 export interface MuxOptions {
   /** Most preferred first. */
   interfaces: readonly NetworkInterface[];
+  /** Clock of probes and the fail-back hold. */
   scheduler: Scheduler;
   /** How long a more preferred interface must stay healthy before traffic fails back (default 3000 ms). */
   failbackHoldMs?: number;
@@ -52,6 +54,7 @@ export interface MuxOptions {
   abortOnSwitch?: boolean;
   /** Count `local-up` (IPv6 link-local only) as healthy (default false). */
   allowLocalUp?: boolean;
+  /** Health probes (default none: status and link alone decide). */
   probe?: MuxProbeOptions;
   /** Backend name (default `mux`). */
   name?: string;
@@ -59,9 +62,13 @@ export interface MuxOptions {
 
 /** A change of the current interface. */
 export interface MuxSwitch {
+  /** The interface left (undefined: none was current). */
   readonly from: string | undefined;
+  /** The interface now current (undefined: none is healthy). */
   readonly to: string | undefined;
+  /** Why: `failover:<reason>`, `fail-back`, or the first reason when there was no current interface. */
   readonly reason: string;
+  /** When, on the scheduler's clock (ms). */
   readonly at: number;
   /** Sockets aborted by the switch. */
   readonly aborted: number;
@@ -69,14 +76,19 @@ export interface MuxSwitch {
 
 /** A change of one interface's health. */
 export interface MuxHealth {
+  /** The interface's name. */
   readonly name: string;
+  /** Whether it is healthy now. */
   readonly healthy: boolean;
+  /** Why: the status reason, `link-up`, `link-down:<reason>`, a probe result, ... */
   readonly reason: string;
 }
 
 /** Events of a `Mux`, by name. */
 export interface MuxEventMap {
+  /** The current interface changed. */
   switch: MuxSwitch;
+  /** An interface's health changed. */
   health: MuxHealth;
 }
 
@@ -93,6 +105,7 @@ interface Member {
 
 export class Mux implements SocketBackend, MuxSocketOwner {
   readonly name: string;
+  /** What the mux offers: the union of what its interfaces offer. */
   readonly caps: BackendCaps;
   private readonly opts: MuxOptions;
   private readonly members: Member[];

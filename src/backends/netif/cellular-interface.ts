@@ -24,11 +24,17 @@ import { userspaceHost, type UserspaceHost, type UserspaceHostOptions } from './
 export interface CellularInterfaceOptions {
   /** The modem's serial line. */
   stream: ByteStream;
+  /** Clock of deadlines, back-off and PPP timers. */
   scheduler: Scheduler;
+  /** Randomness (PPP, ISNs, ports, redial jitter). */
   rng: Rng;
+  /** Access point name. */
   apn: string;
+  /** SIM PIN, entered once when asked. */
   pin?: string;
+  /** PPP user name towards the modem. */
   user?: string;
+  /** PPP password towards the modem. */
   password?: string;
   /** Interface name (default `cell0`). */
   name?: string;
@@ -42,6 +48,7 @@ export class CellularInterface extends InterfaceBase {
   readonly name: string;
   readonly kind: InterfaceKind = 'cellular';
   readonly backend: UserspaceBackend;
+  /** The userspace stack, runner and backend of this interface. */
   readonly host: UserspaceHost;
   private readonly opts: CellularInterfaceOptions;
   private dialup: CellularDialup;

@@ -66,6 +66,7 @@ export interface EthernetInterfaceOptions {
   readonly mac?: string | undefined;
   /** Default `'dhcp'`. */
   readonly ipv4?: EthernetIpv4Config | undefined;
+  /** IPv6: `'auto'` (SLAAC from RAs, RDNSS, DHCPv6) or a static address; absent: no IPv6. */
   readonly ipv6?: EthernetIpv6Config | undefined;
   /** DNS servers (`'10.0.0.1'`, `'10.0.0.1:53'`) replacing those of DHCP, the static config and RAs. */
   readonly dns?: readonly string[] | undefined;
@@ -88,8 +89,11 @@ function unique(list: readonly string[]): string[] {
 export class EthernetInterface extends InterfaceBase {
   readonly name: string;
   readonly kind = 'ethernet' as const;
+  /** The Ethernet link. */
   readonly link: Link;
+  /** The userspace stack of this interface. */
   readonly stack: Stack;
+  /** The runner that drives it. */
   readonly runner: StackRunner;
   /** Sockets over this interface. */
   readonly backend: UserspaceBackend;

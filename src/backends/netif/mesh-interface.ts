@@ -90,8 +90,11 @@ function usable(a: Ipv6AddressInfo): boolean {
 export class MeshInterface extends InterfaceBase {
   readonly name: string;
   readonly kind = 'mesh' as const;
+  /** The radio link. */
   readonly link: Device;
+  /** The userspace stack of this node. */
   readonly stack: Stack;
+  /** The runner that drives it. */
   readonly runner: StackRunner;
   /** Sockets over this interface. */
   readonly backend: UserspaceBackend;

@@ -35,11 +35,15 @@ export type InterfaceKind = 'ethernet' | 'wifi' | 'cellular' | 'ppp' | 'mesh';
 
 /** Addresses and servers an interface has now (text forms; empty while down). */
 export interface InterfaceAddresses {
+  /** IPv4 address (text), while it has one. */
   readonly ipv4: string | undefined;
+  /** Prefix length of `ipv4`. */
   readonly prefixLen: number | undefined;
+  /** Default gateway (text), if any. */
   readonly gateway: string | undefined;
   /** IPv6 addresses (link-local included). */
   readonly ipv6: readonly string[];
+  /** DNS servers (text). */
   readonly dnsServers: readonly string[];
 }
 
@@ -48,18 +52,23 @@ export const NO_ADDRESSES: InterfaceAddresses = Object.freeze({ ipv4: undefined,
 
 /** A link state change reported by the driver (cable, AP association, registration, carrier). */
 export interface LinkEvent {
+  /** Whether the link is up now. */
   readonly up: boolean;
+  /** Why it changed (`carrier-up`, `carrier-lost`, `registered`, `registration-lost`, ...). */
   readonly reason: string;
 }
 
 /** Events of a network interface, by name. */
 export interface NetworkInterfaceEventMap {
+  /** A status change (see `InterfaceStatusEvent`). */
   status: InterfaceStatusEvent;
+  /** A link state change reported by the driver. */
   link: LinkEvent;
 }
 
 /** Options of `NetworkInterface.connect`: an `AbortSignal` that cancels the connect (`ECONNABORTED`). */
 export interface ConnectOptions {
+  /** Cancels the connect: it rejects with `ECONNABORTED` and the interface goes back to `disconnected`. */
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -67,10 +76,13 @@ export interface ConnectOptions {
 export interface NetworkInterface {
   /** `eth0`, `wlan0`, `cell0`, `ppp0`, … */
   readonly name: string;
+  /** What kind of connectivity it is. */
   readonly kind: InterfaceKind;
+  /** The status now (see `InterfaceStatus`). */
   readonly status: InterfaceStatus;
   /** The driver's link state (cable plugged, AP associated, registered, carrier). */
   readonly linkUp: boolean;
+  /** Addresses and DNS servers now (`NO_ADDRESSES` while down). */
   readonly addresses: InterfaceAddresses;
   /** MAC-48 (`aa:bb:…`) where the medium has one. */
   readonly mac?: string | undefined;
@@ -104,6 +116,7 @@ type EventListeners = { [K in keyof NetworkInterfaceEventMap]: Listeners<[Networ
  */
 export abstract class InterfaceBase implements NetworkInterface {
   abstract readonly name: string;
+  /** What kind of connectivity it is. */
   abstract readonly kind: InterfaceKind;
   abstract readonly backend: SocketBackend;
   private statusValue: InterfaceStatus = 'disconnected';

@@ -22,25 +22,42 @@ import { userspaceHost, type UserspaceHost, type UserspaceHostOptions } from './
 
 /** Options of `PppInterface`: the serial line, clock, randomness, credentials, PPP settings and name. */
 export interface PppInterfaceOptions {
+  /** The serial line. */
   stream: ByteStream;
+  /** Clock of PPP timers and the reopen back-off. */
   scheduler: Scheduler;
+  /** Randomness (PPP magic numbers, ISNs, ports). */
   rng: Rng;
   /** Our name and secret when the peer asks (copied). */
-  credentials?: { user: string; password: string };
+  credentials?: {
+    /** Our name. */
+    user: string;
+    /** Our secret. */
+    password: string;
+  };
   /** PPP settings beyond those (LCP, timing, IPv4/IPv6, capture). */
   ppp?: Partial<Omit<PppLinkOptions, 'scheduler' | 'rng' | 'credentials' | 'closeStream'>>;
   /** Interface name (default `ppp0`). */
   name?: string;
   /** Reopen back-off, first and cap (defaults 1 s, 30 s). */
-  reopen?: { firstMs?: number; maxMs?: number };
+  reopen?: {
+    /** First delay (default 1 s). */
+    firstMs?: number;
+    /** Largest delay (default 30 s). */
+    maxMs?: number;
+  };
+  /** Settings of the userspace stack and backend underneath. */
   host?: Partial<Pick<UserspaceHostOptions, 'stack' | 'backend'>>;
 }
 
 export class PppInterface extends InterfaceBase {
   readonly name: string;
+  /** Always `'ppp'`. */
   readonly kind: InterfaceKind = 'ppp';
   readonly backend: UserspaceBackend;
+  /** The userspace stack, runner and backend of this interface. */
   readonly host: UserspaceHost;
+  /** The PPP link on the serial line. */
   readonly link: PppLink;
   private readonly attachment: PppAttachment;
   private readonly opts: PppInterfaceOptions;

@@ -11,8 +11,11 @@ import { createUserspaceBackend, type UserspaceBackend, type UserspaceBackendOpt
 
 /** A userspace stack with its runner and socket backend, as the interfaces build them. */
 export interface UserspaceHost {
+  /** The userspace stack. */
   readonly stack: Stack;
+  /** The runner that drives it. */
   readonly runner: StackRunner;
+  /** The socket backend over it. */
   readonly backend: UserspaceBackend;
   /** Closes the backend (its sockets), then the runner. */
   close(): Promise<void>;
@@ -20,10 +23,15 @@ export interface UserspaceHost {
 
 /** Options of `userspaceHost`. */
 export interface UserspaceHostOptions {
+  /** The stack's name (the backend is `userspace:<name>`). */
   name: string;
+  /** Clock of the runner. */
   scheduler: Scheduler;
+  /** Randomness of the stack and backend. */
   rng: Rng;
+  /** Further stack options. */
   stack?: Partial<Omit<StackOptions, 'rng' | 'name'>>;
+  /** Further backend options (DNS resolver, hosts, limits). */
   backend?: Omit<UserspaceBackendOptions, 'rng'>;
 }
 

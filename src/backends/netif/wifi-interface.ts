@@ -35,7 +35,9 @@ import { InterfaceBase, NO_ADDRESSES, type ConnectOptions, type InterfaceAddress
 
 /** What a station join needs. */
 export interface WiFiCredentials {
+  /** The access point's SSID (1-32 bytes). */
   readonly ssid: string;
+  /** The passphrase (empty or absent for an open network). */
   readonly password?: string | undefined;
   /** Default: `open` without a password, else WPA2 (for the passphrase check; the module picks the real one). */
   readonly security?: WifiSecurity | undefined;
@@ -47,10 +49,15 @@ export interface WiFiCredentials {
 
 /** `connect()` options: an abort signal and, optionally, credentials for this and later connects. */
 export interface WiFiConnectOptions extends ConnectOptions {
+  /** SSID for this and later connects. */
   readonly ssid?: string | undefined;
+  /** Passphrase for this and later connects. */
   readonly password?: string | undefined;
+  /** Security (for the passphrase check; the module picks the real one). */
   readonly security?: WifiSecurity | undefined;
+  /** Channel (informational). */
   readonly channel?: number | undefined;
+  /** Join this AP only (`aa:bb:cc:dd:ee:ff`). */
   readonly bssid?: string | undefined;
 }
 

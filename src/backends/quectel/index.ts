@@ -26,6 +26,7 @@ export type { ModuleIdentity, RegistrationInfo, RegistrationKind, SignalInfo } f
 export interface CreateQuectelOptions extends QuectelModemOptions {
   readonly stream: ByteStream;
   readonly scheduler: Scheduler;
+  /** Options of the socket driver. */
   readonly driver?: QuectelDriverOptions;
   /** Options of the socket backend (its scheduler is the modem's). */
   readonly backend?: Omit<ModuleBackendOptions, 'scheduler'>;
@@ -36,8 +37,11 @@ export interface CreateQuectelOptions extends QuectelModemOptions {
  * (give `backend` to a `Network`; call `modem.start()` to bring the module up).
  */
 export interface Quectel {
+  /** The modem's control side (bring-up, registration, PDP context). */
   readonly modem: QuectelModem;
+  /** The socket driver (`AT+QIOPEN`, `AT+QISEND`, `AT+QIRD`, ...). */
   readonly driver: QuectelDriver;
+  /** The socket backend over the driver: give it to a `Network`. */
   readonly backend: ModuleBackend;
 }
 

@@ -95,6 +95,7 @@ export class QuectelDriver implements ModuleDriver {
   readonly caps: BackendCaps;
   readonly maxSend = QUECTEL_MAX_SEND;
   readonly pull = true;
+  /** Counters (see `QuectelDriverStats`). */
   readonly stats: QuectelDriverStats = { strayUrcs: 0, strayLinks: 0, sendFails: 0, sendRecounts: 0, incomingFull: 0 };
   private readonly modem: QuectelModem;
   private readonly opts: QuectelDriverOptions;

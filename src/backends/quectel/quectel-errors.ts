@@ -10,7 +10,9 @@ import { atSocketError } from '../at/at-socket-error.ts';
 
 /** One Quectel error: its IoT code and the vendor's short text. */
 export interface QuectelErrorInfo {
+  /** The IoT Socket code it maps to. */
   readonly code: IotCode;
+  /** The vendor's short text. */
   readonly text: string;
 }
 

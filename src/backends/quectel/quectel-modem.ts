@@ -40,24 +40,48 @@ export type ModemLossReason = 'module-reset' | 'unresponsive' | 'stream-closed' 
 
 /** Events of a {@link QuectelModem}, by name. */
 export interface QuectelModemEventMap {
+  /** The modem's status changed. */
   status: ModemStatus;
+  /** Network registration changed (`+CREG`/`+CGREG`/`+CEREG`). */
   registration: RegistrationInfo;
+  /** A new signal quality reading. */
   signal: SignalInfo;
-  'pdp-up': { readonly cid: number; readonly address: string };
-  'pdp-down': { readonly cid: number; readonly reason: string };
+  /** A PDP context came up with an address. */
+  'pdp-up': {
+    /** The context id. */
+    readonly cid: number;
+    /** Its IPv4 address. */
+    readonly address: string;
+  };
+  /** A PDP context went down, and why. */
+  'pdp-down': {
+    /** The context id. */
+    readonly cid: number;
+    /** Why it went down (`pdp-deact` from the network, `deactivated`, ...). */
+    readonly reason: string;
+  };
   /** The module rebooted (banner `RDY`/`APP RDY`), stopped answering, or the stream ended. */
-  reset: { readonly reason: ModemLossReason; readonly banner: string | undefined };
+  reset: {
+    /** Rebooted, stopped answering, the stream ended, or the modem was disposed. */
+    readonly reason: ModemLossReason;
+    /** The boot banner seen, if any. */
+    readonly banner: string | undefined;
+  };
   /** A background bring-up (after a reset or PDP loss) failed; another is scheduled. */
   error: SocketError;
 }
 
 /** Configuration of a {@link QuectelModem}. */
 export interface QuectelModemOptions {
+  /** The module's serial line. */
   readonly stream: ByteStream;
+  /** Clock for deadlines and retries. */
   readonly scheduler: Scheduler;
   /** Access point name for `AT+QICSGP`. */
   readonly apn: string;
+  /** PDP context user name (`AT+QICSGP`). */
   readonly user?: string;
+  /** PDP context password (`AT+QICSGP`). */
   readonly password?: string;
   /** 0 none, 1 PAP, 2 CHAP; default 1 when a user is given, else 0. */
   readonly auth?: 0 | 1 | 2;
@@ -99,11 +123,15 @@ export interface QuectelModemOptions {
 
 /** Timeouts of the reference (§3 Timing). */
 export const QUECTEL_TIMEOUTS = {
+  /** `AT+QIACT` (150 s). */
   qiact: 150_000,
+  /** `AT+QIOPEN` (150 s). */
   qiopen: 150_000,
   /** The module forces the close after 10 s; one more second for its `OK` to arrive. */
   qiclose: 11_000,
+  /** `AT+QIDEACT` (40 s). */
   qideact: 40_000,
+  /** `AT+QIDNSGIP` (60 s). */
   qidnsgip: 60_000,
   /** One `AT` of a resync. */
   sync: 500,
@@ -122,8 +150,11 @@ type EventListeners = { [K in keyof QuectelModemEventMap]: Listeners<[QuectelMod
 
 /** The cellular control side of a Quectel module. */
 export class QuectelModem {
+  /** The AT engine on the module's serial line. */
   readonly engine: AtEngine;
+  /** Clock for deadlines and retries. */
   readonly scheduler: Scheduler;
+  /** The PDP context id in use. */
   readonly contextId: number;
   private readonly opts: QuectelModemOptions;
   private readonly listeners: EventListeners = {

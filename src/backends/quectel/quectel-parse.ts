@@ -9,6 +9,7 @@ export type RegistrationKind = 'CREG' | 'CGREG' | 'CEREG';
 
 /** A registration report (URC or read form). */
 export interface RegistrationInfo {
+  /** Which report: `+CREG` (CS), `+CGREG` (GPRS), `+CEREG` (EPS/LTE). */
   readonly kind: RegistrationKind;
   /** 0 idle, 1 home, 2 searching, 3 denied, 4 unknown, 5 roaming. */
   readonly stat: number;
@@ -144,8 +145,11 @@ export function parseQirdCounters(line: string): { total: number; read: number; 
 
 /** What `ATI` says: `Quectel`, `BG96`, `Revision: BG96MAR02A07M1G`. */
 export interface ModuleIdentity {
+  /** `Quectel`. */
   readonly manufacturer: string;
+  /** `BG96`, `EC21`, ... */
   readonly model: string;
+  /** The firmware revision, when reported. */
   readonly revision: string | undefined;
 }
 

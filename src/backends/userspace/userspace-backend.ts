@@ -69,7 +69,9 @@ export interface UserspaceBackendOptions {
 export class UserspaceBackend implements SocketBackend {
   readonly name: string;
   readonly caps: BackendCaps;
+  /** The stack the sockets run on. */
   readonly stack: Stack;
+  /** The runner that drives it. */
   readonly runner: StackRunner;
   private readonly sockets = new Set<CoreSocket>();
   /** The resolver's own sockets: not counted against `maxSockets`. */

@@ -55,16 +55,27 @@ export interface AwsIotCoreOptions extends PresetCommonOptions {
 export interface AwsShadowTopics {
   /** `$aws/things/{thing}/shadow` or `$aws/things/{thing}/shadow/name/{shadow}`. */
   readonly prefix: string;
+  /** Publish here to ask for the shadow. */
   readonly get: string;
+  /** The answer to `get`. */
   readonly getAccepted: string;
+  /** `get` refused. */
   readonly getRejected: string;
+  /** Publish a state update here. */
   readonly update: string;
+  /** The update was accepted. */
   readonly updateAccepted: string;
+  /** The update was refused. */
   readonly updateRejected: string;
+  /** The difference between desired and reported state. */
   readonly updateDelta: string;
+  /** The shadow document before and after each update. */
   readonly updateDocuments: string;
+  /** Publish here to delete the shadow. */
   readonly delete: string;
+  /** The shadow was deleted. */
   readonly deleteAccepted: string;
+  /** The delete was refused. */
   readonly deleteRejected: string;
 }
 
@@ -77,9 +88,11 @@ export type AwsShadowResult = 'accepted' | 'rejected' | 'delta' | 'documents';
 
 /** A shadow topic taken apart by `parseAwsShadowTopic`. */
 export interface AwsShadowTopic {
+  /** The thing the topic belongs to. */
   readonly thingName: string;
   /** Absent for the classic shadow. */
   readonly shadowName?: string;
+  /** The operation. */
   readonly operation: AwsShadowOperation;
   /** Absent for the request topics (`get`, `update`, `delete`). */
   readonly result?: AwsShadowResult;
@@ -87,6 +100,7 @@ export interface AwsShadowTopic {
 
 /** Topic helpers of an AWS IoT Core thing: shadow topics, shadow topic parsing and Basic Ingest. */
 export interface AwsIotCoreTopics {
+  /** The thing name. */
   readonly thingName: string;
   /** The topics of the classic shadow, or of the named shadow `shadowName`. */
   shadow(shadowName?: string): AwsShadowTopics;

@@ -11,16 +11,21 @@ import { checkHost } from './topic-level.ts';
 
 /** An Azure IoT Hub device or module connection string taken apart (`parseAzureConnectionString`). */
 export interface AzureConnectionString {
+  /** `HostName`: `{hub}.azure-devices.net`. */
   readonly hostName: string;
+  /** `DeviceId`. */
   readonly deviceId: string;
+  /** `ModuleId`, for a module identity. */
   readonly moduleId?: string;
   /** The base64 key (device key, or the policy key when `sharedAccessKeyName` is set). */
   readonly sharedAccessKey?: string;
+  /** `SharedAccessKeyName`: the hub policy the key belongs to. */
   readonly sharedAccessKeyName?: string;
   /** A ready SAS token (`SharedAccessSignature sr=...`), used as is. */
   readonly sharedAccessSignature?: string;
   /** The device authenticates with an X.509 certificate (`x509=true`). */
   readonly x509?: boolean;
+  /** `GatewayHostName`: connect through this IoT Edge gateway. */
   readonly gatewayHostName?: string;
   /** Every `key=value` pair as given, including ones not modelled above. */
   readonly fields: ReadonlyMap<string, string>;

@@ -37,7 +37,9 @@ export interface AzureIotHubOptions extends PresetCommonOptions {
   readonly connectionString?: string;
   /** Instead of a connection string: `{hub}.azure-devices.net`. */
   readonly hostName?: string;
+  /** Device id (with `hostName`, instead of a connection string). */
   readonly deviceId?: string;
+  /** Module id, for a module identity. */
   readonly moduleId?: string;
   /** The device's (or module's) base64 key, or a hub policy key with `sharedAccessKeyName`. */
   readonly sharedAccessKey?: string;
@@ -46,7 +48,14 @@ export interface AzureIotHubOptions extends PresetCommonOptions {
   /** A ready SAS token, used as is (no renewal). */
   readonly sharedAccessSignature?: string;
   /** Device certificate authentication instead of a SAS token. */
-  readonly x509?: { readonly cert: PemSource; readonly key: PemSource; readonly passphrase?: string };
+  readonly x509?: {
+    /** The device certificate (chain). */
+    readonly cert: PemSource;
+    /** Its private key. */
+    readonly key: PemSource;
+    /** Passphrase of an encrypted key. */
+    readonly passphrase?: string;
+  };
   /** Connect to this host (an IoT Edge gateway, a proxy, a test broker) instead of `hostName`. */
   readonly gatewayHostName?: string;
   /** Default 8883. */
@@ -63,13 +72,17 @@ export interface AzureIotHubOptions extends PresetCommonOptions {
 
 /** A direct method call taken apart: `$iothub/methods/POST/{name}/?$rid={rid}`. */
 export interface AzureMethodRequest {
+  /** The method name. */
   readonly name: string;
+  /** The request id, for `methodResponse`. */
   readonly rid: string;
 }
 
 /** A twin response taken apart: `$iothub/twin/res/{status}/?$rid={rid}[&$version={version}]`. */
 export interface AzureTwinResponse {
+  /** HTTP-like status of the twin operation (200, 204, ...). */
   readonly status: number;
+  /** The request id the response belongs to. */
   readonly rid: string;
   /** The reported properties' version after a PATCH (absent after GET). */
   readonly version?: number;
@@ -79,6 +92,7 @@ export interface AzureTwinResponse {
 export interface AzureInboundMessage {
   /** The module input the message arrived on (modules only). */
   readonly input?: string;
+  /** The message's property bag (decoded); `null` for a key without a value. */
   readonly properties: Readonly<Record<string, string | null>>;
 }
 
@@ -120,9 +134,13 @@ export interface AzureIotHubTopics {
 export type AzureAuth = 'sas-key' | 'sas-token' | 'x509';
 
 export interface AzureIotHubPreset extends CloudPreset<AzureIotHubTopics> {
+  /** `{hub}.azure-devices.net`. */
   readonly hostName: string;
+  /** The device id. */
   readonly deviceId: string;
+  /** The module id, for a module identity. */
   readonly moduleId?: string;
+  /** How the device authenticates. */
   readonly auth: AzureAuth;
   /** The token the password gives now, with its expiry (SAS authentication only). */
   readonly token?: () => IssuedToken;

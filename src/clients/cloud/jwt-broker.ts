@@ -37,6 +37,7 @@ export interface JwtBrokerOptions extends PresetCommonOptions {
   readonly privateKey: JwtPrivateKey;
   /** Passphrase of an encrypted PEM key. */
   readonly passphrase?: string;
+  /** `RS256` or `ES256`, matching the key. */
   readonly algorithm: JwtAlgorithm;
   /** The device id (used in the topics, and in the Cloud IoT client id). */
   readonly deviceId: string;
@@ -44,6 +45,7 @@ export interface JwtBrokerOptions extends PresetCommonOptions {
   readonly projectId?: string;
   /** Cloud region and registry id: with `projectId`, they make the Cloud IoT client id. */
   readonly region?: string;
+  /** Cloud registry id (with `projectId` and `region`). */
   readonly registryId?: string;
   /** The `aud` claim (default: `projectId`). */
   readonly audience?: string;

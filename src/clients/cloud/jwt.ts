@@ -18,8 +18,11 @@ export type JwtPrivateKey = string | Uint8Array | KeyObject;
 
 /** Registered claims the presets use, plus any others (JSON values). */
 export interface JwtClaims {
+  /** Issued at, seconds since the epoch. */
   readonly iat?: number;
+  /** Expires at, seconds since the epoch. */
   readonly exp?: number;
+  /** Audience. */
   readonly aud?: string;
   readonly [claim: string]: unknown;
 }

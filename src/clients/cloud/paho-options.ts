@@ -32,6 +32,7 @@ export interface PahoSslOptions {
   readonly keyStore?: PahoPem;
   /** The client's private key when it is not in `keyStore`. */
   readonly privateKey?: PahoPem;
+  /** Passphrase of an encrypted `privateKey`. */
   readonly privateKeyPassword?: string;
   /** Check the server's certificate (default true). `false` is for throw-away test servers only. */
   readonly enableServerCertAuth?: boolean;
@@ -47,9 +48,13 @@ export interface PahoSslOptions {
 
 /** Paho's will message (`MqttConnectOptions.setWill`, `MQTTClient_willOptions`). */
 export interface PahoWillMessage {
+  /** The will's topic. */
   readonly topic: string;
+  /** The will's payload. */
   readonly payload: string | Uint8Array;
+  /** The will's QoS (default 0). */
   readonly qos?: 0 | 1 | 2;
+  /** Retain the will (default false). */
   readonly retained?: boolean;
 }
 
@@ -59,13 +64,17 @@ export interface PahoOptions {
   readonly serverURI?: string;
   /** Several servers, tried in order by Paho; one `MqttClientOptions` each here. */
   readonly serverURIs?: readonly string[];
+  /** The client id. */
   readonly clientId?: string;
   /** Default true. */
   readonly cleanSession?: boolean;
   /** Seconds (default 60; 0 turns keep-alive off). */
   readonly keepAliveInterval?: number;
+  /** User name. */
   readonly userName?: string;
+  /** Password. */
   readonly password?: string | Uint8Array;
+  /** The last will. */
   readonly willMessage?: PahoWillMessage;
   /** 0 (default) or 4: MQTT 3.1.1; 5: MQTT 5; 3 (MQTT 3.1) is refused. */
   readonly mqttVersion?: number;
@@ -85,9 +94,13 @@ export interface PahoOptions {
 
 /** A server URI taken apart. */
 export interface PahoServer {
+  /** The URI scheme. */
   readonly scheme: 'tcp' | 'mqtt' | 'ssl' | 'mqtts';
+  /** `ssl`/`mqtts`: TLS. */
   readonly secure: boolean;
+  /** Host name or address. */
   readonly host: string;
+  /** Port (default 1883, or 8883 with TLS). */
   readonly port: number;
 }
 

@@ -9,7 +9,9 @@ import type { WallClock } from './wall-clock.ts';
 
 /** A preset's result: the client options and the topic helpers of the service. */
 export interface CloudPreset<Topics> {
+  /** The options for `MqttClient.connect`. */
   readonly options: MqttClientOptions;
+  /** The service's topic helpers. */
   readonly topics: Topics;
 }
 

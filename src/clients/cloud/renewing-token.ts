@@ -9,7 +9,9 @@ import type { WallClock } from './wall-clock.ts';
 
 /** One issued token and when it stops being accepted (ms since the epoch). */
 export interface IssuedToken {
+  /** The token text. */
   readonly token: string;
+  /** When it expires, ms since the epoch. */
   readonly expiresAtMs: number;
 }
 

@@ -27,7 +27,9 @@ export const WATSON_DEFAULT_DOMAIN = 'internetofthings.ibmcloud.com';
 export interface WatsonIotOptions extends Omit<PresetCommonOptions, 'now'> {
   /** Organization id (six characters), or `quickstart`. */
   readonly org: string;
+  /** The device type registered in the organization. */
   readonly deviceType: string;
+  /** The device id. */
   readonly deviceId: string;
   /** The device's authentication token (required except in quickstart). */
   readonly authToken?: string;
@@ -43,7 +45,9 @@ export interface WatsonIotOptions extends Omit<PresetCommonOptions, 'now'> {
 
 /** A Watson IoT command topic taken apart. */
 export interface WatsonCommand {
+  /** The command name. */
   readonly command: string;
+  /** The payload format (`json`, ...). */
   readonly format: string;
 }
 

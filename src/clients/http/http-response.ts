@@ -6,13 +6,21 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /** The parts of a response `HttpResponse` is made of. */
 export interface HttpResponseInit {
+  /** The URL requested. */
   readonly url: string;
+  /** The status code. */
   readonly status: number;
+  /** The status text (`OK`, `Not Found`, ...). */
   readonly statusText: string;
+  /** `1.1` or `1.0`. */
   readonly httpVersion: string;
+  /** Headers as `node:http` parsed them (lower-case names). */
   readonly headers: IncomingHttpHeaders;
+  /** Headers as received: name, value, name, value, ... */
   readonly rawHeaders: readonly string[];
+  /** The whole body. */
   readonly body: Uint8Array;
+  /** The request went over a kept-alive connection of the agent. */
   readonly reusedConnection: boolean;
 }
 

@@ -49,7 +49,9 @@ export interface MqttClientHooks {
 
 /** Options of `MqttClient.publish`: QoS (default 0), retain flag (default false), MQTT 5 properties. */
 export interface MqttPublishOptions {
+  /** QoS level (default 0). */
   readonly qos?: 0 | 1 | 2;
+  /** Retain flag (default false). */
   readonly retain?: boolean;
   /** MQTT 5 properties (content type, user properties, message expiry, ...). */
   readonly properties?: IClientPublishOptions['properties'];
@@ -57,9 +59,13 @@ export interface MqttPublishOptions {
 
 /** A message received on a subscription (`message` event). */
 export interface MqttMessage {
+  /** The topic the message was published on. */
   readonly topic: string;
+  /** The payload bytes. */
   readonly payload: Uint8Array;
+  /** The QoS it was delivered with. */
   readonly qos: 0 | 1 | 2;
+  /** Whether it is a retained message. */
   readonly retain: boolean;
   /** The packet as mqtt.js decoded it (MQTT 5 properties, dup flag, ...). */
   readonly packet: IPublishPacket;
@@ -117,7 +123,9 @@ interface MqttJsInternals {
 export class MqttClient extends EventEmitter<MqttClientEvents> {
   /** The mqtt.js client underneath (for what this API does not cover). */
   readonly mqtt: MqttJs;
+  /** The broker host (as given). */
   readonly host: string;
+  /** The broker port. */
   readonly port: number;
   #state: MqttState = 'connecting';
   readonly #password: MqttPassword | undefined;

@@ -25,7 +25,9 @@ const BRAND = Symbol.for('iotnet.MqttError');
  * raised.
  */
 export class MqttError extends Error {
+  /** The kind of failure. */
   readonly reason: MqttErrorReason;
+  /** The CONNACK return code (3.1.1) or MQTT 5 reason code, when there is one. */
   readonly reasonCode: number | undefined;
 
   constructor(message: string, reason: MqttErrorReason, opts: { reasonCode?: number; cause?: unknown } = {}) {

@@ -14,9 +14,13 @@ export type MqttPassword = string | Uint8Array | (() => string | Uint8Array | Pr
 
 /** The last will: published by the broker when the client disappears without DISCONNECT. */
 export interface MqttWill {
+  /** The will's topic. */
   readonly topic: string;
+  /** The will's payload (strings as UTF-8). */
   readonly payload: string | Uint8Array;
+  /** The will's QoS (default 0). */
   readonly qos?: 0 | 1 | 2;
+  /** Retain the will (default false). */
   readonly retain?: boolean;
 }
 
@@ -35,7 +39,9 @@ export interface MqttClientOptions {
   readonly protocolVersion?: 4 | 5;
   /** Client identifier (default: a random `iotnet_...`). */
   readonly clientId?: string;
+  /** User name. */
   readonly username?: string;
+  /** Password: a value, or a function asked before every connect (for expiring tokens). */
   readonly password?: MqttPassword;
   /** Keep-alive interval in seconds (default 60; 0 turns it off). */
   readonly keepaliveSeconds?: number;
@@ -43,6 +49,7 @@ export interface MqttClientOptions {
   readonly clean?: boolean;
   /** MQTT 5 session expiry interval, seconds (a persistent session needs one). */
   readonly sessionExpirySeconds?: number;
+  /** The last will. */
   readonly will?: MqttWill;
   /**
    * Reconnect after a lost connection with exponential back-off between `minDelayMs`

@@ -65,8 +65,11 @@ export type Dhcp4ClientState =
 
 /** A lease as applied to the interface. Addresses are uint32 (`Stack.format` prints them); times are stack ms. */
 export interface Dhcp4Lease {
+  /** Our address (uint32). */
   readonly address: number;
+  /** Prefix length (option 1, or classful without it). */
   readonly prefixLen: number;
+  /** Subnet mask (uint32). */
   readonly subnetMask: number;
   /** Option 3 as received. */
   readonly routers: readonly number[];
@@ -74,22 +77,29 @@ export interface Dhcp4Lease {
   readonly gateway: number | undefined;
   /** Option 6 (for the resolver). */
   readonly dnsServers: readonly number[];
+  /** Option 15. */
   readonly domainName: string | undefined;
   /** Option 12 from the server. */
   readonly hostname: string | undefined;
   /** Option 26 (the interface MTU applied is this, clamped to the device MTU). */
   readonly mtu: number | undefined;
+  /** Option 28. */
   readonly broadcastAddress: number | undefined;
   /** The server that granted it (option 54). */
   readonly serverId: number;
   /** Lease, T1 and T2 in seconds; `Infinity` for an infinite lease (0xffffffff). */
   readonly leaseSeconds: number;
+  /** T1 in seconds (option 58, default 0.5 x lease). */
   readonly renewalSeconds: number;
+  /** T2 in seconds (option 59, default 0.875 x lease). */
   readonly rebindingSeconds: number;
   /** When the REQUEST that got this lease was first sent: the lease times count from it (RFC 2131 §4.4.1). */
   readonly startedAt: number;
+  /** When RENEWING starts (stack ms). */
   readonly renewAt: number;
+  /** When REBINDING starts (stack ms). */
   readonly rebindAt: number;
+  /** When the lease ends (stack ms). */
   readonly expiresAt: number;
 }
 
@@ -108,7 +118,9 @@ export type Dhcp4ClientEvent =
 export interface Dhcp4ClientTiming {
   /** RFC 2131 §4.1: first retransmission after 4 s, doubling up to 64 s, each +- 1 s. */
   retransmitBaseMs: number;
+  /** Largest retransmission interval (64 s). */
   retransmitMaxMs: number;
+  /** Random spread of each retransmission, ± this (1 s). */
   retransmitJitterMs: number;
   /** REQUEST transmissions in REQUESTING / REBOOTING before going back to INIT (default 4). */
   requestTries: number;
@@ -122,11 +134,17 @@ export interface Dhcp4ClientTiming {
   startDelayMaxMs: number;
   /** RFC 5227 §1.1: PROBE_WAIT 1 s, PROBE_NUM 3, PROBE_MIN 1 s, PROBE_MAX 2 s, ANNOUNCE_WAIT 2 s, MAX_CONFLICTS 10, RATE_LIMIT_INTERVAL 60 s. */
   probeWaitMs: number;
+  /** RFC 5227 PROBE_NUM: ARP probes before use (3). */
   probeNum: number;
+  /** RFC 5227 PROBE_MIN: least gap between probes (1 s). */
   probeMinMs: number;
+  /** RFC 5227 PROBE_MAX: largest gap between probes (2 s). */
   probeMaxMs: number;
+  /** RFC 5227 ANNOUNCE_WAIT: wait after the last probe (2 s). */
   announceWaitMs: number;
+  /** RFC 5227 MAX_CONFLICTS: conflicts before the longer restart delay (10). */
   maxConflicts: number;
+  /** RFC 5227 RATE_LIMIT_INTERVAL: the restart delay after `maxConflicts` (60 s). */
   rateLimitIntervalMs: number;
 }
 
@@ -173,6 +191,7 @@ export interface Dhcp4ClientOptions {
   broadcastFlag?: boolean;
   /** Apply option 26 to the interface MTU (default true). */
   applyMtu?: boolean;
+  /** Protocol timing overrides (default `DHCP4_CLIENT_TIMING`). */
   timing?: Partial<Dhcp4ClientTiming>;
   /** A listener for every event (as `on(listener)`), delivered after the stack's poll. */
   onEvent?: (e: Dhcp4ClientEvent) => void;
@@ -180,12 +199,19 @@ export interface Dhcp4ClientOptions {
 
 /** Counters of a `Dhcp4Client`. */
 export interface Dhcp4ClientStats {
+  /** DISCOVERs sent. */
   discoversSent: number;
+  /** REQUESTs sent. */
   requestsSent: number;
+  /** DECLINEs sent. */
   declinesSent: number;
+  /** RELEASEs sent. */
   releasesSent: number;
+  /** OFFERs received. */
   offersReceived: number;
+  /** ACKs received. */
   acksReceived: number;
+  /** NAKs received. */
   naksReceived: number;
   /** Datagrams that did not parse (counted and dropped). */
   malformed: number;
@@ -246,8 +272,11 @@ interface Offer {
  * thrown.
  */
 export class Dhcp4Client implements StackService {
+  /** The stack whose interface it configures. */
   readonly stack: Stack;
+  /** The interface it configures. */
   readonly ifIndex: number;
+  /** Counters (see `Dhcp4ClientStats`). */
   readonly stats: Dhcp4ClientStats = {
     discoversSent: 0, requestsSent: 0, declinesSent: 0, releasesSent: 0, offersReceived: 0, acksReceived: 0, naksReceived: 0,
     malformed: 0, ignored: 0, sendErrors: 0, conflicts: 0,

@@ -51,6 +51,7 @@ import type { UdpPcb } from '../udp.ts';
 export interface Dhcp4Reservation {
   /** Client MAC (chaddr), `aa:bb:cc:dd:ee:ff` or 6 bytes. */
   mac: string | Uint8Array;
+  /** The address to give (text or uint32). */
   address: string | number;
   /** Sent as option 12. */
   hostname?: string;
@@ -61,9 +62,15 @@ export interface Dhcp4Reservation {
  * MTU), reservations, hold times, authoritative mode and event listener.
  */
 export interface Dhcp4ServerOptions {
+  /** The interface served. */
   ifIndex: number;
   /** First and last pool address (inclusive), on the subnet. */
-  pool: { start: string | number; end: string | number };
+  pool: {
+    /** First address (text or uint32). */
+    start: string | number;
+    /** Last address (text or uint32). */
+    end: string | number;
+  };
   /** Subnet prefix (option 1); default the interface's. */
   prefixLen?: number;
   /** Option 3. */
@@ -76,9 +83,11 @@ export interface Dhcp4ServerOptions {
   leaseSeconds?: number;
   /** Options 58 / 59 (default 0.5 and 0.875 of the lease granted). */
   renewalSeconds?: number;
+  /** Option 59 (T2; default 0.875 of the lease granted). */
   rebindingSeconds?: number;
   /** Option 26. */
   mtu?: number;
+  /** Static MAC-to-address reservations. */
   reservations?: readonly Dhcp4Reservation[];
   /** How long an offered address stays held for its client (default 60 s). */
   offerHoldMs?: number;
@@ -95,10 +104,13 @@ export type Dhcp4ServerLeaseState = 'offered' | 'bound' | 'released' | 'expired'
 
 /** One row of the lease table (a copy). */
 export interface Dhcp4ServerLease {
+  /** The address (uint32). */
   readonly address: number;
+  /** Offered, bound, released, expired or declined. */
   readonly state: Dhcp4ServerLeaseState;
   /** chaddr of the client (undefined for a declined address). */
   readonly mac: Uint8Array | undefined;
+  /** Option 61 of the client, if it sent one. */
   readonly clientId: Uint8Array | undefined;
   /** Option 12 the client sent, or its reservation's name. */
   readonly hostname: string | undefined;
@@ -111,21 +123,31 @@ export interface Dhcp4ServerLease {
  * pool exhausted.
  */
 export type Dhcp4ServerEvent = {
+  /** What happened. */
   readonly type: 'offer' | 'ack' | 'nak' | 'declined' | 'released' | 'inform' | 'exhausted';
   /** The address concerned (0 for 'exhausted'). */
   readonly address: number;
+  /** The client's MAC (chaddr). */
   readonly mac: Uint8Array;
 };
 
 /** Counters of a `Dhcp4Server`. */
 export interface Dhcp4ServerStats {
+  /** DISCOVERs received. */
   discovers: number;
+  /** REQUESTs received. */
   requests: number;
+  /** DECLINEs received. */
   declines: number;
+  /** RELEASEs received. */
   releases: number;
+  /** INFORMs received. */
   informs: number;
+  /** OFFERs sent. */
   offers: number;
+  /** ACKs sent. */
   acks: number;
+  /** NAKs sent. */
   naks: number;
   /** DISCOVERs left without an offer: no free address. */
   exhausted: number;
@@ -133,6 +155,7 @@ export interface Dhcp4ServerStats {
   malformed: number;
   /** Messages dropped: not a request, no type, not for us, nothing to answer. */
   ignored: number;
+  /** Replies the stack refused to send. */
   sendErrors: number;
 }
 
@@ -162,13 +185,19 @@ const RX_BUFFER = 2048;
  * table, static reservations and the usual options; a stack service with no timers (leases expire lazily).
  */
 export class Dhcp4Server implements StackService {
+  /** The stack whose interface it serves. */
   readonly stack: Stack;
+  /** The interface served. */
   readonly ifIndex: number;
   /** Our address: the server identifier (option 54). */
   readonly serverId: number;
+  /** First pool address (uint32). */
   readonly poolStart: number;
+  /** Last pool address (uint32). */
   readonly poolEnd: number;
+  /** Prefix length of the served subnet. */
   readonly prefixLen: number;
+  /** Counters (see `Dhcp4ServerStats`). */
   readonly stats: Dhcp4ServerStats = {
     discovers: 0, requests: 0, declines: 0, releases: 0, informs: 0, offers: 0, acks: 0, naks: 0, exhausted: 0, malformed: 0, ignored: 0, sendErrors: 0,
   };

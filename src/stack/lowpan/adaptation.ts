@@ -71,7 +71,9 @@ export interface LowpanAdaptationOptions {
 
 /** Counters of one adaptation layer. */
 export interface LowpanStats {
+  /** MAC frames received. */
   framesIn: number;
+  /** MAC frames sent. */
   framesOut: number;
   /** Frames the device refused. */
   framesRefused: number;
@@ -79,10 +81,13 @@ export interface LowpanStats {
   txBusy: number;
   /** Frames that would not fit 125 bytes with our MAC header (a relayed frame from a sender with shorter addresses). */
   tooLong: number;
+  /** IPv6 datagrams delivered up. */
   datagramsIn: number;
+  /** IPv6 datagrams sent. */
   datagramsOut: number;
   /** Datagrams sent in more than one frame, and the frames they took. */
   fragmentedOut: number;
+  /** Fragments sent (FRAG1 and FRAGN). */
   fragmentsOut: number;
   /** Sent uncompressed (0x41): IPHC could not express the header. */
   uncompressedOut: number;
@@ -94,10 +99,13 @@ export interface LowpanStats {
   notForUs: number;
   /** Fragments the reassembler refused (reasons in `reassembly`). */
   fragmentsDropped: number;
+  /** Mesh frames relayed towards their final destination. */
   meshForwarded: number;
+  /** Mesh broadcasts relayed (BC0 flooding). */
   meshBroadcastsRelayed: number;
   /** Mesh frames dropped with no hops left, or looping back to their originator. */
   meshHopLimit: number;
+  /** Mesh frames seen before (same originator and sequence number), dropped. */
   meshDuplicates: number;
   /** Acknowledged frames received twice (a retry after a lost ACK), discarded. */
   macDuplicates: number;
@@ -132,11 +140,13 @@ function isBroadcast2(b: Uint8Array): boolean {
  * fragmentation with bounded reassembly, and mesh-under forwarding; counted in `stats`.
  */
 export class LowpanAdaptation {
+  /** The node's 802.15.4 addresses. */
   readonly identity: Ieee802154Identity;
   /** Our link-layer source: the short address when we have one, else the EUI-64 (2 or 8 bytes). */
   readonly linkAddress: Uint8Array;
   /** The context table (RFC 6282 §3.1.1; RFC 6775 6COs fill it on hosts). */
   readonly contexts: (LowpanContext | undefined)[] = [];
+  /** Counters (see `LowpanStats`). */
   readonly stats: LowpanStats = {
     framesIn: 0, framesOut: 0, framesRefused: 0, txBusy: 0, tooLong: 0, datagramsIn: 0, datagramsOut: 0, fragmentedOut: 0, fragmentsOut: 0,
     uncompressedOut: 0, malformed: 0, unsupported: 0, notForUs: 0, fragmentsDropped: 0, meshForwarded: 0,

@@ -38,6 +38,7 @@ export interface LowpanRouterConfig {
   readonly routerLifetimeS?: number;
   /** PIO valid and preferred lifetimes, seconds (default 86400 and 14400). */
   readonly prefixValidS?: number;
+  /** PIO preferred lifetime, seconds (default 14400). */
   readonly prefixPreferredS?: number;
   /** 6CO lifetime, minutes (default 60). */
   readonly contextLifetimeMin?: number;

@@ -88,6 +88,7 @@ export type PppOutput = (frame: Uint8Array, lcp: boolean, rest?: Uint8Array) => 
 export interface PppSessionOptions {
   /** Magic numbers, CHAP challenges, IPV6CP identifiers. */
   rng: Rng;
+  /** LCP options we ask for, and the echo keep-alive. */
   lcp?: {
     /** Largest information field we receive (default 1500). */
     mru?: number;
@@ -95,6 +96,7 @@ export interface PppSessionOptions {
     accm?: number;
     /** Ask for protocol / address-and-control field compression (default true). */
     pfc?: boolean;
+    /** Ask for address-and-control field compression (default true). */
     acfc?: boolean;
     /** Negotiate a magic number (default true). */
     magic?: boolean;
@@ -108,9 +110,23 @@ export interface PppSessionOptions {
   /** Retransmission of the authentication protocols. */
   authTiming?: Partial<AuthTiming>;
   /** Our name and secret, used when the peer asks us to authenticate (PAP or CHAP). */
-  credentials?: { user: string; password: string; protocols?: readonly PppAuthProtocol[] };
+  credentials?: {
+    /** Our name (PAP peer id, CHAP name). */
+    user: string;
+    /** Our secret. */
+    password: string;
+    /** The protocols we accept when the peer asks (default CHAP-MD5, then PAP). */
+    protocols?: readonly PppAuthProtocol[];
+  };
   /** Make the peer authenticate itself (default: no). */
-  authenticate?: { secrets: SecretLookup; protocols?: readonly PppAuthProtocol[]; name?: string };
+  authenticate?: {
+    /** Looks up a peer's secret by its name. */
+    secrets: SecretLookup;
+    /** The protocols we ask for, in order of preference (default CHAP-MD5, then PAP). */
+    protocols?: readonly PppAuthProtocol[];
+    /** Our name in CHAP challenges (default `iotnet`). */
+    name?: string;
+  };
   /** IPCP (default on, asking for an address and DNS servers); false: IPv4 off. */
   ipv4?: false | { localAddress?: number; peerAddress?: number; requestDns?: boolean; dnsServers?: readonly number[] };
   /** IPV6CP (default on); false: IPv6 off. */
@@ -119,7 +135,9 @@ export interface PppSessionOptions {
 
 /** Counters of a session. */
 export interface PppSessionStats {
+  /** Frames received (with a valid FCS). */
   framesIn: number;
+  /** Frames sent. */
   framesOut: number;
   /** Frames whose PPP header did not parse, and control packets with a bad length. */
   malformed: number;
@@ -127,11 +145,15 @@ export interface PppSessionStats {
   discarded: number;
   /** Protocol-Rejects sent. */
   protocolRejects: number;
+  /** IP packets delivered up. */
   ipIn: number;
+  /** IP packets sent. */
   ipOut: number;
   /** IP packets we could not send (NCP not open, larger than the peer's MRU). */
   ipDropped: number;
+  /** LCP Echo-Requests sent (keep-alive). */
   echoRequestsSent: number;
+  /** LCP Echo-Replies received. */
   echoRepliesReceived: number;
 }
 
@@ -142,12 +164,17 @@ type Ncp = 'ipcp' | 'ipv6cp';
 
 /** One PPP session over one link. */
 export class PppSession {
+  /** The RFC 1661 phase now (`dead`, `establish`, `authenticate`, `network`, `terminate`). */
   phase: PppPhase = 'dead';
+  /** Counters (see `PppSessionStats`). */
   readonly stats: PppSessionStats = {
     framesIn: 0, framesOut: 0, malformed: 0, discarded: 0, protocolRejects: 0, ipIn: 0, ipOut: 0, ipDropped: 0, echoRequestsSent: 0, echoRepliesReceived: 0,
   };
+  /** The LCP automaton. */
   readonly lcp: CpFsm;
+  /** The IPCP automaton (undefined with IPv4 off). */
   readonly ipcp: CpFsm | undefined;
+  /** The IPV6CP automaton (undefined with IPv6 off). */
   readonly ipv6cp: CpFsm | undefined;
   private readonly lcpOptions: LcpOptions;
   private readonly ipcpOptions: IpcpOptions | undefined;

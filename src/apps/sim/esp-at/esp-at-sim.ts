@@ -72,10 +72,13 @@ export interface EspTlsOptions extends TlsOptions {
 export interface EspAtSimOptions {
   /** The module's end of the serial line. */
   stream: ByteStream;
+  /** Clock of the module's timing (answers, boot, joins). */
   scheduler: Scheduler;
   /** Where the links go (host stack, userspace stack). */
   network: Network;
+  /** Randomness for faults and link behaviour. */
   rng: Rng;
+  /** `'v2'` (ESP-AT 2.x) or `'nonos'` (NONOS 1.7). */
   dialect: EspDialectName;
   /** `AT version:` line replacing the dialect's default (selects version-dependent behaviour). */
   version?: string | undefined;
@@ -83,10 +86,13 @@ export interface EspAtSimOptions {
   baudRate?: number | undefined;
   /** Host flow control at boot (RTS/CTS; default false). */
   flowControl?: boolean | undefined;
+  /** Access points in range (for `AT+CWLAP` and joins). */
   aps?: readonly EspAp[] | undefined;
   /** The addresses the module reports (tests: the network's local address). */
   station?: EspStation | undefined;
+  /** Answer and boot delays (see `EspTiming`). */
   timing?: Partial<EspTiming> | undefined;
+  /** TLS settings of the module's SSL links (trust store, link limit). */
   tls?: EspTlsOptions | undefined;
   /** Fault rules, or an injector to share. */
   faults?: FaultSpec | SimFaults | undefined;
@@ -96,19 +102,33 @@ export interface EspAtSimOptions {
 
 /** Counters of a simulator. */
 export interface EspAtSimStats {
+  /** Command lines taken. */
   commands: number;
+  /** `ERROR` answers. */
   errors: number;
+  /** Boots (power-on, `AT+RST`, crashes). */
   boots: number;
+  /** Simulated crashes. */
   crashes: number;
+  /** Access point losses. */
   apLosses: number;
+  /** Links opened (`AT+CIPSTART`). */
   connects: number;
+  /** Link opens that failed. */
   connectFailures: number;
+  /** Connections accepted by the module's server. */
   accepts: number;
+  /** `SEND OK` answers. */
   sendOk: number;
+  /** `SEND FAIL` answers. */
   sendFail: number;
+  /** Payload bytes sent to the network. */
   bytesToNetwork: number;
+  /** Payload bytes received from the network. */
   bytesFromNetwork: number;
+  /** `+IPD` notices sent to the host. */
   ipd: number;
+  /** UDP datagrams dropped (receive buffer full). */
   udpDropped: number;
 }
 
@@ -135,14 +155,23 @@ export const ESP_URC_POOL: readonly string[] = [
 
 /** The ESP-AT module simulator. See the module comment. */
 export class EspAtSim {
+  /** Clock of the module's timing. */
   readonly scheduler: Scheduler;
+  /** The network its links use. */
   readonly network: Network;
+  /** The dialect being simulated. */
   readonly dialect: EspDialect;
+  /** The module's end of the serial line (echo, line parsing, raw data modes). */
   readonly port: AtSimPort;
+  /** The fault injector. */
   readonly faults: SimFaults;
+  /** The Wi-Fi state (station, access points). */
   readonly wifi: EspWifiModel;
+  /** Answer and boot delays. */
   readonly timing: EspTiming;
+  /** TLS settings of the SSL links. */
   readonly tls: EspTlsOptions;
+  /** Counters (see `EspAtSimStats`). */
   readonly stats: EspAtSimStats = {
     commands: 0,
     errors: 0,

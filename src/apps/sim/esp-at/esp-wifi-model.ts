@@ -7,11 +7,15 @@
 
 /** An access point in range. */
 export interface EspAp {
+  /** The AP's SSID. */
   ssid: string;
+  /** The AP's passphrase (empty for an open network). */
   password: string;
   /** `aa:bb:cc:dd:ee:ff`. */
   bssid: string;
+  /** Signal strength in dBm. */
   rssi: number;
+  /** Wi-Fi channel. */
   channel: number;
   /** 0 open, 1 WEP, 2 WPA, 3 WPA2, 4 WPA/WPA2, 5 WPA2-ENT, 6 WPA3, 7 WPA2/WPA3. */
   ecn: number;
@@ -21,8 +25,11 @@ export interface EspAp {
 
 /** The station's addresses as the module reports them (`AT+CIPSTA?`, `AT+CIFSR`). */
 export interface EspStation {
+  /** Station IPv4 address. */
   ip: string;
+  /** Gateway address. */
   gateway: string;
+  /** Netmask. */
   netmask: string;
   /** DNS servers (`AT+CIPDNS?`). */
   dns?: readonly string[] | undefined;

@@ -52,6 +52,7 @@ export interface SimDataCall {
   readonly pdpType: string;
   /** User and password set by `AT+QICSGP` (undefined when empty). */
   readonly user: string | undefined;
+  /** `AT+QICSGP` password, if any. */
   readonly password: string | undefined;
   /** `AT+QICSGP` authentication: 0 none, 1 PAP, 2 CHAP. */
   readonly auth: number;
@@ -84,6 +85,7 @@ export interface QuectelDataStats {
   calls: number;
   /** Dials answered `NO CARRIER` or an error. */
   refused: number;
+  /** Calls ended by a hang-up. */
   hangups: number;
   /** `+++` escapes accepted. */
   escapes: number;
@@ -91,12 +93,15 @@ export interface QuectelDataStats {
   resumes: number;
   /** DTR drops seen while a call existed. */
   dtrDrops: number;
+  /** Bytes from the host during calls. */
   bytesFromHost: number;
+  /** Bytes to the host during calls. */
   bytesToHost: number;
   /** Session bytes dropped because the call was in command state. */
   droppedToHost: number;
   /** URCs held while online, and those dropped because the hold was full. */
   heldUrcs: number;
+  /** URCs dropped because the hold was full. */
   droppedUrcs: number;
   /** The session's callbacks or its `close()` threw. */
   sessionErrors: number;

@@ -22,7 +22,9 @@ export interface QuectelSimCard {
 
 /** Signal quality as `AT+CSQ` reports it (`rssi` 0..31 or 99, `ber` 0..7 or 99). */
 export interface QuectelSignal {
+  /** RSSI index 0..31, or 99 (unknown). */
   rssi: number;
+  /** Bit error rate index 0..7, or 99 (unknown). */
   ber: number;
 }
 
@@ -42,8 +44,11 @@ export interface QuectelRegistration {
 
 /** APN settings of context 1 at boot. */
 export interface QuectelApn {
+  /** The APN. */
   name: string;
+  /** User name. */
   user?: string;
+  /** Password. */
   password?: string;
 }
 

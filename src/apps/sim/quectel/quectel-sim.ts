@@ -65,6 +65,7 @@ import { TCPIP_COMMANDS } from './quectel-tcpip-commands.ts';
 export interface QuectelSimOptions {
   /** The module's end of the serial line. */
   stream: ByteStream;
+  /** Clock of the module's timing. */
   scheduler: Scheduler;
   /** Where the sockets go (host stack from the CLI, a userspace stack in tests). */
   network: Network;
@@ -72,8 +73,11 @@ export interface QuectelSimOptions {
   rng: Rng;
   /** Default `'BG96'`. */
   model?: QuectelModel | undefined;
+  /** The SIM card (PIN, state). */
   sim?: QuectelSimCard | undefined;
+  /** Signal quality reported (`AT+CSQ`). */
   signal?: QuectelSignal | undefined;
+  /** Network registration (states, technology). */
   registration?: QuectelRegistration | undefined;
   /** APN of context 1 at boot (as if stored by `AT+QICSGP` earlier). */
   apn?: QuectelApn | undefined;
@@ -104,19 +108,31 @@ export interface QuectelSimOptions {
 
 /** Counters of a `QuectelSim`. */
 export interface QuectelSimStats {
+  /** Boots. */
   boots: number;
+  /** Command lines taken. */
   commandLines: number;
   /** Lines without the `AT` prefix (ignored). */
   ignoredLines: number;
+  /** Commands not recognised (`ERROR`). */
   unknownCommands: number;
+  /** `ERROR` and `+CME ERROR` answers. */
   errors: number;
+  /** URCs sent. */
   urcs: number;
+  /** `SEND OK` answers. */
   sendOk: number;
+  /** `SEND FAIL` answers. */
   sendFail: number;
+  /** Sends cancelled (ESC at the `>` prompt). */
   sendCancelled: number;
+  /** Serial port counters. */
   port: AtSimPortStats;
+  /** Socket counters. */
   sockets: QuectelSocketStats;
+  /** Data call counters. */
   data: QuectelDataStats;
+  /** Faults injected, by kind. */
   faults: Readonly<Record<string, number>>;
 }
 
@@ -132,9 +148,13 @@ const CRLF = Uint8Array.of(0x0d, 0x0a);
 
 /** The simulator. See the module comment. */
 export class QuectelSim {
+  /** The model simulated. */
   readonly model: QuectelModel;
+  /** The module's end of the serial line. */
   readonly port: AtSimPort;
+  /** The network side: SIM, registration, PDP contexts. */
   readonly net: QuectelNetworkModel;
+  /** The module's sockets. */
   readonly sockets: QuectelSockets;
   /** The data call (state, counters). */
   readonly data: QuectelDataMode;
