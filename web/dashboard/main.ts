@@ -72,7 +72,8 @@ class Dashboard {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    queueMicrotask(() => {
+    // Once per frame: a page that connects late gets hundreds of events at once.
+    requestAnimationFrame(() => {
       this.scheduled = false;
       this.render();
     });

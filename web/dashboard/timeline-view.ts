@@ -6,7 +6,7 @@ import { h } from './dom.ts';
 import { elapsed } from './format.ts';
 import type { DemoEvent } from './model.ts';
 
-const MAX_EVENTS = 500;
+const MAX_EVENTS = 2000;
 
 export class Timeline {
   private readonly events: DemoEvent[] = [];

@@ -4,9 +4,10 @@
  * Routes (GET and HEAD only):
  * - `/`: the page (`web/dashboard/`: topology, interfaces, rates, timeline, pcaps, summary);
  *   `/dashboard.js` and `/dashboard.css` its bundle (see `dashboard-bundle.ts`).
- * - `/events`: Server-Sent Events. First `snapshot` (the picture now), then every update of the
- *   run as `tick` (a snapshot), `event` (a `DemoEvent`) and `done` (the `DemoSummary`); a client
- *   that connects after the end gets `snapshot` and `done` at once.
+ * - `/events`: Server-Sent Events. First `snapshot` (the picture now) and an `event` for each of
+ *   the events the server has seen since it started (up to 2000; the snapshot holds only the
+ *   latest few), then every update of the run as `tick` (a snapshot), `event` (a `DemoEvent`) and
+ *   `done` (the `DemoSummary`); a client that connects after the end gets it all at once.
  * - `/snapshot.json`: the picture now; `/summary.json`: the summary (404 until the end).
  * - `/pcap/<link-id>`: the link's capture as a download. The id only selects a link of the
  *   model; the file is the one the model names, never a path taken from the request.
@@ -16,7 +17,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { basename } from 'node:path';
-import type { DemoLive, DemoUpdate } from '../demo/demo-model.ts';
+import type { DemoEvent, DemoLive, DemoUpdate } from '../demo/demo-model.ts';
 import { readFileIfExists } from '../../runtime/read-file.ts';
 import { loadDashboardBundle, type DashboardBundle } from './dashboard-bundle.ts';
 
@@ -33,12 +34,18 @@ export interface DashboardOptions {
 export interface Dashboard {
   /** The page's address, e.g. `http://127.0.0.1:43117/`. */
   readonly url: string;
+  /** Pages connected now (open event streams). */
+  readonly viewers: number;
+  /** Resolves when a page is connected (at once if one is), or on `close()`: to start the run once somebody watches. */
+  viewer(): Promise<void>;
   /** Ends every event stream and stops the server. Idempotent. */
   close(): Promise<void>;
 }
 
 /** A client's event stream is dropped (it reconnects and starts from a snapshot) when this much is unsent. */
 const MAX_UNSENT = 4 * 1024 * 1024;
+/** Events kept for pages that connect later. */
+const MAX_HISTORY = 2000;
 
 const PAGE = `<!doctype html>
 <html lang="en">
@@ -70,6 +77,13 @@ export async function startDashboard(live: DemoLive, options: DashboardOptions =
   const bundle = options.bundle ?? (await loadDashboardBundle());
   const host = options.host ?? '127.0.0.1';
   const streams = new Set<{ res: ServerResponse; stop: () => void }>();
+  const history: DemoEvent[] = [];
+  const stopHistory = live.subscribe((u) => {
+    if (u.type !== 'event') return;
+    history.push(u.event);
+    if (history.length > MAX_HISTORY) history.splice(0, history.length - MAX_HISTORY);
+  });
+  const viewerWaiters: (() => void)[] = [];
   let allowedHosts: ReadonlySet<string> | undefined;
 
   const server = createServer((req, res) => {
@@ -135,6 +149,7 @@ export async function startDashboard(live: DemoLive, options: DashboardOptions =
     };
     res.write('retry: 1000\n\n');
     write('snapshot', live.snapshot());
+    for (const e of history) write('event', e);
     const summary = live.summary;
     if (summary !== undefined) write('done', summary);
     const stop = live.subscribe((u: DemoUpdate) => {
@@ -144,6 +159,7 @@ export async function startDashboard(live: DemoLive, options: DashboardOptions =
     });
     const entry = { res, stop };
     streams.add(entry);
+    for (const w of viewerWaiters.splice(0)) w();
     res.on('close', () => {
       stop();
       streams.delete(entry);
@@ -169,13 +185,18 @@ export async function startDashboard(live: DemoLive, options: DashboardOptions =
     send(res, 200, 'application/vnd.tcpdump.pcap', data);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 0, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    stopHistory();
+    throw err;
+  }
   const addr = server.address();
   if (addr === null || typeof addr === 'string') throw new Error(`the dashboard server has no TCP address (${String(addr)})`);
   const hostPart = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
@@ -185,8 +206,17 @@ export async function startDashboard(live: DemoLive, options: DashboardOptions =
   let closing: Promise<void> | undefined;
   return {
     url: `http://${hostPart}:${addr.port}/`,
+    get viewers(): number {
+      return streams.size;
+    },
+    viewer(): Promise<void> {
+      if (streams.size > 0) return Promise.resolve();
+      return new Promise<void>((resolve) => viewerWaiters.push(resolve));
+    },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
+        stopHistory();
+        for (const w of viewerWaiters.splice(0)) w();
         for (const s of streams) {
           s.stop();
           s.res.end();

@@ -2,7 +2,8 @@
  * The dashboard server without a browser, on the fake DemoLive (stepped by hand): the page and
  * its bundle, /snapshot.json and /summary.json, pcap downloads (known link: attachment with the
  * pcap bytes; unknown or odd ids: 404, never a file named by the request), the SSE stream
- * (snapshot, then tick/event/done; after the end a new client gets snapshot and done), the host
+ * (snapshot and the events so far, then tick/event/done; after the end a new client gets it all
+ * at once), viewer() and viewers, the host
  * check, methods, and close() ending open streams.
  */
 import assert from 'node:assert/strict';
@@ -187,8 +188,47 @@ describe('dashboard server', () => {
     assert.equal((JSON.parse(text(summary)) as DemoSummary).lost, 0);
     const late = await openEvents(dash.url);
     assert.equal((await late.next())?.event, 'snapshot');
-    assert.equal((await late.next())?.event, 'done');
+    const after: string[] = [];
+    for (let e = await late.next(); e !== undefined; e = e.event === 'done' ? undefined : await late.next()) after.push(e.event);
+    assert.equal(after[after.length - 1], 'done');
+    assert.ok(after.slice(0, -1).every((e) => e === 'event') && after.length >= 4, `history then done: ${after.join(' ')}`);
     late.close();
+  });
+});
+
+describe('dashboard server, pages that connect later', () => {
+  it('gets every event since the server started after the snapshot; viewer() waits for the first page', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iotnet-dash-unit-'));
+    try {
+      const live = new FakeDemoLive(dir);
+      const dash = await startDashboard(live, { bundle: BUNDLE });
+      try {
+        for (let i = 0; i < 4; i++) live.step(250); // phase running, the fault and the failover
+        assert.equal(dash.viewers, 0);
+        let watched = false;
+        const viewer = dash.viewer().then(() => {
+          watched = true;
+        });
+        assert.equal(watched, false);
+        const sse = await openEvents(dash.url);
+        await viewer;
+        assert.equal(dash.viewers, 1);
+        assert.equal((await sse.next())?.event, 'snapshot');
+        const kinds: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          const m = await sse.next();
+          assert.equal(m?.event, 'event');
+          kinds.push((m.data as DemoEvent).kind);
+        }
+        assert.deepEqual(kinds, ['phase', 'fault', 'failover'], 'the events the server saw, in order');
+        await dash.viewer(); // at once: a page is connected
+        sse.close();
+      } finally {
+        await dash.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
