@@ -2,7 +2,8 @@
 // `npm run build` (and `prepack`): the package's dist/ from a clean slate.
 //   1. removes dist/;
 //   2. tsc -p tsconfig.build.json: src/ as ESM JavaScript + .d.ts declarations, the `.ts`
-//      import extensions rewritten to `.js`;
+//      import extensions rewritten to `.js` (tsc does it in the JavaScript; this script then
+//      does it in the declarations, where tsc keeps `.ts`, which TypeScript before 5.0 rejects);
 //   3. scripts/build-ui.mjs (the dashboard page -> dist/ui/) and scripts/build-browser.mjs
 //      (the browser stack bundle -> dist/browser/), each when the script exists, through tsx
 //      (they bundle TypeScript sources with esbuild);
@@ -10,7 +11,7 @@
 //
 //   node scripts/build.mjs [--quiet]
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -33,6 +34,21 @@ function step(title, args) {
 rmSync(join(root, 'dist'), { recursive: true, force: true });
 const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
 step('tsc -p tsconfig.build.json', [tsc, '-p', join(root, 'tsconfig.build.json')]);
+
+/** Relative module specifiers ending in `.ts` in a declaration file (import, export, import()). */
+const TS_SPECIFIER = /((?:\bfrom|^import|\bimport\()\s*['"])(\.{1,2}\/[^'"\n]*?)\.ts(['"])/gm;
+let rewritten = 0;
+for (const entry of readdirSync(join(root, 'dist'), { recursive: true, withFileTypes: true })) {
+  if (!entry.isFile() || !entry.name.endsWith('.d.ts')) continue;
+  const file = join(entry.parentPath ?? entry.path, entry.name);
+  const text = readFileSync(file, 'utf8');
+  const fixed = text.replace(TS_SPECIFIER, '$1$2.js$3');
+  if (fixed !== text) {
+    writeFileSync(file, fixed);
+    rewritten += 1;
+  }
+}
+log(`.ts specifiers -> .js in ${rewritten} declaration files`);
 for (const script of ['build-ui.mjs', 'build-browser.mjs']) {
   const path = join(root, 'scripts', script);
   if (existsSync(path)) step(`scripts/${script}`, ['--import', 'tsx', path]);
