@@ -26,7 +26,7 @@ import type { IotSocketApi } from './socket/iot-socket-types.ts';
 import { IotSocketLayer, type IotSocketLayerOptions } from './socket/iot-socket-layer.ts';
 
 export { Stack, toIpv4, toIpv6 } from './stack/stack.ts';
-export type { InterfaceOptions, PingOptions, PingResult, StackOptions, StackStats } from './stack/stack.ts';
+export type { IcmpCounters, InterfaceOptions, PingOptions, PingResult, StackOptions, StackStats } from './stack/stack.ts';
 export { StackRunner, type StackRunnerOptions } from './runtime/stack-runner.ts';
 export { CryptoRng } from './runtime/crypto-rng.ts';
 export { pcapFileSink, type FileSink } from './runtime/pcap-file.ts';

@@ -244,6 +244,28 @@ export interface DropCounters {
   internalError: number;
 }
 
+/** ICMP counters (`StackStats.icmp` for ICMPv4, `StackStats.icmp6` for ICMPv6). */
+export interface IcmpCounters {
+  /** Messages received. */
+  in: number;
+  /** Messages sent. */
+  out: number;
+  /** Echo requests received. */
+  echoRequestsIn: number;
+  /** Echo replies received. */
+  echoRepliesIn: number;
+  /** Echo requests sent (`ping`). */
+  echoRequestsOut: number;
+  /** Echo replies sent. */
+  echoRepliesOut: number;
+  /** Error messages received (destination unreachable, time exceeded, packet too big, ...). */
+  errorsIn: number;
+  /** Error messages sent. */
+  errorsOut: number;
+  /** Errors not sent because of the rate limit (`StackOptions.icmpErrorRate` for ICMPv4). */
+  rateLimited: number;
+}
+
 /** Counters of a `Stack`: frames and bytes, then per protocol, and `drops` by reason. */
 export interface StackStats {
   /** Frames received from every device (before any check). */
@@ -291,26 +313,8 @@ export interface StackStats {
     forwarded: number;
   };
   /** ICMPv4 (RFC 792). */
-  icmp: {
-    /** Messages received. */
-    in: number;
-    /** Messages sent. */
-    out: number;
-    /** Echo requests received. */
-    echoRequestsIn: number;
-    /** Echo replies received. */
-    echoRepliesIn: number;
-    /** Echo requests sent (`ping`). */
-    echoRequestsOut: number;
-    /** Echo replies sent. */
-    echoRepliesOut: number;
-    /** Error messages received (destination unreachable, time exceeded). */
-    errorsIn: number;
-    /** Error messages sent. */
-    errorsOut: number;
-    /** Errors not sent because of the rate limit (`icmpErrorRate`). */
-    rateLimited: number;
-  };
+  icmp: IcmpCounters;
+
   /** UDP (RFC 768). */
   udp: {
     /** Datagrams delivered to a socket. */
@@ -338,26 +342,8 @@ export interface StackStats {
     forwarded: number;
   };
   /** ICMPv6 (RFC 4443). */
-  icmp6: {
-    /** Messages received. */
-    in: number;
-    /** Messages sent. */
-    out: number;
-    /** Echo requests received. */
-    echoRequestsIn: number;
-    /** Echo replies received. */
-    echoRepliesIn: number;
-    /** Echo requests sent (`ping`). */
-    echoRequestsOut: number;
-    /** Echo replies sent. */
-    echoRepliesOut: number;
-    /** Error messages received. */
-    errorsIn: number;
-    /** Error messages sent. */
-    errorsOut: number;
-    /** Errors not sent because of the rate limit. */
-    rateLimited: number;
-  };
+  icmp6: IcmpCounters;
+
   /** Neighbor Discovery (RFC 4861): messages, DAD conflicts (RFC 4862), failed address resolutions. */
   nd: {
     /** Neighbor Solicitations received. */
