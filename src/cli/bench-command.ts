@@ -100,7 +100,15 @@ Run them in a source checkout of iotnet: 'npm run bench' or 'npx iotnet bench'.`
   const script = a.only.length === 0
     ? [benchMain, ...flags]
     : [join(dirname(fileURLToPath(import.meta.url)), 'bench-runner.ts'), join(root, 'bench'), ...flags, '--only', ...new Set(a.only)];
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', ...script], { cwd: process.cwd(), stdio: ['ignore', 'inherit', 'pipe'] });
+  // tsx as this checkout has it, whatever the working directory (--json FILE is relative to that).
+  let tsx: string;
+  try {
+    tsx = import.meta.resolve('tsx');
+  } catch {
+    console.error("iotnet bench: tsx is not installed in this checkout (run 'npm install')");
+    return 1;
+  }
+  const child = spawn(process.execPath, ['--expose-gc', '--import', tsx, ...script], { cwd: process.cwd(), stdio: ['ignore', 'inherit', 'pipe'] });
   const progress = new Progress({ label: `bench ${a.only.length === 0 ? 'all' : a.only.join(',')}${a.quick ? ' (quick)' : ''}` });
   progress.status('starting');
   let partial = '';
