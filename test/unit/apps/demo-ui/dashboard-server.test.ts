@@ -196,74 +196,62 @@ describe('dashboard server', () => {
   });
 });
 
-describe('dashboard server, pages that connect later', () => {
-  it('gets every event since the server started after the snapshot; viewer() waits for the first page', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iotnet-dash-unit-'));
+/** A fake run in a temp dir and a dashboard on it (closed and removed afterwards; close() may come earlier). */
+async function withDashboard(fn: (live: FakeDemoLive, dash: Dashboard) => Promise<void>, bundle: typeof BUNDLE | 'its own' = BUNDLE): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'iotnet-dash-unit-'));
+  try {
+    const live = new FakeDemoLive(dir);
+    const dash = await startDashboard(live, bundle !== 'its own' ? { bundle } : {});
     try {
-      const live = new FakeDemoLive(dir);
-      const dash = await startDashboard(live, { bundle: BUNDLE });
-      try {
-        for (let i = 0; i < 4; i++) live.step(250); // phase running, the fault and the failover
-        assert.equal(dash.viewers, 0);
-        let watched = false;
-        const viewer = dash.viewer().then(() => {
-          watched = true;
-        });
-        assert.equal(watched, false);
-        const sse = await openEvents(dash.url);
-        await viewer;
-        assert.equal(dash.viewers, 1);
-        assert.equal((await sse.next())?.event, 'snapshot');
-        const kinds: string[] = [];
-        for (let i = 0; i < 3; i++) {
-          const m = await sse.next();
-          assert.equal(m?.event, 'event');
-          kinds.push((m.data as DemoEvent).kind);
-        }
-        assert.deepEqual(kinds, ['phase', 'fault', 'failover'], 'the events the server saw, in order');
-        await dash.viewer(); // at once: a page is connected
-        sse.close();
-      } finally {
-        await dash.close();
-      }
+      await fn(live, dash);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      await dash.close();
     }
-  });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('dashboard server, pages that connect later', () => {
+  it('gets every event since the server started after the snapshot; viewer() waits for the first page', () => withDashboard(async (live, dash) => {
+    for (let i = 0; i < 4; i++) live.step(250); // phase running, the fault and the failover
+    assert.equal(dash.viewers, 0);
+    let watched = false;
+    const viewer = dash.viewer().then(() => {
+      watched = true;
+    });
+    assert.equal(watched, false);
+    const sse = await openEvents(dash.url);
+    await viewer;
+    assert.equal(dash.viewers, 1);
+    assert.equal((await sse.next())?.event, 'snapshot');
+    const kinds: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const m = await sse.next();
+      assert.equal(m?.event, 'event');
+      kinds.push((m.data as DemoEvent).kind);
+    }
+    assert.deepEqual(kinds, ['phase', 'fault', 'failover'], 'the events the server saw, in order');
+    await dash.viewer(); // at once: a page is connected
+    sse.close();
+  }));
 });
 
 describe('dashboard server close()', () => {
-  it('ends open event streams and stops listening', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iotnet-dash-unit-'));
-    try {
-      const live = new FakeDemoLive(dir);
-      const dash = await startDashboard(live, { bundle: BUNDLE });
-      const sse = await openEvents(dash.url);
-      assert.equal((await sse.next())?.event, 'snapshot');
-      await dash.close();
-      assert.equal(await sse.next(), undefined, 'the stream ended');
-      await dash.close(); // idempotent
-      await assert.rejects(get(dash.url, '/'), /ECONNREFUSED/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it('ends open event streams and stops listening', () => withDashboard(async (_live, dash) => {
+    const sse = await openEvents(dash.url);
+    assert.equal((await sse.next())?.event, 'snapshot');
+    await dash.close();
+    assert.equal(await sse.next(), undefined, 'the stream ended');
+    await dash.close(); // idempotent
+    await assert.rejects(get(dash.url, '/'), /ECONNREFUSED/);
+  }));
 
-  it('bundles the page itself when given no bundle (prebuilt dist/ui or esbuild)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iotnet-dash-unit-'));
-    try {
-      const dash = await startDashboard(new FakeDemoLive(dir));
-      try {
-        const js = await get(dash.url, '/dashboard.js');
-        assert.equal(js.status, 200);
-        assert.match(text(js), /EventSource/);
-        const css = await get(dash.url, '/dashboard.css');
-        assert.match(text(css), /prefers-color-scheme/);
-      } finally {
-        await dash.close();
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it('bundles the page itself when given no bundle (prebuilt dist/ui or esbuild)', () => withDashboard(async (_live, dash) => {
+    const js = await get(dash.url, '/dashboard.js');
+    assert.equal(js.status, 200);
+    assert.match(text(js), /EventSource/);
+    const css = await get(dash.url, '/dashboard.css');
+    assert.match(text(css), /prefers-color-scheme/);
+  }, 'its own'));
 });
