@@ -4,8 +4,8 @@
  * ws-bridge, run in Debian's headless Chromium. The page's stack joins the Node-side gateway
  * stack over a WebSocket link (one Ethernet frame per message, through a virtual switch), gets
  * its address by DHCP, resolves the gateway by DNS, echoes random bytes through the gateway's TCP
- * echo service, and GETs two resources from `node:http` running over the gateway's userspace
- * sockets. First the same bridge is checked from a Node-side stack over `ws` (no browser needed).
+ * echo service, and GETs three resources (a text, bytes with a Content-Length, the same bytes
+ * chunked) from `node:http` running over the gateway's userspace sockets. First the same bridge is checked from a Node-side stack over `ws` (no browser needed).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -198,16 +198,18 @@ test('the userspace stack in headless Chromium: DHCP, DNS, TCP echo and HTTP thr
     for (const e of r.echo) t.diagnostic(`echo ${e.bytes} B in ${e.ms.toFixed(0)} ms: ${(e.bytesPerSecond / 1024).toFixed(0)} KiB/s each way`);
 
     // HTTP through node:http on the gateway's userspace sockets.
-    const [hello, data] = r.http;
-    assert.ok(hello !== undefined && data !== undefined);
+    const [hello, data, chunked] = r.http;
+    assert.ok(hello !== undefined && data !== undefined && chunked !== undefined);
     assert.equal(hello.status, 200);
     assert.equal(hello.bodyText, HELLO_BODY);
     assert.match(hello.contentType, /^text\/plain/);
     assert.equal(data.status, 200);
     assert.equal(data.bodyBytes, DATA_BYTES);
     assert.equal(data.patternOk, true, `GET /data/${DATA_BYTES}: the body is the gateway's pattern (httpDataByte(1) = ${httpDataByte(1)})`);
-    t.diagnostic(`HTTP GET /data/${DATA_BYTES} in ${data.ms.toFixed(0)} ms`);
-    assert.ok(gw.httpConnections >= 2, `the gateway's node:http server took ${gw.httpConnections} connections over the userspace stack`);
+    assert.equal(data.transferEncoding, '');
+    assert.deepEqual([chunked.path, chunked.status, chunked.transferEncoding, chunked.bodyBytes, chunked.patternOk], [`/chunked/${DATA_BYTES}`, 200, 'chunked', DATA_BYTES, true]);
+    t.diagnostic(`HTTP GET /data/${DATA_BYTES} in ${data.ms.toFixed(0)} ms, /chunked/${DATA_BYTES} in ${chunked.ms.toFixed(0)} ms`);
+    assert.ok(gw.httpConnections >= 3, `the gateway's node:http server took ${gw.httpConnections} connections over the userspace stack`);
     assert.equal(r.link?.['rxMalformed'], 0);
     assert.deepEqual(problems, []);
   } finally {

@@ -4,6 +4,7 @@
  * headers, a body by Content-Length, chunked transfer coding, or up to the end).
  */
 import type { Network } from '../../src/browser.ts';
+import { concatBytes } from '../../src/wire/bytes.ts';
 
 export interface HttpResponse {
   readonly status: number;
@@ -19,16 +20,6 @@ export interface HttpGetOptions {
   maxBytes?: number;
 }
 
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}
-
 function indexOfCrlfCrlf(b: Uint8Array): number {
   for (let i = 0; i + 3 < b.length; i++) {
     if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
@@ -40,7 +31,6 @@ function indexOfCrlfCrlf(b: Uint8Array): number {
 function dechunk(b: Uint8Array): Uint8Array {
   const text = new TextDecoder('latin1');
   const parts: Uint8Array[] = [];
-  let total = 0;
   let off = 0;
   for (;;) {
     let eol = off;
@@ -49,10 +39,9 @@ function dechunk(b: Uint8Array): Uint8Array {
     const size = parseInt((text.decode(b.subarray(off, eol)).split(';')[0] ?? '').trim(), 16);
     if (!Number.isInteger(size) || size < 0) throw new Error('chunked body: bad chunk size');
     off = eol + 2;
-    if (size === 0) return concat(parts, total);
+    if (size === 0) return concatBytes(parts);
     if (off + size + 2 > b.length) throw new Error('chunked body: truncated chunk');
     parts.push(b.subarray(off, off + size));
-    total += size;
     off += size + 2;
   }
 }
@@ -77,7 +66,7 @@ export async function httpGet(net: Network, host: string, port: number, path: st
   } finally {
     await socket.close().catch(() => {});
   }
-  const all = concat(chunks, total);
+  const all = concatBytes(chunks);
   const headEnd = indexOfCrlfCrlf(all);
   if (headEnd < 0) throw new Error(`no end of the response head in ${total} bytes`);
   const lines = new TextDecoder('latin1').decode(all.subarray(0, headEnd)).split('\r\n');

@@ -2,12 +2,13 @@
  * The browser stack test page: a userspace `Stack` in this page over a `WebSocketLink` to the
  * ws-bridge (src/apps/ws-bridge/) that served it. It gets an address by DHCP from the gateway
  * stack, resolves `gateway.browser.test` through the gateway's DNS server, echoes random bytes
- * through the gateway's echo service (port 7) and GETs `/hello` and `/data/N` from the gateway's
+ * through the gateway's echo service (port 7) and GETs `/hello`, `/data/N` and `/chunked/N` (the
+ * chunked transfer coding) from the gateway's
  * `node:http` server (port 80), all over our stacks at both ends. Results go to
  * `window.iotnetStackPage` (see result.ts) and onto the page.
  *
  * Query parameters: `ws` (WebSocket URL; default `ws://<this host>/link`), `echo` (comma-separated
- * echo sizes in bytes; default 65536), `data` (size of the `/data/N` GET; default 262144).
+ * echo sizes in bytes; default 65536), `data` (N of the `/data/N` and `/chunked/N` GETs; default 262144).
  */
 import {
   CryptoRng,
@@ -183,17 +184,17 @@ async function run(): Promise<void> {
     echoes.push({ bytes: size, received: got.length, equal: equalBytes(got, data), ms, bytesPerSecond: size / (ms / 1000) });
   }
 
-  for (const path of ['/hello', `/data/${dataBytes}`]) {
+  for (const path of ['/hello', `/data/${dataBytes}`, `/chunked/${dataBytes}`]) {
     const t0 = performance.now();
     const r = await step(`HTTP GET ${path}`, () => httpGet(net, gatewayIp, HTTP_PORT, path), (v) => `${v.status} ${v.reason}, ${v.body.length} bytes (${v.headers.get('content-type') ?? 'no type'})`);
     const type = r.headers.get('content-type') ?? '';
     let patternOk: boolean | undefined;
-    if (path.startsWith('/data/')) {
+    if (path !== '/hello') {
       patternOk = r.body.length === dataBytes;
       for (let i = 0; patternOk && i < r.body.length; i++) patternOk = r.body[i] === ((i * 31 + 7) & 0xff);
     }
     gets.push({
-      path, status: r.status, contentType: type, bodyBytes: r.body.length, ms: performance.now() - t0, patternOk,
+      path, status: r.status, contentType: type, transferEncoding: r.headers.get('transfer-encoding') ?? '', bodyBytes: r.body.length, ms: performance.now() - t0, patternOk,
       bodyText: type.startsWith('text/') ? new TextDecoder().decode(r.body) : undefined,
     });
   }

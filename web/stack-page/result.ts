@@ -20,10 +20,12 @@ export interface StackPageHttp {
   readonly path: string;
   readonly status: number;
   readonly contentType: string;
+  /** The Transfer-Encoding header ('' when none). */
+  readonly transferEncoding: string;
   readonly bodyBytes: number;
   /** The body as text (only for text responses). */
   readonly bodyText: string | undefined;
-  /** `GET /data/N`: whether every byte matched the gateway's pattern. */
+  /** `GET /data/N`, `GET /chunked/N`: whether every byte matched the gateway's pattern. */
   readonly patternOk: boolean | undefined;
   readonly ms: number;
 }

@@ -15,7 +15,8 @@
  * - HTTP on port 80: `node:http`'s `Server` over the userspace stack's TCP sockets (each
  *   accepted `TcpSocket` becomes a `Duplex` handed to `server.emit('connection', ...)`), so a
  *   page's request goes through our stacks at both ends. Default routes: `GET /hello` (a short
- *   text) and `GET /data/N` (N bytes of `httpDataByte(i)`, N <= 4 MiB).
+ *   text), `GET /data/N` (N bytes of `httpDataByte(i)`, N <= 4 MiB, with a Content-Length) and
+ *   `GET /chunked/N` (the same bytes in the chunked transfer coding).
  */
 import http from 'node:http';
 import { VirtualSwitch, type SwitchPort } from '../../link/index.ts';
@@ -55,16 +56,23 @@ export function httpDataByte(i: number): number {
 /** The default HTTP routes (see the module comment). */
 export function defaultGatewayHandler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const url = req.url ?? '/';
-  const data = /^\/data\/(\d{1,8})$/.exec(url);
+  const data = /^\/(data|chunked)\/(\d{1,8})$/.exec(url);
   if (req.method === 'GET' && url === '/hello') {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(HELLO_BODY) });
     res.end(HELLO_BODY);
-  } else if (req.method === 'GET' && data !== null && Number(data[1]) <= MAX_DATA_BYTES) {
-    const n = Number(data[1]);
+  } else if (req.method === 'GET' && data !== null && Number(data[2]) <= MAX_DATA_BYTES) {
+    const n = Number(data[2]);
     const body = Buffer.alloc(n);
     for (let i = 0; i < n; i++) body[i] = httpDataByte(i);
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
-    res.end(body);
+    if (data[1] === 'data') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': n });
+      res.end(body);
+      return;
+    }
+    // No length: node:http sends it with the chunked transfer coding, in 16 KiB writes.
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    for (let off = 0; off < n; off += 16_384) res.write(body.subarray(off, Math.min(n, off + 16_384)));
+    res.end();
   } else {
     res.writeHead(404, { 'content-type': 'text/plain', 'content-length': 10 });
     res.end('not found\n');
