@@ -1,56 +1,149 @@
 /**
- * `iotnet demo`: the demo on the embedded virtual network (default) or the host stack.
+ * `iotnet demo`: the IoT deployment scenario (default; `npm start`), or the sockets scenario
+ * (`--scenario sockets`: the test server through both APIs, on the embedded network or the host
+ * stack).
  */
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { DemoResult, DemoStep } from '../apps/demo/client-steps.ts';
 import { runEmbeddedDemo } from '../apps/demo/embedded-demo.ts';
 import { runHostDemo } from '../apps/demo/host-demo.ts';
+import { IotDemo, type DemoBrokerChoice, type IotDemoOptions } from '../apps/demo/iot-demo.ts';
+import { startTerminalView } from '../apps/demo/terminal-view.ts';
+import { forEachOption, secondsArg } from './args.ts';
 import { UsageError } from './usage-error.ts';
 
 export const DEMO_USAGE = `Usage: iotnet demo [options]
 
-Runs the demo: a client talking to the reference test server through the IoT Socket
-API (iotnet/iot-socket) and through the idiomatic API with its Node Duplex adapter.
-Exits 0 when every step succeeded.
-
-  --stack embedded (default): an in-process virtual network, in real time; no root,
-      nothing to install. A gateway (userspace stack, 192.168.7.1/24) runs a DHCP
-      server, a DNS server (zone iot.test) and the test server; a device (another
-      userspace stack on the same virtual switch) gets its address by DHCP, resolves
-      sockserver.iot.test through DNS and runs the session.
-  --stack host: the host OS stack, test server and client on loopback.
+--scenario iot (default, what npm start runs): a small IoT deployment in this process, in
+    real time; no root, nothing to install. A gateway (userspace stack on a virtual switch)
+    runs a DHCP server, a DNS server (zone iot.test) and an MQTT broker behind TLS at
+    broker.iot.test:8883 (mosquitto when installed, else aedes in process). Four devices, each
+    on another stack, get their addresses, resolve the broker, connect over TLS (verifying a
+    demo-only CA), publish telemetry (QoS 1) and receive commands:
+      sensor-eth    userspace stack on the switch, DHCP
+      sensor-wifi   ESP-AT WiFi simulator with an Ethernet fallback under a mux; midway the
+                    access point fails (failover to Ethernet) and returns (fail-back)
+      sensor-cell   Quectel cellular simulator, PPP dial-up through a carrier
+      sensor-mesh   6LoWPAN node two radio hops (250 kbit/s) from a border router
+    A live view shows interfaces, addresses, counters and events (a table on a terminal, one
+    line per event otherwise), then a summary: messages sent and received, none lost, the
+    failover times, and a pcap per link. Exits 0 when no message was lost and everything
+    happened; 1 otherwise.
+--scenario sockets: a client talking to the reference test server through the IoT Socket
+    API and the idiomatic API: on an embedded virtual network (DHCP, DNS, two userspace
+    stacks; --stack embedded, the default) or on the host stack (--stack host, loopback).
+    Exits 0 when every step passed.
 
 Options:
-  --stack S         embedded (default) or host
-  --port-offset K   ports of the test server: upstream ports + K (default: 0 on the
-                    embedded network, a free random offset on the host stack)
+  --scenario S      iot (default) or sockets
+  --pcap-dir DIR    iot: where the pcaps go (created if missing; default a new temporary
+                    directory, printed in the summary)
+  --broker B        iot: auto (default: mosquitto when installed, else aedes), aedes or
+                    mosquitto
+  --duration S      iot: seconds the devices publish (default 16; 12 to 600)
+  --stack S         sockets: embedded (default) or host; --stack alone selects the sockets
+                    scenario
+  --port-offset K   sockets: ports of the test server: upstream ports + K (default: 0 on
+                    the embedded network, a free random offset on the host stack)
   -h, --help        this help`;
 
+interface Parsed {
+  scenario: 'iot' | 'sockets' | undefined;
+  stack: 'embedded' | 'host' | undefined;
+  portOffset: number | undefined;
+  pcapDir: string | undefined;
+  broker: DemoBrokerChoice | undefined;
+  durationMs: number | undefined;
+  help: boolean;
+}
+
+function parse(args: readonly string[]): Parsed {
+  const p: Parsed = { scenario: undefined, stack: undefined, portOffset: undefined, pcapDir: undefined, broker: undefined, durationMs: undefined, help: false };
+  forEachOption(args, (name, value, arg) => {
+    switch (name) {
+      case '-h':
+      case '--help':
+        p.help = true;
+        return;
+      case '--scenario': {
+        const v = value();
+        if (v !== 'iot' && v !== 'sockets') throw new UsageError(`--scenario needs 'iot' or 'sockets', got '${v}'`);
+        p.scenario = v;
+        return;
+      }
+      case '--stack': {
+        const v = value();
+        if (v !== 'embedded' && v !== 'host') throw new UsageError(`--stack needs 'embedded' or 'host', got '${v}'`);
+        p.stack = v;
+        return;
+      }
+      case '--port-offset': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) > 60000) throw new UsageError(`--port-offset needs a number 0..60000, got '${v}'`);
+        p.portOffset = Number(v);
+        return;
+      }
+      case '--pcap-dir': {
+        const v = value();
+        if (v.trim() === '') throw new UsageError('--pcap-dir needs a directory');
+        p.pcapDir = v;
+        return;
+      }
+      case '--broker': {
+        const v = value();
+        if (v !== 'auto' && v !== 'aedes' && v !== 'mosquitto') throw new UsageError(`--broker needs 'auto', 'aedes' or 'mosquitto', got '${v}'`);
+        p.broker = v;
+        return;
+      }
+      case '--duration':
+        p.durationMs = secondsArg('--duration', value(), 12, 600);
+        return;
+      default:
+        throw new UsageError(`unknown option '${arg}'`);
+    }
+  });
+  const sockets = p.scenario === 'sockets' || (p.scenario === undefined && (p.stack !== undefined || p.portOffset !== undefined));
+  const iotOnly = [p.pcapDir !== undefined && '--pcap-dir', p.broker !== undefined && '--broker', p.durationMs !== undefined && '--duration'].filter((x) => x !== false);
+  const socketsOnly = [p.stack !== undefined && '--stack', p.portOffset !== undefined && '--port-offset'].filter((x) => x !== false);
+  if (sockets && iotOnly.length > 0) throw new UsageError(`${iotOnly.join(', ')}: only for --scenario iot`);
+  if (!sockets && socketsOnly.length > 0) throw new UsageError(`${socketsOnly.join(', ')}: only for --scenario sockets`);
+  p.scenario = sockets ? 'sockets' : 'iot';
+  return p;
+}
+
 export async function runDemo(args: readonly string[]): Promise<number> {
-  let portOffset: number | undefined;
-  let stack: 'embedded' | 'host' = 'embedded';
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    const eq = arg.indexOf('=');
-    const a = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string | undefined => (arg.startsWith('--') && eq > 0 ? arg.slice(eq + 1) : args[++i]);
-    if (a === '-h' || a === '--help') {
-      console.log(DEMO_USAGE);
-      return 0;
-    }
-    if (a === '--port-offset') {
-      const v = value();
-      if (v === undefined || !/^\d+$/.test(v) || Number(v) > 60000) throw new UsageError(`--port-offset needs a number 0..60000, got '${v ?? ''}'`);
-      portOffset = Number(v);
-      continue;
-    }
-    if (a === '--stack') {
-      const v = value();
-      if (v !== 'embedded' && v !== 'host') throw new UsageError(`--stack needs 'embedded' or 'host', got '${v ?? ''}'`);
-      stack = v;
-      continue;
-    }
-    throw new UsageError(`unknown option '${arg}'`);
+  const p = parse(args);
+  if (p.help) {
+    console.log(DEMO_USAGE);
+    return 0;
   }
+  if (p.scenario === 'sockets') return runSockets(p.stack ?? 'embedded', p.portOffset);
+
+  let pcapDir: string;
+  try {
+    if (p.pcapDir !== undefined) {
+      pcapDir = resolve(p.pcapDir);
+      mkdirSync(pcapDir, { recursive: true });
+    } else {
+      pcapDir = mkdtempSync(join(tmpdir(), 'iotnet-demo-'));
+    }
+  } catch (e) {
+    throw new UsageError(`--pcap-dir: cannot use '${p.pcapDir ?? tmpdir()}': ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const options: IotDemoOptions = { pcapDir, ...(p.broker !== undefined ? { broker: p.broker } : {}), ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}) };
+  const demo = new IotDemo(options);
+  const out = process.stdout;
+  out.write('iotnet demo: an IoT deployment on an in-process virtual network (real time; no root, nothing to install)\n'
+    + 'a gateway (DHCP, DNS, MQTT broker over TLS) and four devices on four stacks: Ethernet, WiFi (ESP-AT) with a fallback, cellular (PPP), 6LoWPAN\n\n');
+  const view = startTerminalView(demo.live, out);
+  const summary = await demo.run();
+  await view.done;
+  return summary.ok ? 0 : 1;
+}
+
+async function runSockets(stack: 'embedded' | 'host', portOffset: number | undefined): Promise<number> {
   const report = (s: DemoStep): void => console.log(`  ${s.ok ? '\u2714' : '\u2718'} ${s.title.padEnd(52)} ${s.detail}`);
   const t0 = performance.now();
   let result: DemoResult;

@@ -225,7 +225,7 @@ function ifaceOf(id: string, name: string, medium: DemoMedium, nif: () => Networ
         status: n.status,
         reason: reason(),
         addresses: [...(a.ipv4 !== undefined ? [`${a.ipv4}/${a.prefixLen ?? 32}`] : []), ...a.ipv6.filter((x) => !x.startsWith('fe80:'))],
-        active: active(),
+        active: n.status !== 'disconnected' && active(),
       };
     },
   };
@@ -372,7 +372,7 @@ export class IotDemo {
     const o = this.#o;
     const N = IOT_DEMO_NET;
     const rng: Rng = new CryptoRng();
-    this.#live.setPhase('starting', `building the network: gateway, access point, carrier, border router on a virtual switch; broker ${o.broker}`);
+    this.#live.setPhase('starting', 'building the network: gateway, access point, carrier and border router on a virtual switch');
 
     // ---- Captures ---------------------------------------------------------------------------
     const files = new Map<string, CaptureFile>();
@@ -431,7 +431,7 @@ export class IotDemo {
     const broker = await DemoBroker.start(o.broker, {
       onSecure: (c) => this.#live.event('mqtt', this.#whoIs(c.remote)?.node, `TLS from ${c.remote}: ${c.tlsProtocol ?? '?'} ${c.cipher ?? ''}`),
       onPublish: (c, p) => this.#tapped(c, p.topic, p.payload),
-      onError: (c, e) => this.#live.event('mqtt', this.#whoIs(c.remote)?.node, `connection from ${c.remote} failed: ${e.message}`),
+      onError: (c, e) => this.#live.event('mqtt', this.#whoIs(c.remote)?.node, `gateway: the connection from ${c.remote} ended (${(e as { code?: string }).code ?? e.message})`),
     });
     this.#closer('broker', () => broker.close());
     const listeners: TcpServer[] = [];
