@@ -32,10 +32,13 @@ import type { Link, LinkCaps, LinkStats } from './link.ts';
 import { ETHERNET_HEADER_LEN, checkMtu } from './virtual-cable.ts';
 import { WakeSet } from './wake-set.ts';
 
-/** WebSocket `readyState` values (WHATWG HTML, "The WebSocket interface"). */
+/** WebSocket `readyState`: the connection is not yet open (WHATWG HTML, "The WebSocket interface"). */
 export const WS_CONNECTING = 0;
+/** WebSocket `readyState`: open, messages flow. */
 export const WS_OPEN = 1;
+/** WebSocket `readyState`: the closing handshake is under way. */
 export const WS_CLOSING = 2;
+/** WebSocket `readyState`: closed, or could not be opened. */
 export const WS_CLOSED = 3;
 
 /** The events a `WebSocketLink` listens to. */
@@ -59,6 +62,7 @@ export interface WebSocketPort {
   removeEventListener(type: WebSocketPortEventType, listener: (event: unknown) => void): void;
 }
 
+/** Options of `new WebSocketLink(port, options)`. */
 export interface WebSocketLinkOptions {
   /** Largest IP packet (default 1500): messages of 14 to mtu + 14 bytes are frames. */
   mtu?: number | undefined;
@@ -102,6 +106,7 @@ function messageBytes(data: unknown): Uint8Array | undefined {
   return undefined;
 }
 
+/** A `Link` of Ethernet frames over a WebSocket, one frame per binary message (see the module comment). */
 export class WebSocketLink implements Link {
   readonly caps: LinkCaps;
   /** Up while the socket is open. */
@@ -233,6 +238,7 @@ export class WebSocketLink implements Link {
     this.linkState.clear();
   }
 
+  /** A snapshot of the counters. */
   stats(): WebSocketLinkStats {
     return { ...this.counters };
   }

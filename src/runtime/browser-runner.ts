@@ -89,6 +89,7 @@ export class TaskQueue {
   }
 }
 
+/** Options of `createBrowserRunner`. */
 export interface BrowserRunnerOptions {
   /** Clock and timers (default: a new `createBrowserScheduler()`). */
   scheduler?: Scheduler | undefined;

@@ -79,6 +79,7 @@ export function defaultGatewayHandler(req: http.IncomingMessage, res: http.Serve
   }
 }
 
+/** Options of `startBrowserGateway`. */
 export interface BrowserGatewayOptions {
   /** HTTP request handler (default `defaultGatewayHandler`). */
   httpHandler?: http.RequestListener | undefined;
@@ -137,6 +138,11 @@ async function echoSession(socket: TcpSocket): Promise<void> {
   }
 }
 
+/**
+ * Starts the gateway: a new `VirtualSwitch`, the gateway stack on one of its ports, and its
+ * DHCP, DNS, echo and HTTP services (see the module comment). Rejects (after cleaning up) when a
+ * service cannot start.
+ */
 export async function startBrowserGateway(opts: BrowserGatewayOptions = {}): Promise<BrowserGateway> {
   const N = BROWSER_GATEWAY_NET;
   const report = opts.onError ?? ((): void => {});

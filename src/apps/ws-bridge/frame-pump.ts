@@ -10,6 +10,7 @@
 import type { Clock } from '../../base/time.ts';
 import type { Link } from '../../link/link.ts';
 
+/** What a `FramePump` has moved, and what the far side refused. */
 export interface FramePumpStats {
   /** Frames moved from `a` to `b` and from `b` to `a`. */
   aToB: number;
@@ -19,6 +20,7 @@ export interface FramePumpStats {
   refusedBtoA: number;
 }
 
+/** Moves frames between two links, both ways (see the module comment). */
 export class FramePump {
   private readonly a: Link;
   private readonly b: Link;
@@ -38,6 +40,7 @@ export class FramePump {
     this.wake();
   }
 
+  /** A snapshot of the counters. */
   stats(): FramePumpStats {
     return { ...this.counters };
   }

@@ -23,6 +23,7 @@ export interface BridgeFile {
   readonly body: string | Uint8Array;
 }
 
+/** Options of `WsBridge.start`. */
 export interface WsBridgeOptions {
   /** Listen address (default 127.0.0.1). */
   host?: string | undefined;
@@ -50,15 +51,21 @@ export interface WsBridgeConnection {
   readonly pump: FramePump;
 }
 
+/** The bridge's connection counters. */
 export interface WsBridgeStats {
+  /** Connections attached to a switch port. */
   accepted: number;
+  /** Connections closed at once (1013) because `maxConnections` were open. */
   refused: number;
+  /** Connections attached now. */
   open: number;
+  /** Attached connections that have ended (closed by either side or failed). */
   closed: number;
   /** Link counters of the connections closed so far, summed (`open` ones: see `connections()`). */
   closedLinks: Pick<WebSocketLinkStats, 'rxFrames' | 'txFrames' | 'dropped'>;
 }
 
+/** A running bridge: WebSocket connections onto switch ports (see the module comment). */
 export class WsBridge {
   /** `ws://host:port/path`. */
   readonly url: string;
@@ -109,6 +116,7 @@ export class WsBridge {
     return bridge;
   }
 
+  /** A snapshot of the counters. */
   stats(): WsBridgeStats {
     return { ...this.counters, open: this.open.size, closedLinks: { ...this.counters.closedLinks } };
   }
