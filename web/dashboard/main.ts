@@ -134,6 +134,8 @@ function start(): void {
   on<DemoSummary>('done', (sum) => {
     dash.onDone(sum);
     dash.setConnection('ended');
+    // Nothing comes after the summary: no reconnecting once the server is gone.
+    source.close();
   });
   source.addEventListener('open', () => dash.setConnection(dash.ended ? 'ended' : 'live'));
   source.addEventListener('error', () => dash.setConnection(dash.ended ? 'ended' : 'lost'));
