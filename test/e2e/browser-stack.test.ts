@@ -5,7 +5,8 @@
  * stack over a WebSocket link (one Ethernet frame per message, through a virtual switch), gets
  * its address by DHCP, resolves the gateway by DNS, echoes random bytes through the gateway's TCP
  * echo service, and GETs three resources (a text, bytes with a Content-Length, the same bytes
- * chunked) from `node:http` running over the gateway's userspace sockets. First the same bridge is checked from a Node-side stack over `ws` (no browser needed).
+ * chunked) from `node:http` running over the gateway's userspace sockets; then two pages at once
+ * (distinct leases, both echo and GET). First the same bridge is checked from a Node-side stack over `ws` (no browser needed).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,15 +169,21 @@ test('the userspace stack in headless Chromium: DHCP, DNS, TCP echo and HTTP thr
         '/stack-page.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(bundle.outfile) },
       },
     });
-    const page = await browser.newPage();
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-    });
-    const response = await page.goto(`${bridge.origin}/?echo=${ECHO_SIZES.join(',')}&data=${DATA_BYTES}`);
-    assert.equal(response?.status(), 200);
-    await page.waitForFunction('window.iotnetStackPage?.done === true', undefined, { timeout: 180_000 });
-    const r = (await page.evaluate('window.iotnetStackPage')) as StackPageResult;
+    /** Opens the page at `url` in a new tab and returns its results once it is done. */
+    const runPage = async (url: string): Promise<StackPageResult> => {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+      });
+      const response = await page.goto(url);
+      assert.equal(response?.status(), 200);
+      await page.waitForFunction('window.iotnetStackPage?.done === true', undefined, { timeout: 180_000 });
+      const result = (await page.evaluate('window.iotnetStackPage')) as StackPageResult;
+      await page.close();
+      return result;
+    };
+    const r = await runPage(`${bridge.origin}/?echo=${ECHO_SIZES.join(',')}&data=${DATA_BYTES}`);
     for (const s of r.steps) t.diagnostic(`${s.ok ? 'ok  ' : 'FAIL'} ${s.name} (${s.ms.toFixed(0)} ms): ${s.detail}`);
     t.diagnostic(`browser: ${r.userAgent}`);
     t.diagnostic(`page link: ${JSON.stringify(r.link)}`);
@@ -211,6 +218,15 @@ test('the userspace stack in headless Chromium: DHCP, DNS, TCP echo and HTTP thr
     t.diagnostic(`HTTP GET /data/${DATA_BYTES} in ${data.ms.toFixed(0)} ms, /chunked/${DATA_BYTES} in ${chunked.ms.toFixed(0)} ms`);
     assert.ok(gw.httpConnections >= 3, `the gateway's node:http server took ${gw.httpConnections} connections over the userspace stack`);
     assert.equal(r.link?.['rxMalformed'], 0);
+
+    // Two pages at once: each on its own connection and switch port, each with its own lease.
+    const accepted = bridge.stats().accepted;
+    const both = await Promise.all([1, 2].map(() => runPage(`${bridge?.origin}/?echo=65536&data=4096`)));
+    for (const p of both) assert.ok(p.ok, `a concurrent page failed: ${p.error ?? JSON.stringify(p.steps.filter((x) => !x.ok))}`);
+    const leases = both.map((p) => p.lease?.address);
+    assert.equal(new Set([r.lease.address, ...leases]).size, 3, `three distinct leases: ${r.lease.address}, ${leases.join(', ')}`);
+    assert.equal(bridge.stats().accepted, accepted + 2);
+    t.diagnostic(`two concurrent pages: leases ${leases.join(', ')}, echoes ${both.map((p) => `${p.echo[0]?.ms.toFixed(0)} ms`).join(', ')}`);
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
