@@ -91,6 +91,7 @@ class Dashboard {
     phase.textContent = s.phase;
     phase.dataset['phase'] = s.phase;
     byId('clock').textContent = elapsed(s.t);
+    document.title = `iotnet demo \u00b7 ${this.summary ? (this.summary.ok ? 'done' : 'failed') : s.phase}`;
     byId('topology').replaceChildren(renderTopology(s));
     byId('overview').replaceChildren(renderOverview(s, this.rates, this.summary !== undefined));
     byId('summary').replaceChildren(...(this.summary ? [renderSummary(this.summary, labels)] : []));
