@@ -4,7 +4,9 @@
  * The `Link` contract and every link the project has: the in-process ones for tests and
  * simulations (`createCable` virtual cable, `VirtualSwitch` learning switch, `Loopback`,
  * the IEEE 802.15.4 `RadioMedium` and its `RadioLink`), the Linux `TapLink`, the serial
- * links over any `ByteStream` (`SlipLink`, `PppLink` / `attachPpp`), and the middleware
+ * links over any `ByteStream` (`SlipLink`, `PppLink` / `attachPpp`), the `WebSocketLink`
+ * (Ethernet frames over a WebSocket, as a browser's stack uses) with its Node side `WsBridge`
+ * (a WebSocket server attaching each connection to a `VirtualSwitch` port), and the middleware
  * that wraps a link and is one (`FaultInjector`, `PcapCapture` with `pcapFileSink` for a
  * file). The byte streams those serial links run on: `createBytePipe` (in memory,
  * `ByteFaultInjector` for line noise), `openSerialPort` (a real UART through serialport),
@@ -35,3 +37,15 @@ export { pcapFileSink, type FileSink } from './runtime/pcap-file.ts';
 export { DuplexByteStream } from './runtime/duplex-stream.ts';
 export { openSerialPort, SerialByteStream, type SerialPortOptions } from './runtime/serial-port.ts';
 export { openPty, PtyMaster } from './runtime/pty.ts';
+export {
+  WebSocketLink,
+  WS_CLOSED,
+  WS_CLOSING,
+  WS_CONNECTING,
+  WS_OPEN,
+  type WebSocketLinkOptions,
+  type WebSocketLinkStats,
+  type WebSocketPort,
+  type WebSocketPortEventType,
+} from './link/websocket-link.ts';
+export { WsBridge, type BridgeFile, type WsBridgeConnection, type WsBridgeOptions, type WsBridgeStats } from './apps/ws-bridge/ws-bridge.ts';
