@@ -227,6 +227,10 @@ test('the userspace stack in headless Chromium: DHCP, DNS, TCP echo and HTTP thr
     assert.equal(new Set([r.lease.address, ...leases]).size, 3, `three distinct leases: ${r.lease.address}, ${leases.join(', ')}`);
     assert.equal(bridge.stats().accepted, accepted + 2);
     t.diagnostic(`two concurrent pages: leases ${leases.join(', ')}, echoes ${both.map((p) => `${p.echo[0]?.ms.toFixed(0)} ms`).join(', ')}`);
+    for (const p of both) {
+      const l = p.link ?? {};
+      t.diagnostic(`concurrent page: ${p.steps.map((x) => `${x.name} ${x.ms.toFixed(0)} ms`).join(', ')}; link rx ${l['rxFrames']} tx ${l['txFrames']} dropped ${l['dropped']}`);
+    }
     assert.deepEqual(problems, []);
   } finally {
     await browser.close();
