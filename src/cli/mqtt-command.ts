@@ -307,7 +307,7 @@ export async function runMqtt(args: readonly string[]): Promise<number> {
     const grants = await c.subscribe(a.topics, { qos: a.qos });
     const refused = grants.filter((g) => g.qos === 128).map((g) => g.topic);
     if (refused.length > 0) throw new Error(`the broker refused the subscription to ${refused.join(', ')}`);
-    console.error(`subscribed to ${a.topics.join(', ')} (QoS ${a.qos}) at ${where}`);
+    progress.log(`subscribed to ${a.topics.join(', ')} (QoS ${a.qos}) at ${where}`, process.stderr);
     progress.status(a.count !== 0 ? `waiting for ${a.count} messages` : 'waiting for messages (SIGINT stops)');
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timedOut = false;
