@@ -285,7 +285,7 @@ describe('npm package: npm pack -> install into an empty folder -> CLI, imports,
       const r = ok(binIotnet(consumer, 60_000, c, '--help'), `iotnet ${c} --help`);
       assert.match(r, new RegExp(`iotnet ${c}`), `${c} --help shows its usage`);
     }
-    const bad = npxIotnet(consumer, 'no-such-command');
+    const bad = binIotnet(consumer, 60_000, 'no-such-command');
     assert.equal(bad.status, 2, bad.stderr);
     assert.match(bad.stderr, /unknown command 'no-such-command'/);
     if (/--version/.test(help)) {
@@ -299,6 +299,21 @@ describe('npm package: npm pack -> install into an empty folder -> CLI, imports,
     const r = binIotnet(consumer, 120_000, 'demo');
     assert.equal(r.status, 0, `iotnet demo: exit ${r.status ?? r.signal}\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
+  });
+
+  it('without native code (the package ships none): the TAP link and pty simulators fail saying why, nothing else is affected', () => {
+    assert.equal(installError, undefined, installError);
+    assert.ok(!pack.files.some((f) => f.path.endsWith('.node')), 'no compiled addon in the tarball');
+    const sim = binIotnet(consumer, 60_000, 'sim', 'esp-at');
+    assert.equal(sim.status, 1, `iotnet sim esp-at: exit ${sim.status ?? sim.signal}\n${sim.stdout}\n${sim.stderr}`);
+    assert.match(sim.stderr, /pty/, 'the error names the missing pty support');
+    const script = `import { TapLink } from '${installed.name}/links';
+try { TapLink.open('iotnet-none0'); process.stdout.write('opened'); } catch (e) { process.stdout.write(String(e.code) + ' ' + e.message); }
+process.exit(0);
+`;
+    writeFileSync(join(consumer, 'tap-open.mjs'), script);
+    const tap = ok(run(process.execPath, ['tap-open.mjs'], consumer, 60_000), 'TapLink.open without the addon');
+    assert.match(tap, /^ENOTSUP .*TAP/, 'TapLink.open: ENOTSUP naming the TAP addon');
   });
 
   it('imports every entry point of the installed package (ESM) with its exports', () => {
