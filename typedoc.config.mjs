@@ -51,14 +51,16 @@ export default {
   treatWarningsAsErrors: true,
   treatValidationWarningsAsErrors: true,
   validation: { notExported: true, invalidLink: true, invalidPath: true, rewrittenLink: true, notDocumented: true, unusedMergeModuleWith: true },
-  // Every export, and every method and accessor of exported classes and interfaces.
+  // Every export, and every property, method and accessor of what is exported (members of
+  // anonymous object types included: options, events, results).
   requiredToBeDocumented: [
     'Module', 'Namespace', 'Enum', 'EnumMember', 'Variable', 'Function', 'Class', 'Interface',
-    'Method', 'Accessor', 'TypeAlias',
+    'Property', 'Method', 'Accessor', 'TypeAlias',
   ],
   // Types that public members mention but that are not entry-point exports themselves (the stack's
   // internals reachable through public fields, helper shapes): shown by name, not linked.
   intentionallyNotExported: [
+    'CODE_TABLE',
     'AgentConnectionOptions', 'AgentStream', 'ArpCache', 'ArpCacheOptions', 'ArpConflictWatch',
     'AtErrorRefine', 'AtLineResult', 'AtToken', 'AtTokenizer', 'AtTokenizerOptions', 'AuthTiming', 'Borrowed',
     'CancelTimer', 'Carrier', 'ChangeTarget', 'Clock', 'CloseOptions', 'ConnectionCallback', 'CpFsm',
@@ -68,7 +70,7 @@ export default {
     'IpcpNegotiated', 'Ipv4Reassembler', 'Ipv6AddressInfo', 'Ipv6Event', 'Ipv6InterfaceOptions', 'Ipv6Layer',
     'Ipv6StackOptions', 'Ipv6cpNegotiated', 'LcpNegotiated', 'Listeners', 'LowpanContext', 'LowpanInputSink',
     'LowpanReassemblyStats', 'MacAddress', 'MaybePromise', 'MuxSocket', 'MuxSocketOwner', 'NetInterface',
-    'PartialLineRecogniser', 'PendingDatagram', 'PolledStack', 'PppOutput', 'PtyAddon', 'QuectelDataMode',
+    'PartialLineRecogniser', 'PendingDatagram', 'PppOutput', 'PtyAddon', 'QuectelDataMode',
     'QuectelNetworkModel', 'QuectelSocketOptions', 'QuectelSocketStats', 'QuectelSockets', 'QueueEnd',
     'RawModeOptions', 'ReassemblyOptions', 'Route', 'RouteTable', 'SerialModemInputs', 'SlipDecoderStats',
     'StackService', 'StreamLinkDrop', 'TcpAddress', 'TcpConn', 'TcpLayerOptions', 'TcpListenOptions',

@@ -27,7 +27,7 @@ import { IotSocketLayer, type IotSocketLayerOptions } from './socket/iot-socket-
 
 export { Stack, toIpv4, toIpv6 } from './stack/stack.ts';
 export type { IcmpCounters, InterfaceOptions, PingOptions, PingResult, StackOptions, StackStats } from './stack/stack.ts';
-export { StackRunner, type StackRunnerOptions } from './runtime/stack-runner.ts';
+export { StackRunner, type PolledStack, type StackRunnerOptions } from './runtime/stack-runner.ts';
 export { CryptoRng } from './runtime/crypto-rng.ts';
 export { pcapFileSink, type FileSink } from './runtime/pcap-file.ts';
 export { XorShiftRng, type Rng } from './base/rand.ts';

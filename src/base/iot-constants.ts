@@ -63,8 +63,7 @@ export const IOT_SOCKET_EADDRINUSE = -15;
 /** Host not found. */
 export const IOT_SOCKET_EHOSTNOTFOUND = -16;
 
-/** The IoT Socket error codes by name, in numeric order (-1 ... -16). */
-export const IOT_CODES = [
+const CODE_TABLE = [
   { name: 'ERROR', value: -1, message: 'Unspecified error' },
   { name: 'ESOCK', value: -2, message: 'Invalid socket' },
   { name: 'EINVAL', value: -3, message: 'Invalid argument' },
@@ -84,7 +83,20 @@ export const IOT_CODES = [
 ] as const;
 
 /** The name of an IoT Socket error code, without the `IOT_SOCKET_` prefix. */
-export type IotCode = (typeof IOT_CODES)[number]['name'];
+export type IotCode = (typeof CODE_TABLE)[number]['name'];
+
+/** One IoT Socket error code. */
+export interface IotCodeEntry {
+  /** The name without the `IOT_SOCKET_` prefix (`'EAGAIN'`). */
+  readonly name: IotCode;
+  /** The numeric value (-1 ... -16). */
+  readonly value: number;
+  /** A short description (after `iot_socket.h`). */
+  readonly message: string;
+}
+
+/** The IoT Socket error codes by name, in numeric order (-1 ... -16): entry `-value - 1` is the code `value`. */
+export const IOT_CODES: readonly IotCodeEntry[] = CODE_TABLE;
 
 /** `IOT_SOCKET_E*` name of a numeric code (`-6` -> `'EAGAIN'`); `'ERROR'` for anything unknown. */
 export function iotCodeName(value: number): IotCode {

@@ -37,7 +37,9 @@ export class Listeners<A extends unknown[]> {
  * implementations: `ended` runs the close callbacks once and drops every listener.
  */
 export class StreamEvents {
+  /** The data listeners (implementations emit to them). */
   protected readonly dataCbs = new Listeners<[Uint8Array]>();
+  /** The drain listeners (implementations emit to them). */
   protected readonly drainCbs = new Listeners<[]>();
   private readonly closeCbs = new Listeners<[Error?]>();
   private closeFired = false;

@@ -33,10 +33,32 @@ export interface PppAttachOptions {
 
 /** What the attachment reports. */
 export type PppAttachEvent =
-  | { readonly type: 'ipv4-up'; readonly address: number; readonly peer: number; readonly dnsServers: readonly number[] }
-  | { readonly type: 'ipv4-down' }
-  | { readonly type: 'ipv6-up'; readonly linkLocal: Uint8Array; readonly peerLinkLocal: Uint8Array }
-  | { readonly type: 'ipv6-down' };
+  | {
+    /** IPCP opened: the address is on the interface. */
+    readonly type: 'ipv4-up';
+    /** Our address (uint32). */
+    readonly address: number;
+    /** The peer's address (uint32). */
+    readonly peer: number;
+    /** DNS servers the peer gave (uint32). */
+    readonly dnsServers: readonly number[];
+  }
+  | {
+    /** IPCP closed: the address and routes are gone. */
+    readonly type: 'ipv4-down';
+  }
+  | {
+    /** IPV6CP opened: IPv6 runs on the interface. */
+    readonly type: 'ipv6-up';
+    /** Our link-local address (16 bytes). */
+    readonly linkLocal: Uint8Array;
+    /** The peer's link-local address (16 bytes). */
+    readonly peerLinkLocal: Uint8Array;
+  }
+  | {
+    /** IPV6CP closed: IPv6 is off on the interface. */
+    readonly type: 'ipv6-down';
+  };
 
 /** A link attached to a stack. */
 export interface PppAttachment {

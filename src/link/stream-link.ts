@@ -40,9 +40,13 @@ const DEFAULT_QUEUE_FRAMES = 64;
 const DEFAULT_BACKLOG_BYTES = 16_384;
 
 export abstract class StreamLink implements Link {
+  /** Medium `'ip'` and the link's MTU. */
   readonly caps: LinkCaps;
+  /** The byte stream underneath. */
   protected readonly stream: ByteStream;
+  /** True once `close()` was called. */
   protected closed = false;
+  /** Counters (see `StreamLinkStats`). */
   protected readonly counters: StreamLinkStats = {
     rxFrames: 0,
     rxBytes: 0,

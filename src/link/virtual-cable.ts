@@ -71,7 +71,12 @@ export function checkMtu(mtu: number): number {
  * is two of them joined; a loopback is one whose peer is itself.
  */
 export class QueueEnd implements CableEnd {
+  /** Medium and MTU of the cable. */
   readonly caps: LinkCaps;
+  /**
+   * Where transmitted frames go: the other end of the cable (`Loopback`: itself); undefined before `createCable`
+   * joins the ends.
+   */
   peer: QueueEnd | undefined;
   /** Shared with the peer end (`createCable` joins them). */
   linkState: Carrier = new Carrier();

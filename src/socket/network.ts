@@ -42,7 +42,14 @@ import { TcpSocket } from './tcp-socket.ts';
 import { UdpSocket } from './udp-socket.ts';
 
 /** Where to connect: `'host:port'` / `'[v6]:port'` text, an address, or host and port. */
-export type ConnectTarget = string | SocketAddress | { host: string; port: number; family?: 4 | 6 | undefined };
+export type ConnectTarget = string | SocketAddress | {
+  /** A name or an address literal. */
+  host: string;
+  /** Port, 1-65535. */
+  port: number;
+  /** Address family of the lookup; default IPv4 first, then IPv6. */
+  family?: 4 | 6 | undefined;
+};
 
 /** Options of `Network.connect`. */
 export interface ConnectOptions {

@@ -55,6 +55,7 @@ export interface LinkState {
 }
 
 export interface Device {
+  /** What the device carries: medium, MTU (and the radio addresses on 802.15.4). */
   readonly caps: LinkCaps;
 
   /** The carrier, when the device knows it (undefined: always up). See `LinkState`. */

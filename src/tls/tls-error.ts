@@ -116,7 +116,12 @@ function errorMessage(e: unknown): string {
 }
 
 /** The reason and code for a Node / OpenSSL TLS error. */
-export function classifyTlsError(e: unknown): { reason: TlsFailureReason; code: IotCode } {
+export function classifyTlsError(e: unknown): {
+  /** The `detail.reason` (see the module table). */
+  reason: TlsFailureReason;
+  /** The IoT Socket code. */
+  code: IotCode;
+} {
   const code = errorCode(e);
   if (code !== undefined) {
     if (UNTRUSTED.has(code)) return { reason: 'tls-untrusted', code: 'ECONNABORTED' };

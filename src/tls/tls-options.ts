@@ -5,7 +5,10 @@
  */
 
 /** PEM material: the text itself, its bytes, or a file to read when connecting. */
-export type PemSource = string | Uint8Array | { readonly file: string };
+export type PemSource = string | Uint8Array | {
+  /** A PEM file to read when connecting. */
+  readonly file: string;
+};
 
 /** TLS settings of iotnet's secure sockets, the MQTT client and the cloud presets: plain data, no Node types. */
 export interface TlsOptions {

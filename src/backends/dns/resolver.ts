@@ -87,7 +87,7 @@ export interface DnsResolverConfig extends DnsResolverOptions {
 }
 
 /** The defaults of `DnsResolverOptions`. */
-export const DNS_RESOLVER_DEFAULTS = Object.freeze({
+export const DNS_RESOLVER_DEFAULTS: Readonly<Required<Omit<DnsResolverOptions, 'servers'>>> = Object.freeze({
   timeoutMs: 2000,
   attempts: 2,
   rotate: false,

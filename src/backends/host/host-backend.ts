@@ -142,7 +142,12 @@ export class HostBackend implements SocketBackend {
   }
 
   /** Port reservations held (TCP, UDP): for leak checks. */
-  get reservedPorts(): { tcp: number; udp: number } {
+  get reservedPorts(): {
+    /** TCP ports reserved. */
+    tcp: number;
+    /** UDP ports reserved. */
+    udp: number;
+  } {
     return { tcp: this.env.tcpPorts.size, udp: this.env.udpPorts.size };
   }
 

@@ -44,10 +44,26 @@ import { userspaceHost, type UserspaceHost, type UserspaceHostOptions } from './
 export type EthernetIpv4Config =
   | 'dhcp'
   | 'none'
-  | { readonly address: string; readonly prefixLen: number; readonly gateway?: string | undefined; readonly dns?: readonly string[] | undefined };
+  | {
+    /** The address (text). */
+    readonly address: string;
+    /** Prefix length, 0-32. */
+    readonly prefixLen: number;
+    /** Default gateway, if any. */
+    readonly gateway?: string | undefined;
+    /** DNS servers. */
+    readonly dns?: readonly string[] | undefined;
+  };
 
 /** IPv6 (optional): `'auto'` (link-local, SLAAC from RAs, RDNSS) or a static address. */
-export type EthernetIpv6Config = 'auto' | { readonly address: string; readonly prefixLen: number; readonly gateway?: string | undefined };
+export type EthernetIpv6Config = 'auto' | {
+  /** The address (text). */
+  readonly address: string;
+  /** Prefix length, 0-128. */
+  readonly prefixLen: number;
+  /** Default router, if any. */
+  readonly gateway?: string | undefined;
+};
 
 /**
  * Options of `EthernetInterface`: the Ethernet link, clock, randomness, name, MAC, IPv4 (DHCP or static) and IPv6

@@ -165,7 +165,12 @@ export class MeshInterface extends InterfaceBase {
   }
 
   /** The global address being registered or registered (tentative until the router accepted it). */
-  get globalAddress(): { readonly address: string; readonly registered: boolean } | undefined {
+  get globalAddress(): {
+    /** The address (text). */
+    readonly address: string;
+    /** The border router accepted its registration. */
+    readonly registered: boolean;
+  } | undefined {
     if (!this.running) return undefined;
     const a = this.stack.ipv6Addresses(this.ifIndexValue).find((x) => !isLinkLocal(x.address) && x.state !== 'duplicate');
     return a !== undefined ? { address: formatIPv6(a.address), registered: usable(a) } : undefined;

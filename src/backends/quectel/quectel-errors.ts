@@ -54,7 +54,12 @@ export function quectelError(err: number, detail: SocketErrorDetail, code?: IotC
 }
 
 /** `+CME ERROR: 550…574` (numeric CMEE) as its Quectel meaning; everything else the AT default. */
-export function quectelRefine(error: AtError): { code: IotCode; reason: string } | undefined {
+export function quectelRefine(error: AtError): {
+  /** The IoT Socket code. */
+  code: IotCode;
+  /** `qi:<n>`. */
+  reason: string;
+} | undefined {
   if (error.reason !== 'cme' || error.code === undefined) return undefined;
   const info = QUECTEL_ERRORS[error.code];
   return info !== undefined ? { code: info.code, reason: `qi:${error.code}` } : undefined;

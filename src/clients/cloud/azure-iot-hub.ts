@@ -124,7 +124,10 @@ export interface AzureIotHubTopics {
   /** `$iothub/twin/PATCH/properties/desired/#`: desired property updates. */
   readonly twinDesiredFilter: string;
   /** The version in `$iothub/twin/PATCH/properties/desired/?$version={version}`; `undefined` for other topics. */
-  parseTwinDesired(topic: string): { readonly version: number } | undefined;
+  parseTwinDesired(topic: string): {
+    /** The desired properties' version. */
+    readonly version: number;
+  } | undefined;
 }
 
 /**

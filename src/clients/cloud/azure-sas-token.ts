@@ -66,7 +66,16 @@ export function azureSasToken(input: AzureSasTokenInput): string {
 /** The fields of a SAS token (decoded), or `undefined` if it is not one. Never throws. */
 export function parseAzureSasToken(
   token: string,
-): { readonly sr: string; readonly sig: string; readonly se: number; readonly skn?: string } | undefined {
+): {
+  /** The resource URI (decoded). */
+  readonly sr: string;
+  /** The signature (base64, decoded from the URL form). */
+  readonly sig: string;
+  /** Expiry, seconds since the epoch. */
+  readonly se: number;
+  /** The policy name, when there is one. */
+  readonly skn?: string;
+} | undefined {
   const prefix = 'SharedAccessSignature ';
   if (!token.startsWith(prefix)) return undefined;
   const fields = new Map<string, string>();

@@ -72,7 +72,10 @@ export interface JwtBrokerTopics {
   /** `/devices/{device}/commands/#`. */
   readonly commandsFilter: string;
   /** A command topic taken apart (`subfolder` absent for `/devices/{device}/commands`); `undefined` for others. */
-  parseCommand(topic: string): { readonly subfolder?: string } | undefined;
+  parseCommand(topic: string): {
+    /** The subfolder after `commands/`, if any. */
+    readonly subfolder?: string;
+  } | undefined;
 }
 
 export interface JwtBrokerPreset extends CloudPreset<JwtBrokerTopics> {

@@ -22,7 +22,10 @@ import { definedOnly } from './preset-options.ts';
 import { checkHost, checkTopicPath, requireString } from './topic-level.ts';
 
 /** A PEM reference in Paho style: a file name, PEM text, PEM bytes, or `{ file }`. */
-export type PahoPem = string | Uint8Array | { readonly file: string };
+export type PahoPem = string | Uint8Array | {
+  /** A PEM file to read when connecting. */
+  readonly file: string;
+};
 
 /** Paho's `MqttConnectOptions` SSL properties, as data. */
 export interface PahoSslOptions {

@@ -95,7 +95,10 @@ export const watsonIotTopics: WatsonIotTopics = Object.freeze<WatsonIotTopics>({
 });
 
 /** Client options and topic helpers for a device on Watson IoT Platform. */
-export function watsonIot(o: WatsonIotOptions): CloudPreset<WatsonIotTopics> & { readonly quickstart: boolean } {
+export function watsonIot(o: WatsonIotOptions): CloudPreset<WatsonIotTopics> & {
+  /** The device is on the unauthenticated quickstart service. */
+  readonly quickstart: boolean;
+} {
   const org = checkPattern(o.org, 'org', /^[a-z0-9]{1,32}$/, 'the organization id (lower-case letters and digits)');
   const deviceType = checkPattern(o.deviceType, 'deviceType', DEVICE_PART, "1 to 36 of letters, digits, '-', '_' and '.'");
   const deviceId = checkPattern(o.deviceId, 'deviceId', DEVICE_PART, "1 to 36 of letters, digits, '-', '_' and '.'");

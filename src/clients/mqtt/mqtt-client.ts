@@ -83,7 +83,12 @@ export interface MqttClientEvents {
    * An accepting CONNACK: `sessionPresent` says whether the broker kept the session.
    * After a reconnect, publishes kept during the outage are being re-sent from here on.
    */
-  connect: [{ sessionPresent: boolean; reconnect: boolean }];
+  connect: [{
+    /** The broker kept the session. */
+    sessionPresent: boolean;
+    /** This CONNACK ended an outage (not the first connect). */
+    reconnect: boolean;
+  }];
   /**
    * A PUBLISH from the broker. Messages that arrive before the first listener is
    * attached (say, those a persistent session queued, which follow the CONNACK at once)
@@ -91,9 +96,17 @@ export interface MqttClientEvents {
    */
   message: [MqttMessage];
   /** The connection is gone; a reconnect follows in `delayMs` (undefined: none). */
-  offline: [{ error: Error | undefined; delayMs: number | undefined }];
+  offline: [{
+    /** Why, when known. */
+    error: Error | undefined;
+    /** Delay before the next attempt, ms (undefined: none follows). */
+    delayMs: number | undefined;
+  }];
   /** A reconnect attempt starts (`attempt` counts from 1 since the last CONNACK). */
-  reconnect: [{ attempt: number }];
+  reconnect: [{
+    /** The attempt, counting from 1 since the last CONNACK. */
+    attempt: number;
+  }];
   /** Errors of the transport or the broker; the client carries on (reconnecting) unless closed. */
   error: [Error];
   /** `end()` finished, or reconnecting is off and the connection is gone. */

@@ -56,7 +56,12 @@ export interface MqttClientOptions {
    * (default 1000) and `maxDelayMs` (default 30,000), over a fresh socket on the same
    * `Network`; `false` never reconnects.
    */
-  readonly reconnect?: { readonly minDelayMs?: number; readonly maxDelayMs?: number } | false;
+  readonly reconnect?: {
+    /** First delay, ms (default 1000). */
+    readonly minDelayMs?: number;
+    /** Largest delay, ms (default 30,000). */
+    readonly maxDelayMs?: number;
+  } | false;
   /**
    * Timers of the reconnect back-off (default: mqtt.js's own, in real time). Give the scheduler
    * the stack runs on (a `VirtualScheduler` in simulations) so retries happen on the same clock.

@@ -108,11 +108,48 @@ export interface Dhcp4Lease {
  * `renewed`, `rebound`, `expired`, `released`), NAKs, DECLINEs after a conflict, and a failed INIT-REBOOT.
  */
 export type Dhcp4ClientEvent =
-  | { readonly type: 'state'; readonly from: Dhcp4ClientState; readonly to: Dhcp4ClientState }
-  | { readonly type: 'bound' | 'renewed' | 'rebound' | 'expired' | 'released'; readonly lease: Dhcp4Lease }
-  | { readonly type: 'nak'; readonly state: Dhcp4ClientState; readonly serverId: number; readonly message: string | undefined }
-  | { readonly type: 'declined'; readonly address: number; readonly serverId: number; readonly conflictMac: Uint8Array | undefined }
-  | { readonly type: 'reboot-failed'; readonly address: number; readonly reason: 'nak' | 'timeout' };
+  | {
+    /** A state change. */
+    readonly type: 'state';
+    /** The state left. */
+    readonly from: Dhcp4ClientState;
+    /** The state entered. */
+    readonly to: Dhcp4ClientState;
+  }
+  | {
+    /** A lease was applied, renewed, rebound, or it ended (expired, released). */
+    readonly type: 'bound' | 'renewed' | 'rebound' | 'expired' | 'released';
+    /** The lease concerned. */
+    readonly lease: Dhcp4Lease;
+  }
+  | {
+    /** A server refused the request. */
+    readonly type: 'nak';
+    /** The state the NAK came in. */
+    readonly state: Dhcp4ClientState;
+    /** The server (uint32). */
+    readonly serverId: number;
+    /** Its message (option 56), if any. */
+    readonly message: string | undefined;
+  }
+  | {
+    /** The offered address was in use (RFC 5227): DECLINE sent. */
+    readonly type: 'declined';
+    /** The address (uint32). */
+    readonly address: number;
+    /** The server that offered it (uint32). */
+    readonly serverId: number;
+    /** The MAC of the host using it, when seen. */
+    readonly conflictMac: Uint8Array | undefined;
+  }
+  | {
+    /** INIT-REBOOT did not get the previous address back. */
+    readonly type: 'reboot-failed';
+    /** The address asked for (uint32). */
+    readonly address: number;
+    /** A NAK, or no answer. */
+    readonly reason: 'nak' | 'timeout';
+  };
 
 /** Protocol timing; the defaults are the RFC values. */
 export interface Dhcp4ClientTiming {

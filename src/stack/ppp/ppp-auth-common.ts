@@ -18,13 +18,26 @@ export interface AuthMachine {
 
 /** How an exchange ended. */
 export type AuthOutcome =
-  | { readonly ok: true; readonly protocol: PppAuthProtocol; readonly peerName?: string; readonly message?: string }
   | {
+    /** Authenticated. */
+    readonly ok: true;
+    /** The protocol used. */
+    readonly protocol: PppAuthProtocol;
+    /** The name the peer gave (authenticator side). */
+    readonly peerName?: string;
+    /** The message text of the success packet. */
+    readonly message?: string;
+  }
+  | {
+    /** Not authenticated. */
     readonly ok: false;
+    /** The protocol used. */
     readonly protocol: PppAuthProtocol;
     /** `rejected`: the authenticator refused us; `bad-credentials`: we refused the peer; `timeout`: no answer. */
     readonly reason: 'rejected' | 'bad-credentials' | 'timeout';
+    /** The name the peer gave (authenticator side). */
     readonly peerName?: string;
+    /** The message text of the failure packet. */
     readonly message?: string;
   };
 

@@ -65,17 +65,62 @@ export type PppDownReason =
 
 /** Events of a session, in the order things happen. */
 export type PppEvent =
-  | { readonly type: 'phase'; readonly phase: PppPhase }
-  | { readonly type: 'lcp-up'; readonly negotiated: LcpNegotiated }
-  | { readonly type: 'lcp-down' }
-  | { readonly type: 'auth'; readonly role: 'authenticator' | 'peer'; readonly outcome: AuthOutcome }
-  | { readonly type: 'ipcp-up'; readonly negotiated: IpcpNegotiated }
-  | { readonly type: 'ipcp-down' }
-  | { readonly type: 'ipv6cp-up'; readonly negotiated: Ipv6cpNegotiated }
-  | { readonly type: 'ipv6cp-down' }
-  /** An NCP gave up (rejected by the peer, no agreement, no address): the other may still run. */
-  | { readonly type: 'ncp-failed'; readonly protocol: 'ipcp' | 'ipv6cp' }
-  | { readonly type: 'down'; readonly reason: PppDownReason };
+  | {
+    /** A phase change (RFC 1661 §3.2). */
+    readonly type: 'phase';
+    /** The new phase. */
+    readonly phase: PppPhase;
+  }
+  | {
+    /** LCP reached Opened. */
+    readonly type: 'lcp-up';
+    /** The options both ends agreed on. */
+    readonly negotiated: LcpNegotiated;
+  }
+  | {
+    /** LCP left Opened. */
+    readonly type: 'lcp-down';
+  }
+  | {
+    /** An authentication finished. */
+    readonly type: 'auth';
+    /** `authenticator`: we checked the peer; `peer`: the peer checked us. */
+    readonly role: 'authenticator' | 'peer';
+    /** How it went. */
+    readonly outcome: AuthOutcome;
+  }
+  | {
+    /** IPCP reached Opened. */
+    readonly type: 'ipcp-up';
+    /** The addresses and DNS servers agreed on. */
+    readonly negotiated: IpcpNegotiated;
+  }
+  | {
+    /** IPCP left Opened. */
+    readonly type: 'ipcp-down';
+  }
+  | {
+    /** IPV6CP reached Opened. */
+    readonly type: 'ipv6cp-up';
+    /** The interface identifiers agreed on. */
+    readonly negotiated: Ipv6cpNegotiated;
+  }
+  | {
+    /** IPV6CP left Opened. */
+    readonly type: 'ipv6cp-down';
+  }
+  | {
+    /** An NCP gave up (rejected by the peer, no agreement, no address): the other may still run. */
+    readonly type: 'ncp-failed';
+    /** Which one. */
+    readonly protocol: 'ipcp' | 'ipv6cp';
+  }
+  | {
+    /** The session ended. */
+    readonly type: 'down';
+    /** Why. */
+    readonly reason: PppDownReason;
+  };
 
 /**
  * Where frames go: `frame` from the Address field (or the protocol with ACFC), then `rest` when
@@ -128,9 +173,21 @@ export interface PppSessionOptions {
     name?: string;
   };
   /** IPCP (default on, asking for an address and DNS servers); false: IPv4 off. */
-  ipv4?: false | { localAddress?: number; peerAddress?: number; requestDns?: boolean; dnsServers?: readonly number[] };
+  ipv4?: false | {
+    /** Our address (uint32); default none: ask the peer. */
+    localAddress?: number;
+    /** The address we give a peer that asks (server role). */
+    peerAddress?: number;
+    /** Ask for DNS servers (RFC 1877; default: when we ask for our address). */
+    requestDns?: boolean;
+    /** DNS servers we give a peer that asks (server role). */
+    dnsServers?: readonly number[];
+  };
   /** IPV6CP (default on); false: IPv6 off. */
-  ipv6?: false | { iid?: Uint8Array };
+  ipv6?: false | {
+    /** Our interface identifier (8 bytes, not all zero); default random. */
+    iid?: Uint8Array;
+  };
 }
 
 /** Counters of a session. */

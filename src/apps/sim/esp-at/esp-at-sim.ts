@@ -436,7 +436,12 @@ export class EspAtSim {
   }
 
   /** All command names this dialect knows (for `AT+CMD?`). */
-  commandNames(): { name: string; entry: EspCommandEntry }[] {
+  commandNames(): {
+    /** The command name (`+CIPSTART`). */
+    name: string;
+    /** Its table entry. */
+    entry: EspCommandEntry;
+  }[] {
     const out: { name: string; entry: EspCommandEntry }[] = [];
     for (const [name, entry] of Object.entries(ESP_COMMANDS)) {
       if (entry.espAtOnly === true && !this.dialect.espAtOnly) continue;
