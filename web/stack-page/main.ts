@@ -4,7 +4,8 @@
  * stack, resolves `gateway.browser.test` through the gateway's DNS server, echoes random bytes
  * through the gateway's echo service (port 7) and GETs `/hello`, `/data/N` and `/chunked/N` (the
  * chunked transfer coding) from the gateway's
- * `node:http` server (port 80), all over our stacks at both ends. Results go to
+ * `node:http` server (port 80), all over our stacks at both ends, and releases its lease at the
+ * end. Results go to
  * `window.iotnetStackPage` (see result.ts) and onto the page.
  *
  * Query parameters: `ws` (WebSocket URL; default `ws://<this host>/link`), `echo` (comma-separated
@@ -146,9 +147,9 @@ async function run(): Promise<void> {
   const backend = createUserspaceBackend(stack, runner, { name: 'userspace:page', rng, connectTimeoutMs: 10_000 });
   const net = new Network(backend, { scheduler: runner.scheduler, rng });
 
+  // RFC 5227 probing shortened (as the embedded demo does): same probe count, ms apart.
+  const dhcp = new Dhcp4Client(stack, { ifIndex, hostname: 'browser-page', timing: { probeWaitMs: 10, probeNum: 3, probeMinMs: 20, probeMaxMs: 40, announceWaitMs: 50 } });
   const l = await step('DHCP lease', () => new Promise<Dhcp4Lease>((resolve, reject) => {
-    // RFC 5227 probing shortened (as the embedded demo does): same probe count, ms apart.
-    const dhcp = new Dhcp4Client(stack, { ifIndex, hostname: 'browser-page', timing: { probeWaitMs: 10, probeNum: 3, probeMinMs: 20, probeMaxMs: 40, announceWaitMs: 50 } });
     const timer = setTimeout(() => reject(new Error(`no lease within 20 s (state ${dhcp.state})`)), 20_000);
     dhcp.on((e) => {
       if (e.type !== 'bound') return;
@@ -201,6 +202,10 @@ async function run(): Promise<void> {
 
   await net.close();
   await backend.close();
+  // Give the address back (RFC 2131 DHCPRELEASE), and poll once so the message is sent
+  // (the WebSocket sends it before its close frame).
+  dhcp.stop(runner.now(), { release: true });
+  runner.pollNow();
   runner.close();
   stack.close();
   link.close();
