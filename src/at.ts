@@ -17,7 +17,7 @@
  * const net = new Network(esp.backend);
  * ```
  *
- * @module
+ * @module iotnet/at
  */
 export * from './backends/esp-at/index.ts';
 export * from './backends/quectel/index.ts';

@@ -8,7 +8,7 @@
  * iotSocketRegisterApi(hostSocketApi());
  * ```
  *
- * @module
+ * @module iotnet/host
  */
 import { createHostBackend, type HostBackendOptions } from './backends/host/index.ts';
 import type { IotSocketApi } from './socket/iot-socket-types.ts';

@@ -29,7 +29,7 @@
  * `node:http` / `node:https` over any stack: `IotnetHttpAgent`, `IotnetHttpsAgent` and
  * `httpRequest` in `iotnet/http`.
  *
- * @module
+ * @module iotnet
  */
 import { createHostBackend } from './backends/host/index.ts';
 import { Network } from './socket/network.ts';

@@ -19,7 +19,7 @@
  * const net = new Network(mux);              // MqttClient.connect(net, ...) reconnects through the best interface
  * ```
  *
- * @module
+ * @module iotnet/netif
  */
 export {
   InterfaceBase, NO_ADDRESSES,

@@ -19,7 +19,7 @@
  * `TapLink` needs Linux and the project's addon (`npm run build:native`); everything else
  * runs anywhere Node runs.
  *
- * @module
+ * @module iotnet/userspace
  */
 import type { UserspaceBackend } from './backends/userspace/userspace-backend.ts';
 import type { IotSocketApi } from './socket/iot-socket-types.ts';

@@ -30,7 +30,7 @@
  * registered table (C has the same global). Code that needs several independent
  * instances uses `IotSocketMux` or `createIotSocketApi(backend)` directly.
  *
- * @module
+ * @module iotnet/iot-socket
  */
 import { IotSocketMux, type IotSocketMuxSocket } from './iot-socket-mux.ts';
 import type { Bytes, IotSocketApi, NumRef } from './iot-socket-types.ts';

@@ -18,7 +18,7 @@
  * The settings are the plain-data `TlsOptions` shared with the MQTT client and the
  * cloud presets.
  *
- * @module
+ * @module iotnet/tls
  */
 export type { PemSource, TlsOptions } from './tls-options.ts';
 export { connectTls, connectTlsDuplex, type ConnectTlsOptions } from './connect-tls.ts';

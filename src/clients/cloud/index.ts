@@ -5,7 +5,7 @@
  * passed on as `{ file }` for the TLS layer to read); tokens that expire are renewed by
  * a password function the client calls before every connect.
  *
- * @module
+ * @module iotnet/cloud
  */
 export { awsIotCore, awsShadowTopics, parseAwsShadowTopic, awsBasicIngestTopic, AWS_MQTT_ALPN } from './aws-iot-core.ts';
 export type {

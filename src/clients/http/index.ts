@@ -25,7 +25,7 @@
  * reasons of `iotnet/tls` (`tls-untrusted`, `tls-hostname`, ...), and `node:http`'s own
  * mapped as `http-error.ts` documents.
  *
- * @module
+ * @module iotnet/http
  */
 export { IotnetHttpAgent, type IotnetHttpAgentOptions } from './http-agent.ts';
 export { IotnetHttpsAgent, type IotnetHttpsAgentOptions } from './https-agent.ts';

@@ -10,7 +10,7 @@
  * await client.end();
  * ```
  *
- * @module
+ * @module iotnet/mqtt
  */
 export { MqttClient } from './mqtt-client.ts';
 export type { MqttClientEvents, MqttClientHooks, MqttMessage, MqttPublishOptions, MqttState, MqttTransport } from './mqtt-client.ts';
