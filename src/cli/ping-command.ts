@@ -13,6 +13,7 @@ import { StackRunner } from '../runtime/stack-runner.ts';
 import { Stack, toIpv6, type PingResult } from '../stack/stack.ts';
 import { forEachOption, intArg, secondsArg } from './args.ts';
 import { describeError } from './describe-error.ts';
+import { Progress } from './progress.ts';
 import { UsageError } from './usage-error.ts';
 import { checkViaOptions, defaultViaOptions, openVia, parseVia, VIA_OPTIONS_HELP, viaOption, type OpenedVia, type Via, type ViaOptions } from './via.ts';
 
@@ -264,9 +265,18 @@ export async function runPing(args: readonly string[]): Promise<number> {
       probe = icmpProbe(net.stack, net.runner, address, a.size, a.timeoutMs);
       header = `PING ${address} via the embedded virtual network (${a.family === 6 ? EMBEDDED_PING_NET.self6 : EMBEDDED_PING_NET.self} -> responder ${a.family === 6 ? EMBEDDED_PING_NET.responder6 : EMBEDDED_PING_NET.responder}): ${a.size} data bytes`;
     } else {
-      const v = await openVia(a.via, a.viaOptions, (line) => console.error(line));
-      closeNet = () => v.close();
-      address = await v.network.lookup(a.host, a.family !== undefined ? { family: a.family } : {});
+      // Bringing a TAP up (DHCP, DAD) takes seconds: a live status line meanwhile.
+      const progress = new Progress({ label: 'ping' });
+      let v: OpenedVia;
+      try {
+        progress.status(a.via.kind === 'tap' ? `bringing up our stack on ${a.via.ifname}` : `resolving ${a.host}`);
+        v = await openVia(a.via, a.viaOptions, (line) => progress.log(line, process.stderr));
+        closeNet = () => v.close();
+        progress.status(`resolving ${a.host}`);
+        address = await v.network.lookup(a.host, a.family !== undefined ? { family: a.family } : {});
+      } finally {
+        progress.done();
+      }
       if (v.tap !== undefined) {
         probe = icmpProbe(v.tap.stack, v.tap.runner, address, a.size, a.timeoutMs);
         header = `PING ${a.host} (${address}) via ${v.describe}: ${a.size} data bytes`;
