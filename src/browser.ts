@@ -28,17 +28,8 @@
  */
 export { Stack, toIpv4, toIpv6 } from './stack/stack.ts';
 export type { InterfaceOptions, PingOptions, PingResult, StackOptions, StackStats } from './stack/stack.ts';
-export {
-  WebSocketLink,
-  WS_CLOSED,
-  WS_CLOSING,
-  WS_CONNECTING,
-  WS_OPEN,
-  type WebSocketLinkOptions,
-  type WebSocketLinkStats,
-  type WebSocketPort,
-  type WebSocketPortEventType,
-} from './link/websocket-link.ts';
+// WebSocketLink, its WS_* readyState constants, WebSocketPort and the options and stats types.
+export * from './link/websocket-link.ts';
 export { createCable, VirtualSwitch, type CableEnd, type CableOptions } from './link/index.ts';
 export type { Link, LinkCaps, LinkStats } from './link/link.ts';
 export { StackRunner, type PolledStack, type StackRunnerOptions } from './runtime/stack-runner.ts';
