@@ -1,21 +1,15 @@
 /**
  * `npm run bench`: performance figures, each next to a baseline measured in the
  * same run, as a ratio. `npm run bench -- --json FILE` also writes them as JSON.
- * `--quick` uses smaller sizes (for smoke tests).
+ * `--quick` uses smaller sizes (for smoke tests); `--only NAME...` runs the named groups only
+ * (src/cli/bench-groups.ts names them; `iotnet bench` uses this).
  *
  * Units: throughput in MB/s (10^6 bytes per second), round-trip time in µs, MQTT
  * publish rates in messages per second.
  */
 import { writeFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { runTcpBench } from './tcp-host.bench.ts';
-import { runWireBench } from './wire.bench.ts';
-import { runLowpanBench } from './lowpan.bench.ts';
-import { runUserspaceTcpBench } from './tcp-userspace.bench.ts';
-import { runTapBench } from './tcp-tap.bench.ts';
-import { runMqttBench } from './mqtt.bench.ts';
-import { runAtBench } from './at-modules.bench.ts';
-import { runSerialBench } from './serial-links.bench.ts';
+import { BENCH_GROUPS } from '../src/cli/bench-groups.ts';
 
 export interface Figure {
   key: string;
@@ -30,47 +24,66 @@ export interface Figure {
   ratio?: number;
 }
 
-function parseArgs(argv: string[]): { json: string | undefined; quick: boolean } {
+interface BenchArgs {
+  json: string | undefined;
+  quick: boolean;
+  /** Group names (empty: all, in table order). */
+  only: string[];
+}
+
+function parseArgs(argv: string[]): BenchArgs {
   let json: string | undefined;
   let quick = false;
+  const only: string[] = [];
+  const fail = (why: string): never => {
+    process.stderr.write(`bench: ${why} (use --json [FILE], --quick, --only NAME... with NAME one of ${Object.keys(BENCH_GROUPS).join(', ')})\n`);
+    process.exit(2);
+  };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i] as string;
     if (a === '--json') {
       const next = argv[i + 1];
       json = next !== undefined && !next.startsWith('--') ? (i++, next) : 'bench-results.json';
     } else if (a === '--quick') quick = true;
-    else {
-      process.stderr.write(`bench: unknown argument '${a}' (use --json [FILE], --quick)\n`);
-      process.exit(2);
-    }
+    else if (a === '--only') {
+      while (argv[i + 1] !== undefined && !(argv[i + 1] as string).startsWith('--')) only.push(argv[++i] as string);
+      if (only.length === 0) fail('--only needs group names');
+    } else fail(`unknown argument '${a}'`);
   }
-  return { json, quick };
+  for (const n of only) if (!Object.hasOwn(BENCH_GROUPS, n)) fail(`unknown group '${n}'`);
+  return { json, quick, only };
 }
 
+/** A bench group's runner: `(opts)`, or `(ports, opts)` for a group that needs the peer worker. */
+type Runner = (...args: unknown[]) => Promise<Figure[]>;
+
 async function main(): Promise<void> {
-  const { json, quick } = parseArgs(process.argv.slice(2));
+  const { json, quick, only } = parseArgs(process.argv.slice(2));
   const started = performance.now();
-  const peer = new Worker(new URL('./peer.mjs', import.meta.url));
-  const ports = await new Promise<{ sink: number; echo: number }>((resolve, reject) => {
-    peer.once('message', resolve);
-    peer.once('error', reject);
-  });
+  const groups = Object.entries(BENCH_GROUPS).filter(([name]) => only.length === 0 || only.includes(name));
+  const progress = (m: string): void => {
+    process.stderr.write(`  ${m}\n`);
+  };
+  let peer: Worker | undefined;
   const figures: Figure[] = [];
   try {
-    const progress = (m: string): void => {
-      process.stderr.write(`  ${m}\n`);
-    };
-    figures.push(...(await runTcpBench(ports, { quick, progress })));
-    figures.push(...(await runUserspaceTcpBench({ quick, progress })));
-    figures.push(...(await runTapBench({ quick, progress })));
-    figures.push(...(await runMqttBench({ quick, progress })));
-    figures.push(...(await runWireBench({ quick, progress })));
-    figures.push(...(await runLowpanBench({ quick, progress })));
-    figures.push(...(await runAtBench({ quick, progress })));
-    figures.push(...(await runSerialBench({ quick, progress })));
+    for (const [name, g] of groups) {
+      const run = ((await import(`./${g.file}`)) as Record<string, Runner>)[g.run];
+      if (typeof run !== 'function') throw new Error(`bench/${g.file} has no ${g.run}`);
+      if (only.length > 0) progress(`${name}: ${g.about}`);
+      if (g.needsPeer === true) {
+        const w = new Worker(new URL('./peer.mjs', import.meta.url));
+        peer = w;
+        const ports = await new Promise<{ sink: number; echo: number }>((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+        figures.push(...(await run(ports, { quick, progress })));
+      } else figures.push(...(await run({ quick, progress })));
+    }
   } finally {
-    peer.postMessage('stop');
-    await peer.terminate();
+    peer?.postMessage('stop');
+    await peer?.terminate();
   }
   const byKey = new Map(figures.map((f) => [f.key, f]));
   const rows = figures.map((f) => {
@@ -93,6 +106,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       node: process.version,
       quick,
+      ...(only.length > 0 ? { only } : {}),
       seconds,
       figures: Object.fromEntries(rows.map((r) => [r.key, r.value])),
       ratios: Object.fromEntries(rows.filter((r) => r.ratio !== undefined).map((r) => [`${r.key}_ratio`, r.ratio])),

@@ -1,9 +1,8 @@
 /**
  * `iotnet bench`: the benchmarks of a source checkout (bench/, not part of the published
  * package). Without `--only` it runs exactly what `npm run bench` runs (`bench/main.ts` with
- * `--expose-gc`, the same table and `--json` file); `--only NAME...` runs some of the groups
- * through `bench-runner.ts`. Both in a child process; its progress lines become a live status
- * line on a terminal.
+ * `--expose-gc`, the same table and `--json` file); `--only NAME...` passes the groups on to it.
+ * In a child process; its progress lines become a live status line on a terminal.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -97,9 +96,7 @@ Run them in a source checkout of iotnet: 'npm run bench' or 'npx iotnet bench'.`
     return 1;
   }
   const flags = [...(a.quick ? ['--quick'] : []), ...(a.json !== undefined ? ['--json', a.json] : [])];
-  const script = a.only.length === 0
-    ? [benchMain, ...flags]
-    : [join(dirname(fileURLToPath(import.meta.url)), 'bench-runner.ts'), join(root, 'bench'), ...flags, '--only', ...new Set(a.only)];
+  const script = [benchMain, ...flags, ...(a.only.length > 0 ? ['--only', ...new Set(a.only)] : [])];
   // tsx as this checkout has it, whatever the working directory (--json FILE is relative to that).
   let tsx: string;
   try {

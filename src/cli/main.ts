@@ -2,7 +2,7 @@
  * The `iotnet` command line: a small subcommand dispatcher (each command in its own file).
  *
  *   iotnet --help | --version
- *   iotnet demo [--stack embedded|host] [--port-offset K]
+ *   iotnet demo [--scenario iot|sockets] [--ui] [--pcap-dir DIR] [--broker auto|aedes|mosquitto] [--duration S]
  *   iotnet sockserver [--port-offset K] [--host ADDR] [--no-ipv6] [--chargen-style sockserver|rfc864] [--verbose]
  *   iotnet sim esp-at|quectel [--dialect esp-at|nonos] [--model BG96|EC21|BG95] [--baud N] [--ap SSID:PW] [--fault KIND=P]
  *   iotnet tap IFNAME --ipv4 ADDR/LEN|dhcp [--ipv6 auto|ADDR/LEN] [--gateway ADDR] [--dns ADDR] [--serve sockserver] [--pcap FILE]
@@ -83,7 +83,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     run: runBench,
   },
   demo: {
-    summary: 'run the demo: DHCP, DNS and the test server on an embedded virtual network (or --stack host), through both APIs',
+    summary: 'run the demo: an IoT deployment (gateway with DHCP, DNS, MQTT over TLS; Ethernet, WiFi with failover, cellular and 6LoWPAN devices) on an in-process network',
     usage: DEMO_USAGE,
     run: runDemo,
   },
