@@ -25,6 +25,8 @@
  * `Network.connectDuplex()` exist but throw `SocketError('ENOTSUP')` in the bundle (no
  * `node:stream`). DNS lookups work: the resolver's `dns-packet` codec runs on the `buffer`
  * package, which the bundle carries in place of `node:buffer`.
+ *
+ * @module iotnet/browser
  */
 export { Stack, toIpv4, toIpv6 } from './stack/stack.ts';
 export type { InterfaceOptions, PingOptions, PingResult, StackOptions, StackStats } from './stack/stack.ts';

@@ -48,4 +48,5 @@ export {
   type WebSocketPort,
   type WebSocketPortEventType,
 } from './link/websocket-link.ts';
+export { FramePump, type FramePumpStats } from './apps/ws-bridge/frame-pump.ts';
 export { WsBridge, type BridgeFile, type WsBridgeConnection, type WsBridgeOptions, type WsBridgeStats } from './apps/ws-bridge/ws-bridge.ts';

@@ -56,9 +56,13 @@ export interface WebSocketPort {
   readonly bufferedAmount: number;
   /** Set to `'arraybuffer'` by the link. */
   binaryType: string;
+  /** Sends one binary message (one Ethernet frame). */
   send(data: Uint8Array): void;
+  /** Closes the socket (the link goes down). */
   close(code?: number, reason?: string): void;
+  /** Listens for `open`, `message`, `close` or `error`. */
   addEventListener(type: WebSocketPortEventType, listener: (event: unknown) => void): void;
+  /** Stops listening (the link detaches on close). */
   removeEventListener(type: WebSocketPortEventType, listener: (event: unknown) => void): void;
 }
 

@@ -12,11 +12,13 @@ import type { Link } from '../../link/link.ts';
 
 /** What a `FramePump` has moved, and what the far side refused. */
 export interface FramePumpStats {
-  /** Frames moved from `a` to `b` and from `b` to `a`. */
+  /** Frames moved from `a` to `b`. */
   aToB: number;
+  /** Frames moved from `b` to `a`. */
   bToA: number;
-  /** Frames the far side's `transmit` refused. */
+  /** Frames from `a` that `b`'s `transmit` refused. */
   refusedAtoB: number;
+  /** Frames from `b` that `a`'s `transmit` refused. */
   refusedBtoA: number;
 }
 

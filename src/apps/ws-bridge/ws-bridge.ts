@@ -19,7 +19,9 @@ import { FramePump } from './frame-pump.ts';
 
 /** A static file the bridge serves. */
 export interface BridgeFile {
+  /** Its Content-Type. */
   readonly type: string;
+  /** Its content. */
   readonly body: string | Uint8Array;
 }
 
@@ -43,11 +45,15 @@ export interface WsBridgeOptions {
 
 /** One attached connection. */
 export interface WsBridgeConnection {
+  /** Numbered from 1 in the order connections arrived. */
   readonly id: number;
   /** The peer's address and port. */
   readonly remote: string;
+  /** The connection as a link (Ethernet frames over the WebSocket). */
   readonly link: WebSocketLink;
+  /** Its port on the bridge's switch. */
   readonly port: SwitchPort;
+  /** Moves frames between `link` and `port`. */
   readonly pump: FramePump;
 }
 
