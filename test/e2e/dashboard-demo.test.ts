@@ -22,12 +22,15 @@ test('dashboard in headless Chromium on the real demo scenario', { timeout: 300_
   mkdirSync(shots, { recursive: true });
   const demo = new IotDemo({ pcapDir });
   let summary: DemoSummary | undefined;
-  const run = demo.run().then((s) => {
-    summary = s;
-  });
+  let run: Promise<void> | undefined;
   try {
     const paths = await checkDashboard(t, demo.live, {
       shots,
+      start: () => {
+        run = demo.run().then((s) => {
+          summary = s;
+        });
+      },
       failoverTimeoutMs: 150_000,
       finish: async () => {
         await run;

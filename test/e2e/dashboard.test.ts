@@ -18,10 +18,13 @@ test('dashboard in headless Chromium on a fake run: topology, moving counters, f
   const shots = process.env['IOTNET_SCREENSHOT_DIR'] ?? mkdtempSync(join(tmpdir(), 'iotnet-dashboard-shots-'));
   mkdirSync(shots, { recursive: true });
   const live = new FakeDemoLive(work);
-  const timer = setInterval(() => live.step(250), 250);
+  let timer: ReturnType<typeof setInterval> | undefined;
   try {
     const paths = await checkDashboard(t, live, {
       shots,
+      start: () => {
+        timer = setInterval(() => live.step(250), 250);
+      },
       finish: async (page) => {
         await page.waitForSelector('.timeline [data-event-kind="failback"]', { timeout: 90_000 });
         live.finish();

@@ -1,6 +1,6 @@
 /**
  * The dashboard's browser checks, for any `DemoLive` (the fake one or the real scenario): serve it
- * with `startDashboard`, open the page in headless Chromium and assert that it loads, that the
+ * with `startDashboard`, open the page in headless Chromium, `start()` the run, and assert that it loads, that the
  * topology shows every node and link of the model, that a device's counter grows, that a failover
  * shows in the timeline and that a link's pcap downloads as a pcap file; then `finish()` ends the
  * run and the summary must show. Screenshots (during the run, at the end) go to `shots`; their
@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDashboard } from '../../src/apps/demo-ui/dashboard-server.ts';
-import type { DemoLive } from '../../src/apps/demo/demo-model.ts';
+import type { DemoLive, DemoSnapshot } from '../../src/apps/demo/demo-model.ts';
 import { launchChromium } from './chromium.ts';
 
 /** pcap (µs and ns, either byte order) and pcapng. */
@@ -27,10 +27,33 @@ interface PageGlobal {
 export interface DashboardCheckOptions {
   /** Where the screenshots go. */
   readonly shots: string;
+  /** Starts the run; called once the dashboard is up and the page has loaded (as `iotnet demo --ui` does: dashboard first). */
+  readonly start: () => void;
   /** Ends the run (resolves once the scenario has finished). */
   readonly finish: (page: { waitForSelector(selector: string, o: { timeout: number }): Promise<unknown> }) => Promise<void>;
   /** Time allowed for the failover to show, ms. */
   readonly failoverTimeoutMs?: number;
+}
+
+/** The first snapshot of `live` for which `ok` holds (now or at a later update). */
+function until(live: DemoLive, ok: (s: DemoSnapshot) => boolean, timeoutMs: number): Promise<DemoSnapshot> {
+  return new Promise((resolve, reject) => {
+    const now = live.snapshot();
+    if (ok(now)) {
+      resolve(now);
+      return;
+    }
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`the run did not get there in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const stop = live.subscribe((u) => {
+      if (u.type !== 'tick' || !ok(u.snapshot)) return;
+      clearTimeout(timer);
+      stop();
+      resolve(u.snapshot);
+    });
+  });
 }
 
 /** Runs the checks; the screenshot paths, or undefined when Chromium is missing (the test was skipped). */
@@ -53,17 +76,13 @@ export async function checkDashboard(
     const response = await page.goto(dash.url);
     assert.equal(response?.status(), 200);
     await page.waitForSelector('#app[data-ready="true"]');
+    o.start();
 
-    // The topology: one SVG group per node of the model, one path per link.
-    const snap = live.snapshot();
-    for (const n of snap.nodes) assert.equal(await page.locator(`svg.topology [data-node="${n.id}"]`).count(), 1, `node ${n.id} in the topology`);
-    assert.equal(await page.locator('svg.topology [data-node]').count(), snap.nodes.length);
-    for (const l of snap.links) assert.equal(await page.locator(`svg.topology [data-link="${l.id}"]`).count(), 1, `link ${l.id} drawn`);
-
-    // Counters move: a device's published count, read twice.
-    const device = live.snapshot().nodes.find((n) => n.role === 'device');
+    // Counters move: a device's published count (once the run has one), read twice.
+    const device = (await until(live, (s) => s.nodes.some((n) => n.role === 'device'), 60_000)).nodes.find((n) => n.role === 'device');
     assert.ok(device, 'the model has a device');
     const counter = `[data-counter="${device.id}:sent"]`;
+    await page.waitForSelector(counter, { timeout: 10_000 });
     const first = Number(await page.getAttribute(counter, 'data-value'));
     await page.waitForFunction(([sel, before]) => Number((globalThis as unknown as PageGlobal).document.querySelector(sel)?.getAttribute('data-value')) > before, [counter, first] as const, { timeout: 60_000 });
     const second = Number(await page.getAttribute(counter, 'data-value'));
@@ -71,6 +90,13 @@ export async function checkDashboard(
 
     // A failover appears in the timeline.
     await page.waitForSelector('.timeline [data-event-kind="failover"]', { timeout: o.failoverTimeoutMs ?? 90_000 });
+
+    // The topology (the whole deployment is up by now): one SVG group per node of the model, one path per link.
+    const snap = live.snapshot();
+    for (const n of snap.nodes) await page.waitForSelector(`svg.topology [data-node="${n.id}"]`, { timeout: 10_000 });
+    for (const l of snap.links) await page.waitForSelector(`svg.topology [data-link="${l.id}"]`, { timeout: 10_000 });
+    assert.equal(await page.locator('svg.topology [data-node]').count(), snap.nodes.length, 'one group per node');
+    assert.equal(await page.locator('svg.topology [data-link]').count(), snap.links.length, 'one path per link');
     const running = join(o.shots, 'dashboard-running.png');
     await page.screenshot({ path: running, fullPage: true });
     t.diagnostic(`screenshot during the run: ${running}`);

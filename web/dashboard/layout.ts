@@ -103,7 +103,8 @@ export function layoutTopology(nodes: readonly DemoNode[], links: readonly DemoL
 
   const span = (col: readonly Slot[]): number => col.reduce((s, x) => s + x.h, 0) + Math.max(0, col.length - 1) * ROW_GAP;
   const height = MARGIN * 2 + Math.max(NODE_H, ...slots.map(span));
-  const width = MARGIN * 2 + 2 * SIDE_ROOM + slots.length * NODE_W + (slots.length - 1) * COL_GAP;
+  const cols = Math.max(1, slots.length);
+  const width = MARGIN * 2 + 2 * SIDE_ROOM + cols * NODE_W + (cols - 1) * COL_GAP;
   const boxes = new Map<string, NodeBox>();
   const vias = new Map<string, { x: number; y: number }>();
   slots.forEach((col, c) => {

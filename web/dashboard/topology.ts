@@ -110,5 +110,8 @@ export function renderTopology(s: DemoSnapshot): SVGSVGElement {
     );
   }
   root.append(linkLayer, labelLayer, nodeLayer);
+  if (s.nodes.length === 0) {
+    root.append(svg('text', { class: 'empty', x: layout.width / 2, y: layout.height / 2 + 4, 'text-anchor': 'middle' }, 'the deployment is starting\u2026'));
+  }
   return root;
 }

@@ -68,7 +68,9 @@ describe('layoutTopology', () => {
     const one = layoutTopology([s.nodes[0] as DemoNode], [{ id: 'x', medium: 'ethernet', a: 'gateway', b: 'ghost', up: true, frames: 0 }]);
     assert.equal(one.nodes.size, 1);
     assert.equal(one.links.size, 0);
-    assert.equal(layoutTopology([], []).nodes.size, 0);
+    const empty = layoutTopology([], []);
+    assert.equal(empty.nodes.size, 0);
+    assert.ok(empty.width > 0 && empty.height > 0, `a valid viewBox: ${empty.width}x${empty.height}`);
   });
 });
 
