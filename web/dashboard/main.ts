@@ -101,6 +101,8 @@ class Dashboard {
       byId('events').replaceChildren(this.timeline.render(labels));
       this.timelineDirty = false;
     }
+    // After the run, interfaces and links are down because the demo shut them: no alarm colours.
+    this.root.classList.toggle('ended', this.summary !== undefined);
     this.root.dataset['ready'] = 'true';
   }
 }
