@@ -113,6 +113,10 @@ export async function checkDashboard(
     // The end: the summary shows, and the page is still served.
     await o.finish(page);
     await page.waitForSelector('[data-summary]', { timeout: 120_000 });
+    const summary = live.summary;
+    assert.ok(summary, 'the run has a summary');
+    assert.equal(await page.getAttribute('[data-summary]', 'data-summary'), summary.ok ? 'ok' : 'failed');
+    assert.equal(await page.locator('.per-device tbody tr').count(), summary.devices?.length ?? 0, 'a row per device');
     assert.equal(await page.locator('.conn-ended').count(), 1);
     const done = join(o.shots, 'dashboard.png');
     await page.screenshot({ path: done, fullPage: true });

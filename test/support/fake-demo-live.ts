@@ -144,6 +144,10 @@ export class FakeDemoLive implements DemoLive {
       failovers: [{ node: 'wifi-dev', from: 'wlan0', to: 'eth0', ms: 412 }, { node: 'wifi-dev', from: 'eth0', to: 'wlan0', ms: 388 }],
       pcaps: this.links.map((l) => ({ link: l.id, path: l.pcap as string })),
       problems: [],
+      devices: devices.map((n) => ({
+        node: n.id, label: n.label, published: n.counters.sent, delivered: n.counters.sent, lost: 0, duplicates: 0,
+        commandsSent: n.counters.received, commandsReceived: n.counters.received, connects: n.id === 'wifi-dev' ? 3 : 1,
+      })),
     };
     this.emit({ type: 'tick', snapshot: this.snapshot() });
     this.emit({ type: 'done', summary: this.result });

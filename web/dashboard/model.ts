@@ -1,4 +1,4 @@
 /** The demo's live model, as the page receives it (JSON from the dashboard server). */
 export type {
-  DemoCounters, DemoEvent, DemoFailover, DemoInterface, DemoLink, DemoMedium, DemoNode, DemoNodeRole, DemoSnapshot, DemoSummary,
+  DemoCounters, DemoDeviceSummary, DemoEvent, DemoFailover, DemoInterface, DemoLink, DemoMedium, DemoNode, DemoNodeRole, DemoSnapshot, DemoSummary,
 } from '../../src/apps/demo/demo-model.ts';

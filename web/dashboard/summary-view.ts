@@ -1,7 +1,7 @@
 /** The overview card: totals and the all-devices rate charts while the run goes on; the summary once it has ended. */
 import { h } from './dom.ts';
 import { bytesPerSecond, count, elapsed, perSecond } from './format.ts';
-import type { DemoSnapshot, DemoSummary } from './model.ts';
+import type { DemoDeviceSummary, DemoSnapshot, DemoSummary } from './model.ts';
 import { ALL_DEVICES, type RateHistory } from './rates.ts';
 import { sparkline } from './sparkline.ts';
 
@@ -45,28 +45,13 @@ export function renderSummary(sum: DemoSummary, labels: ReadonlyMap<string, stri
       ? h('ul', { class: 'failovers' }, ...sum.failovers.map((f) =>
         h('li', {}, h('b', {}, labels.get(f.node) ?? f.node), ` ${f.from} \u2192 ${f.to} `, h('span', { class: 'ms' }, `${count(f.ms)} ms`))))
       : null,
-    devicesOf(sum)?.length ? perDevice(devicesOf(sum) ?? []) : null,
+    sum.devices?.length ? perDevice(sum.devices) : null,
     sum.problems.length ? h('ul', { class: 'problems' }, ...sum.problems.map((p) => h('li', {}, p))) : null,
   );
 }
 
-/** One device's counts in the summary (`DemoSummary.devices`, which producers may leave out). */
-interface DeviceCounts {
-  readonly label: string;
-  readonly published: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly duplicates: number;
-  readonly commandsSent: number;
-  readonly commandsReceived: number;
-  readonly connects: number;
-}
-
-function devicesOf(sum: DemoSummary): readonly DeviceCounts[] | undefined {
-  return (sum as DemoSummary & { readonly devices?: readonly DeviceCounts[] | undefined }).devices;
-}
-
-function perDevice(devices: readonly DeviceCounts[]): HTMLElement {
+/** The summary's per-device counts (producers may leave them out). */
+function perDevice(devices: readonly DemoDeviceSummary[]): HTMLElement {
   const num = (n: number, bad = false): HTMLElement => h('td', { class: bad && n > 0 ? 'bad' : '' }, count(n));
   return h('table', { class: 'per-device' },
     h('thead', {}, h('tr', {}, h('th', {}, 'device'), h('th', {}, 'sent'), h('th', {}, 'delivered'), h('th', {}, 'lost'), h('th', {}, 'dup'), h('th', {}, 'cmds'), h('th', {}, 'connects'))),
