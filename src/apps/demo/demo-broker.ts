@@ -137,11 +137,19 @@ export class DemoBroker {
     this.#secure = createSecureContext({ cert: DEMO_BROKER_CERT_PEM, key: DEMO_BROKER_KEY_PEM, minVersion: 'TLSv1.2' });
   }
 
-  /** `auto`: mosquitto when the host has it, else aedes. */
+  /** `auto`: mosquitto when the host has it (and it starts), else aedes. */
   static async start(choice: DemoBrokerChoice, events: DemoBrokerEvents = {}): Promise<DemoBroker> {
     const binary = choice === 'aedes' ? undefined : findMosquitto();
     if (choice === 'mosquitto' && binary === undefined) throw new Error('--broker mosquitto: mosquitto is not installed (apt-get install mosquitto)');
-    return new DemoBroker(binary !== undefined ? await mosquittoBackend(binary) : await aedesBackend(), events);
+    if (binary === undefined) return new DemoBroker(await aedesBackend(), events);
+    try {
+      return new DemoBroker(await mosquittoBackend(binary), events);
+    } catch (e) {
+      if (choice === 'mosquitto') throw e;
+      const b = await aedesBackend();
+      const why = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+      return new DemoBroker({ ...b, description: `${b.description}; mosquitto did not start: ${why}` }, events);
+    }
   }
 
   /** Serves one accepted TCP connection: TLS, then plain MQTT to the broker. */
