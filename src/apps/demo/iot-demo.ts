@@ -120,6 +120,8 @@ interface IfaceView {
   readonly name: string;
   readonly medium: DemoMedium;
   view(): Pick<DemoInterface, 'status' | 'reason' | 'addresses' | 'active'>;
+  /** The DNS servers the interface has now. */
+  dns(): readonly string[];
 }
 
 interface NodeView {
@@ -217,6 +219,7 @@ async function waitUntil(sched: Scheduler, ok: () => boolean, ms: number): Promi
 function ifaceOf(id: string, name: string, medium: DemoMedium, nif: () => NetworkInterface | undefined, active: () => boolean, reason: () => string): IfaceView {
   return {
     id, name, medium,
+    dns: () => nif()?.addresses.dnsServers ?? [],
     view: () => {
       const n = nif();
       if (n === undefined) return { status: 'disconnected', reason: 'not started', addresses: [], active: false };
@@ -232,7 +235,7 @@ function ifaceOf(id: string, name: string, medium: DemoMedium, nif: () => Networ
 }
 
 function staticIface(id: string, name: string, medium: DemoMedium, addresses: readonly string[], up: () => boolean, reason: string): IfaceView {
-  return { id, name, medium, view: () => ({ status: up() ? 'global-up' : 'disconnected', reason: up() ? reason : 'down', addresses, active: up() }) };
+  return { id, name, medium, dns: () => [], view: () => ({ status: up() ? 'global-up' : 'disconnected', reason: up() ? reason : 'down', addresses, active: up() }) };
 }
 
 /**
@@ -736,6 +739,11 @@ export class IotDemo {
       ? { transport: (host: string, port: number) => connectTlsDuplex(network, { host, port, family: 6 }, { ...tls, prepared, sessionCache: sessions }) }
       : {};
     try {
+      // The name first, on its own, so the view shows it (the client resolves it again, from the resolver's cache).
+      const address = await within(this.#sched, network.lookup(N.broker, family !== undefined ? { family } : {}), 15_000);
+      if (address === undefined) throw new Error(`${N.broker} not resolved within 15 s`);
+      const servers = d.node.ifaces.find((i) => i.view().active)?.dns() ?? [];
+      this.#live.event('dns', d.id, `${N.broker} -> ${address} (DNS ${servers.join(', ') || '?'} through ${this.#via(d)})`);
       const c = await within(this.#sched, MqttClient.connect(network, options, hooks), 60_000);
       if (c === undefined) throw new Error('no CONNACK within 60 s');
       d.client = c;
