@@ -173,7 +173,8 @@ export function formatSummary(sum: DemoSummary): string {
 /** Starts drawing `live` on `out`. */
 export function startTerminalView(live: DemoLive, out: TerminalOut, options: TerminalViewOptions = {}): TerminalView {
   const tty = options.tty ?? out.isTTY === true;
-  const width = Math.max(40, options.columns ?? (out.columns !== undefined && out.columns > 0 ? out.columns : 100));
+  // Read at each drawing: the terminal may be resized.
+  const width = (): number => Math.max(40, options.columns ?? (out.columns !== undefined && out.columns > 0 ? out.columns : 100));
   const events = options.events ?? 6;
   let drawn = 0;
   let stopped = false;
@@ -183,7 +184,8 @@ export function startTerminalView(live: DemoLive, out: TerminalOut, options: Ter
   });
 
   const draw = (snap: DemoSnapshot): void => {
-    const lines = formatTable(snap, events).map((x) => fit(x, width - 1));
+    const w = width();
+    const lines = formatTable(snap, events).map((x) => fit(x, w - 1));
     // Back to the top of the last drawing (column 1), clear below, draw again.
     out.write(`${drawn > 0 ? `${ESC}${drawn}F${ESC}J` : ''}${lines.join('\n')}\n`);
     drawn = lines.length;
