@@ -99,8 +99,15 @@ export async function startMosquittoProcess(options: MosquittoProcessOptions = {
   child.on('error', (e) => {
     text += `\n[spawn error: ${e.message}]`;
   });
+  // Should this process end without stop() (an uncaught error, process.exit), the broker goes too.
+  const onExit = (): void => {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopped ??= (async () => {
+    process.off('exit', onExit);
     await stopChildProcess(child);
     rmSync(dir, { recursive: true, force: true });
   })());
