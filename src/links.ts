@@ -29,7 +29,7 @@
  * code): without them they throw an error that says so, and everything else here runs
  * wherever Node runs.
  *
- * @module
+ * @module iotnet/links
  */
 export * from './link/index.ts';
 export { TapLink, type TapLinkOptions, type TapLinkStats } from './link/tap-link.ts';
