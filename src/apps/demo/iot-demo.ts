@@ -3,16 +3,17 @@
  * real time on the system scheduler; no root, nothing to install.
  *
  * ```
- *                         LAN: VirtualSwitch 192.168.7.0/24, 2001:db8:2::/64
- *   gateway .1 / ::1 ─────┬──────────┬──────────────┬─────────────┬───────────────┐
- *   DHCP, DNS (iot.test), │          │              │             │               │
- *   MQTT broker over TLS  │          │              │             │               │
- *   broker.iot.test:8883  sensor-eth  access point  sensor-wifi   carrier .3     border router ::2
- *                         (DHCP)     .2 (ESP-AT    eth0 (DHCP,    (PPP calls,    (6LoWPAN, mesh
- *                                    sockets)      fallback)      10.64.0.0/24)  2001:db8:1::/64)
- *                                      ┆ WiFi          │              ┆ serial        ┆ radio, 2 hops
- *                                    sensor-wifi wlan0 ┘            sensor-cell    sensor-mesh
- *                                    (Mux: WiFi, then Ethernet)     (Quectel+PPP)  (relay, then node)
+ *  LAN: a VirtualSwitch, 192.168.7.0/24 and 2001:db8:2::/64
+ *  ├── gateway        .1, 2001:db8:2::1: DHCPv4 server, DNS server (zone iot.test), MQTT broker
+ *  │                  behind TLS at broker.iot.test:8883 (aedes in process, or mosquitto relayed)
+ *  ├── sensor-eth     userspace stack, DHCP
+ *  ├── sensor-wifi    eth0: userspace stack, DHCP (the fallback)  ┐ one Mux:
+ *  ├── access point   .2: the ESP-AT simulator's sockets          │ WiFi first,
+ *  │     ┆ WiFi (simulated): sensor-wifi wlan0, ESP-AT driver     ┘ then Ethernet
+ *  ├── carrier        .3, routes 10.64.0.0/24 (PPP calls)
+ *  │     ┆ serial line: Quectel BG96 simulator, PPP: sensor-cell cell0, 10.64.0.2
+ *  └── border router  2001:db8:2::2, 6LoWPAN router for 2001:db8:1::/64
+ *        ┆ IEEE 802.15.4 radio (250 kbit/s): a relay, then sensor-mesh mesh0 (2 hops)
  * ```
  *
  * Each device runs on a different stack, gets its address (DHCPv4, the ESP-AT module's join,
