@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { stopChildProcess } from './child-stop.ts';
 
+/** Settings of `startMosquittoProcess`. */
 export interface MosquittoProcessOptions {
   /** The executable (default: `findMosquitto()`). */
   readonly binary?: string | undefined;
@@ -31,6 +32,7 @@ export interface MosquittoProcessOptions {
   readonly extra?: readonly string[] | undefined;
 }
 
+/** A running mosquitto. */
 export interface MosquittoProcess {
   readonly host: string;
   readonly port: number;

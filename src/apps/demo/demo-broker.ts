@@ -22,6 +22,7 @@ import type { TcpSocket } from '../../socket/tcp-socket.ts';
 import { DEMO_BROKER_CERT_PEM, DEMO_BROKER_KEY_PEM } from './demo-pki.ts';
 import { MqttPublishTap, type TappedPublish } from './mqtt-publish-tap.ts';
 
+/** Which broker: `auto` (mosquitto when installed, else aedes), or either one. */
 export type DemoBrokerChoice = 'auto' | 'aedes' | 'mosquitto';
 
 /** One device connection through the gateway's TLS listener. */
@@ -32,6 +33,7 @@ export interface BrokerConnection {
   readonly cipher: string | undefined;
 }
 
+/** What the gateway is told about device connections. */
 export interface DemoBrokerEvents {
   /** A TLS handshake finished. */
   onSecure?: (c: BrokerConnection) => void;

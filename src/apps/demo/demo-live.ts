@@ -13,6 +13,7 @@ const SNAPSHOT_EVENTS = 40;
 /** Events kept in all (`events`). */
 const MAX_EVENTS = 2000;
 
+/** The scenario's side of `DemoLive`: it reports, viewers read. */
 export class DemoLiveModel implements DemoLive {
   readonly #clock: Clock;
   readonly #t0: number;

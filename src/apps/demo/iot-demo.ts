@@ -67,6 +67,7 @@ import { DEMO_PROBE_TIMING } from './embedded-demo.ts';
 
 export type { DemoBrokerChoice } from './demo-broker.ts';
 
+/** Settings of `IotDemo` (all optional). */
 export interface IotDemoOptions {
   /** `auto` (default): mosquitto when installed, else aedes in process. */
   readonly broker?: DemoBrokerChoice | undefined;

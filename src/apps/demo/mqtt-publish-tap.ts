@@ -9,6 +9,7 @@
 const PUBLISH = 3;
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
+/** A PUBLISH seen in the stream. */
 export interface TappedPublish {
   readonly topic: string;
   readonly payload: Uint8Array;
@@ -16,6 +17,7 @@ export interface TappedPublish {
   readonly dup: boolean;
 }
 
+/** Follows one client-to-broker stream: `push` every chunk, PUBLISH packets come out through the callback. */
 export class MqttPublishTap {
   readonly #onPublish: (p: TappedPublish) => void;
   readonly #max: number;

@@ -19,6 +19,7 @@ export interface TerminalOut {
   readonly columns?: number | undefined;
 }
 
+/** Settings of `startTerminalView`. */
 export interface TerminalViewOptions {
   /** Redraw in place (default: `out.isTTY`). */
   readonly tty?: boolean | undefined;
@@ -28,6 +29,7 @@ export interface TerminalViewOptions {
   readonly events?: number | undefined;
 }
 
+/** A running terminal view. */
 export interface TerminalView {
   /** Resolves with the summary once it was written. */
   readonly done: Promise<DemoSummary>;
