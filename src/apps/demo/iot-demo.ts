@@ -83,7 +83,7 @@ export interface IotDemoOptions {
   readonly radioBitrate?: number | undefined;
   /** The fail-back hold of the WiFi device's mux, ms (default 2000). */
   readonly failbackHoldMs?: number | undefined;
-  /** Clock and timers (default: real time). */
+  /** Clock and timers (default: `systemScheduler`; TLS and the broker run in real time, so keep it a real-time one). */
   readonly scheduler?: Scheduler | undefined;
 }
 
