@@ -11,7 +11,8 @@ import { runEmbeddedDemo } from '../apps/demo/embedded-demo.ts';
 import { runHostDemo } from '../apps/demo/host-demo.ts';
 import { IotDemo, type DemoBrokerChoice, type IotDemoOptions } from '../apps/demo/iot-demo.ts';
 import { startTerminalView } from '../apps/demo/terminal-view.ts';
-import { forEachOption, secondsArg } from './args.ts';
+import { startDashboard, type Dashboard } from '../apps/demo-ui/dashboard-server.ts';
+import { forEachOption, intArg, secondsArg } from './args.ts';
 import { UsageError } from './usage-error.ts';
 
 export const DEMO_USAGE = `Usage: iotnet demo [options]
@@ -43,6 +44,12 @@ Options:
   --broker B        iot: auto (default: mosquitto when installed, else aedes), aedes or
                     mosquitto
   --duration S      iot: seconds the devices publish (default 16; 12 to 600)
+  --ui              iot: also serve the web dashboard on localhost (the topology, each
+                    node's interfaces and status, message and byte rates, the event
+                    timeline, the pcaps to download) and print its address
+  --ui-port N       iot: the dashboard's port (default 0: a free one)
+  --ui-linger S     iot: keep serving the dashboard S seconds after the run (default: until
+                    Ctrl-C on a terminal, 0 otherwise)
   --stack S         sockets: embedded (default) or host; --stack alone selects the sockets
                     scenario
   --port-offset K   sockets: ports of the test server: upstream ports + K (default: 0 on
@@ -56,11 +63,14 @@ interface Parsed {
   pcapDir: string | undefined;
   broker: DemoBrokerChoice | undefined;
   durationMs: number | undefined;
+  ui: boolean;
+  uiPort: number | undefined;
+  uiLingerS: number | undefined;
   help: boolean;
 }
 
 function parse(args: readonly string[]): Parsed {
-  const p: Parsed = { scenario: undefined, stack: undefined, portOffset: undefined, pcapDir: undefined, broker: undefined, durationMs: undefined, help: false };
+  const p: Parsed = { scenario: undefined, stack: undefined, portOffset: undefined, pcapDir: undefined, broker: undefined, durationMs: undefined, ui: false, uiPort: undefined, uiLingerS: undefined, help: false };
   forEachOption(args, (name, value, arg) => {
     switch (name) {
       case '-h':
@@ -100,12 +110,23 @@ function parse(args: readonly string[]): Parsed {
       case '--duration':
         p.durationMs = secondsArg('--duration', value(), 12, 600);
         return;
+      case '--ui':
+        p.ui = true;
+        return;
+      case '--ui-port':
+        p.uiPort = intArg('--ui-port', value(), 0, 65535);
+        return;
+      case '--ui-linger':
+        p.uiLingerS = intArg('--ui-linger', value(), 0, 86400);
+        return;
       default:
         throw new UsageError(`unknown option '${arg}'`);
     }
   });
   const sockets = p.scenario === 'sockets' || (p.scenario === undefined && (p.stack !== undefined || p.portOffset !== undefined));
-  const iotOnly = [p.pcapDir !== undefined && '--pcap-dir', p.broker !== undefined && '--broker', p.durationMs !== undefined && '--duration'].filter((x) => x !== false);
+  const iotOnly = [p.pcapDir !== undefined && '--pcap-dir', p.broker !== undefined && '--broker', p.durationMs !== undefined && '--duration', p.ui && '--ui',
+    p.uiPort !== undefined && '--ui-port', p.uiLingerS !== undefined && '--ui-linger'].filter((x) => x !== false);
+  if (!p.ui && (p.uiPort !== undefined || p.uiLingerS !== undefined)) throw new UsageError('--ui-port and --ui-linger go with --ui');
   const socketsOnly = [p.stack !== undefined && '--stack', p.portOffset !== undefined && '--port-offset'].filter((x) => x !== false);
   if (sockets && iotOnly.length > 0) throw new UsageError(`${iotOnly.join(', ')}: only for --scenario iot`);
   if (!sockets && socketsOnly.length > 0) throw new UsageError(`${socketsOnly.join(', ')}: only for --scenario sockets`);
@@ -137,9 +158,35 @@ export async function runDemo(args: readonly string[]): Promise<number> {
   const out = process.stdout;
   out.write('iotnet demo: an IoT deployment on an in-process virtual network (real time; no root, nothing to install)\n'
     + 'a gateway (DHCP, DNS, MQTT broker over TLS) and four devices on four stacks: Ethernet, WiFi (ESP-AT) with a fallback, cellular (PPP), 6LoWPAN\n\n');
+  let dash: Dashboard | undefined;
+  if (p.ui) {
+    try {
+      dash = await startDashboard(demo.live, { port: p.uiPort ?? 0 });
+    } catch (e) {
+      console.error(`iotnet demo: --ui: cannot serve the dashboard on port ${p.uiPort ?? 0}: ${e instanceof Error ? e.message : String(e)}`);
+      return 1;
+    }
+    out.write(`dashboard: ${dash.url}  (open it in a browser)\n\n`);
+  }
   const view = startTerminalView(demo.live, out);
   const summary = await demo.run();
   await view.done;
+  if (dash !== undefined) {
+    const lingerS = p.uiLingerS ?? (out.isTTY ? Infinity : 0);
+    if (lingerS > 0) {
+      out.write(`\ndashboard still at ${dash.url}${Number.isFinite(lingerS) ? ` for ${lingerS} s` : ''}; Ctrl-C to quit\n`);
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          process.off('SIGINT', done);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = Number.isFinite(lingerS) ? setTimeout(done, lingerS * 1000) : undefined;
+        process.on('SIGINT', done);
+      });
+    }
+    await dash.close();
+  }
   return summary.ok ? 0 : 1;
 }
 

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { startCli } from '../support/cli-run.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const bin = new URL('../../bin/iotnet.js', import.meta.url).pathname;
@@ -63,13 +64,29 @@ describe('iotnet demo (npm start)', () => {
     assert.ok(lines < 150, `one line per notable event, no flood (${lines} lines)`);
     rmSync(dirname(pcaps[0] as string), { recursive: true, force: true });
   });
-  it('--broker aedes --pcap-dir DIR --duration 12: the pcaps go to DIR', { timeout: 200_000 }, (t) => {
+  it('--broker aedes --pcap-dir DIR --duration 12 --ui --ui-linger 0: the pcaps go to DIR; the dashboard serves the live model and a pcap while the run goes', { timeout: 200_000 }, async (t) => {
     const dir = join(mkdtempSync(join(tmpdir(), 'iotnet-cli-demo-')), 'captures');
     t.after(() => rmSync(dirname(dir), { recursive: true, force: true }));
-    const r = iotnet('demo', '--broker', 'aedes', '--pcap-dir', dir, '--duration=12');
+    const cli = startCli(['demo', '--broker', 'aedes', '--pcap-dir', dir, '--duration=12', '--ui', '--ui-linger', '0']);
+    t.after(() => cli.child.kill('SIGKILL'));
+    const url = (await cli.waitFor(/^dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/m, 60_000))[1] as string;
+    const page = await fetch(url);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html/i);
+    await cli.waitFor(/MQTT connected to broker\.iot\.test:8883 via wlan0/, 120_000);
+    const snap = (await (await fetch(new URL('snapshot.json', url))).json()) as { nodes: { label: string }[]; links: { id: string }[] };
+    for (const label of ['gateway', 'sensor-eth', 'sensor-wifi', 'sensor-cell', 'sensor-mesh']) assert.ok(snap.nodes.some((n) => n.label === label), `node ${label} in the live model`);
+    const radio = snap.links.find((l) => l.id === 'radio');
+    assert.ok(radio !== undefined, 'the radio link in the model');
+    const pcap = new Uint8Array(await (await fetch(new URL('pcap/radio', url))).arrayBuffer());
+    assert.ok(pcap.length >= 24, 'a pcap downloads');
+    assert.equal(Buffer.from(pcap.subarray(0, 4)).readUInt32LE(0), 0xa1b2c3d4, 'the pcap magic');
+    const code = await cli.exited();
+    const r: Run = { status: code, stdout: cli.out(), stderr: cli.err() };
     const pcaps = assertIotSummary(r);
     assert.match(r.stdout, /aedes \(in process\)/);
     assert.deepEqual(pcaps.map((p) => dirname(p)), [dir, dir, dir, dir]);
+    await assert.rejects(fetch(url), 'the dashboard closed with the run (--ui-linger 0)');
   });
   it('--scenario sockets: the embedded virtual network: DHCP lease, DNS resolution, both APIs, clean exit 0', () => {
     const r = iotnet('demo', '--scenario', 'sockets');
@@ -105,6 +122,7 @@ describe('iotnet demo (npm start)', () => {
     assert.match(r.stdout, /--stack S +sockets: embedded \(default\) or host/);
     assert.match(r.stdout, /--broker B/);
     assert.match(r.stdout, /--pcap-dir DIR/);
+    assert.match(r.stdout, /--ui +iot: also serve the web dashboard/);
   });
   it('a bad argument exits 2 with a clear message', () => {
     const r = iotnet('demo', '--port-offset', 'abc');
@@ -131,5 +149,11 @@ describe('iotnet demo (npm start)', () => {
     const mix2 = iotnet('demo', '--scenario', 'sockets', '--broker', 'aedes');
     assert.equal(mix2.status, 2);
     assert.match(mix2.stderr, /--broker: only for --scenario iot/);
+    const ui = iotnet('demo', '--ui-port', '8080');
+    assert.equal(ui.status, 2);
+    assert.match(ui.stderr, /--ui-port and --ui-linger go with --ui/);
+    const up = iotnet('demo', '--ui', '--ui-port', '70000');
+    assert.equal(up.status, 2);
+    assert.match(up.stderr, /--ui-port/);
   });
 });
