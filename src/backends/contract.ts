@@ -207,6 +207,13 @@ export interface SocketBackend {
    * address of family `af`: 4 or 16 bytes, or `EHOSTNOTFOUND`, `ETIMEDOUT`, `ERROR`.
    */
   lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult>;
+  /**
+   * True when the backend has a usable source address of family `af` beyond its own link (an
+   * IPv4 address; a preferred IPv6 address of global scope). Optional: the socket layer resolves
+   * a name to those families first, so an IPv6-only node (a 6LoWPAN mesh) asks for AAAA before
+   * A. Without it, IPv4 goes first.
+   */
+  hasSourceAddress?(af: Af): boolean;
   /** Releases everything the backend holds (servers, timers). */
   close?(): Promise<void>;
 }

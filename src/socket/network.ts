@@ -14,6 +14,8 @@
 import type { Af, CoreSocket, SocketBackend } from '../backends/contract.ts';
 import { parseIp } from '../base/ip-address.ts';
 import {
+  IOT_SOCKET_AF_INET,
+  IOT_SOCKET_AF_INET6,
   IOT_SOCKET_EADDRINUSE,
   IOT_SOCKET_EALREADY,
   IOT_SOCKET_EHOSTNOTFOUND,
@@ -240,6 +242,13 @@ export class Network {
     return SocketAddress.fromBytes(bytes, 0).address;
   }
 
+  /** IPv4 then IPv6, unless the backend has a source address of IPv6 only (`hasSourceAddress`). */
+  #familyOrder(): Array<4 | 6> {
+    const has = this.backend.hasSourceAddress?.bind(this.backend);
+    if (has === undefined) return [4, 6];
+    return !has(IOT_SOCKET_AF_INET) && has(IOT_SOCKET_AF_INET6) ? [6, 4] : [4, 6];
+  }
+
   async #resolveHost(name: string, family: 4 | 6 | undefined, signal: AbortSignal | undefined, op: string): Promise<Uint8Array> {
     const where = this.#where(op, typeof name === 'string' ? name : undefined);
     if (typeof name !== 'string' || name === '') throw socketError('EINVAL', where, 'bad-name');
@@ -251,7 +260,7 @@ export class Network {
       }
       return literal;
     }
-    const families: Array<4 | 6> = family !== undefined ? [family] : this.backend.caps.ipv6 ? [4, 6] : [4];
+    const families: Array<4 | 6> = family !== undefined ? [family] : this.backend.caps.ipv6 ? this.#familyOrder() : [4];
     let last = IOT_SOCKET_EHOSTNOTFOUND;
     for (const f of families) {
       let result: Uint8Array | number;

@@ -163,6 +163,11 @@ export class SecureBackend implements SocketBackend {
     return new SecureCoreSocket(core, this.#env);
   }
 
+  /** `inner`'s answer. */
+  hasSourceAddress(af: Af): boolean {
+    return this.inner.hasSourceAddress?.(af) === true;
+  }
+
   /** `inner`'s lookup; remembers which name gave which address, for certificate checks. */
   async lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
     const r = await this.inner.lookup(name, af, signal);

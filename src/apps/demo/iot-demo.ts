@@ -44,7 +44,6 @@ import { WiFiInterface } from '../../backends/netif/wifi-interface.ts';
 import type { Rng } from '../../base/rand.ts';
 import type { CancelTimer, Scheduler } from '../../base/time.ts';
 import { MqttClient, type MqttClientOptions } from '../../clients/mqtt/index.ts';
-import { connectTlsDuplex, prepareTls, TlsSessionCache } from '../../tls/index.ts';
 import { createBytePipe } from '../../link/byte-pipe.ts';
 import { PcapCapture } from '../../link/pcap-writer.ts';
 import { pppCaptureTap } from '../../link/ppp-capture.ts';
@@ -639,7 +638,7 @@ export class IotDemo {
     cellDev.network = new Network(cell.backend, { scheduler: sched, rng });
     meshDev.network = new Network(meshIf.backend, { scheduler: sched, rng });
     const queriesBefore = dnsQueries();
-    const results = await Promise.all([...this.#devices.values()].map((d) => this.#connectDevice(d, d.id === 'mesh-dev' ? 6 : undefined)));
+    const results = await Promise.all([...this.#devices.values()].map((d) => this.#connectDevice(d)));
     if (results.includes(false)) return;
     this.#live.event('dns', 'gateway', `${dnsQueries() - queriesBefore} DNS queries answered while the devices connected`);
 
@@ -724,7 +723,7 @@ export class IotDemo {
     return dev;
   }
 
-  async #connectDevice(d: Device, family: 6 | undefined): Promise<boolean> {
+  async #connectDevice(d: Device): Promise<boolean> {
     const network = d.network;
     if (network === undefined) return false;
     const N = IOT_DEMO_NET;
@@ -734,19 +733,15 @@ export class IotDemo {
       host: N.broker, port: N.brokerPort, tls, clientId: `iotnet-demo-${d.label}`, clean: false, keepaliveSeconds: 20,
       reconnect: { minDelayMs: 200, maxDelayMs: 2000 }, connectTimeoutMs: 20_000, scheduler: this.#sched,
     };
-    // An IPv6-only device asks for the broker's AAAA record (the resolver would try A first).
-    const prepared = family === 6 ? await prepareTls(tls) : undefined;
-    const sessions = new TlsSessionCache({ maxEntries: 2 });
-    const hooks = family === 6 && prepared !== undefined
-      ? { transport: (host: string, port: number) => connectTlsDuplex(network, { host, port, family: 6 }, { ...tls, prepared, sessionCache: sessions }) }
-      : {};
+    // An IPv6-only device (the mesh node) gets the broker's AAAA record: the socket layer asks
+    // first for the families the device has a source address of.
     try {
       // The name first, on its own, so the view shows it (the client resolves it again, from the resolver's cache).
-      const address = await within(this.#sched, network.lookup(N.broker, family !== undefined ? { family } : {}), 15_000);
+      const address = await within(this.#sched, network.lookup(N.broker), 15_000);
       if (address === undefined) throw new Error(`${N.broker} not resolved within 15 s`);
       const servers = d.node.ifaces.find((i) => i.view().active)?.dns() ?? [];
       this.#live.event('dns', d.id, `${N.broker} -> ${address} (DNS ${servers.join(', ') || '?'} through ${this.#via(d)})`);
-      const c = await within(this.#sched, MqttClient.connect(network, options, hooks), 60_000);
+      const c = await within(this.#sched, MqttClient.connect(network, options), 60_000);
       if (c === undefined) throw new Error('no CONNACK within 60 s');
       d.client = c;
       c.on('connect', (e) => {

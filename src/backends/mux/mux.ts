@@ -172,6 +172,12 @@ export class Mux implements SocketBackend, MuxSocketOwner {
     return this.adopt(inner, m.nif);
   }
 
+  /** The current interface's answer (false with none). */
+  hasSourceAddress(af: Af): boolean {
+    const m = this.currentMember;
+    return m !== undefined && !this.closed && m.nif.backend.hasSourceAddress?.(af) === true;
+  }
+
   lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
     const m = this.currentMember;
     if (m === undefined || this.closed) return Promise.resolve(IOT_SOCKET_ERROR);

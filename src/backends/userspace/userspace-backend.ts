@@ -22,7 +22,7 @@
  * (`onWake`) whenever an application call changed its work.
  */
 import type { Af, BackendCaps, CoreSocket, LookupResult, SocketBackend, SockType } from '../contract.ts';
-import { IOT_SOCKET_EHOSTNOTFOUND, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR } from '../../base/iot-constants.ts';
+import { IOT_SOCKET_AF_INET, IOT_SOCKET_EHOSTNOTFOUND, IOT_SOCKET_ENOMEM, IOT_SOCKET_ENOTSUP, IOT_SOCKET_ERROR } from '../../base/iot-constants.ts';
 import { parseIp } from '../../base/ip-address.ts';
 import type { StackRunner } from '../../runtime/stack-runner.ts';
 import { MAX_UDP4_PAYLOAD, type Stack } from '../../stack/stack.ts';
@@ -182,6 +182,13 @@ export class UserspaceBackend implements SocketBackend {
    * `hosts` first (entries of the asked family), then DNS (A or AAAA). Without DNS servers:
    * `EHOSTNOTFOUND` if a `hosts` map is configured, else `ERROR` (no resolver).
    */
+  /** An IPv4 address on some interface, or a preferred IPv6 address that is not link-local, loopback or unspecified. */
+  hasSourceAddress(af: Af): boolean {
+    if (af === IOT_SOCKET_AF_INET) return this.stack.interfaces.some((i) => i.address !== 0 && i.address >>> 24 !== 127);
+    return this.stack.ipv6Addresses().some((a) => a.state === 'preferred' && !(a.address[0] === 0xfe && ((a.address[1] ?? 0) & 0xc0) === 0x80)
+      && !a.address.every((b, k) => b === (k === 15 ? 1 : 0)) && !a.address.every((b) => b === 0));
+  }
+
   async lookup(name: string, af: Af, signal?: AbortSignal): Promise<LookupResult> {
     if (signal?.aborted) return IOT_SOCKET_ERROR;
     if (af !== 1 && af !== 2) return IOT_SOCKET_ENOTSUP;
