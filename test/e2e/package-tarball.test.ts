@@ -237,8 +237,9 @@ describe('npm package: npm pack -> install into an empty folder -> CLI, imports,
     if (installError === undefined) {
       installed = JSON.parse(readFileSync(join(consumer, 'node_modules', devPkg.name, 'package.json'), 'utf8')) as Manifest;
       // The demo runs in real time (~30 s, mostly waiting): started now, checked by the last test.
-      // With the in-process broker, aedes (a dependency for just this) is exercised too.
-      demo = start(process.execPath, [join(consumer, 'node_modules', '.bin', 'iotnet'), 'demo', '--broker', 'aedes', '--pcap-dir', join(work, 'pcap')], consumer, join(work, 'demo'), 180_000);
+      // With the in-process broker, aedes (a dependency for just this) is exercised too, and
+      // with --ui the dashboard from the package's prebuilt bundle (dist/ui/).
+      demo = start(process.execPath, [join(consumer, 'node_modules', '.bin', 'iotnet'), 'demo', '--broker', 'aedes', '--ui', '--ui-linger', '0', '--pcap-dir', join(work, 'pcap')], consumer, join(work, 'demo'), 180_000);
     }
   });
 
@@ -309,6 +310,31 @@ describe('npm package: npm pack -> install into an empty folder -> CLI, imports,
       assert.ok(!existsSync(join(consumer, 'node_modules', dev)), `dev dependency ${dev} not installed`);
     }
     assert.ok(!existsSync(join(consumer, 'node_modules', devPkg.name, 'src')), 'no src/ in the installed package');
+  });
+
+  it('iotnet demo --ui serves the dashboard from the package: the page and the prebuilt bundle (dist/ui), the live snapshot', async () => {
+    assert.equal(installError, undefined, installError);
+    assert.ok(demo !== undefined);
+    const deadline = Date.now() + 90_000;
+    let url: string | undefined;
+    while (url === undefined) {
+      url = /dashboard: (http:\/\/\S+)/.exec(readFileSync(join(work, 'demo.stdout'), 'utf8'))?.[1];
+      if (url !== undefined) break;
+      assert.ok(demo.child.exitCode === null && Date.now() < deadline, `no dashboard address printed:\n${readFileSync(join(work, 'demo.stdout'), 'utf8')}\n${readFileSync(join(work, 'demo.stderr'), 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const base = url.endsWith('/') ? url : `${url}/`;
+    const page = await fetch(base);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /dashboard\.js/);
+    const ui = join(consumer, 'node_modules', installed.name, 'dist', 'ui');
+    for (const asset of ['dashboard.js', 'dashboard.css']) {
+      const r = await fetch(`${base}${asset}`);
+      assert.equal(r.status, 200, asset);
+      assert.equal(await r.text(), readFileSync(join(ui, asset), 'utf8'), `${asset} is the packaged prebuilt one`);
+    }
+    const snapshot = (await (await fetch(`${base}snapshot.json`)).json()) as { nodes?: unknown[] };
+    assert.ok(Array.isArray(snapshot.nodes) && snapshot.nodes.length > 0, 'the snapshot has the nodes');
   });
 
   it('npx iotnet --help lists the commands (exit 0); each command has --help; an unknown command exits 2', () => {
