@@ -35,8 +35,8 @@ Options:
   --verbose             report failures inside served sessions on stderr
   -h, --help            this text
 
-The TAP addon must be built ('npm run build:native', done by npm install when a C
-compiler is present).`;
+The TAP addon must be built: in a source checkout, 'npm ci' builds it when a C
+compiler is present, or 'npm run build:native'. The npm package ships no native code.`;
 
 interface TapArgs {
   options: TapNodeOptions;

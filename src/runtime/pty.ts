@@ -38,12 +38,17 @@ export interface PtyAddon {
 
 export type PtyAddonLoad = { readonly ok: true; readonly addon: PtyAddon } | { readonly ok: false; readonly reason: string };
 
+const GYP_PATH = new URL('../../native/pty/binding.gyp', import.meta.url).pathname;
 const ADDON_PATH = new URL('../../native/pty/build/Release/iotnet_pty.node', import.meta.url).pathname;
 
 /** Loads the addon (Node caches the module, so repeated calls are cheap). */
 export function loadPtyAddon(): PtyAddonLoad {
   if (process.platform !== 'linux') return { ok: false, reason: `pty pairs are built for Linux (this is ${process.platform})` };
-  if (!existsSync(ADDON_PATH)) return { ok: false, reason: "the pty addon is not built: run 'npm run build:native' (needs a C compiler and Node headers)" };
+  if (!existsSync(ADDON_PATH)) {
+    return { ok: false, reason: existsSync(GYP_PATH)
+      ? "the pty addon is not built: run 'npm run build:native' (needs a C compiler and Node headers)"
+      : 'the npm package ships no native code: the pty addon needs a source checkout of iotnet (npm ci or npm run build:native there)' };
+  }
   try {
     return { ok: true, addon: createRequire(import.meta.url)(ADDON_PATH) as PtyAddon };
   } catch (e) {

@@ -1,6 +1,6 @@
 /**
  * Loads the project's TAP addon (`native/tap`, built by `npm run build:native` or the
- * root package's `postinstall`) and reads interface facts from sysfs. The only module
+ * checkout's `prepare` script; the npm package ships no native code) and reads interface facts from sysfs. The only module
  * that touches the addon; `src/link/tap-link.ts` builds the `Link` on top.
  *
  * Loading never throws: `loadTapAddon()` returns the binding, or the reason it is not
@@ -34,12 +34,17 @@ export interface TapAddon {
 
 export type TapAddonLoad = { readonly ok: true; readonly addon: TapAddon } | { readonly ok: false; readonly reason: string };
 
+const GYP_PATH = new URL('../../native/tap/binding.gyp', import.meta.url).pathname;
 const ADDON_PATH = new URL('../../native/tap/build/Release/iotnet_tap.node', import.meta.url).pathname;
 
 /** Loads the addon (Node caches the module, so repeated calls are cheap). */
 export function loadTapAddon(): TapAddonLoad {
   if (process.platform !== 'linux') return { ok: false, reason: `TAP links need Linux (this is ${process.platform})` };
-  if (!existsSync(ADDON_PATH)) return { ok: false, reason: "the TAP addon is not built: run 'npm run build:native' (needs a C compiler and Node headers)" };
+  if (!existsSync(ADDON_PATH)) {
+    return { ok: false, reason: existsSync(GYP_PATH)
+      ? "the TAP addon is not built: run 'npm run build:native' (needs a C compiler and Node headers)"
+      : 'the npm package ships no native code: the TAP addon needs a source checkout of iotnet (npm ci or npm run build:native there)' };
+  }
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as TapAddon;
     return { ok: true, addon };

@@ -283,7 +283,11 @@ describe('npm package: npm pack -> install into an empty folder -> CLI, imports,
     for (const e of entries) {
       const target = devPkg.exports[e];
       assert.ok(typeof target === 'object', `${e}: conditions`);
-      assert.deepEqual(Object.keys(target), ['types', 'import', 'default'], `${e}: types first, then import, default`);
+      // iotnet/browser: bundlers that set the 'browser' condition get the prebuilt bundle
+      // (Node built-ins replaced), everything else the plain module.
+      const conditions = e === './browser' ? ['types', 'browser', 'import', 'default'] : ['types', 'import', 'default'];
+      assert.deepEqual(Object.keys(target), conditions, `${e}: types first, then ${conditions.slice(1).join(', ')}`);
+      if (e === './browser') assert.ok(paths.has((target.browser as string).slice(2)), 'the browser bundle is packed');
       const js = target.import as string;
       assert.match(js, /^\.\/dist\/[^]*\.js$/);
       assert.equal(target.default, js);
