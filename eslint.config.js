@@ -16,7 +16,7 @@ const ambient = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.tmp/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '.tmp/**', 'docs/api/**'] },
   ...tseslint.configs.recommended,
   {
     plugins: { iotnet },

@@ -39,6 +39,7 @@ const tiers = [
     run('typecheck (tsc --noEmit)', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
     if (files('web', '.ts').length > 0) run('typecheck of the browser code (web/, DOM types)', 'npx', ['tsc', '-p', 'web/tsconfig.json', '--noEmit']);
     run('API reference (typedoc into docs/api/; any warning, such as an undocumented export, fails)', 'npx', ['typedoc']);
+    run("README's benchmark tables = the recorded run bench/readme-run.json", process.execPath, ['scripts/bench-readme.mjs', '--check', 'bench/readme-run.json']);
   }],
   ['unit', () => nodeTest('unit tests', files('test/unit'))],
   ['property', () => nodeTest('property tests (fast-check)', files('test/property'))],
