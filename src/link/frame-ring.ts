@@ -88,6 +88,16 @@ export class FrameRing {
     return view;
   }
 
+  /** `shift`, counting the frame it lends in `counters` (a link's receive counters). */
+  shiftCounted(counters: { rxFrames: number; rxBytes: number }): Uint8Array | undefined {
+    const frame = this.shift();
+    if (frame !== undefined) {
+      counters.rxFrames++;
+      counters.rxBytes += frame.length;
+    }
+    return frame;
+  }
+
   /** Drops every queued frame and releases the lent one (buffers are kept for reuse). */
   clear(): void {
     this.head = 0;

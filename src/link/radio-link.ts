@@ -111,13 +111,7 @@ export class RadioLink implements Link {
   }
 
   receive(_now: Instant): Uint8Array | undefined {
-    if (this.closed) return undefined;
-    const frame = this.rx.shift();
-    if (frame !== undefined) {
-      this.counters.rxFrames++;
-      this.counters.rxBytes += frame.length;
-    }
-    return frame;
+    return this.closed ? undefined : this.rx.shiftCounted(this.counters);
   }
 
   transmit(_now: Instant, frame: Uint8Array): boolean {
