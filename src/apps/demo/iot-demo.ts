@@ -57,12 +57,13 @@ import { systemScheduler } from '../../runtime/system-scheduler.ts';
 import { Network } from '../../socket/network.ts';
 import type { TcpServer } from '../../socket/tcp-server.ts';
 import { Dhcp4Server } from '../../stack/dhcp/dhcp4-server.ts';
-import { toIpv6 } from '../../stack/stack.ts';
+import { Stack, toIpv6 } from '../../stack/stack.ts';
 import { DemoBroker, type BrokerConnection, type DemoBrokerChoice } from './demo-broker.ts';
 import { DemoLiveModel } from './demo-live.ts';
 import type { DemoCounters, DemoFailover, DemoInterface, DemoLink, DemoLive, DemoMedium, DemoNode, DemoNodeRole, DemoSummary } from './demo-model.ts';
 import { DEMO_CA_PEM, DEMO_BROKER_NAME } from './demo-pki.ts';
 import { DEMO_PROBE_TIMING } from './embedded-demo.ts';
+import { macToString } from '../../wire/ethernet.ts';
 
 export type { DemoBrokerChoice } from './demo-broker.ts';
 
@@ -422,7 +423,7 @@ export class IotDemo {
     const dhcp = new Dhcp4Server(gw.stack, {
       ifIndex: gwIf, pool: N.pool, routers: [N.gateway], dnsServers: [N.gateway], domainName: N.domain, leaseSeconds: 3600,
       onEvent: (e) => {
-        if (e.type === 'ack') this.#live.event('address', 'gateway', `DHCP: ${dottedQuad(e.address)} leased to ${[...e.mac].map((b) => b.toString(16).padStart(2, '0')).join(':')}`);
+        if (e.type === 'ack') this.#live.event('address', 'gateway', `DHCP: ${Stack.format(e.address)} leased to ${macToString(e.mac)}`);
       },
     });
     this.#closer('DHCP server', () => dhcp.close());
@@ -876,8 +877,4 @@ function seqOf(payload: Uint8Array): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-function dottedQuad(a: number): string {
-  return [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
 }
